@@ -1,0 +1,91 @@
+// Package audit implements the Audit Trail (whitepaper 5.15): typed events
+// per stage, correlated by intent_id, versioned by policy_bundle, each shaped
+// as a CFS Receipt and chained with SHA-256 so tampering is detectable.
+package audit
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event types recorded by the governed flow.
+const (
+	EventIntentReceived         = "INTENT_RECEIVED"
+	EventEnvironmentConsulted   = "ENVIRONMENT_STATE_CONSULTED"
+	EventSemanticResolution     = "SEMANTIC_RESOLUTION"
+	EventConfirmationRequested  = "CONFIRMATION_REQUESTED"
+	EventHumanApproved          = "HUMAN_CONFIRMATION_APPROVED"
+	EventHumanRejected          = "HUMAN_CONFIRMATION_REJECTED"
+	EventHumanEscalationTimeout = "HUMAN_ESCALATION_TIMEOUT"
+	EventSignatureGenerated     = "SIGNATURE_GENERATED"
+	EventPolicyApprove          = "POLICY_APPROVE"
+	EventPolicyReplan           = "POLICY_REPLAN"
+	EventPolicyBlock            = "POLICY_BLOCK"
+	EventMaxReplanExceeded      = "MAX_REPLAN_ATTEMPTS_EXCEEDED"
+	EventDecision               = "DECISION"
+	EventIntentCompleted        = "INTENT_COMPLETED"
+	EventRegistrySnapshot       = "REGISTRY_SNAPSHOT_COMMITTED"
+)
+
+// PrincipalType is the CFS Principal type.
+type PrincipalType string
+
+// CFS principal types.
+const (
+	PrincipalHuman   PrincipalType = "HUMAN"
+	PrincipalAgent   PrincipalType = "AGENT"
+	PrincipalService PrincipalType = "SERVICE"
+	PrincipalSystem  PrincipalType = "SYSTEM"
+)
+
+// Principal is who performed an action (CFS Principal).
+type Principal struct {
+	ID          string        `json:"id"`
+	Type        PrincipalType `json:"type"`
+	AuthContext string        `json:"auth_context,omitempty"`
+}
+
+// Action is the CFS Action enum.
+type Action string
+
+// CFS actions.
+const (
+	ActionRead    Action = "READ"
+	ActionWrite   Action = "WRITE"
+	ActionInvoke  Action = "INVOKE"
+	ActionApprove Action = "APPROVE"
+	ActionSync    Action = "SYNC"
+)
+
+// Event is one typed audit event before it is sealed into the chain.
+// IntentID+Seq is its idempotency key: the workflow assigns Seq, so a retried
+// activity can never duplicate or reorder an event.
+type Event struct {
+	IntentID            string          `json:"intent_id"`
+	Seq                 int64           `json:"seq"` // causal order within the intent, from 1
+	CorrelationID       string          `json:"correlation_id"`
+	PolicyBundleVersion string          `json:"policy_bundle_version"`
+	Stage               string          `json:"stage"`
+	EventType           string          `json:"event_type"`
+	Outcome             string          `json:"outcome"`
+	Actor               Principal       `json:"actor"`
+	Action              Action          `json:"action"`
+	Targets             []string        `json:"targets"`
+	Timestamp           time.Time       `json:"timestamp"`         // workflow time, UTC
+	Details             json.RawMessage `json:"details,omitempty"` // canonical JSON object of stage data
+}
+
+// Receipt is an Event sealed into the chain: a CFS Receipt whose context
+// carries the CFA correlation fields. Integrity = SHA-256 of the canonical
+// protobuf encoding of the receipt without its integrity field.
+type Receipt struct {
+	ReceiptID string            `json:"receipt_id"` // "<intent_id>/<seq>"
+	Position  int64             `json:"position"`   // place in the global chain, from 1
+	Actor     Principal         `json:"actor"`
+	Action    Action            `json:"action"`
+	Targets   []string          `json:"targets"`
+	Timestamp time.Time         `json:"timestamp"`
+	Context   map[string]string `json:"context"` // intent_id, seq, correlation_id, policy_bundle_version, stage, event_type, outcome, details
+	PrevHash  []byte            `json:"prev_hash"`
+	Integrity []byte            `json:"integrity"`
+}

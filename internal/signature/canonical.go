@@ -1,0 +1,121 @@
+package signature
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// opOrder is the pipeline order operations are canonicalised into, so two
+// phrasings of the same intent give the same signature.
+var opOrder = []string{OpIngest, OpAnonymize, OpJoin, OpEnrich, OpDedupe, OpAggregate, OpMerge, OpPublish}
+
+// OpRank returns an operation's place in the pipeline order (-1 if unknown).
+func OpRank(op string) int { return slices.Index(opOrder, op) }
+
+// Canonical returns a normalised deep copy: sets sorted and de-duplicated,
+// datasets ordered by role then name, operations in pipeline order. Two
+// signatures that mean the same contract have equal Canonical forms.
+func (s Signature) Canonical() Signature {
+	c := s
+	c.Operations = sortedUnique(s.Operations, func(a, b string) int { return cmpInt(rankOrLast(a), rankOrLast(b), a, b) })
+	c.Datasets = make([]Dataset, len(s.Datasets))
+	for i, d := range s.Datasets {
+		d.PII = sortedUnique(d.PII, strings.Compare)
+		c.Datasets[i] = d
+	}
+	slices.SortStableFunc(c.Datasets, func(a, b Dataset) int {
+		if a.Role != b.Role {
+			return strings.Compare(a.Role, b.Role)
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	c.Constraints.PartitionBy = sortedUnique(s.Constraints.PartitionBy, strings.Compare)
+	c.Constraints.Anonymize = sortedUnique(s.Constraints.Anonymize, strings.Compare)
+	c.Constraints.PublishBlocked = sortedUnique(s.Constraints.PublishBlocked, strings.Compare)
+	if s.Constraints.TemporalFilter != nil {
+		tf := *s.Constraints.TemporalFilter
+		c.Constraints.TemporalFilter = &tf
+	}
+	c.DeclaredImports = sortedUnique(s.DeclaredImports, strings.Compare)
+	c.DeclaredPatterns = sortedUnique(s.DeclaredPatterns, strings.Compare)
+	return c
+}
+
+// Encode returns the canonical encoding: the JSON of Canonical() with fields
+// in declaration order, no HTML escaping and no trailing newline. Struct
+// fields (never maps) keep the byte order fixed across runs (I8).
+func (s Signature) Encode() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s.Canonical()); err != nil {
+		return nil, fmt.Errorf("encode state signature for intent %q: %w", s.Intent, err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// Hash returns intent_signature_hash: hex SHA-256 of the canonical encoding.
+func (s Signature) Hash() (string, error) {
+	b, err := s.Encode()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// HasOp reports whether the signature asks for operation op.
+func (s Signature) HasOp(op string) bool { return slices.Contains(s.Operations, op) }
+
+// Sources returns the datasets read by the intent.
+func (s Signature) Sources() []Dataset { return s.byRole(RoleSource) }
+
+// Targets returns the datasets written by the intent.
+func (s Signature) Targets() []Dataset { return s.byRole(RoleTarget) }
+
+func (s Signature) byRole(role string) []Dataset {
+	var out []Dataset
+	for _, d := range s.Datasets {
+		if d.Role == role {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// DestinationLayer is the layer written: "silver" for "bronze_to_silver",
+// the layer itself for a lone layer, "" for a read-only intent.
+func (s Signature) DestinationLayer() string {
+	if i := strings.LastIndex(s.TargetLayer, "_to_"); i >= 0 {
+		return s.TargetLayer[i+len("_to_"):]
+	}
+	return s.TargetLayer
+}
+
+func rankOrLast(op string) int {
+	if r := OpRank(op); r >= 0 {
+		return r
+	}
+	return len(opOrder)
+}
+
+func cmpInt(a, b int, sa, sb string) int {
+	if a != b {
+		return a - b
+	}
+	return strings.Compare(sa, sb)
+}
+
+func sortedUnique(in []string, cmp func(a, b string) int) []string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := slices.Clone(in)
+	slices.SortFunc(out, cmp)
+	return slices.Compact(out)
+}
