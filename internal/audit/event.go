@@ -1,6 +1,3 @@
-// Package audit implements the Audit Trail (whitepaper 5.15): typed events
-// per stage, correlated by intent_id, versioned by policy_bundle, each shaped
-// as a CFS Receipt and chained with SHA-256 so tampering is detectable.
 package audit
 
 import (

@@ -33,4 +33,8 @@ type Catalog struct {
 	// hex digits of SHA-256 over the canonical content.
 	SnapshotVersion string    `json:"catalog_snapshot_version"`
 	Datasets        []Dataset `json:"datasets"` // sorted by name
+
+	// terms indexes names and aliases by their folded form; Load builds it
+	// once. A Catalog built by hand has none and Lookup indexes per call.
+	terms *termIndex
 }

@@ -45,4 +45,10 @@ const (
 	TriggerSilverWrite               Trigger = "silver_write"
 	TriggerRelevantAmbiguity         Trigger = "relevant_semantic_ambiguity"
 	TriggerStaleDataset              Trigger = "new_intent_on_stale_dataset"
+	// Criteria the whitepaper states in prose; docs/adr/0013 sets their thresholds.
+	TriggerHighEstimatedCost Trigger = "estimated_cost > cost_ceiling_dbu * 0.5"
+	TriggerLowConfidence     Trigger = "confidence_score < 0.65"
+	TriggerMediumConfidence  Trigger = "confidence_score < 0.85"
+	TriggerMediumAmbiguity   Trigger = "ambiguity_level == medium"
+	TriggerBronzeWrite       Trigger = "bronze_write"
 )

@@ -1,0 +1,12 @@
+# The CFA worker and CLI. Used by docker-compose.yaml.
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -o /out/cfa-worker ./worker && CGO_ENABLED=0 go build -o /out/cfa ./starter
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/ /usr/local/bin/
+ENTRYPOINT ["/usr/local/bin/cfa-worker"]

@@ -1,0 +1,55 @@
+# CFA v2 governed execution on Temporal and Postgres. `make help` lists targets.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := $(CURDIR)/bin
+TEMPORAL_CLI_VERSION := v1.5.1
+export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+export TEMPORAL_CLI := $(BIN)/temporal
+
+.PHONY: help demo test test-unit build dev stop generate verify lint bench bench-e2e clean
+
+help: ## list targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+demo: build $(BIN)/temporal ## start what is needed and run the governed scenarios end to end
+	@scripts/demo.sh
+
+test: $(BIN)/temporal ## every test: unit, workflow, Postgres integration, end to end
+	@scripts/ensure-postgres.sh $(if $(CI),--install,)
+	$(GO) test -count=1 -timeout 20m ./...
+
+build: ## build bin/cfa (CLI) and bin/cfa-worker
+	$(GO) build -o $(BIN)/cfa ./starter
+	$(GO) build -o $(BIN)/cfa-worker ./worker
+
+$(BIN)/temporal:
+	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+dev: $(BIN)/temporal ## run the Temporal dev server in the foreground (UI :8233)
+	$(BIN)/temporal server start-dev --ip 127.0.0.1 --ui-port 8233 --db-filename .data/temporal.db \
+	  --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=OFF
+
+stop: ## stop the Temporal dev server started by make demo
+	@if [ -f .data/temporal.pid ]; then kill $$(cat .data/temporal.pid) 2>/dev/null || true; rm -f .data/temporal.pid; echo stopped; fi
+
+generate: ## regenerate sqlc and protobuf code
+	$(GO) generate ./db/... ./internal/cfs/...
+
+verify: generate ## fail when committed generated code is stale
+	@git diff --exit-code -- db internal/cfs || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- db internal/cfs)" || { git status --porcelain -- db internal/cfs; echo "untracked generated files: run make generate and commit"; exit 1; }
+
+lint: ## go vet, staticcheck and workflowcheck
+	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
+	$(GO) tool workflowcheck ./workflows/...
+
+bench: ## domain benchmarks (ns/op, allocs/op)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+bench-e2e: build $(BIN)/temporal ## end-to-end decision latency p50/p99 vs a bare workflow
+	@scripts/ensure-postgres.sh && scripts/ensure-temporal.sh && bin/cfa migrate >/dev/null
+	@bin/cfa-worker >.data/worker-bench.log 2>&1 & pid=$$!; trap "kill $$pid" EXIT; sleep 2; bin/cfa bench --n 50
+
+clean: ## remove binaries and local state
+	rm -rf bin .data

@@ -1,0 +1,214 @@
+package db
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/contextualflux/cfa/db/dbsqlc"
+	"github.com/contextualflux/cfa/internal/audit"
+)
+
+// AppendAudit seals e into the global chain and stores it, in one
+// transaction. It is idempotent on (IntentID, Seq): a retry returns the
+// receipt already stored, or ErrAuditConflict if the retried event differs.
+//
+// Appends are serialised on the audit_chain_head row (ADR 0043), so
+// concurrent callers produce a gap-free chain that audit.Verify accepts.
+// e.Timestamp is converted to UTC and truncated to microseconds before
+// sealing, because Postgres stores microseconds: the receipt read back later
+// must hash to the same integrity (ADR 0044).
+func (s *Store) AppendAudit(ctx context.Context, e audit.Event) (audit.Receipt, error) {
+	if e.IntentID == "" || e.Seq < 1 {
+		return audit.Receipt{}, fmt.Errorf("append audit event %q: intent_id %q seq %d: set intent_id and a seq from 1", e.EventType, e.IntentID, e.Seq)
+	}
+	e.Timestamp = e.Timestamp.UTC().Truncate(time.Microsecond)
+	key := dbsqlc.GetAuditEventByKeyParams{IntentID: e.IntentID, Seq: e.Seq}
+
+	// Fast path for a retry: no need to queue on the chain head.
+	if row, err := s.q.GetAuditEventByKey(ctx, key); err == nil {
+		return sameEvent(e, row)
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return audit.Receipt{}, fmt.Errorf("look up audit event %s/%d: %w", e.IntentID, e.Seq, err)
+	}
+
+	var out audit.Receipt
+	err := s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
+		head, err := q.LockChainHead(ctx)
+		if err != nil {
+			return fmt.Errorf("lock audit chain head: %w: run the migrations", err)
+		}
+		// A concurrent retry may have appended the same event while we waited.
+		if row, err := q.GetAuditEventByKey(ctx, key); err == nil {
+			out, err = sameEvent(e, row)
+			return err
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("look up audit event %s/%d: %w", e.IntentID, e.Seq, err)
+		}
+
+		if e.Seq > 1 {
+			_, err := q.GetAuditEventByKey(ctx, dbsqlc.GetAuditEventByKeyParams{IntentID: e.IntentID, Seq: e.Seq - 1})
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("append audit event %s/%d: seq %d is not recorded: %w: append an intent's events in seq order",
+					e.IntentID, e.Seq, e.Seq-1, ErrAuditOutOfOrder)
+			}
+			if err != nil {
+				return fmt.Errorf("look up audit event %s/%d: %w", e.IntentID, e.Seq-1, err)
+			}
+		}
+		prev := head.Integrity
+		if len(prev) == 0 {
+			prev = audit.GenesisPrevHash()
+		}
+		r, err := audit.Seal(e, head.Position+1, prev)
+		if err != nil {
+			return fmt.Errorf("seal audit event %s/%d: %w", e.IntentID, e.Seq, err)
+		}
+		params, err := insertParams(e, r)
+		if err != nil {
+			return err
+		}
+		if err := q.InsertAuditEvent(ctx, params); err != nil {
+			return fmt.Errorf("insert audit event %s at position %d: %w", r.ReceiptID, r.Position, err)
+		}
+		if err := q.AdvanceChainHead(ctx, dbsqlc.AdvanceChainHeadParams{Position: r.Position, Integrity: r.Integrity}); err != nil {
+			return fmt.Errorf("advance audit chain head to %d: %w", r.Position, err)
+		}
+		out = normalizeReceipt(r)
+		return nil
+	})
+	return out, err
+}
+
+// AuditByIntent returns the receipts of one intent in causal (seq) order.
+func (s *Store) AuditByIntent(ctx context.Context, intentID string) ([]audit.Receipt, error) {
+	rows, err := s.q.ListAuditByIntent(ctx, intentID)
+	if err != nil {
+		return nil, fmt.Errorf("read audit trail of intent %q: %w", intentID, err)
+	}
+	return receipts(rows)
+}
+
+// AuditChain returns up to limit receipts after afterPosition, in chain
+// order; pass the last position returned to stream the whole chain.
+func (s *Store) AuditChain(ctx context.Context, afterPosition int64, limit int) ([]audit.Receipt, error) {
+	rows, err := s.q.ListAuditChain(ctx, dbsqlc.ListAuditChainParams{AfterPosition: afterPosition, MaxRows: clampLimit(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("read audit chain after position %d: %w", afterPosition, err)
+	}
+	return receipts(rows)
+}
+
+// AuditHead returns the chain head: the last position and its integrity
+// (position 0 and 32 zero bytes for an empty chain). A verifier compares it
+// with the last receipt streamed, which detects a truncated tail.
+func (s *Store) AuditHead(ctx context.Context) (position int64, integrity []byte, err error) {
+	err = s.pool.QueryRow(ctx, "SELECT position, integrity FROM audit_chain_head WHERE id").Scan(&position, &integrity)
+	if err != nil {
+		return 0, nil, fmt.Errorf("read audit chain head: %w: run the migrations", err)
+	}
+	return position, integrity, nil
+}
+
+// sameEvent returns the stored receipt if e, sealed at the stored position,
+// yields the stored integrity; otherwise the retry carries other content.
+func sameEvent(e audit.Event, row dbsqlc.AuditEvent) (audit.Receipt, error) {
+	stored, err := receipt(row)
+	if err != nil {
+		return audit.Receipt{}, err
+	}
+	again, err := audit.Seal(e, row.Position, row.PrevHash)
+	if err != nil {
+		return audit.Receipt{}, fmt.Errorf("seal audit event %s/%d: %w", e.IntentID, e.Seq, err)
+	}
+	if !bytes.Equal(again.Integrity, row.Integrity) {
+		return audit.Receipt{}, fmt.Errorf("append audit event %s/%d (%s): %w: give each event of an intent its own seq",
+			e.IntentID, e.Seq, e.EventType, ErrAuditConflict)
+	}
+	return stored, nil
+}
+
+func insertParams(e audit.Event, r audit.Receipt) (dbsqlc.InsertAuditEventParams, error) {
+	ctxJSON, err := json.Marshal(nonNilMap(r.Context))
+	if err != nil {
+		return dbsqlc.InsertAuditEventParams{}, fmt.Errorf("encode context of audit event %s: %w", r.ReceiptID, err)
+	}
+	// The canonical details Seal hashed (always a JSON object), queryable as jsonb.
+	details := []byte(r.Context[audit.CtxDetails])
+	if len(details) == 0 {
+		details = nil
+	}
+	return dbsqlc.InsertAuditEventParams{
+		Position:            r.Position,
+		ReceiptID:           r.ReceiptID,
+		IntentID:            e.IntentID,
+		Seq:                 e.Seq,
+		CorrelationID:       e.CorrelationID,
+		PolicyBundleVersion: e.PolicyBundleVersion,
+		Stage:               e.Stage,
+		EventType:           e.EventType,
+		Outcome:             e.Outcome,
+		ActorID:             r.Actor.ID,
+		ActorType:           string(r.Actor.Type),
+		ActorAuthContext:    r.Actor.AuthContext,
+		Action:              string(r.Action),
+		Targets:             nonNil(r.Targets),
+		Ts:                  r.Timestamp,
+		Context:             ctxJSON,
+		Details:             details,
+		PrevHash:            r.PrevHash,
+		Integrity:           r.Integrity,
+	}, nil
+}
+
+func receipts(rows []dbsqlc.AuditEvent) ([]audit.Receipt, error) {
+	out := make([]audit.Receipt, 0, len(rows))
+	for _, row := range rows {
+		r, err := receipt(row)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// receipt rebuilds the sealed receipt from its stored columns.
+func receipt(row dbsqlc.AuditEvent) (audit.Receipt, error) {
+	var ctxMap map[string]string
+	if err := json.Unmarshal(row.Context, &ctxMap); err != nil {
+		return audit.Receipt{}, fmt.Errorf("decode context of audit event %s: %w", row.ReceiptID, err)
+	}
+	return normalizeReceipt(audit.Receipt{
+		ReceiptID: row.ReceiptID,
+		Position:  row.Position,
+		Actor:     audit.Principal{ID: row.ActorID, Type: audit.PrincipalType(row.ActorType), AuthContext: row.ActorAuthContext},
+		Action:    audit.Action(row.Action),
+		Targets:   row.Targets,
+		Timestamp: row.Ts.UTC(),
+		Context:   ctxMap,
+		PrevHash:  row.PrevHash,
+		Integrity: row.Integrity,
+	}), nil
+}
+
+// normalizeReceipt gives fresh and stored receipts one shape, so a receipt
+// returned by AppendAudit equals the one read back later.
+func normalizeReceipt(r audit.Receipt) audit.Receipt {
+	r.Targets = nonNil(r.Targets)
+	r.Context = nonNilMap(r.Context)
+	r.Timestamp = r.Timestamp.UTC()
+	return r
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}

@@ -1,0 +1,3 @@
+package db
+
+//go:generate go tool sqlc generate -f ../sqlc.yaml

@@ -1,0 +1,93 @@
+package db
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// Migrations returns the numbered SQL migrations embedded in the binary.
+func Migrations() fs.FS {
+	sub, err := fs.Sub(migrationsFS, "migrations")
+	if err != nil {
+		panic(err) // the embed pattern guarantees the directory exists
+	}
+	return sub
+}
+
+// NewMigrationProvider returns a goose provider over the embedded migrations.
+// Closing the provider closes its database/sql handle, not the pool.
+// Concurrent migrators (workers starting together, test packages) serialise
+// on a Postgres advisory lock.
+func NewMigrationProvider(pool *pgxpool.Pool) (*goose.Provider, error) {
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, fmt.Errorf("create migration lock: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, stdlib.OpenDBFromPool(pool), Migrations(),
+		goose.WithSessionLocker(locker),
+		goose.WithDisableGlobalRegistry(true),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("load embedded migrations: %w", err)
+	}
+	return p, nil
+}
+
+// Migrate applies every pending migration. It is safe to call on every start.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	p, err := NewMigrationProvider(pool)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate database %s: %w: fix the failing migration or the database, then retry", describe(pool), err)
+	}
+	return nil
+}
+
+// MigrateURL connects to databaseURL, applies pending migrations and closes
+// the connection.
+func MigrateURL(ctx context.Context, databaseURL string) error {
+	pool, err := connect(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return Migrate(ctx, pool)
+}
+
+// connect opens and pings a pool so a wrong URL fails here, with a hint.
+func connect(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w: use postgres://user@host:port/db?sslmode=disable", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach Postgres at %s: %w: start it or set DATABASE_URL", describeConfig(cfg), err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("cannot reach Postgres at %s: %w: start it or set DATABASE_URL", describeConfig(cfg), err)
+	}
+	return pool, nil
+}
+
+// describe names a pool's server and database without its password.
+func describe(pool *pgxpool.Pool) string { return describeConfig(pool.Config()) }
+
+func describeConfig(cfg *pgxpool.Config) string {
+	c := cfg.ConnConfig
+	return fmt.Sprintf("%s:%d/%s", c.Host, c.Port, c.Database)
+}

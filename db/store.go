@@ -1,0 +1,79 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/contextualflux/cfa/db/dbsqlc"
+)
+
+// Sentinel errors a caller branches on.
+var (
+	// ErrStaleParent: the parent given to CommitSnapshot is no longer the
+	// latest committed snapshot (another projection committed first). Re-read
+	// the registry and replan (whitepaper 5.9, stale_environment_state).
+	ErrStaleParent = errors.New("registry snapshot parent is no longer the latest committed")
+	// ErrSnapshotNotFound: no committed snapshot has that version_id.
+	ErrSnapshotNotFound = errors.New("registry snapshot not found")
+	// ErrAuditConflict: an event with the same intent_id and seq was already
+	// recorded with different content; the workflow is not deterministic.
+	ErrAuditConflict = errors.New("audit event already recorded with different content")
+	// ErrAuditOutOfOrder: the event's seq-1 is not recorded yet for its
+	// intent; append an intent's events in seq order (no_event_reordering).
+	ErrAuditOutOfOrder = errors.New("audit event out of causal order")
+	// ErrIntentNotFound: no intent has that intent_id.
+	ErrIntentNotFound = errors.New("intent not found")
+)
+
+// Store is the Postgres-backed Context Registry, Audit Trail and intent index.
+// It is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+	q    *dbsqlc.Queries
+}
+
+// Open connects to databaseURL and checks that Postgres answers. It does not
+// migrate; call Migrate (or MigrateURL) first.
+func Open(ctx context.Context, databaseURL string) (*Store, error) {
+	pool, err := connect(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	return New(pool), nil
+}
+
+// New returns a Store over an existing pool; Close closes that pool.
+func New(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, q: dbsqlc.New(pool)}
+}
+
+// Pool returns the underlying pool, for health checks and migrations.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+// inTx runs fn in a transaction with the given options, committing if fn
+// returns nil and rolling back otherwise.
+func (s *Store) inTx(ctx context.Context, opts pgx.TxOptions, fn func(q *dbsqlc.Queries) error) error {
+	tx, err := s.pool.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin transaction on %s: %w: check that Postgres is up", describe(s.pool), err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }() // no-op after Commit
+	if err := fn(s.q.WithTx(tx)); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
+
+// readOnlySnapshot is the isolation of every registry read: one stable
+// snapshot of the database for all its statements (read_mode: snapshot_consistent).
+var readOnlySnapshot = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}

@@ -1,0 +1,115 @@
+// Package app wires configuration shared by the worker and the CLI: where
+// Temporal and Postgres are, which catalog and policy bundle to load.
+package app
+
+import (
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+
+	"go.uber.org/zap"
+
+	catalogfiles "github.com/contextualflux/cfa/catalog"
+	"github.com/contextualflux/cfa/internal/catalog"
+	"github.com/contextualflux/cfa/internal/policy"
+	"github.com/contextualflux/cfa/policies"
+)
+
+// Defaults for a local machine; every one can be overridden by environment.
+const (
+	DefaultTemporalAddress = "127.0.0.1:7233"
+	DefaultNamespace       = "default"
+	DefaultDatabaseURL     = "postgres://postgres@127.0.0.1:5432/cfa?sslmode=disable"
+)
+
+// Config is the process configuration, read from the environment.
+type Config struct {
+	TemporalAddress string // TEMPORAL_ADDRESS
+	Namespace       string // TEMPORAL_NAMESPACE
+	DatabaseURL     string // DATABASE_URL
+	CatalogDir      string // CFA_CATALOG_DIR; empty = the shipped catalog
+	PolicyDir       string // CFA_POLICY_DIR; empty = the shipped bundle
+	WebhookURL      string // CFA_NOTIFY_WEBHOOK_URL; empty = log only
+}
+
+// FromEnv reads Config from the environment with local defaults.
+func FromEnv() Config {
+	return Config{
+		TemporalAddress: envOr("TEMPORAL_ADDRESS", DefaultTemporalAddress),
+		Namespace:       envOr("TEMPORAL_NAMESPACE", DefaultNamespace),
+		DatabaseURL:     envOr("DATABASE_URL", DefaultDatabaseURL),
+		CatalogDir:      os.Getenv("CFA_CATALOG_DIR"),
+		PolicyDir:       os.Getenv("CFA_POLICY_DIR"),
+		WebhookURL:      os.Getenv("CFA_NOTIFY_WEBHOOK_URL"),
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// CatalogFS returns the catalog files: dir when given, else the shipped ones.
+func CatalogFS(dir string) fs.FS {
+	if dir != "" {
+		return os.DirFS(dir)
+	}
+	return catalogfiles.FS
+}
+
+// PolicyFS returns the bundle files: dir when given, else the shipped ones.
+func PolicyFS(dir string) fs.FS {
+	if dir != "" {
+		return os.DirFS(dir)
+	}
+	return policies.FS
+}
+
+// LoadCatalog loads and validates the data catalog.
+func LoadCatalog(dir string) (*catalog.Catalog, error) {
+	c, err := catalog.Load(CatalogFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("load data catalog from %s: %w", describe(dir, "the shipped catalog/"), err)
+	}
+	return c, nil
+}
+
+// LoadBundle loads, type-checks and compiles the policy bundle.
+func LoadBundle(dir string) (*policy.Bundle, error) {
+	b, err := policy.Load(PolicyFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("load policy bundle from %s: %w", describe(dir, "the shipped policies/"), err)
+	}
+	return b, nil
+}
+
+func describe(dir, def string) string {
+	if dir == "" {
+		return def
+	}
+	return dir
+}
+
+// NewLogger returns the production zap logger (JSON to stderr).
+func NewLogger() (*zap.Logger, error) {
+	cfg := zap.NewProductionConfig()
+	cfg.Sampling = nil
+	if os.Getenv("CFA_LOG_LEVEL") == "debug" {
+		cfg.Level = zap.NewAtomicLevelAt(zap.DebugLevel)
+	}
+	return cfg.Build()
+}
+
+// redact hides a password in a database URL before it is printed.
+func redact(u string) string {
+	if pu, err := url.Parse(u); err == nil && pu.User != nil {
+		if _, ok := pu.User.Password(); ok {
+			pu.User = url.UserPassword(pu.User.Username(), "xxxxx")
+		}
+		return pu.String()
+	}
+	return u
+}

@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"go.uber.org/zap"
+
+	"github.com/contextualflux/cfa/activities"
+	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/workflows"
+)
+
+// NewWorker loads catalog and bundle, migrates and opens Postgres, dials
+// Temporal and registers the workflows and activities. The returned cleanup
+// closes everything it opened.
+func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger) (worker.Worker, func(), error) {
+	cat, err := LoadCatalog(cfg.CatalogDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	bundle, err := LoadBundle(cfg.PolicyDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := db.MigrateURL(ctx, cfg.DatabaseURL); err != nil {
+		return nil, nil, fmt.Errorf("migrate Postgres at %s: %w", redact(cfg.DatabaseURL), err)
+	}
+	store, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := Dial(cfg, logger)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	acts := &activities.Activities{
+		Store: store, Catalog: cat, Bundle: bundle, Logger: logger,
+		Notifier: &activities.Notifier{WebhookURL: cfg.WebhookURL, Client: &http.Client{Timeout: 10 * time.Second}},
+	}
+	w.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.BareWorkflow, workflow.RegisterOptions{Name: workflows.BareWorkflowName})
+	w.RegisterActivity(acts)
+	logger.Info("worker configured",
+		zap.String("catalog_snapshot_version", cat.SnapshotVersion),
+		zap.String("policy_bundle_version", bundle.Version),
+		zap.Int("policy_rules", len(bundle.Rules)))
+	return w, func() { c.Close(); store.Close() }, nil
+}
+
+// Dial connects to Temporal with a message that says what to do on failure.
+func Dial(cfg Config, logger *zap.Logger) (client.Client, error) {
+	opts := client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.Namespace}
+	if logger != nil {
+		opts.Logger = NewTemporalLogger(logger)
+	}
+	c, err := client.Dial(opts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %s): %w; start it with `make dev` or set TEMPORAL_ADDRESS", cfg.TemporalAddress, cfg.Namespace, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,3 @@
+package cfs
+
+//go:generate go tool buf generate

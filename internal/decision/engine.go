@@ -1,0 +1,118 @@
+package decision
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/contextualflux/cfa/internal/fault"
+)
+
+// Authority names a participant of ordered_authority (whitepaper 5.14).
+type Authority string
+
+// The ordered authorities, in their order of precedence. The whitepaper
+// names the last three; the Normalizer (an unresolvable intent) and the
+// Confirmation Orchestrator (reject or timeout → block) act before the
+// policy engine in the flow, so they precede it (docs/adr/0004).
+const (
+	AuthorityIntentNormalizer     Authority = "intent_normalizer"
+	AuthorityConfirmation         Authority = "confirmation_orchestrator"
+	AuthorityPolicyEngine         Authority = "policy_engine"
+	AuthorityRuntimeValidation    Authority = "runtime_validation"
+	AuthorityPartialFailurePolicy Authority = "partial_failure_policy"
+)
+
+// authorityOrder is ordered_authority: the policy engine decides first.
+var authorityOrder = []Authority{AuthorityIntentNormalizer, AuthorityConfirmation, AuthorityPolicyEngine, AuthorityRuntimeValidation, AuthorityPartialFailurePolicy}
+
+// strictness ranks states for strictest_outcome. The whitepaper orders
+// blocked > quarantined > rolled_back > partially_committed >
+// approved_with_warnings > approved and says replanned beats
+// partially_committed; docs/adr/0004 places replanned just below blocked.
+var strictness = map[State]int{
+	Approved:             0,
+	PromotionCandidate:   0, // a lifecycle label on an approved execution, never stricter
+	ApprovedWithWarnings: 1,
+	PartiallyCommitted:   2,
+	RolledBack:           3,
+	Quarantined:          4,
+	Replanned:            5,
+	Blocked:              6,
+}
+
+// Strictness returns the rank of s under strictest_outcome (higher wins).
+func Strictness(s State) int { return strictness[s] }
+
+// Vote is one authority's outcome with the faults behind it.
+type Vote struct {
+	Authority Authority     `json:"authority"`
+	Outcome   State         `json:"outcome"`
+	Reason    string        `json:"reason,omitempty"`
+	Faults    []fault.Fault `json:"faults,omitempty"`
+}
+
+// Input is everything the Decision Engine weighs.
+type Input struct {
+	// InvariantViolations veto absolutely: any one of them decides blocked
+	// (or the state it names) before any authority is heard.
+	InvariantViolations []Violation `json:"invariant_violations,omitempty"`
+	Votes               []Vote      `json:"votes"`
+}
+
+// Violation is a broken invariant (I1–I8) and the state it forces.
+type Violation struct {
+	Invariant string      `json:"invariant"` // "I1" … "I8"
+	Forces    State       `json:"forces"`    // blocked, quarantined or rolled_back
+	Fault     fault.Fault `json:"fault"`
+}
+
+// Decision is the Decision Engine's output.
+type Decision struct {
+	State State `json:"decision_state"`
+	// DecidedBy is "invariant:<In>" for a veto, else the authority whose
+	// outcome was strictest (the earliest in ordered_authority on a tie).
+	DecidedBy string        `json:"decided_by"`
+	Reason    string        `json:"reason,omitempty"`
+	Faults    []fault.Fault `json:"faults,omitempty"`
+}
+
+// Decide applies veto_absolute, then ordered_authority with strictest_outcome.
+func Decide(in Input) (Decision, error) {
+	if len(in.Votes) == 0 && len(in.InvariantViolations) == 0 {
+		return Decision{}, fmt.Errorf("decide: no authority voted and no invariant was checked; pass at least the policy_engine vote")
+	}
+	if len(in.InvariantViolations) > 0 {
+		v := in.InvariantViolations[0]
+		for _, o := range in.InvariantViolations[1:] {
+			if Strictness(o.Forces) > Strictness(v.Forces) {
+				v = o
+			}
+		}
+		faults := make([]fault.Fault, 0, len(in.InvariantViolations))
+		for _, o := range in.InvariantViolations {
+			faults = append(faults, o.Fault)
+		}
+		return Decision{State: v.Forces, DecidedBy: "invariant:" + v.Invariant, Reason: v.Fault.Message, Faults: faults}, nil
+	}
+	votes := slices.Clone(in.Votes)
+	for _, v := range votes {
+		if _, ok := strictness[v.Outcome]; !ok {
+			return Decision{}, fmt.Errorf("decide: %s voted %q, which is not a decision_state; use one of %v", v.Authority, v.Outcome, States)
+		}
+		if !slices.Contains(authorityOrder, v.Authority) {
+			return Decision{}, fmt.Errorf("decide: %q is not an ordered authority; use one of %v", v.Authority, authorityOrder)
+		}
+	}
+	slices.SortStableFunc(votes, func(a, b Vote) int {
+		return slices.Index(authorityOrder, a.Authority) - slices.Index(authorityOrder, b.Authority)
+	})
+	best := votes[0]
+	var faults []fault.Fault
+	for _, v := range votes {
+		faults = append(faults, v.Faults...)
+		if Strictness(v.Outcome) > Strictness(best.Outcome) {
+			best = v
+		}
+	}
+	return Decision{State: best.Outcome, DecidedBy: string(best.Authority), Reason: best.Reason, Faults: faults}, nil
+}

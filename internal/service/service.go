@@ -1,0 +1,195 @@
+// Package service holds what the CLI (and later an HTTP API) do against
+// Temporal and Postgres, so both front ends share one implementation.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/signature"
+	"github.com/contextualflux/cfa/workflows"
+)
+
+// ErrNotWaiting says a signal found no pending escalation to answer.
+var ErrNotWaiting = errors.New("intent is not waiting for confirmation")
+
+// ErrUnknownIntent says no workflow has that intent id.
+var ErrUnknownIntent = errors.New("unknown intent")
+
+// Service is the shared front-end logic.
+type Service struct {
+	Temporal client.Client
+	Store    *db.Store // may be nil for commands that need only Temporal
+}
+
+// SubmitRequest is one intent to start.
+type SubmitRequest struct {
+	Text                     string
+	Signature                *signature.Signature
+	IntentID                 string // optional; generated when empty
+	CorrelationID            string
+	SubmittedBy              string
+	EscalationTimeoutSeconds int
+}
+
+// NewIntentID returns a fresh, time-ordered intent id.
+func NewIntentID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		id = uuid.New()
+	}
+	return "intent-" + id.String()
+}
+
+// Submit starts an IntentWorkflow whose workflow id is the intent id.
+func (s *Service) Submit(ctx context.Context, req SubmitRequest) (string, error) {
+	if strings.TrimSpace(req.Text) == "" && req.Signature == nil {
+		return "", errors.New("submit: give the intent as text or a signature file (-f FILE, or -f - for standard input)")
+	}
+	if req.Text != "" && req.Signature != nil {
+		return "", errors.New("submit: give either text or -f, not both")
+	}
+	if req.EscalationTimeoutSeconds < 0 {
+		return "", fmt.Errorf("submit: --escalation-timeout must be positive, got %ds", req.EscalationTimeoutSeconds)
+	}
+	id := req.IntentID
+	if id == "" {
+		id = NewIntentID()
+	}
+	corr := req.CorrelationID
+	if corr == "" {
+		corr = "session_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
+	}
+	in := workflows.IntentInput{
+		Text: strings.TrimSpace(req.Text), Signature: req.Signature, CorrelationID: corr,
+		SubmittedBy: req.SubmittedBy, EscalationTimeoutSeconds: req.EscalationTimeoutSeconds,
+	}
+	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+	}, workflows.IntentWorkflowName, in)
+	if err != nil {
+		var already *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &already) {
+			return "", fmt.Errorf("submit: intent id %q is already used; pick another --id", id)
+		}
+		return "", fmt.Errorf("submit intent: %w", err)
+	}
+	return id, nil
+}
+
+// Confirm sends the approve or reject signal to a pending escalation. A
+// finished, unknown or not-waiting intent is left untouched and reported.
+func (s *Service) Confirm(ctx context.Context, intentID, signalName, by, reason string) error {
+	if strings.TrimSpace(by) == "" || strings.TrimSpace(reason) == "" {
+		return fmt.Errorf("%s %s: --by and --reason are required: the audit trail records who confirmed and why", signalName, intentID)
+	}
+	pending, err := s.Pending(ctx, intentID)
+	if err != nil {
+		return err
+	}
+	if pending == nil {
+		return fmt.Errorf("%s %s: %w; nothing was sent (see `status %s`)", signalName, intentID, ErrNotWaiting, intentID)
+	}
+	err = s.Temporal.SignalWorkflow(ctx, intentID, "", signalName, workflows.ConfirmationSignal{By: by, Reason: reason})
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return fmt.Errorf("%s %s: the intent finished meanwhile or is unknown; nothing was sent", signalName, intentID)
+		}
+		return fmt.Errorf("%s %s: %w", signalName, intentID, err)
+	}
+	return nil
+}
+
+// Pending returns the intent's pending escalation, nil when there is none.
+func (s *Service) Pending(ctx context.Context, intentID string) (*workflows.PendingEscalation, error) {
+	st, err := s.Status(ctx, intentID)
+	if err != nil {
+		return nil, err
+	}
+	return st.Pending, nil
+}
+
+// Status returns the live status of a running intent, or the final one.
+func (s *Service) Status(ctx context.Context, intentID string) (workflows.Status, error) {
+	var st workflows.Status
+	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, intentID, "")
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return st, fmt.Errorf("%w %q: no workflow has that id; `list` shows recent intents", ErrUnknownIntent, intentID)
+		}
+		return st, fmt.Errorf("describe intent %s: %w", intentID, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		v, err := s.Temporal.QueryWorkflow(ctx, intentID, "", workflows.QueryStatus)
+		if err != nil {
+			return st, fmt.Errorf("query status of %s: %w", intentID, err)
+		}
+		if err := v.Get(&st); err != nil {
+			return st, fmt.Errorf("decode status of %s: %w", intentID, err)
+		}
+		return st, nil
+	}
+	// Finished: a query still replays the history and answers.
+	v, err := s.Temporal.QueryWorkflow(ctx, intentID, "", workflows.QueryStatus)
+	if err == nil && v.Get(&st) == nil {
+		return st, nil
+	}
+	st = workflows.Status{IntentID: intentID, Stage: strings.ToLower(info.GetStatus().String())}
+	return st, nil
+}
+
+// Wait follows an intent until it completes, calling onStage once per newly
+// completed stage. It polls the status query; poll is its interval.
+func (s *Service) Wait(ctx context.Context, intentID string, poll time.Duration, onStage func(workflows.StageReport), onPending func(workflows.PendingEscalation)) (workflows.IntentResult, error) {
+	seen := 0
+	pendingShown := false
+	run := s.Temporal.GetWorkflow(ctx, intentID, "")
+	done := make(chan error, 1)
+	var res workflows.IntentResult
+	go func() { done <- run.Get(ctx, &res) }()
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	report := func() {
+		st, err := s.Status(ctx, intentID)
+		if err != nil {
+			return
+		}
+		for ; seen < len(st.Stages); seen++ {
+			if onStage != nil {
+				onStage(st.Stages[seen])
+			}
+		}
+		if st.Pending != nil && !pendingShown && onPending != nil {
+			onPending(*st.Pending)
+			pendingShown = true
+		}
+	}
+	for {
+		select {
+		case err := <-done:
+			report()
+			if err != nil {
+				return res, fmt.Errorf("intent %s failed: %w", intentID, err)
+			}
+			return res, nil
+		case <-t.C:
+			report()
+		case <-ctx.Done():
+			return res, fmt.Errorf("stopped following intent %s (it goes on running): %w", intentID, ctx.Err())
+		}
+	}
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/app"
+	"github.com/contextualflux/cfa/internal/registry"
+)
+
+func (c *cli) policyCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "policy", Short: "Policy bundle commands"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "check [DIR]",
+		Short: "Load and type-check a policy bundle (default: the shipped policies/)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			dir := c.cfg.PolicyDir
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			b, err := app.LoadBundle(dir)
+			if err != nil {
+				return err
+			}
+			return c.emit(b, func(w io.Writer) {
+				fmt.Fprintf(w, "policy bundle %s: %d rules compiled, max_replan_attempts %d\n", b.Version, len(b.Rules), b.MaxReplanAttempts)
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "RULE\tPOLICY TYPE\tACTION\tSEVERITY\tFAULT CODE")
+				for _, r := range b.Rules {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.PolicyType, r.Action, r.Severity, r.FaultCode)
+				}
+				_ = tw.Flush()
+			})
+		},
+	})
+	return cmd
+}
+
+func (c *cli) catalogCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "catalog", Short: "Data catalog commands"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "show",
+		Short: "Show the data catalog and its catalog_snapshot_version",
+		Args:  cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			cat, err := app.LoadCatalog(c.cfg.CatalogDir)
+			if err != nil {
+				return err
+			}
+			return c.emit(cat, func(w io.Writer) {
+				fmt.Fprintf(w, "catalog_snapshot_version %s\n", cat.SnapshotVersion)
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "DATASET\tLAYER\tSIZE\tCLASSIFICATION\tPII\tPARTITION\tMERGE KEY\tALIASES")
+				for _, d := range cat.Datasets {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Layer, d.Size, d.Classification,
+						dash(strings.Join(d.PII, ",")), dash(d.PartitionKey), dash(d.MergeKey), strings.Join(d.Aliases, ", "))
+				}
+				_ = tw.Flush()
+			})
+		},
+	})
+	return cmd
+}
+
+func (c *cli) registryCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "registry", Short: "Context Registry commands"}
+	var version string
+	show := &cobra.Command{
+		Use:   "show [--version VERSION_ID]",
+		Short: "Show environment_state of the latest committed snapshot (or a given one)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := c.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			var env registry.EnvironmentState
+			if version != "" {
+				env, err = store.SnapshotByVersion(cmd.Context(), version)
+			} else {
+				env, err = store.LatestSnapshot(cmd.Context())
+			}
+			if err != nil {
+				return err
+			}
+			return c.emit(env, func(w io.Writer) { printEnvironment(w, env) })
+		},
+	}
+	show.Flags().StringVar(&version, "version", "", "registry version_id to read (default: latest committed)")
+
+	var (
+		state, lastOK, reason string
+		publish               bool
+		pending, quarantined  []string
+	)
+	set := &cobra.Command{
+		Use:   "set DATASET --state STATE [--publish-allowed=false] [--pending P] [--quarantined P]",
+		Short: "Commit a snapshot that sets one dataset's environment_state (operator or seed use)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cat, err := app.LoadCatalog(c.cfg.CatalogDir)
+			if err != nil {
+				return err
+			}
+			if _, ok := cat.Get(args[0]); !ok {
+				return fmt.Errorf("registry set: dataset %q is not in the catalog; `cfa catalog show` lists them", args[0])
+			}
+			switch state {
+			case registry.StateCommitted, registry.StatePartiallyCommitted, registry.StateStale, registry.StateQuarantined, registry.StateUnknown:
+			default:
+				return fmt.Errorf("registry set: --state %q is not one of committed, partially_committed, stale, quarantined, unknown", state)
+			}
+			store, err := c.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ds := registry.DatasetState{
+				Name: args[0], State: state, PublishAllowed: publish, LastSuccessfulPartition: lastOK,
+				PendingPartitions: pending, QuarantinedUnits: quarantined, UpdatedAt: time.Now().UTC(),
+			}
+			env, err := store.SetDatasetStates(cmd.Context(), []registry.DatasetState{ds}, reason)
+			if err != nil {
+				return err
+			}
+			return c.emit(env, func(w io.Writer) {
+				fmt.Fprintf(w, "committed registry snapshot %s\n", env.VersionID)
+				printEnvironment(w, env)
+			})
+		},
+	}
+	set.Flags().StringVar(&state, "state", registry.StateCommitted, "dataset state")
+	set.Flags().BoolVar(&publish, "publish-allowed", true, "publish_allowed flag")
+	set.Flags().StringVar(&lastOK, "last-successful-partition", "", "last_successful_partition")
+	set.Flags().StringSliceVar(&pending, "pending", nil, "pending partitions")
+	set.Flags().StringSliceVar(&quarantined, "quarantined", nil, "quarantined units")
+	set.Flags().StringVar(&reason, "reason", "operator change", "why (kept with the snapshot)")
+
+	cmd.AddCommand(show, set)
+	return cmd
+}
+
+func printEnvironment(w io.Writer, env registry.EnvironmentState) {
+	fmt.Fprintf(w, "registry version_id %s committed_at %s\n", dash(env.VersionID), env.CommittedAt.Format(time.RFC3339))
+	ds := append([]registry.DatasetState(nil), env.Datasets...)
+	sort.Slice(ds, func(i, j int) bool { return ds[i].Name < ds[j].Name })
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "DATASET\tSTATE\tPUBLISH_ALLOWED\tLAST_OK_PARTITION\tPENDING\tQUARANTINED")
+	for _, d := range ds {
+		fmt.Fprintf(tw, "%s\t%s\t%t\t%s\t%s\t%s\n", d.Name, d.State, d.PublishAllowed, dash(d.LastSuccessfulPartition),
+			dash(strings.Join(d.PendingPartitions, ",")), dash(strings.Join(d.QuarantinedUnits, ",")))
+	}
+	_ = tw.Flush()
+}
+
+func (c *cli) migrateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Create the database if missing and apply migrations (DATABASE_URL)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := db.EnsureDatabase(cmd.Context(), c.cfg.DatabaseURL); err != nil {
+				return err
+			}
+			if err := db.MigrateURL(cmd.Context(), c.cfg.DatabaseURL); err != nil {
+				return err
+			}
+			return c.emit(map[string]string{"migrated": "ok"}, func(w io.Writer) { fmt.Fprintln(w, "database migrated") })
+		},
+	}
+}

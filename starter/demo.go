@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/contextualflux/cfa/internal/app"
+	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/workflows"
+)
+
+// scenario is one governed case the demo runs end to end.
+type scenario struct {
+	key, title, text string
+	timeout          time.Duration // escalation timeout for this run
+	before           func(ctx context.Context) error
+	answer           func(ctx context.Context, id string) error // nil: leave unanswered
+	want             decision.State
+	wantMode         string
+}
+
+func (c *cli) demoCmd() *cobra.Command {
+	var exportPath string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the governed scenarios end to end against a running worker",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return c.runDemo(cmd.Context(), exportPath)
+		},
+	}
+	cmd.Flags().StringVar(&exportPath, "export", filepath.Join(".data", "demo-audit.jsonl"), "where to export the audit chain for the tamper check")
+	return cmd
+}
+
+func (c *cli) runDemo(ctx context.Context, exportPath string) error {
+	svc, err := c.service(ctx, true)
+	if err != nil {
+		return err
+	}
+	cat, err := app.LoadCatalog(c.cfg.CatalogDir)
+	if err != nil {
+		return err
+	}
+	w := c.out
+	// Seed: every dataset committed and publishable, so each scenario starts
+	// from a known registry state (the demo can run twice in a row).
+	seed := make([]registry.DatasetState, 0, len(cat.Datasets))
+	for _, d := range cat.Datasets {
+		seed = append(seed, registry.DatasetState{Name: d.Name, State: registry.StateCommitted, PublishAllowed: true, UpdatedAt: time.Now().UTC()})
+	}
+	env, err := svc.Store.SetDatasetStates(ctx, seed, "demo seed: all datasets committed")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "== CFA v2 governed scenarios (catalog %s, registry %s)\n\n", cat.SnapshotVersion, env.VersionID)
+
+	approveBySignal := func(ctx context.Context, id string) error {
+		fmt.Fprintf(w, "  -> approving by Temporal signal %q\n", workflows.SignalApprove)
+		return svc.Confirm(ctx, id, workflows.SignalApprove, "data-steward", "reviewed the signature: anonymization and merge key are enforced by policy")
+	}
+	approveByCLI := func(ctx context.Context, id string) error {
+		self, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("find own binary for the CLI approval: %w", err)
+		}
+		args := []string{workflows.SignalApprove, id, "--by", "gold-owner", "--reason", "gold publication reviewed"}
+		fmt.Fprintf(w, "  -> $ cfa %s\n", strings.Join(quoteArgs(args), " "))
+		out, err := exec.CommandContext(ctx, self, args...).CombinedOutput()
+		fmt.Fprintf(w, "     %s", indent(string(out)))
+		if err != nil {
+			return fmt.Errorf("cfa approve: %w", err)
+		}
+		return nil
+	}
+	markPartial := func(ctx context.Context) error {
+		env, err := svc.Store.SetDatasetStates(ctx, []registry.DatasetState{{
+			Name: "silver_documentos", State: registry.StatePartiallyCommitted, PublishAllowed: false,
+			LastSuccessfulPartition: "2026-01-02", PendingPartitions: []string{"2026-01-03"}, QuarantinedUnits: []string{"2026-01-03"},
+			UpdatedAt: time.Now().UTC(),
+		}}, "demo: projection of a partial execution (whitepaper 5.9 example)")
+		if err == nil {
+			fmt.Fprintf(w, "  registry snapshot %s: silver_documentos.state = partially_committed, publish_allowed = false\n", env.VersionID)
+		}
+		return err
+	}
+
+	scenarios := []scenario{
+		{key: "a", title: "aggregate of non-sensitive data", text: "aggregate daily sales by store from vendas_diarias",
+			want: decision.Approved, wantMode: "auto"},
+		{key: "b", title: "reconcile with PII into silver", text: "reconcile nfe with clientes and persist to silver",
+			answer: approveBySignal, want: decision.Approved, wantMode: "hard_required"},
+		{key: "c", title: "gold write", text: "aggregate revenue by state from silver_documentos into gold_faturamento_uf",
+			answer: approveByCLI, want: decision.Approved, wantMode: "human_escalation"},
+		{key: "d", title: "escalation left unanswered", text: "aggregate revenue by state from silver_documentos into gold_faturamento_uf",
+			timeout: 4 * time.Second, want: decision.Blocked, wantMode: "human_escalation"},
+		{key: "e", title: "publish while partially_committed (I7)", text: "publish silver_documentos",
+			before: markPartial, answer: approveBySignal, want: decision.Blocked},
+		{key: "f", title: "intent that cannot be resolved", text: "make the numbers look better",
+			want: decision.Blocked},
+	}
+	var failures []string
+	var timeoutID string
+	for _, s := range scenarios {
+		fmt.Fprintf(w, "-- (%s) %s\n  intent: %q\n", s.key, s.title, s.text)
+		if s.before != nil {
+			if err := s.before(ctx); err != nil {
+				return err
+			}
+		}
+		res, err := c.runScenario(ctx, svc, s)
+		if err != nil {
+			return fmt.Errorf("scenario (%s): %w", s.key, err)
+		}
+		if s.key == "d" {
+			timeoutID = res.IntentID
+		}
+		printResult(w, res)
+		ok := res.DecisionState == s.want
+		if s.wantMode != "" && (res.Resolution == nil || string(res.Resolution.ConfirmationMode) != s.wantMode) {
+			ok = false
+		}
+		if !ok {
+			failures = append(failures, fmt.Sprintf("(%s) got %s, want %s (mode %s)", s.key, res.DecisionState, s.want, s.wantMode))
+		}
+		fmt.Fprintln(w)
+	}
+
+	if timeoutID != "" {
+		rs, err := svc.Store.AuditByIntent(ctx, timeoutID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "-- audit trail of the unanswered escalation %s\n", timeoutID)
+		for _, r := range rs {
+			fmt.Fprintf(w, "  #%s %-32s %-12s %s\n", r.Context["seq"], r.Context["event_type"], r.Context["outcome"], r.Context["stage"])
+		}
+		fmt.Fprintln(w)
+	}
+	if err := c.demoVerify(ctx, exportPath); err != nil {
+		return err
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("demo outcomes differ from what the scenarios expect: %s", strings.Join(failures, "; "))
+	}
+	fmt.Fprintln(w, "demo complete: every scenario reached its expected decision")
+	return nil
+}
+
+func (c *cli) runScenario(ctx context.Context, svc *service.Service, s scenario) (workflows.IntentResult, error) {
+	id, err := svc.Submit(ctx, service.SubmitRequest{Text: s.text, SubmittedBy: "demo", EscalationTimeoutSeconds: int(s.timeout / time.Second)})
+	if err != nil {
+		return workflows.IntentResult{}, err
+	}
+	fmt.Fprintf(c.out, "  intent_id: %s\n", id)
+	var answerErr error
+	res, err := svc.Wait(ctx, id, 100*time.Millisecond, func(st workflows.StageReport) {
+		fmt.Fprintf(c.out, "  [%s] %s\n", st.Stage, st.Summary)
+	}, func(p workflows.PendingEscalation) {
+		fmt.Fprintf(c.out, "  pending %s confirmation, deadline %s, triggers: %s\n", p.Mode, p.Deadline.Format(time.RFC3339), joinAny(p.Triggers))
+		if s.answer != nil {
+			answerErr = s.answer(ctx, id)
+		} else {
+			fmt.Fprintf(c.out, "  -> nobody answers; the %s timer runs out\n", workflows.EscalationTimerName)
+		}
+	})
+	if answerErr != nil {
+		return res, answerErr
+	}
+	return res, err
+}
+
+// demoVerify verifies the chain in Postgres, exports it, tampers with one
+// line of a copy, and shows that offline verification names that event.
+func (c *cli) demoVerify(ctx context.Context, exportPath string) error {
+	w := c.out
+	rs, err := c.loadChain(ctx)
+	if err != nil {
+		return err
+	}
+	if err := audit.Verify(rs); err != nil {
+		return fmt.Errorf("audit chain in Postgres does not verify: %w", err)
+	}
+	if err := audit.CompletePerIntent(rs); err != nil {
+		return fmt.Errorf("audit chain in Postgres is incomplete: %w", err)
+	}
+	fmt.Fprintf(w, "-- audit verify: %d receipts in Postgres, chain intact, every intent has a start and an end\n", len(rs))
+
+	if err := os.MkdirAll(filepath.Dir(exportPath), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(exportPath), err)
+	}
+	var buf bytes.Buffer
+	if err := audit.WriteJSONL(&buf, rs); err != nil {
+		return err
+	}
+	if err := os.WriteFile(exportPath, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write export %s: %w", exportPath, err)
+	}
+	tampered, line, err := tamper(buf.Bytes())
+	if err != nil {
+		return err
+	}
+	tamperedPath := strings.TrimSuffix(exportPath, ".jsonl") + ".tampered.jsonl"
+	if err := os.WriteFile(tamperedPath, tampered, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", tamperedPath, err)
+	}
+	back, err := audit.ReadJSONL(bytes.NewReader(tampered))
+	if err != nil {
+		return err
+	}
+	verr := audit.Verify(back)
+	var ce *audit.ChainError
+	if !errors.As(verr, &ce) {
+		return fmt.Errorf("tampered export %s was not detected (err=%v)", tamperedPath, verr)
+	}
+	fmt.Fprintf(w, "-- exported to %s; edited line %d of a copy (%s)\n", exportPath, line, tamperedPath)
+	fmt.Fprintf(w, "   cfa audit verify --file %s -> first bad event: position %d, receipt %s: %s\n\n", tamperedPath, ce.Position, ce.ReceiptID, ce.Reason)
+	return nil
+}
+
+// tamper flips an outcome in a line near the middle of an export.
+func tamper(export []byte) ([]byte, int, error) {
+	var lines []string
+	sc := bufio.NewScanner(bytes.NewReader(export))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	for i := len(lines) / 2; i < len(lines); i++ {
+		for _, from := range []string{`blocked`, `approved`, `resolved`} {
+			if strings.Contains(lines[i], from) {
+				lines[i] = strings.Replace(lines[i], from, "tampered", 1)
+				return []byte(strings.Join(lines, "\n") + "\n"), i + 1, nil
+			}
+		}
+	}
+	return nil, 0, errors.New("tamper check: no line with an outcome to edit in the export")
+}
+
+func quoteArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsAny(a, " \t") {
+			a = "\"" + a + "\""
+		}
+		out[i] = a
+	}
+	return out
+}
+
+func indent(s string) string {
+	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n     ") + "\n"
+}
+
+func joinAny[T ~string](ts []T) string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = string(t)
+	}
+	return strings.Join(out, "; ")
+}
+
+var _ io.Writer = (*bytes.Buffer)(nil)

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/internal/signature"
+	"github.com/contextualflux/cfa/workflows"
+)
+
+func (c *cli) submitCmd() *cobra.Command {
+	var (
+		file    string
+		wait    bool
+		req     service.SubmitRequest
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   `submit ["intent text"] [-f signature.yaml]`,
+		Short: "Submit an intent (text or structured signature); prints the intent id",
+		Example: `  cfa submit "aggregate revenue by state from vendas_diarias" --wait
+  cfa submit -f signature.yaml
+  cat signature.yaml | cfa submit -f -`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				req.Text = args[0]
+			}
+			if file != "" {
+				sig, err := readSignature(file, cmd.InOrStdin())
+				if err != nil {
+					return err
+				}
+				req.Signature = sig
+			}
+			req.EscalationTimeoutSeconds = int(timeout / time.Second)
+			if req.SubmittedBy == "" {
+				req.SubmittedBy = os.Getenv("USER")
+			}
+			svc, err := c.service(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			id, err := svc.Submit(cmd.Context(), req)
+			if err != nil {
+				return err
+			}
+			if !wait {
+				return c.emit(map[string]string{"intent_id": id}, func(w io.Writer) { fmt.Fprintln(w, id) })
+			}
+			if !c.json() {
+				fmt.Fprintf(c.out, "intent %s submitted\n", id)
+			}
+			res, err := svc.Wait(cmd.Context(), id, 250*time.Millisecond, func(s workflows.StageReport) {
+				if !c.json() {
+					fmt.Fprintf(c.out, "  %-26s %s\n", s.Stage, s.Summary)
+				}
+			}, func(p workflows.PendingEscalation) {
+				if !c.json() {
+					fmt.Fprintf(c.out, "  waiting for confirmation (%s) until %s: cfa approve %s --by NAME --reason TEXT\n", p.Mode, p.Deadline.Format(time.RFC3339), id)
+				}
+			})
+			if err != nil {
+				return err
+			}
+			return c.emit(res, func(w io.Writer) { printResult(w, res) })
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "structured signature (YAML or JSON); - reads standard input")
+	cmd.Flags().BoolVar(&wait, "wait", false, "follow the intent to its decision, printing each stage")
+	cmd.Flags().StringVar(&req.IntentID, "id", "", "intent id (= workflow id); generated when empty")
+	cmd.Flags().StringVar(&req.CorrelationID, "correlation-id", "", "correlation id shared by related intents")
+	cmd.Flags().StringVar(&req.SubmittedBy, "by", "", "who submits (default $USER)")
+	cmd.Flags().DurationVar(&timeout, "escalation-timeout", 0, "human escalation timeout for this run (default 300s)")
+	return cmd
+}
+
+// readSignature parses a structured signature strictly: unknown fields are
+// errors, so a typo never silently drops a constraint.
+func readSignature(path string, stdin io.Reader) (*signature.Signature, error) {
+	var (
+		b   []byte
+		err error
+	)
+	if path == "-" {
+		b, err = io.ReadAll(stdin)
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read signature %s: %w", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b)) // YAML is a superset of JSON
+	dec.KnownFields(true)
+	var sig signature.Signature
+	if err := dec.Decode(&sig); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("signature %s is empty; see README for the fields", path)
+		}
+		return nil, fmt.Errorf("signature %s is not a valid State Signature: %w", path, err)
+	}
+	return &sig, nil
+}
+
+func (c *cli) confirmCmd(signal string) *cobra.Command {
+	var by, reason string
+	verb := map[string]string{workflows.SignalApprove: "Approve", workflows.SignalReject: "Reject"}[signal]
+	cmd := &cobra.Command{
+		Use:   signal + " INTENT_ID --by NAME --reason TEXT",
+		Short: verb + " a pending escalation (sends the Temporal signal " + signal + ")",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, err := c.service(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			if err := svc.Confirm(cmd.Context(), args[0], signal, by, reason); err != nil {
+				return err
+			}
+			return c.emit(map[string]string{"intent_id": args[0], "signal": signal, "by": by, "reason": reason}, func(w io.Writer) {
+				fmt.Fprintf(w, "sent %s to %s\n", signal, args[0])
+			})
+		},
+	}
+	cmd.Flags().StringVar(&by, "by", "", "who confirms (recorded in the audit trail)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded in the audit trail)")
+	return cmd
+}
+
+func (c *cli) statusCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status INTENT_ID",
+		Short: "Show an intent's stage, pending escalation and decision",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, err := c.service(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			st, err := svc.Status(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return c.emit(st, func(w io.Writer) {
+				fmt.Fprintf(w, "intent %s: stage %s\n", st.IntentID, st.Stage)
+				for _, s := range st.Stages {
+					fmt.Fprintf(w, "  %-26s %s\n", s.Stage, s.Summary)
+				}
+				if p := st.Pending; p != nil {
+					fmt.Fprintf(w, "pending %s confirmation until %s\n  triggers: %v\n  answer: cfa approve %s --by NAME --reason TEXT (or reject)\n",
+						p.Mode, p.Deadline.Format(time.RFC3339), p.Triggers, st.IntentID)
+				}
+				if st.Result != nil {
+					printResult(w, *st.Result)
+				}
+			})
+		},
+	}
+}
+
+func (c *cli) listCmd() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List recent intents and their decisions",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := c.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			rows, err := store.ListIntents(cmd.Context(), limit)
+			if err != nil {
+				return err
+			}
+			return c.emit(rows, func(w io.Writer) {
+				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "INTENT\tSUBMITTED\tSTATUS\tMODE\tDECISION\tINPUT")
+				for _, r := range rows {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.IntentID, r.SubmittedAt.Format(time.DateTime), r.Status,
+						r.ConfirmationMode, dash(r.DecisionState), truncate(r.Input, 60))
+				}
+				_ = tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 20, "how many intents")
+	return cmd
+}
+
+func printResult(w io.Writer, r workflows.IntentResult) {
+	fmt.Fprintf(w, "decision: %s (decided by %s)\n", r.DecisionState, r.DecidedBy)
+	if r.Reason != "" {
+		fmt.Fprintf(w, "  reason: %s\n", r.Reason)
+	}
+	if r.SignatureHash != "" {
+		fmt.Fprintf(w, "  intent_signature_hash: %s\n", r.SignatureHash)
+	}
+	if res := r.Resolution; res != nil && res.Resolved {
+		fmt.Fprintf(w, "  confidence %.2f, ambiguity %s, confirmation %s\n", res.ConfidenceScore, res.AmbiguityLevel, res.ConfirmationMode)
+		for _, c := range res.EnvironmentConstraintsInjected {
+			fmt.Fprintf(w, "  constraint injected: %s\n", c)
+		}
+	}
+	if cf := r.Confirmation; cf != nil && cf.Outcome != workflows.ConfirmationNotRequired {
+		fmt.Fprintf(w, "  confirmation: %s %s %s\n", cf.Outcome, cf.By, cf.Reason)
+	}
+	for _, at := range r.PolicyAttempts {
+		codes := make([]string, 0, len(at.Faults))
+		for _, f := range at.Faults {
+			codes = append(codes, f.Code)
+		}
+		fmt.Fprintf(w, "  policy attempt %d: %s %s", at.Replan, at.Outcome, strings.Join(codes, ","))
+		if len(at.Interventions) > 0 {
+			fmt.Fprintf(w, " -> interventions %s", strings.Join(at.Interventions, ","))
+		}
+		fmt.Fprintln(w)
+	}
+	if r.Replans > 0 {
+		fmt.Fprintf(w, "  replans: %d\n", r.Replans)
+	}
+	for _, f := range r.Faults {
+		fmt.Fprintf(w, "  fault %s (%s, %s): %s\n", f.Code, f.Family, f.Severity, f.Message)
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-1] + "…"
+}

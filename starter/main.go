@@ -1,0 +1,128 @@
+// Command cfa is the CLI of the governed-execution system: it submits
+// intents, answers escalations, and reads the registry and the audit trail.
+// Every command takes --output json and exits non-zero on failure.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/app"
+	"github.com/contextualflux/cfa/internal/service"
+)
+
+// cli carries global flags and lazily opened connections.
+type cli struct {
+	cfg    app.Config
+	output string
+	out    io.Writer
+	svc    *service.Service
+	store  *db.Store
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c := &cli{cfg: app.FromEnv(), out: os.Stdout}
+	root := c.root()
+	err := root.ExecuteContext(ctx)
+	c.close()
+	if err != nil {
+		var exit exitError
+		if errors.As(err, &exit) {
+			os.Exit(exit.code)
+		}
+		fmt.Fprintln(os.Stderr, "cfa:", err)
+		os.Exit(1)
+	}
+}
+
+// exitError ends the process with a code after the command printed its own
+// result (for example `audit verify` on a broken chain).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func (c *cli) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "cfa",
+		Short:         "Governed execution for data pipelines (CFA v2 on Temporal and Postgres)",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if c.output != "text" && c.output != "json" {
+				return fmt.Errorf("--output must be text or json, got %q", c.output)
+			}
+			return nil
+		},
+	}
+	root.PersistentFlags().StringVarP(&c.output, "output", "o", "text", "output format: text or json")
+	root.AddCommand(c.submitCmd(), c.confirmCmd("approve"), c.confirmCmd("reject"), c.statusCmd(), c.listCmd(),
+		c.auditCmd(), c.policyCmd(), c.catalogCmd(), c.registryCmd(), c.migrateCmd(), c.demoCmd(), c.benchCmd())
+	return root
+}
+
+// service dials Temporal (and Postgres when withStore) on first use.
+func (c *cli) service(ctx context.Context, withStore bool) (*service.Service, error) {
+	if c.svc == nil {
+		tc, err := app.Dial(c.cfg, nil)
+		if err != nil {
+			return nil, err
+		}
+		c.svc = &service.Service{Temporal: tc}
+	}
+	if withStore && c.svc.Store == nil {
+		s, err := c.openStore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.svc.Store = s
+	}
+	return c.svc, nil
+}
+
+func (c *cli) openStore(ctx context.Context) (*db.Store, error) {
+	if c.store != nil {
+		return c.store, nil
+	}
+	if err := db.MigrateURL(ctx, c.cfg.DatabaseURL); err != nil {
+		return nil, fmt.Errorf("prepare Postgres (DATABASE_URL): %w", err)
+	}
+	s, err := db.Open(ctx, c.cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	c.store = s
+	return s, nil
+}
+
+func (c *cli) close() {
+	if c.svc != nil && c.svc.Temporal != nil {
+		c.svc.Temporal.Close()
+	}
+	if c.store != nil {
+		c.store.Close()
+	}
+}
+
+func (c *cli) json() bool { return c.output == "json" }
+
+// emit prints v as indented JSON in json mode, or calls text otherwise.
+func (c *cli) emit(v any, text func(w io.Writer)) error {
+	if c.json() {
+		enc := json.NewEncoder(c.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	text(c.out)
+	return nil
+}

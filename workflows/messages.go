@@ -1,0 +1,94 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/contextualflux/cfa/internal/confirmation"
+	"github.com/contextualflux/cfa/internal/signature"
+)
+
+// TaskQueue is where intent workflows and their activities run.
+const TaskQueue = "cfa-intents"
+
+// Signal and query names. The CLI, the API and the Temporal Web UI use these
+// exact strings (README shows the JSON to paste for each signal).
+const (
+	// SignalApprove confirms a pending escalation; payload ConfirmationSignal.
+	SignalApprove = "approve"
+	// SignalReject refuses a pending escalation; payload ConfirmationSignal.
+	SignalReject = "reject"
+	// QueryPendingEscalation returns *PendingEscalation (nil when none).
+	QueryPendingEscalation = "pending_escalation"
+	// QueryStatus returns Status.
+	QueryStatus = "status"
+)
+
+// DefaultEscalationTimeout is human_timeout_seconds of whitepaper 5.1b.
+const DefaultEscalationTimeout = 300 * time.Second
+
+// EscalationTimerName names the timer so the Temporal UI shows what it is.
+const EscalationTimerName = "human_timeout_seconds"
+
+// ConfirmationSignal is the payload of SignalApprove and SignalReject.
+// In the Temporal UI: {"by": "maria", "reason": "reviewed PII handling"}.
+type ConfirmationSignal struct {
+	By     string `json:"by"`
+	Reason string `json:"reason"`
+}
+
+// IntentInput starts an IntentWorkflow. Exactly one of Text or Signature.
+type IntentInput struct {
+	Text          string               `json:"text,omitempty"`
+	Signature     *signature.Signature `json:"signature,omitempty"`
+	CorrelationID string               `json:"correlation_id,omitempty"`
+	SubmittedBy   string               `json:"submitted_by,omitempty"`
+	// EscalationTimeoutSeconds overrides the 300 s human timeout for this run.
+	EscalationTimeoutSeconds int `json:"escalation_timeout_seconds,omitempty"`
+}
+
+// Stage names reported by QueryStatus, in flow order (whitepaper section 7).
+const (
+	StageReceived     = "intent_received"
+	StageRegistry     = "context_registry"
+	StageNormalizer   = "intent_normalizer"
+	StageConfirmation = "confirmation_orchestrator"
+	StageSignature    = "state_signature"
+	StagePolicyEngine = "policy_engine"
+	StageDecision     = "decision_engine"
+	StageAudit        = "audit_trail"
+	StageCompleted    = "completed"
+)
+
+// PendingEscalation is what an approver is asked to confirm.
+type PendingEscalation struct {
+	IntentID  string                 `json:"intent_id"`
+	Mode      confirmation.Mode      `json:"confirmation_mode"`
+	Triggers  []confirmation.Trigger `json:"triggers"`
+	Signature signature.Signature    `json:"signature"`
+	Deadline  time.Time              `json:"deadline"`
+}
+
+// StageReport is one completed stage with a one-line summary.
+type StageReport struct {
+	Stage   string    `json:"stage"`
+	Summary string    `json:"summary"`
+	At      time.Time `json:"at"`
+}
+
+// Status is the live view of an intent returned by QueryStatus.
+type Status struct {
+	IntentID string             `json:"intent_id"`
+	Stage    string             `json:"stage"`
+	Stages   []StageReport      `json:"stages"`
+	Pending  *PendingEscalation `json:"pending_escalation,omitempty"`
+	Result   *IntentResult      `json:"result,omitempty"`
+}
+
+// IntentWorkflowName is the registered workflow type name.
+const IntentWorkflowName = "IntentWorkflow"
+
+// Intent statuses kept in the intents index.
+const (
+	IntentStatusRunning   = "running"
+	IntentStatusCompleted = "completed"
+)

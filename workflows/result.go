@@ -1,0 +1,48 @@
+package workflows
+
+import (
+	"github.com/contextualflux/cfa/activities"
+	"github.com/contextualflux/cfa/internal/confirmation"
+	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/fault"
+	"github.com/contextualflux/cfa/internal/resolution"
+	"github.com/contextualflux/cfa/internal/signature"
+)
+
+// Confirmation outcomes recorded in IntentResult.
+const (
+	ConfirmationNotRequired = "not_required"
+	ConfirmationProceeded   = "proceeded" // soft: shown, no conflict
+	ConfirmationApproved    = "approved"
+	ConfirmationRejected    = "rejected"
+	ConfirmationTimeout     = "timeout"
+)
+
+// ConfirmationRecord is how step 5 ended.
+type ConfirmationRecord struct {
+	Mode     confirmation.Mode      `json:"confirmation_mode"`
+	Triggers []confirmation.Trigger `json:"triggers,omitempty"`
+	Outcome  string                 `json:"outcome"`
+	By       string                 `json:"by,omitempty"`
+	Reason   string                 `json:"reason,omitempty"`
+}
+
+// PolicyAttempt is one Policy Engine evaluation of one signature.
+type PolicyAttempt = activities.PolicyAttempt
+
+// IntentResult is the outcome of an IntentWorkflow.
+type IntentResult struct {
+	IntentID       string                         `json:"intent_id"`
+	CorrelationID  string                         `json:"correlation_id"`
+	DecisionState  decision.State                 `json:"decision_state"`
+	DecidedBy      string                         `json:"decided_by"`
+	Reason         string                         `json:"reason,omitempty"`
+	Faults         []fault.Fault                  `json:"faults,omitempty"`
+	Resolution     *resolution.SemanticResolution `json:"semantic_resolution,omitempty"`
+	Confirmation   *ConfirmationRecord            `json:"confirmation,omitempty"`
+	Signature      *signature.Signature           `json:"signature,omitempty"`
+	SignatureHash  string                         `json:"intent_signature_hash,omitempty"`
+	PolicyAttempts []PolicyAttempt                `json:"policy_attempts,omitempty"`
+	Replans        int                            `json:"replans"`
+	AuditEvents    int64                          `json:"audit_events"`
+}
