@@ -1,0 +1,156 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/workflows"
+)
+
+// temporalCLI finds the pinned dev server binary that `make test` installs.
+func temporalCLI(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("TEMPORAL_CLI")
+	if p == "" {
+		p, _ = filepath.Abs("../bin/temporal")
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("Temporal CLI not found at %s: run `make test` (it installs bin/temporal) or set TEMPORAL_CLI", p)
+	}
+	return p
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestEndToEndApproveBySignal runs the whole kernel on the real dev server:
+// submit → pending escalation → approve by signal → decision in the audit.
+func TestEndToEndApproveBySignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test against the Temporal dev server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath: temporalCLI(t),
+		LogLevel:     "error",
+		ExtraArgs:    []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
+	})
+	require.NoError(t, err)
+	defer func() { _ = srv.Stop() }()
+	c := srv.Client()
+
+	acts := newActivities(t, nil)
+	acts.Logger = zap.NewNop()
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
+	w.RegisterActivity(acts)
+	require.NoError(t, w.Start())
+	defer w.Stop()
+
+	svc := &service.Service{Temporal: c, Store: store}
+	id, err := svc.Submit(ctx, service.SubmitRequest{Text: reconcileToSilver, SubmittedBy: "e2e"})
+	require.NoError(t, err)
+
+	var pending *workflows.PendingEscalation
+	waitFor(t, 30*time.Second, "the pending escalation", func() bool {
+		pending, err = svc.Pending(ctx, id)
+		return err == nil && pending != nil
+	})
+	require.Equal(t, "hard_required", string(pending.Mode))
+
+	// Missing --by/--reason is refused before anything is sent.
+	require.ErrorContains(t, svc.Confirm(ctx, id, workflows.SignalApprove, "", ""), "--by and --reason are required")
+	require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "e2e-approver", "checked"))
+
+	var res workflows.IntentResult
+	require.NoError(t, c.GetWorkflow(ctx, id, "").Get(ctx, &res))
+	require.Equal(t, decision.Approved, res.DecisionState)
+
+	rs, err := store.AuditByIntent(ctx, id)
+	require.NoError(t, err)
+	var approvedBy, decided string
+	for _, r := range rs {
+		switch r.Context["event_type"] {
+		case audit.EventHumanApproved:
+			approvedBy = r.Actor.ID
+		case audit.EventDecision:
+			decided = r.Context["outcome"]
+		}
+	}
+	require.Equal(t, "e2e-approver", approvedBy)
+	require.Equal(t, string(decision.Approved), decided)
+	chain, err := store.AuditChain(ctx, 0, 100000)
+	require.NoError(t, err)
+	require.NoError(t, audit.Verify(chain), "the whole chain in Postgres verifies")
+
+	// A signal to a finished intent does no harm and says so.
+	err = svc.Confirm(ctx, id, workflows.SignalApprove, "late", "too late")
+	require.ErrorIs(t, err, service.ErrNotWaiting)
+	// An unknown intent is reported as such.
+	err = svc.Confirm(ctx, "no-such-intent", workflows.SignalApprove, "x", "y")
+	require.True(t, errors.Is(err, service.ErrUnknownIntent), "got %v", err)
+
+	// The finished intent still answers the status query from its history.
+	st, err := svc.Status(ctx, id)
+	require.NoError(t, err)
+	require.NotNil(t, st.Result)
+	require.Equal(t, decision.Approved, st.Result.DecisionState)
+
+	if os.Getenv("UPDATE_HISTORY") != "" {
+		writeHistory(t, ctx, c, id, "testdata/intent_approved_history.json")
+	}
+}
+
+// writeHistory records a history for the replay test (UPDATE_HISTORY=1).
+func writeHistory(t *testing.T, ctx context.Context, c client.Client, id, path string) {
+	t.Helper()
+	it := c.GetWorkflowHistory(ctx, id, "", false, 0)
+	hist := &historyJSON{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		b, err := protojson.Marshal(ev)
+		require.NoError(t, err)
+		hist.raw = append(hist.raw, b)
+	}
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, hist.bytes(), 0o644))
+}
+
+type historyJSON struct{ raw [][]byte }
+
+func (h *historyJSON) bytes() []byte {
+	out := []byte(`{"events":[`)
+	for i, b := range h.raw {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, b...)
+	}
+	return append(out, []byte("]}\n")...)
+}

@@ -1,0 +1,23 @@
+package workflows_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
+)
+
+var (
+	anyCtx = mock.Anything
+	anyArg = mock.Anything
+)
+
+func uniqueID(t *testing.T) string {
+	return "test-" + strings.ToLower(t.Name()) + "-" + uuid.NewString()[:8]
+}
+
+func startOptions(id string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{ID: id}
+}
