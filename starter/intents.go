@@ -44,8 +44,14 @@ func (c *cli) submitCmd() *cobra.Command {
 				req.Signature = sig
 			}
 			req.EscalationTimeoutSeconds = int(timeout / time.Second)
+			if timeout < 0 {
+				req.EscalationTimeoutSeconds = -1
+			}
 			if req.SubmittedBy == "" {
 				req.SubmittedBy = os.Getenv("USER")
+			}
+			if err := req.Validate(); err != nil {
+				return err
 			}
 			svc, err := c.service(cmd.Context(), false)
 			if err != nil {

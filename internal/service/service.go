@@ -52,16 +52,11 @@ func NewIntentID() string {
 
 // Submit starts an IntentWorkflow whose workflow id is the intent id.
 func (s *Service) Submit(ctx context.Context, req SubmitRequest) (string, error) {
-	if strings.TrimSpace(req.Text) == "" && req.Signature == nil {
-		return "", errors.New("submit: give the intent as text or a signature file (-f FILE, or -f - for standard input)")
-	}
-	if req.Text != "" && req.Signature != nil {
-		return "", errors.New("submit: give either text or -f, not both")
-	}
-	if req.EscalationTimeoutSeconds < 0 {
-		return "", fmt.Errorf("submit: --escalation-timeout must be positive, got %ds", req.EscalationTimeoutSeconds)
+	if err := req.Validate(); err != nil {
+		return "", err
 	}
 	id := req.IntentID
+
 	if id == "" {
 		id = NewIntentID()
 	}
@@ -192,4 +187,18 @@ func (s *Service) Wait(ctx context.Context, intentID string, poll time.Duration,
 			return res, fmt.Errorf("stopped following intent %s (it goes on running): %w", intentID, ctx.Err())
 		}
 	}
+}
+
+// Validate checks a request before anything is sent.
+func (req SubmitRequest) Validate() error {
+	if strings.TrimSpace(req.Text) == "" && req.Signature == nil {
+		return errors.New("submit: give the intent as text or a signature file (-f FILE, or -f - for standard input)")
+	}
+	if req.Text != "" && req.Signature != nil {
+		return errors.New("submit: give either text or -f, not both")
+	}
+	if req.EscalationTimeoutSeconds < 0 {
+		return fmt.Errorf("submit: --escalation-timeout must be positive, got %ds", req.EscalationTimeoutSeconds)
+	}
+	return nil
 }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/contextualflux/cfa/internal/app"
+)
+
+func TestReadSignature(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, input, wantErr string
+	}{
+		{"whitepaper example by catalog name", "domain: fiscal_data_processing\nintent: reconciliation_and_persist\ntarget_layer: bronze_to_silver\noperations: [join]\ndatasets:\n  - {name: nfe, role: source}\n  - {name: clientes, role: source}\n", ""},
+		{"json is yaml", `{"domain":"fiscal","intent":"x","operations":["aggregate"],"datasets":[{"name":"vendas_diarias","role":"source"}]}`, ""},
+		{"unknown field is refused", "domain: fiscal\nintnt: typo\n", "field intnt not found"},
+		{"malformed yaml", "domain: [unclosed\n", "not a valid State Signature"},
+		{"empty", "", "is empty"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sig, err := readSignature("-", strings.NewReader(tc.input))
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.NotEmpty(t, sig.Datasets)
+		})
+	}
+}
+
+func TestReadSignatureFromMissingFile(t *testing.T) {
+	t.Parallel()
+	_, err := readSignature(filepath.Join(t.TempDir(), "nope.yaml"), nil)
+	require.ErrorContains(t, err, "read signature")
+}
+
+// run executes the CLI in-process with the given args and environment.
+func run(t *testing.T, env map[string]string, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	c := &cli{out: &out}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	c.cfg = app.FromEnv()
+	root := c.root()
+	root.SetArgs(args)
+	root.SetOut(&out)
+	err := root.Execute()
+	c.close()
+	return out.String(), err
+}
+
+func TestPolicyCheckShippedAndBroken(t *testing.T) {
+	out, err := run(t, nil, "policy", "check", "--output", "json")
+	require.NoError(t, err)
+	var b map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &b))
+	require.Contains(t, b["Version"], "v1.0.0+")
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bundle.yaml"), []byte("name: x\nversion: v1\nmax_replan_attempts: 3\npolicies: [r.yaml]\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "r.yaml"), []byte("policy_type: privacy_wall\nrules:\n  - name: bad\n    condition: no_such_var == 1\n    action: block\n    severity: high\n    fault_code: X\n"), 0o644))
+	_, err = run(t, nil, "policy", "check", dir)
+	require.ErrorContains(t, err, `rule "bad"`)
+	require.ErrorContains(t, err, "undeclared reference to 'no_such_var'")
+}
+
+func TestCatalogShow(t *testing.T) {
+	out, err := run(t, nil, "catalog", "show")
+	require.NoError(t, err)
+	require.Contains(t, out, "catalog_snapshot_version catalog_")
+	require.Contains(t, out, "silver_documentos")
+}
+
+func TestBadOutputFlag(t *testing.T) {
+	_, err := run(t, nil, "catalog", "show", "--output", "yaml")
+	require.ErrorContains(t, err, "--output must be text or json")
+}
+
+func TestUnreachableTemporalSaysWhatToDo(t *testing.T) {
+	_, err := run(t, map[string]string{"TEMPORAL_ADDRESS": "127.0.0.1:1"}, "status", "x")
+	require.ErrorContains(t, err, "cannot reach Temporal at 127.0.0.1:1")
+	require.ErrorContains(t, err, "TEMPORAL_ADDRESS")
+}
+
+func TestUnreachablePostgresSaysWhatToDo(t *testing.T) {
+	_, err := run(t, map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:1/cfa?sslmode=disable&connect_timeout=2"}, "list")
+	require.Error(t, err)
+	require.ErrorContains(t, err, "DATABASE_URL")
+}
+
+func TestSubmitNeedsTextOrFile(t *testing.T) {
+	// Bad input is refused before any connection is tried.
+	_, err := run(t, map[string]string{"TEMPORAL_ADDRESS": "127.0.0.1:1"}, "submit")
+	require.ErrorContains(t, err, "give the intent as text or a signature file")
+	_, err = run(t, map[string]string{"TEMPORAL_ADDRESS": "127.0.0.1:1"}, "submit", "x", "--escalation-timeout", "-5s")
+	require.ErrorContains(t, err, "--escalation-timeout must be positive")
+}
