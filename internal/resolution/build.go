@@ -27,6 +27,7 @@ type evidence struct {
 	targetChoices    int // candidate targets when the target was inferred
 	described        int // aliases read as describing the result, not as a source
 	inferredOps      bool
+	inferredWrite    bool // the destination came from "na gold" with no write verb
 	unknown          int
 }
 
@@ -41,6 +42,7 @@ type draft struct {
 	temporal    *signature.TemporalFilter
 	mergeKey    string
 	alternates  [][]string // per ambiguous source: every candidate, the chosen one first
+	readings    []string   // labels of competing readings of the roles (read vs write)
 	ev          evidence
 	environment registry.EnvironmentState
 }
@@ -122,6 +124,7 @@ func finish(d draft, cat *catalog.Catalog) SemanticResolution {
 			competing = append(competing, label(primaryOp(d.ops), srcs, d.dest, d.targets))
 		}
 	}
+	competing = append(competing, d.readings...)
 	if d.ev.vague {
 		competing = append(competing, label(signature.OpJoin, d.sources, d.dest, d.targets), label(signature.OpEnrich, d.sources, d.dest, d.targets))
 	}
@@ -161,6 +164,9 @@ func checkOps(d draft) string {
 				return fmt.Sprintf("%s needs two datasets but the intent names %s; name the other one, e.g. \"reconcile nfe with clientes\"", op, describe(d.sources))
 			}
 		case signature.OpAggregate, signature.OpDedupe, signature.OpAnonymize:
+			if len(d.sources) == 0 && len(d.targets) > 0 {
+				return fmt.Sprintf("%s needs a dataset to read but the intent names only the target %s; name what it reads with from, e.g. \"%s from <dataset> into %s\"", op, strings.Join(d.targets, ", "), op, d.targets[0])
+			}
 			if len(d.sources) == 0 {
 				return fmt.Sprintf("%s needs a dataset to read; name it, e.g. \"%s nfe\"", op, op)
 			}
@@ -441,6 +447,7 @@ const (
 	penaltyChoices    = 0.10
 	penaltyDescribed  = 0.03
 	penaltyInferredOp = 0.05
+	penaltyWeakDest   = 0.05
 	penaltyUnknown    = 0.02
 	maxUnknownPenalty = 0.08
 )
@@ -467,6 +474,9 @@ func confidence(ev evidence) float64 {
 	if ev.inferredOps {
 		s -= penaltyInferredOp
 	}
+	if ev.inferredWrite {
+		s -= penaltyWeakDest
+	}
 	// Two decimals: the score is audited and compared, not computed on.
 	return math.Round(max(0, min(1, s))*100) / 100
 }
@@ -475,7 +485,7 @@ func ambiguity(ev evidence, competing int) string {
 	switch {
 	case competing > 1:
 		return AmbiguityHigh
-	case ev.typos > 0 || ev.described > 0 || ev.inferredOps || ev.unknown >= 3:
+	case ev.typos > 0 || ev.described > 0 || ev.inferredOps || ev.inferredWrite || ev.unknown >= 3:
 		return AmbiguityMedium
 	}
 	return AmbiguityLow

@@ -34,6 +34,58 @@ func Resolve(text string, cat *catalog.Catalog, env registry.EnvironmentState) S
 		return unresolved(fmt.Sprintf("the intent writes to %s at once; submit one intent per target layer", strings.Join(p.targetLayers, " and ")))
 	}
 
+	writes := p.write || len(p.targetLayers) == 1 || slices.ContainsFunc(p.ops, func(op string) bool {
+		return op == signature.OpMerge || op == signature.OpIngest || op == signature.OpPublish
+	})
+	d := interpret(p, cat, env, writes, "")
+	// "agregar ... de silver_documentos na gold": a layer after in/na/em that
+	// no named dataset lives in is not where the data is, so it is where the
+	// result goes. Reading it as a report would drop it silently and turn a
+	// write into a read; a write no verb asked for costs confidence instead.
+	if d.dest == "" {
+		var dests []string
+		for _, l := range p.weakLayers {
+			if !slices.ContainsFunc(append(slices.Clone(d.sources), d.targets...), func(n string) bool { ds, _ := cat.Get(n); return ds.Layer == l }) {
+				dests = append(dests, l)
+			}
+		}
+		if len(dests) > 1 {
+			return unresolved(fmt.Sprintf("the intent writes to %s at once; submit one intent per target layer", strings.Join(dests, " and ")))
+		}
+		if len(dests) == 1 {
+			d = interpret(p, cat, env, true, dests[0])
+			d.ev.inferredWrite = !writes
+			writes = true
+		}
+	}
+	// "agregar vendas_diarias na gold_faturamento_uf": with one input, a
+	// dataset after in/na/em is either read too or where the result goes.
+	// Both readings are listed (docs/adr/0012) and the signature carries the
+	// write, so the human confirming sees it rather than a silent report.
+	readAfterIn := slices.ContainsFunc(p.mentions, func(m mention) bool {
+		return m.marker == markWeakTarget && !slices.Contains(d.targets, m.matches[0].Dataset)
+	})
+	if !writes && !relates(d.ops) && readAfterIn {
+		alt := interpret(p, cat, env, true, "")
+		if len(alt.targets) > 0 && settleDestination(&alt, cat, true) == "" && checkOps(alt) == "" {
+			get := func(n string) catalog.Dataset { ds, _ := cat.Get(n); return ds }
+			read, written := slices.Clone(d.sources), slices.Clone(alt.sources)
+			sortBySize(read, get)
+			sortBySize(written, get)
+			alt.readings = []string{label(primaryOp(d.ops), read, "", nil), label(primaryOp(alt.ops), written, alt.dest, alt.targets) + "_into_" + strings.Join(alt.targets, "_")}
+			alt.ev.inferredWrite = true
+			d, writes = alt, true
+		}
+	}
+	if r := settleDestination(&d, cat, writes); r != "" {
+		return unresolved(r)
+	}
+	return finish(d, cat)
+}
+
+// interpret builds the draft of one reading of the text: writes says whether
+// it persists, dest the destination layer when the caller settled it.
+func interpret(p *parsed, cat *catalog.Catalog, env registry.EnvironmentState, writes bool, dest string) draft {
 	d := draft{ops: slices.Clone(p.ops), temporal: p.temporal, mergeKey: p.mergeKey, environment: env}
 	d.ev.typos = p.opTypos
 	d.ev.unknown = p.unknown
@@ -41,71 +93,132 @@ func Resolve(text string, cat *catalog.Catalog, env registry.EnvironmentState) S
 		d.ev.vague = true
 		d.ops = append(d.ops, signature.OpJoin) // tentative; both readings are listed as competing
 	}
-	if len(p.targetLayers) == 1 {
+	switch {
+	case dest != "":
+		d.dest = dest
+	case len(p.targetLayers) == 1:
 		d.dest = p.targetLayers[0]
 	}
-	writes := p.write || d.dest != "" || slices.ContainsFunc(d.ops, func(op string) bool {
-		return op == signature.OpMerge || op == signature.OpIngest || op == signature.OpPublish
-	})
-
 	roles(p, &d, cat, writes)
-	if r := settleDestination(&d, cat, writes); r != "" {
-		return unresolved(r)
-	}
-	return finish(d, cat)
+	return d
 }
+
+// role is what one mention makes of its dataset.
+type role int
+
+const (
+	roleSource    role = iota // read: unmarked, or "to/na X" in a text that does not write
+	roleFrom                  // read, said explicitly: "from X", "de X"
+	roleTarget                // written
+	roleDescribed             // a gold alias describing an aggregation's result
+)
 
 // roles splits mentions into sources and targets from their markers:
 // "into X" (or "to X" in a writing intent) is a target, as is the object of
 // publish or ingest; every other mention is a source.
+//
+// A dataset named more than once ("revenue by state from silver_documentos
+// into gold_faturamento_uf": the alias and the name are one dataset) takes
+// the strongest role of its mentions: a target mention wins over unmarked
+// ones, and only an explicit "from X" keeps it a source as well (an
+// in-place rewrite). No mention is dropped because another came first, so a
+// named target is never lost and a write never becomes a read.
 func roles(p *parsed, d *draft, cat *catalog.Catalog, writes bool) {
 	publish := slices.Contains(d.ops, signature.OpPublish)
 	ingest := slices.Contains(d.ops, signature.OpIngest)
-	seen := map[string]bool{}
-	var described []mention
+	// "aggregate X to Y": with one input, "to" can only say where the result
+	// goes; with two ("join nfe to clientes") it relates them.
+	unary := !relates(d.ops)
+	type named struct {
+		best      mention // the strongest evidence: exact, then alias, then typo
+		ambiguous *mention
+		roles     map[role]bool
+	}
+	var order []string
+	byName := map[string]*named{}
 	for _, m := range p.mentions {
 		name := m.matches[0].Dataset
-		if seen[name] {
-			continue
+		n := byName[name]
+		if n == nil {
+			n = &named{best: m, roles: map[role]bool{}}
+			byName[name] = n
+			order = append(order, name)
 		}
-		seen[name] = true
-		switch m.kind() {
+		if kindRank(m.kind()) < kindRank(n.best.kind()) {
+			n.best = m
+		}
+		if len(m.matches) > 1 && n.ambiguous == nil {
+			n.ambiguous = &m
+		}
+		ds, _ := cat.Get(name)
+		switch {
+		case m.marker == markTarget || m.marker == markWeakTarget && (writes || unary && m.via == "to"):
+			n.roles[roleTarget] = true
+		case (publish || ingest && ds.Layer == signature.LayerBronze) && m.marker != markSource:
+			n.roles[roleTarget] = true
+		case m.marker == markSource:
+			n.roles[roleFrom] = true
+		case describesResult(p, m, ds, d.ops, cat):
+			n.roles[roleDescribed] = true
+		default:
+			n.roles[roleSource] = true
+		}
+	}
+	var described []string
+	for _, name := range order {
+		n := byName[name]
+		switch n.best.kind() {
 		case catalog.MatchAlias:
 			d.ev.aliases++
 		case catalog.MatchTypo:
 			d.ev.typos++
 		}
-		if len(m.matches) > 1 {
+		if n.ambiguous != nil {
 			d.ev.ambiguousAliases++
-			alts := make([]string, len(m.matches))
-			for i, x := range m.matches {
+			alts := make([]string, len(n.ambiguous.matches))
+			for i, x := range n.ambiguous.matches {
 				alts[i] = x.Dataset
 			}
 			d.alternates = append(d.alternates, alts)
 		}
-		ds, _ := cat.Get(name)
-		switch {
-		case m.marker == markTarget || m.marker == markWeakTarget && writes:
+		switch r := n.roles; {
+		case r[roleTarget]:
 			d.targets = append(d.targets, name)
-		case (publish || ingest && ds.Layer == signature.LayerBronze) && m.marker != markSource:
-			d.targets = append(d.targets, name)
-		case describesResult(p, m, ds, d.ops, cat):
-			described = append(described, m)
-		default:
+			if r[roleFrom] {
+				d.sources = append(d.sources, name)
+			}
+		case r[roleFrom] || r[roleSource]:
 			d.sources = append(d.sources, name)
+		default:
+			described = append(described, name)
 		}
 	}
 	// "total revenue by state from nfe": the gold alias describes the
 	// result of aggregating nfe. It is the target when the text writes to
 	// its layer, and otherwise not read at all (docs/adr/0014).
-	for _, m := range described {
+	for _, name := range described {
 		d.ev.described++
 		d.ev.aliases--
-		name := m.matches[0].Dataset
 		if ds, _ := cat.Get(name); d.dest == ds.Layer {
 			d.targets = append(d.targets, name)
 		}
 	}
+}
+
+// relates reports operations that take two inputs, where "X to Y" relates
+// them ("join nfe to clientes") rather than naming a destination.
+func relates(ops []string) bool {
+	return slices.Contains(ops, signature.OpJoin) || slices.Contains(ops, signature.OpEnrich)
+}
+
+func kindRank(k catalog.MatchKind) int {
+	switch k {
+	case catalog.MatchExact:
+		return 0
+	case catalog.MatchAlias:
+		return 1
+	}
+	return 2
 }
 
 // describesResult: an aggregation whose gold dataset is named by alias,

@@ -168,7 +168,78 @@ var textCases = []textCase{
 	{text: "aggregate vendas_diarias into gold", want: want{
 		intent: "aggregation_and_persist", ops: []string{"aggregate"}, sources: []string{"vendas_diarias"}, targets: []string{"gold_faturamento_uf"},
 		targetLayer: "bronze_to_gold", band: high, ambiguity: low, mode: confirmation.ModeHumanEscalation}},
+
+	// Regression: a dataset named by alias ("revenue by state") and by name
+	// in a target position is one target; the second mention used to be
+	// dropped, turning a gold write into a silver read (mode soft).
+	{text: "aggregate revenue by state from silver_documentos into gold_faturamento_uf", want: goldFromSilver},
+	{text: "aggregate revenue by state into gold_faturamento_uf from silver_documentos", want: goldFromSilver},
+	{text: "aggregate revenue by state from silver_documentos to gold_faturamento_uf", want: goldFromSilver},
+	{text: "aggregate revenue by state from silver_documentos e gravar em gold_faturamento_uf", want: goldFromSilver},
+	{text: "agregar faturamento por uf de silver_documentos para gold_faturamento_uf", want: goldFromSilver},
+	{text: "aggregate silver_documentos to gold_faturamento_uf", want: goldFromSilver},
+	{text: "aggregate gold_faturamento_uf from silver_documentos into gold_faturamento_uf", want: goldFromSilver},
+	// "na gold" with no write verb: nothing read is in gold, so gold is the
+	// destination (inferred write: lower confidence, medium ambiguity).
+	{text: "agregar faturamento por uf de silver_documentos na gold", want: want{
+		intent: "aggregation_and_persist", ops: []string{"aggregate"}, sources: []string{"silver_documentos"}, targets: []string{"gold_faturamento_uf"},
+		targetLayer: "silver_to_gold", band: high, ambiguity: medium, mode: confirmation.ModeHumanEscalation}},
+	{text: "agregar faturamento por uf de silver_documentos e gravar na gold", want: want{
+		intent: "aggregation_and_persist", ops: []string{"aggregate"}, sources: []string{"silver_documentos"}, targets: []string{"gold_faturamento_uf"},
+		targetLayer: "silver_to_gold", band: high, ambiguity: medium, mode: confirmation.ModeHumanEscalation}},
+	{text: "merge nfe na silver by nfe_id", want: want{
+		intent: "merge_and_persist", ops: []string{"merge"}, sources: []string{"nfe"}, targets: []string{"silver_documentos"},
+		targetLayer: "bronze_to_silver", mergeKey: "nfe_id", band: high, ambiguity: low, mode: confirmation.ModeHardRequired}},
+	// ... but "in silver" where the data read lives is still a read.
+	{text: "aggregate documents in silver", want: want{
+		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"silver_documentos"},
+		targetLayer: "silver", band: high, ambiguity: low, mode: confirmation.ModeAuto}},
+	{text: "agregar faturamento por uf na gold", want: want{
+		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"gold_faturamento_uf"},
+		targetLayer: "gold", band: high, ambiguity: low, mode: confirmation.ModeAuto}},
+	// A dataset after "na" in a one-input intent is read too or written:
+	// both readings compete, and the signature carries the write.
+	{text: "agregar vendas_diarias na gold_faturamento_uf", want: want{
+		intent: "aggregation_and_persist", ops: []string{"aggregate"}, sources: []string{"vendas_diarias"}, targets: []string{"gold_faturamento_uf"},
+		targetLayer: "bronze_to_gold", band: high, ambiguity: high, mode: confirmation.ModeHumanEscalation, competing: 2}},
+	// Read and rewritten in place only when "from" says so.
+	{text: "dedupe from silver_documentos into silver_documentos", want: want{
+		intent: "deduplication_and_persist", ops: []string{"dedupe"}, sources: []string{"silver_documentos"}, targets: []string{"silver_documentos"},
+		targetLayer: "silver_to_silver", band: high, ambiguity: low, mode: confirmation.ModeHardRequired}},
+
+	// Regression: "by store" is a grouping, not the write verb "store".
+	{text: "aggregate daily sales by store from vendas_diarias", want: salesReport},
+	{text: "aggregate daily sales per store", want: salesReport},
+	{text: "sum daily sales for each store", want: salesReport},
+	{text: "somar vendas diarias pela loja", want: salesReport},
+	{text: "sum daily sales by group", want: salesReport},
+	{text: "aggregate sales by mix", want: salesReport},
+	{text: "count nfe by release", want: want{ // not publish
+		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"nfe"},
+		targetLayer: "bronze", band: high, ambiguity: low, mode: confirmation.ModeHardRequired}},
+	{text: "count nfe by load", want: want{ // not ingest
+		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"nfe"},
+		targetLayer: "bronze", band: high, ambiguity: low, mode: confirmation.ModeHardRequired}},
+	// Verb uses of store/salvar still write; a gerund after "by" is a verb.
+	{text: "aggregate daily sales by store from vendas_diarias and store it in gold", want: salesToGold},
+	{text: "aggregate daily sales by store from vendas_diarias and store to gold", want: salesToGold},
+	{text: "sum vendas diarias por loja e salvar na gold", want: salesToGold},
+	{text: "dedupe nfe by merging into silver_documentos", want: want{
+		intent: "deduplication_and_persist", ops: []string{"dedupe", "merge"}, sources: []string{"nfe"}, targets: []string{"silver_documentos"},
+		targetLayer: "bronze_to_silver", band: high, ambiguity: low, mode: confirmation.ModeHardRequired}},
 }
+
+var (
+	goldFromSilver = want{
+		intent: "aggregation_and_persist", ops: []string{"aggregate"}, sources: []string{"silver_documentos"}, targets: []string{"gold_faturamento_uf"},
+		targetLayer: "silver_to_gold", band: high, ambiguity: low, mode: confirmation.ModeHumanEscalation}
+	salesReport = want{
+		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"vendas_diarias"},
+		targetLayer: "bronze", band: high, ambiguity: low, mode: confirmation.ModeAuto}
+	salesToGold = want{
+		intent: "aggregation_and_persist", ops: []string{"aggregate"}, sources: []string{"vendas_diarias"}, targets: []string{"gold_faturamento_uf"},
+		targetLayer: "bronze_to_gold", band: high, ambiguity: low, mode: confirmation.ModeHumanEscalation}
+)
 
 func names(ds []signature.Dataset) []string {
 	var out []string
@@ -267,6 +338,12 @@ func TestResolveRefusesToGuess(t *testing.T) {
 		{"aggregate nfe into clientes_anon and persist to gold", "target clientes_anon is a silver dataset"},
 		{"publish to silver", "no catalog dataset found"},
 		{"aggregate vendas_diarias and persist to silver", "no silver dataset of the catalog fits"},
+		// A verb use of "store" still asks to persist.
+		{"aggregate daily sales by uf and store", "says not where"},
+		{"aggregate nfe in silver and in gold", "one intent per target layer"},
+		// The target is kept even when that leaves nothing to read.
+		{"dedupe silver_documentos into silver_documentos", "names only the target silver_documentos"},
+		{"sum revenue by state and persist into gold_faturamento_uf", "names only the target gold_faturamento_uf"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.text, func(t *testing.T) {
@@ -305,6 +382,31 @@ func TestPhrasingsOfOneIntentShareASignature(t *testing.T) {
 	} {
 		r := resolution.Resolve(text, shipped, registry.EnvironmentState{})
 		require.True(t, r.Resolved, text)
+		h, err := r.Signature.Hash()
+		require.NoError(t, err)
+		hashes = append(hashes, h)
+	}
+	require.Len(t, slices.Compact(hashes), 1)
+}
+
+// A target named after into/to/para/em is never lost, however else the text
+// names that dataset: every phrasing is the same gold write.
+func TestNamedTargetIsNeverDropped(t *testing.T) {
+	t.Parallel()
+	var hashes []string
+	for _, text := range []string{
+		"aggregate revenue by state from silver_documentos into gold_faturamento_uf",
+		"aggregate revenue by state from silver_documentos to gold_faturamento_uf",
+		"aggregate revenue by state from silver_documentos e gravar em gold_faturamento_uf",
+		"agregar faturamento por uf de silver_documentos na gold",
+		"agregar faturamento por estado de silver_documentos para gold_faturamento_uf",
+		"aggregate silver_documentos into gold_faturamento_uf",
+	} {
+		r := resolution.Resolve(text, shipped, registry.EnvironmentState{})
+		require.True(t, r.Resolved, text)
+		require.Equal(t, []string{"gold_faturamento_uf"}, names(r.Signature.Targets()), text)
+		require.Equal(t, confirmation.ModeHumanEscalation, r.ConfirmationMode, text)
+		require.False(t, resolution.ConfirmationInput(r, registry.EnvironmentState{}).ReadOnly, text)
 		h, err := r.Signature.Hash()
 		require.NoError(t, err)
 		hashes = append(hashes, h)

@@ -36,6 +36,7 @@ type mention struct {
 	pos, end int
 	matches  []catalog.Match // more than one: a shared alias, ambiguous
 	marker   marker
+	via      string // the marker word ("into", "to", "na", "from"), "" for none
 }
 
 func (m mention) kind() catalog.MatchKind { return m.matches[0].Kind }
@@ -50,6 +51,7 @@ type parsed struct {
 	vague        bool
 	write        bool
 	targetLayers []string
+	weakLayers   []string // "na gold" with no write verb: read location or destination (Resolve)
 	temporal     *signature.TemporalFilter
 	mergeKey     string
 	unknown      int
@@ -127,6 +129,7 @@ func (p *parsed) addMention(from, to int, ms []catalog.Match) {
 	p.consume(from, to)
 	m := mention{pos: from, end: to, matches: ms}
 	if j := p.before(from); j >= 0 {
+		m.via = p.tokens[j]
 		switch t := p.tokens[j]; {
 		case sourceMarkers[t]:
 			m.marker = markSource
@@ -134,6 +137,8 @@ func (p *parsed) addMention(from, to int, ms []catalog.Match) {
 			m.marker = markTarget
 		case weakTarget[t]:
 			m.marker = markWeakTarget
+		default:
+			m.via = ""
 		}
 	}
 	p.mentions = append(p.mentions, m)
@@ -162,6 +167,11 @@ func (p *parsed) scanWords() {
 			p.used[i] = true
 			continue
 		}
+		_, isOp := exactOp(t)
+		if (isOp || writeWords[t] || vagueWords[t]) && p.groupingKey(i) {
+			p.used[i] = true // "by store", "por total": a key, not an action
+			continue
+		}
 		if op, ok := exactOp(t); ok {
 			p.addOp(i, op)
 			continue
@@ -183,13 +193,16 @@ func (p *parsed) scanWords() {
 		if j < 0 {
 			continue
 		}
-		if m := p.tokens[j]; strongTarget[m] || m == "to" || weakTarget[m] && p.write {
+		switch m := p.tokens[j]; {
+		case strongTarget[m] || m == "to" || weakTarget[m] && p.write:
 			p.addTargetLayer(layerWords[p.tokens[i]])
+		case weakTarget[m] && !slices.Contains(p.weakLayers, layerWords[p.tokens[i]]):
+			p.weakLayers = append(p.weakLayers, layerWords[p.tokens[i]])
 		}
 	}
 	// Misspelt verbs last, on words nothing else claimed.
 	for i, t := range p.tokens {
-		if p.used[i] || len(t) < 4 || stopWords[t] || number.MatchString(t) {
+		if p.used[i] || len(t) < 4 || stopWords[t] || number.MatchString(t) || p.groupingKey(i) {
 			continue
 		}
 		if op, ok := typoOp(t); ok {
@@ -197,6 +210,21 @@ func (p *parsed) scanWords() {
 			p.opTypos++
 		}
 	}
+}
+
+// groupingKey reports a word in grouping position: after by/por/per/each
+// (past an article), as in "by store", "for each store" or "pela loja". It
+// names what to group by and is never read as a verb; an English gerund
+// ("dedupe nfe by merging into silver_documentos") stays a verb.
+func (p *parsed) groupingKey(i int) bool {
+	if strings.HasSuffix(p.tokens[i], "ing") {
+		return false
+	}
+	j := i - 1
+	for j >= 0 && articles[p.tokens[j]] {
+		j--
+	}
+	return j >= 0 && groupMarkers[p.tokens[j]]
 }
 
 func (p *parsed) addOp(i int, op string) {

@@ -34,6 +34,11 @@ var (
 	// skipped between a marker and what it introduces: "into the silver layer".
 	fillers   = set("the", "a", "o", "os", "as", "table", "tabela", "dataset", "camada", "layer")
 	keyMarker = set("key", "chave", "on", "using", "usando", "by", "por")
+	// groupMarkers introduce a grouping key: "by store", "por total", "per
+	// state", "for each store", "pela loja". The word after one (past an
+	// article) is a noun, never an operation or a write verb.
+	groupMarkers = set("by", "por", "per", "pelo", "pela", "pelos", "pelas", "each", "cada", "every")
+	articles     = set("the", "a", "o", "os", "as")
 )
 
 // stopWords are common words that carry no evidence: never typo-matched,
@@ -48,6 +53,7 @@ var stopWords = set(
 	"key", "chave", "using", "usando", "i", "want", "quero", "need", "preciso", "some", "make", "fazer", "run", "rodar", "executar",
 	"execute", "new", "novo", "nova", "only", "apenas", "just", "my", "meu", "minha", "our", "nosso", "revenue", "faturamento",
 	"state", "states", "estado", "estados", "value", "valor", "amount", "them", "result", "resultado", "tudo", "everything",
+	"pelo", "pela", "pelos", "pelas", "every",
 )
 
 func init() {
