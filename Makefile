@@ -48,8 +48,9 @@ bench: ## domain benchmarks (ns/op, allocs/op)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 bench-e2e: build $(BIN)/temporal ## end-to-end decision latency p50/p99 vs a bare workflow
-	@scripts/ensure-postgres.sh && scripts/ensure-temporal.sh && bin/cfa migrate >/dev/null
-	@bin/cfa-worker >.data/worker-bench.log 2>&1 & pid=$$!; trap "kill $$pid" EXIT; sleep 2; bin/cfa bench --n 50
+	@export DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cfa?sslmode=disable}; \
+	  scripts/ensure-postgres.sh && scripts/ensure-temporal.sh && bin/cfa migrate >/dev/null
+	@scripts/with-worker.sh bin/cfa bench --n 50
 
 clean: ## remove binaries and local state
 	rm -rf bin .data

@@ -12,16 +12,5 @@ scripts/ensure-postgres.sh
 scripts/ensure-temporal.sh
 bin/cfa migrate
 
-mkdir -p .data
-bin/cfa-worker >.data/worker.log 2>&1 &
-worker=$!
-trap 'kill -TERM $worker 2>/dev/null; wait $worker 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do
-  grep -q '"worker started"' .data/worker.log && break
-  kill -0 $worker 2>/dev/null || { echo "worker exited:"; cat .data/worker.log; exit 1; }
-  sleep 0.25
-done
-grep -q '"worker started"' .data/worker.log || { echo "worker did not start in 30 s:"; tail -20 .data/worker.log; exit 1; }
-
-bin/cfa demo
+scripts/with-worker.sh bin/cfa demo
 echo "worker log: .data/worker.log   Temporal UI: http://127.0.0.1:8233   audit export: .data/demo-audit.jsonl"
