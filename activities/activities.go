@@ -43,9 +43,24 @@ func (a *Activities) log(intentID, stage string) *zap.Logger {
 	return a.Logger.With(zap.String("intent_id", intentID), zap.String("stage", stage))
 }
 
+// AuditInput is one event and its stage details, encoded here rather than
+// in workflow code (encoding/json is not workflow-safe).
+type AuditInput struct {
+	Event   audit.Event `json:"event"`
+	Details any         `json:"details,omitempty"`
+}
+
 // RecordAudit appends one event to the audit trail. IntentID+Seq is the
 // idempotency key, so a retry returns the receipt already stored.
-func (a *Activities) RecordAudit(ctx context.Context, e audit.Event) (AuditAck, error) {
+func (a *Activities) RecordAudit(ctx context.Context, in AuditInput) (AuditAck, error) {
+	e := in.Event
+	if in.Details != nil {
+		b, err := json.Marshal(in.Details)
+		if err != nil {
+			return AuditAck{}, invalid(fmt.Errorf("encode details of %s: %w", e.EventType, err))
+		}
+		e.Details = b
+	}
 	r, err := a.Store.AppendAudit(ctx, e)
 	if err != nil {
 		return AuditAck{}, fmt.Errorf("record audit event %s #%d for intent %s: %w", e.EventType, e.Seq, e.IntentID, err)
@@ -59,8 +74,23 @@ type AuditAck struct {
 	Position  int64  `json:"position"`
 }
 
+// TrackInput is the intents-index row; a structured signature is stored
+// as its JSON.
+type TrackInput struct {
+	Intent    db.Intent            `json:"intent"`
+	Signature *signature.Signature `json:"signature,omitempty"`
+}
+
 // TrackIntent upserts the intent's row in the intents index (for `list`).
-func (a *Activities) TrackIntent(ctx context.Context, rec db.Intent) error {
+func (a *Activities) TrackIntent(ctx context.Context, in TrackInput) error {
+	rec := in.Intent
+	if in.Signature != nil {
+		b, err := json.Marshal(in.Signature)
+		if err != nil {
+			return invalid(fmt.Errorf("encode signature of intent %s: %w", rec.IntentID, err))
+		}
+		rec.Source, rec.Input = db.SourceSignature, string(b)
+	}
 	if _, err := a.Store.UpsertIntent(ctx, rec); err != nil {
 		return fmt.Errorf("track intent %s: %w", rec.IntentID, err)
 	}
@@ -143,15 +173,6 @@ func (a *Activities) Decide(_ context.Context, in decision.Input) (decision.Deci
 		return d, invalid(err)
 	}
 	return d, nil
-}
-
-// mustJSON is for details built from our own types, which always encode.
-func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("encode %T: %v", v, err))
-	}
-	return b
 }
 
 // Noop does nothing; BareWorkflow uses it as the latency baseline.

@@ -3,7 +3,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -373,23 +372,15 @@ func (r *intentRun) local(fn any, out any, args ...any) error {
 // assigned here, in workflow code, so activity retries never reorder.
 func (r *intentRun) audit(eventType, stage, outcome string, actor audit.Principal, action audit.Action, targets []string, details any) error {
 	r.seq++
-	var raw json.RawMessage
-	if details != nil {
-		b, err := json.Marshal(details)
-		if err != nil {
-			return fmt.Errorf("encode details of %s: %w", eventType, err)
-		}
-		raw = b
-	}
 	if targets == nil {
 		targets = []string{"intent:" + r.id}
 	}
 	ev := audit.Event{
 		IntentID: r.id, Seq: r.seq, CorrelationID: r.result.CorrelationID, PolicyBundleVersion: r.bundle,
 		Stage: stage, EventType: eventType, Outcome: outcome, Actor: actor, Action: action, Targets: targets,
-		Timestamp: workflow.Now(r.ctx).UTC(), Details: raw,
+		Timestamp: workflow.Now(r.ctx).UTC(),
 	}
-	return r.local(a.RecordAudit, nil, ev)
+	return r.local(a.RecordAudit, nil, activities.AuditInput{Event: ev, Details: details})
 }
 
 func (r *intentRun) track(status string) error {
@@ -399,16 +390,12 @@ func (r *intentRun) track(status string) error {
 		DecisionState: string(r.result.DecisionState), SignatureHash: r.result.SignatureHash,
 	}
 	rec.Source, rec.Input = db.SourceText, r.in.Text
-	if r.in.Signature != nil {
-		b, _ := json.Marshal(r.in.Signature)
-		rec.Source, rec.Input = db.SourceSignature, string(b)
-	}
 	if r.result.Confirmation != nil {
 		rec.ConfirmationMode = string(r.result.Confirmation.Mode)
 	} else if r.result.Resolution != nil {
 		rec.ConfirmationMode = string(r.result.Resolution.ConfirmationMode)
 	}
-	return r.local(a.TrackIntent, nil, rec)
+	return r.local(a.TrackIntent, nil, activities.TrackInput{Intent: rec, Signature: r.in.Signature})
 }
 
 func (r *intentRun) submitter() audit.Principal {
