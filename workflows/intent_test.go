@@ -191,3 +191,16 @@ func TestUnresolvableIntentIsBlocked(t *testing.T) {
 	require.NotEmpty(t, res.Reason)
 	require.Nil(t, res.Signature)
 }
+
+func TestSignalAfterDecisionChangesNothing(t *testing.T) {
+	id := uniqueID(t)
+	env := newEnv(t, newActivities(t, nil), id)
+	// Approve arrives long after the 5 s escalation already timed out.
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.SignalApprove, workflows.ConfirmationSignal{By: "late", Reason: "too late"})
+	}, time.Hour)
+	res := run(t, env, workflows.IntentInput{Text: goldWrite, EscalationTimeoutSeconds: 5})
+	require.Equal(t, decision.Blocked, res.DecisionState)
+	require.Equal(t, workflows.ConfirmationTimeout, res.Confirmation.Outcome)
+	require.NotContains(t, eventTypes(t, id), audit.EventHumanApproved)
+}
