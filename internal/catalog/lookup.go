@@ -216,6 +216,9 @@ func WithinTypo(term, candidate string) (int, bool) {
 // run of characters other than letters, digits and '_' turned into one
 // space. "Notas-Fiscais  Eletrônicas" and "notas fiscais eletronicas" match.
 func Normalize(s string) string {
+	if isNormalized(s) {
+		return s
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -233,9 +236,31 @@ func Normalize(s string) string {
 	return b.String()
 }
 
+// isNormalized reports whether Normalize(s) is s itself: words of
+// [a-z0-9_] separated by single spaces, as the Normalizer's token windows
+// and the catalog's folded terms are.
+func isNormalized(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_':
+		case c == ' ' && i > 0 && i+1 < len(s) && s[i-1] != ' ':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 // Fold lower-cases s and strips the Latin accents of Portuguese and
 // Spanish, keeping everything else as is.
 func Fold(s string) string {
+	ascii := true
+	for i := 0; i < len(s) && ascii; i++ {
+		ascii = s[i] < utf8.RuneSelf
+	}
+	if ascii {
+		return strings.ToLower(s) // no accents to strip; s itself when already lower case
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range strings.ToLower(s) {

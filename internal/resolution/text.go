@@ -2,7 +2,6 @@ package resolution
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,13 +9,6 @@ import (
 
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/signature"
-)
-
-var (
-	tokenPattern = regexp.MustCompile(`\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|[a-z0-9_]+`)
-	isoDate      = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-	slashDate    = regexp.MustCompile(`^\d{1,2}/\d{1,2}/\d{2,4}$`)
-	number       = regexp.MustCompile(`^[0-9]+$`)
 )
 
 // maxAliasTokens bounds the window tried against names and aliases.
@@ -44,6 +36,8 @@ func (m mention) kind() catalog.MatchKind { return m.matches[0].Kind }
 // parsed is what the scanner found in the text, before any interpretation.
 type parsed struct {
 	tokens       []string
+	joined       string // the tokens joined by single spaces
+	starts       []int  // where each token starts in joined
 	used         []bool
 	mentions     []mention
 	ops          []string
@@ -58,19 +52,27 @@ type parsed struct {
 	problems     []string
 }
 
-func tokenize(text string) []string {
-	return tokenPattern.FindAllString(catalog.Fold(text), -1)
-}
-
 func scan(text string, cat *catalog.Catalog) *parsed {
 	p := &parsed{tokens: tokenize(text)}
 	p.used = make([]bool, len(p.tokens))
+	p.joined = strings.Join(p.tokens, " ")
+	p.starts = make([]int, len(p.tokens))
+	for i, at := 1, 0; i < len(p.tokens); i++ {
+		at += len(p.tokens[i-1]) + 1
+		p.starts[i] = at
+	}
 	p.scanTemporal()
 	p.scanMentions(cat)
 	p.scanWords()
 	p.scanMergeKey(cat)
 	p.countUnknown(cat)
 	return p
+}
+
+// window returns tokens [from,to) joined by single spaces, without
+// building a new string.
+func (p *parsed) window(from, to int) string {
+	return p.joined[p.starts[from] : p.starts[to-1]+len(p.tokens[to-1])]
 }
 
 func (p *parsed) consume(from, to int) {
@@ -88,7 +90,7 @@ func (p *parsed) scanMentions(cat *catalog.Catalog) {
 			if !p.free(i, i+w, false) {
 				continue
 			}
-			if ms := cat.Exact(strings.Join(p.tokens[i:i+w], " ")); len(ms) > 0 {
+			if ms := cat.Exact(p.window(i, i+w)); len(ms) > 0 {
 				p.addMention(i, i+w, ms)
 				i += w - 1
 				break
@@ -100,7 +102,7 @@ func (p *parsed) scanMentions(cat *catalog.Catalog) {
 			if !p.free(i, i+w, true) {
 				continue
 			}
-			if ms := cat.Typo(strings.Join(p.tokens[i:i+w], " ")); len(ms) > 0 {
+			if ms := cat.Typo(p.window(i, i+w)); len(ms) > 0 {
 				p.addMention(i, i+w, ms)
 				i += w - 1
 				break
@@ -115,7 +117,7 @@ func (p *parsed) scanMentions(cat *catalog.Catalog) {
 func (p *parsed) free(from, to int, typo bool) bool {
 	for i := from; i < to; i++ {
 		t := p.tokens[i]
-		if p.used[i] || isoDate.MatchString(t) || slashDate.MatchString(t) || number.MatchString(t) {
+		if p.used[i] || isISODate(t) || isSlashDate(t) || isNumber(t) {
 			return false
 		}
 		if typo && (isVocabulary(t) || len(t) < 3) {
@@ -202,7 +204,7 @@ func (p *parsed) scanWords() {
 	}
 	// Misspelt verbs last, on words nothing else claimed.
 	for i, t := range p.tokens {
-		if p.used[i] || len(t) < 4 || stopWords[t] || number.MatchString(t) || p.groupingKey(i) {
+		if p.used[i] || len(t) < 4 || stopWords[t] || isNumber(t) || p.groupingKey(i) {
 			continue
 		}
 		if op, ok := typoOp(t); ok {
@@ -248,7 +250,7 @@ func (p *parsed) scanTemporal() {
 	tf := &signature.TemporalFilter{}
 	found := false
 	date := func(i int) (time.Time, bool) {
-		if i < 0 || i >= len(p.tokens) || !isoDate.MatchString(p.tokens[i]) {
+		if i < 0 || i >= len(p.tokens) || !isISODate(p.tokens[i]) {
 			return time.Time{}, false
 		}
 		d, err := time.Parse(time.DateOnly, p.tokens[i])
@@ -261,7 +263,7 @@ func (p *parsed) scanTemporal() {
 	after := func(d time.Time) string { return d.AddDate(0, 0, 1).Format(time.DateOnly) }
 	for i, t := range p.tokens {
 		switch {
-		case slashDate.MatchString(t):
+		case isSlashDate(t):
 			p.problems = append(p.problems, fmt.Sprintf("date %q is ambiguous; write it as YYYY-MM-DD", t))
 			p.used[i] = true
 		case t == "between" || t == "entre":
@@ -307,7 +309,7 @@ func (p *parsed) scanTemporal() {
 		}
 	}
 	for i, t := range p.tokens {
-		if isoDate.MatchString(t) && !p.used[i] {
+		if isISODate(t) && !p.used[i] {
 			p.problems = append(p.problems, fmt.Sprintf("date %s has no since, until or between around it; write e.g. \"since %s\" or \"between %s and <date>\"", t, t, t))
 			p.used[i] = true
 		}
@@ -337,7 +339,7 @@ func (p *parsed) lastN(i int) (n, unit int, ok bool) {
 			return 1, 7, true
 		}
 	}
-	if i+2 < len(p.tokens) && number.MatchString(p.tokens[i+1]) {
+	if i+2 < len(p.tokens) && isNumber(p.tokens[i+1]) {
 		if u := days(p.tokens[i+2]); u > 0 {
 			n, err := strconv.Atoi(p.tokens[i+1])
 			if err == nil && n > 0 {
@@ -386,7 +388,7 @@ func (p *parsed) isColumn(cat *catalog.Catalog, col string) bool {
 // confidence a little (docs/adr/0012).
 func (p *parsed) countUnknown(cat *catalog.Catalog) {
 	for i, t := range p.tokens {
-		if p.used[i] || stopWords[t] || isVocabulary(t) || number.MatchString(t) || len(t) < 3 || p.isColumn(cat, t) {
+		if p.used[i] || stopWords[t] || isVocabulary(t) || isNumber(t) || len(t) < 3 || p.isColumn(cat, t) {
 			continue
 		}
 		p.unknown++

@@ -1,6 +1,7 @@
 package resolution
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/contextualflux/cfa/internal/catalog"
@@ -71,6 +72,7 @@ func init() {
 			opWords[w] = op
 		}
 	}
+	tabulateOps()
 }
 
 func set(words ...string) map[string]bool {
@@ -81,13 +83,57 @@ func set(words ...string) map[string]bool {
 	return m
 }
 
+// inflections are the suffixes exactOp strips, in the order it tries them.
+var inflections = []string{"ing", "ed", "es", "s"}
+
+// opForms maps every word exactOp accepts, verbs and their inflections, to
+// its operation; built once from opWords by deriveOp.
+var opForms = map[string]string{}
+
+// opList is opWords sorted by word, so typoOp's scan has a fixed order.
+var opList []opWord
+
+type opWord struct{ word, op string }
+
+// tabulateOps fills opForms and opList once opWords is complete.
+func tabulateOps() {
+	for w := range opWords {
+		opList = append(opList, opWord{w, opWords[w]})
+		// deriveOp accepts tok when tok is a verb, or a verb (or a verb
+		// without its final "e") plus a suffix: those are all candidates.
+		stems := []string{w}
+		if s, ok := strings.CutSuffix(w, "e"); ok {
+			stems = append(stems, s)
+		}
+		cands := []string{w}
+		for _, stem := range stems {
+			for _, suf := range inflections {
+				cands = append(cands, stem+suf)
+			}
+		}
+		for _, c := range cands {
+			if op, ok := deriveOp(c); ok {
+				opForms[c] = op
+			}
+		}
+	}
+	slices.SortFunc(opList, func(a, b opWord) int { return strings.Compare(a.word, b.word) })
+}
+
 // exactOp finds a verb's operation, accepting common inflections
 // ("reconciled", "joins", "aggregating") as exact evidence.
 func exactOp(tok string) (string, bool) {
+	op, ok := opForms[tok]
+	return op, ok
+}
+
+// deriveOp is exactOp's rule, which opForms tabulates: the verb itself,
+// else the first suffix whose stem (or stem + "e") is a verb.
+func deriveOp(tok string) (string, bool) {
 	if op, ok := opWords[tok]; ok {
 		return op, true
 	}
-	for _, suf := range []string{"ing", "ed", "es", "s"} {
+	for _, suf := range inflections {
 		stem, ok := strings.CutSuffix(tok, suf)
 		if !ok || len(stem) < 3 {
 			continue
@@ -104,14 +150,14 @@ func exactOp(tok string) (string, bool) {
 // typoOp finds the operation whose verb is within typo tolerance; ties go
 // to the alphabetically first verb so the answer never depends on map order.
 func typoOp(tok string) (string, bool) {
-	best, bestWord, bestOp := -1, "", ""
-	for w, op := range opWords {
-		d, ok := catalog.WithinTypo(tok, w)
+	best, bestOp := -1, ""
+	for _, w := range opList { // sorted: the first of a tie is kept
+		d, ok := catalog.WithinTypo(tok, w.word)
 		if !ok {
 			continue
 		}
-		if best < 0 || d < best || (d == best && w < bestWord) {
-			best, bestWord, bestOp = d, w, op
+		if best < 0 || d < best {
+			best, bestOp = d, w.op
 		}
 	}
 	return bestOp, best >= 0

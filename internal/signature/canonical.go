@@ -1,11 +1,8 @@
 package signature
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -22,18 +19,13 @@ func OpRank(op string) int { return slices.Index(opOrder, op) }
 // signatures that mean the same contract have equal Canonical forms.
 func (s Signature) Canonical() Signature {
 	c := s
-	c.Operations = sortedUnique(s.Operations, func(a, b string) int { return cmpInt(rankOrLast(a), rankOrLast(b), a, b) })
+	c.Operations = sortedUnique(s.Operations, cmpOps)
 	c.Datasets = make([]Dataset, len(s.Datasets))
 	for i, d := range s.Datasets {
 		d.PII = sortedUnique(d.PII, strings.Compare)
 		c.Datasets[i] = d
 	}
-	slices.SortStableFunc(c.Datasets, func(a, b Dataset) int {
-		if a.Role != b.Role {
-			return strings.Compare(a.Role, b.Role)
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	slices.SortStableFunc(c.Datasets, cmpDatasets)
 	c.Constraints.PartitionBy = sortedUnique(s.Constraints.PartitionBy, strings.Compare)
 	c.Constraints.Anonymize = sortedUnique(s.Constraints.Anonymize, strings.Compare)
 	c.Constraints.PublishBlocked = sortedUnique(s.Constraints.PublishBlocked, strings.Compare)
@@ -48,26 +40,22 @@ func (s Signature) Canonical() Signature {
 
 // Encode returns the canonical encoding: the JSON of Canonical() with fields
 // in declaration order, no HTML escaping and no trailing newline. Struct
-// fields (never maps) keep the byte order fixed across runs (I8).
+// fields (never maps) keep the byte order fixed across runs (I8). The bytes
+// are encoding/json's; appendCanonical writes them without reflection.
 func (s Signature) Encode() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(s.Canonical()); err != nil {
-		return nil, fmt.Errorf("encode state signature for intent %q: %w", s.Intent, err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return appendCanonical(make([]byte, 0, encodeSizeHint), s), nil
 }
 
 // Hash returns intent_signature_hash: hex SHA-256 of the canonical encoding.
 func (s Signature) Hash() (string, error) {
-	b, err := s.Encode()
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
+	var buf [encodeSizeHint]byte
+	sum := sha256.Sum256(appendCanonical(buf[:0], s))
 	return hex.EncodeToString(sum[:]), nil
 }
+
+// encodeSizeHint fits the encoding of a typical signature (two or three
+// datasets), so encoding rarely grows its buffer.
+const encodeSizeHint = 1024
 
 // HasOp reports whether the signature asks for operation op.
 func (s Signature) HasOp(op string) bool { return slices.Contains(s.Operations, op) }
@@ -102,6 +90,17 @@ func rankOrLast(op string) int {
 		return r
 	}
 	return len(opOrder)
+}
+
+// cmpOps orders operations by pipeline rank, unknown ones last by name.
+func cmpOps(a, b string) int { return cmpInt(rankOrLast(a), rankOrLast(b), a, b) }
+
+// cmpDatasets orders datasets by role then name.
+func cmpDatasets(a, b Dataset) int {
+	if a.Role != b.Role {
+		return strings.Compare(a.Role, b.Role)
+	}
+	return strings.Compare(a.Name, b.Name)
 }
 
 func cmpInt(a, b int, sa, sb string) int {
