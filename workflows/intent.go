@@ -225,6 +225,14 @@ func (r *intentRun) confirm(res resolution.SemanticResolution) (ConfirmationReco
 	timer := workflow.NewTimerWithOptions(timerCtx, timeout, workflow.TimerOptions{Summary: EscalationTimerName})
 	approveCh := workflow.GetSignalChannel(r.ctx, SignalApprove)
 	rejectCh := workflow.GetSignalChannel(r.ctx, SignalReject)
+	// A confirmation answers a question that was asked: signals sent before
+	// this escalation opened are discarded, not applied to it.
+	for _, ch := range []workflow.ReceiveChannel{approveCh, rejectCh} {
+		var stale ConfirmationSignal
+		for ch.ReceiveAsync(&stale) {
+			workflow.GetLogger(r.ctx).Warn("discarded a confirmation signal sent before the escalation opened", "intent_id", r.id, "by", stale.By)
+		}
+	}
 	sel := workflow.NewSelector(r.ctx)
 	var sig ConfirmationSignal
 	sel.AddReceive(approveCh, func(c workflow.ReceiveChannel, _ bool) {

@@ -204,3 +204,15 @@ func TestSignalAfterDecisionChangesNothing(t *testing.T) {
 	require.Equal(t, workflows.ConfirmationTimeout, res.Confirmation.Outcome)
 	require.NotContains(t, eventTypes(t, id), audit.EventHumanApproved)
 }
+
+func TestSignalBeforeEscalationIsDiscarded(t *testing.T) {
+	id := uniqueID(t)
+	env := newEnv(t, newActivities(t, nil), id)
+	// Sent at once, before the escalation opens: it must not approve it.
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.SignalApprove, workflows.ConfirmationSignal{By: "early", Reason: "before the question"})
+	}, 0)
+	res := run(t, env, workflows.IntentInput{Text: goldWrite, EscalationTimeoutSeconds: 5})
+	require.Equal(t, decision.Blocked, res.DecisionState)
+	require.Equal(t, workflows.ConfirmationTimeout, res.Confirmation.Outcome)
+}
