@@ -61,6 +61,9 @@ func (c *cli) submitCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if ok, err := svc.WorkerPolling(cmd.Context()); err == nil && !ok {
+				fmt.Fprintf(os.Stderr, "warning: no worker polls task queue %s; intent %s waits until one starts (bin/cfa-worker, or make demo)\n", workflows.TaskQueue, id)
+			}
 			if !wait {
 				return c.emit(map[string]string{"intent_id": id}, func(w io.Writer) { fmt.Fprintln(w, id) })
 			}

@@ -202,3 +202,13 @@ func (req SubmitRequest) Validate() error {
 	}
 	return nil
 }
+
+// WorkerPolling reports whether any worker polls the intents task queue, so
+// a front end can say why an intent does not move.
+func (s *Service) WorkerPolling(ctx context.Context) (bool, error) {
+	resp, err := s.Temporal.DescribeTaskQueue(ctx, workflows.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	if err != nil {
+		return false, fmt.Errorf("describe task queue %s: %w", workflows.TaskQueue, err)
+	}
+	return len(resp.GetPollers()) > 0, nil
+}
