@@ -54,6 +54,16 @@ type Intent struct {
 	UpdatedAt        time.Time
 }
 
+type PrecostHistory struct {
+	ID                  int64
+	IntentSignatureHash string
+	IntentID            string
+	ExecutedAt          time.Time
+	ActualDbu           float64
+	ActualShuffleGb     float64
+	RecordedAt          time.Time
+}
+
 type RegistryDatasetState struct {
 	VersionID               uuid.UUID
 	Dataset                 string
