@@ -1,0 +1,192 @@
+package codegen
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/contextualflux/cfa/internal/catalog"
+	"github.com/contextualflux/cfa/internal/planner"
+)
+
+// DBT renders a plan as a dbt project fragment for users who run elsewhere
+// (dbt-postgres 1.8+, Postgres 15+): models/<target>.sql, an incremental
+// model whose unique_key is the plan's deterministic key, and
+// models/schema.yml with the sources and an enforced contract of the
+// expected columns, not_null and unique tests on the key. A composite key's
+// uniqueness test comes from dbt_utils, pinned in packages.yml.
+type DBT struct{}
+
+var _ Backend = DBT{}
+
+// Name implements Backend.
+func (DBT) Name() string { return "dbt" }
+
+// ForbiddenOperations implements Backend: the SQL of the Postgres backend,
+// plus the dbt settings that append, rebuild or run arbitrary SQL.
+func (DBT) ForbiddenOperations() []string {
+	ops := append(Postgres{}.ForbiddenOperations(),
+		"--full-refresh", "incremental_strategy='append'", "materialized='table'",
+		"post_hook", "pre_hook", "run_query", "on_schema_change='sync_all_columns'")
+	slices.Sort(ops)
+	return ops
+}
+
+// Generate implements Backend.
+func (d DBT) Generate(plan planner.ExecutionPlan, cat *catalog.Catalog) (Artifact, error) {
+	sc, err := validate(plan, cat)
+	if err != nil {
+		return Artifact{}, fmt.Errorf("generate %s for plan %s: %w", d.Name(), plan.Hash, err)
+	}
+	load, _ := plan.LoadStep()
+	l := load.Params.Load
+	target, _ := cat.Get(l.Target)
+
+	r := renderer{sc: sc, relation: func(ds catalog.Dataset) string {
+		return "{{ source('" + ds.Layer + "', '" + ds.Name + "') }}" // both matched identRE in validate
+	}}
+	var m strings.Builder
+	strategy, uniqueKey := "merge", load.Params.Key
+	if l.Mode == planner.LoadPartitionOverwrite {
+		// delete+insert on the partition key replaces every partition the
+		// window produced rows for (docs/adr/0063).
+		strategy, uniqueKey = "delete+insert", []string{l.PartitionKey}
+	}
+	fmt.Fprintf(&m, "{{\n  config(\n    materialized='incremental',\n    incremental_strategy='%s',\n    unique_key=[%s],\n    on_schema_change='fail',\n    schema='%s'\n  )\n}}\n",
+		strategy, quoteList(uniqueKey), l.Layer)
+	r.header(&m, "--", d.Name())
+	r.ctes(&m, load.ID)
+	exprs := make([]string, len(load.Columns))
+	for i, c := range load.Columns {
+		tc := target.Columns[slices.IndexFunc(target.Columns, func(x catalog.Column) bool { return x.Name == c.Name })]
+		pt, err := PostgresType(tc.Type)
+		if err != nil {
+			return Artifact{}, fmt.Errorf("generate %s for plan %s: column %s: %w", d.Name(), plan.Hash, c.Name, err)
+		}
+		// The cast makes the model's types the contract's, which dbt enforces.
+		exprs[i] = fmt.Sprintf("cast(%s as %s) as %s", q(c.Name), pt, q(c.Name))
+	}
+	fmt.Fprintf(&m, "-- %s: %s, %s\nselect %s\nfrom %s\n", load.ID, load.Kind, load.Idempotence, strings.Join(exprs, ",\n  "), q(load.Inputs[0]))
+	r.trailer(&m, "--")
+
+	schema, err := d.schemaYAML(sc, load, target)
+	if err != nil {
+		return Artifact{}, fmt.Errorf("generate %s for plan %s: %w", d.Name(), plan.Hash, err)
+	}
+	files := []File{
+		{Path: "models/" + l.Target + ".sql", Content: m.String()},
+		{Path: "models/schema.yml", Content: schema},
+	}
+	if len(load.Params.Key) > 1 {
+		files = append(files, File{Path: "packages.yml", Content: "packages:\n  - package: dbt-labs/dbt_utils\n    version: [\">=1.1.0\", \"<2.0.0\"]\n"})
+	}
+	return newArtifact(d.Name(), plan.Hash, files), nil
+}
+
+type dbtSchema struct {
+	Version int         `yaml:"version"`
+	Sources []dbtSource `yaml:"sources"`
+	Models  []dbtModel  `yaml:"models"`
+}
+
+type dbtSource struct {
+	Name   string     `yaml:"name"`
+	Schema string     `yaml:"schema"`
+	Tables []dbtTable `yaml:"tables"`
+}
+
+type dbtTable struct {
+	Name string `yaml:"name"`
+}
+
+type dbtModel struct {
+	Name        string      `yaml:"name"`
+	Description string      `yaml:"description"`
+	Config      dbtConfig   `yaml:"config"`
+	DataTests   []any       `yaml:"data_tests,omitempty"`
+	Columns     []dbtColumn `yaml:"columns"`
+}
+
+type dbtConfig struct {
+	Contract struct {
+		Enforced bool `yaml:"enforced"`
+	} `yaml:"contract"`
+}
+
+type dbtColumn struct {
+	Name      string   `yaml:"name"`
+	DataType  string   `yaml:"data_type"`
+	DataTests []string `yaml:"data_tests,omitempty"`
+}
+
+type uniqueCombination struct {
+	Test struct {
+		Columns []string `yaml:"combination_of_columns"`
+	} `yaml:"dbt_utils.unique_combination_of_columns"`
+}
+
+func (DBT) schemaYAML(sc *scope, load planner.Step, target catalog.Dataset) (string, error) {
+	var sources []dbtSource
+	for _, s := range sc.plan.Steps {
+		if s.Kind != planner.KindExtract {
+			continue
+		}
+		ds, _ := sc.cat.Get(s.Dataset)
+		i := slices.IndexFunc(sources, func(x dbtSource) bool { return x.Name == ds.Layer })
+		if i < 0 {
+			sources = append(sources, dbtSource{Name: ds.Layer, Schema: ds.Layer})
+			i = len(sources) - 1
+		}
+		sources[i].Tables = append(sources[i].Tables, dbtTable{Name: ds.Name})
+	}
+	slices.SortFunc(sources, func(a, b dbtSource) int { return strings.Compare(a.Name, b.Name) })
+	for i := range sources {
+		slices.SortFunc(sources[i].Tables, func(a, b dbtTable) int { return strings.Compare(a.Name, b.Name) })
+	}
+	key := load.Params.Key
+	model := dbtModel{
+		Name:        target.Name,
+		Description: "Generated by cfa codegen from plan " + sc.plan.Hash + "; do not edit: plan again.",
+	}
+	model.Config.Contract.Enforced = true
+	for _, c := range load.Columns {
+		tc := target.Columns[slices.IndexFunc(target.Columns, func(x catalog.Column) bool { return x.Name == c.Name })]
+		pt, err := PostgresType(tc.Type)
+		if err != nil {
+			return "", fmt.Errorf("column %s: %w", c.Name, err)
+		}
+		col := dbtColumn{Name: c.Name, DataType: pt}
+		if slices.Contains(key, c.Name) {
+			col.DataTests = []string{"not_null"}
+			if len(key) == 1 {
+				col.DataTests = append(col.DataTests, "unique")
+			}
+		}
+		model.Columns = append(model.Columns, col)
+	}
+	if len(key) > 1 {
+		var u uniqueCombination
+		u.Test.Columns = slices.Clone(key)
+		model.DataTests = []any{u}
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(dbtSchema{Version: 2, Sources: sources, Models: []dbtModel{model}}); err != nil {
+		return "", fmt.Errorf("encode schema.yml: %w", err)
+	}
+	return "# Generated by cfa codegen (backend dbt). Do not edit: plan again.\n" + buf.String(), nil
+}
+
+// quoteList renders names as a Jinja list of string literals; every name
+// matched identRE, so it holds no quote.
+func quoteList(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "'" + n + "'"
+	}
+	return strings.Join(out, ", ")
+}

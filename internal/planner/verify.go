@@ -1,0 +1,135 @@
+package planner
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/contextualflux/cfa/internal/catalog"
+	"github.com/contextualflux/cfa/internal/signature"
+)
+
+// Verify checks a plan against the signature's constraints and the 5.5
+// execution semantics. Plan calls it on every plan it returns; call it again
+// on a plan read back from storage before generating code from it. The error
+// is a *ConstraintError naming the constraint when one is violated.
+func Verify(p ExecutionPlan, sig signature.Signature, cat *catalog.Catalog) error {
+	seen := map[string]bool{}
+	var load *Step
+	for i := range p.Steps {
+		s := &p.Steps[i]
+		if seen[s.ID] || s.ID == "" {
+			return fmt.Errorf("%w: step ID %q is empty or repeated", ErrNoTemplate, s.ID)
+		}
+		for _, in := range s.Inputs {
+			if !seen[in] {
+				return fmt.Errorf("%w: step %s reads %q, which is not an earlier step", ErrNoTemplate, s.ID, in)
+			}
+		}
+		seen[s.ID] = true
+		switch s.Idempotence {
+		case MergeWithDeterministicKey, PartitionOverwriteSafe:
+		case AppendWithoutDedup:
+			return &ConstraintError{Constraint: ConstraintIdempotency, sentinel: ErrAppendForbidden,
+				Detail:      fmt.Sprintf("step %s declares append_without_dedup", s.ID),
+				Remediation: "use merge_with_deterministic_key or partition_overwrite_safe"}
+		default:
+			return violation(ConstraintIdempotency, "every step declares merge_with_deterministic_key or partition_overwrite_safe",
+				"step %s declares idempotence %q", s.ID, s.Idempotence)
+		}
+		switch s.Kind {
+		case KindExtract:
+			if err := verifyExtract(*s, cat); err != nil {
+				return err
+			}
+		case KindLoad:
+			if load != nil {
+				return fmt.Errorf("%w: plan has two load steps (%s, %s): one intent writes one target", ErrNoTemplate, load.ID, s.ID)
+			}
+			load = s
+		case KindAnonymize, KindJoin, KindDedupe, KindAggregate, KindPublish:
+		default:
+			return fmt.Errorf("%w: step %s has kind %q, outside the closed set of templates", ErrNoTemplate, s.ID, s.Kind)
+		}
+	}
+	if load == nil || load.Params.Load == nil {
+		return fmt.Errorf("%w: plan has no load step", ErrNoTemplate)
+	}
+	return verifyLoad(p, *load, sig, cat)
+}
+
+func verifyExtract(s Step, cat *catalog.Catalog) error {
+	d, ok := cat.Get(s.Dataset)
+	if !ok {
+		return fmt.Errorf("%w: step %s reads %s", ErrUnknownDataset, s.ID, s.Dataset)
+	}
+	if d.Classification != "high_volume" {
+		return nil
+	}
+	if f := s.Params.Filter; f == nil || f.Column != d.PartitionKey || (f.From == "" && f.To == "") {
+		return &ConstraintError{Constraint: ConstraintTemporalFilter, sentinel: ErrUnboundedScan,
+			Detail:      fmt.Sprintf("step %s reads high_volume %s without a bound on %q", s.ID, s.Dataset, d.PartitionKey),
+			Remediation: "the Policy Engine must replan with add_temporal_filter"}
+	}
+	return nil
+}
+
+func verifyLoad(p ExecutionPlan, s Step, sig signature.Signature, cat *catalog.Catalog) error {
+	l := s.Params.Load
+	names := Names(s.Columns)
+	governed := l.Layer == signature.LayerSilver || l.Layer == signature.LayerGold
+	if governed || sig.Constraints.MergeKeyRequired {
+		if l.MergeKey == "" || !slices.Contains(names, l.MergeKey) || !slices.Contains(s.Params.Key, l.MergeKey) {
+			return violation(ConstraintMergeKeyRequired, "merge on the signature's merge key",
+				"load %s into %s (%s) does not carry merge key %q", s.ID, l.Target, l.Layer, l.MergeKey)
+		}
+	}
+	switch l.Mode {
+	case LoadMerge:
+		if s.Idempotence != MergeWithDeterministicKey || len(s.Params.Key) == 0 {
+			return violation(ConstraintIdempotency, "a merge needs a deterministic key",
+				"load %s merges with key %v and declares %s", s.ID, s.Params.Key, s.Idempotence)
+		}
+	case LoadPartitionOverwrite:
+		if s.Idempotence != PartitionOverwriteSafe || l.Window == nil || l.Window.Column != l.PartitionKey || (l.Window.From == "" && l.Window.To == "") {
+			return violation(ConstraintIdempotency, "overwrite a bounded window on the partition key",
+				"load %s overwrites %s without a bounded window on %q", s.ID, l.Target, l.PartitionKey)
+		}
+	default:
+		return &ConstraintError{Constraint: ConstraintIdempotency, sentinel: ErrAppendForbidden,
+			Detail: fmt.Sprintf("load %s has mode %q", s.ID, l.Mode), Remediation: "merge or overwrite a partition window"}
+	}
+	for _, k := range s.Params.Key {
+		if !slices.Contains(names, k) {
+			return fmt.Errorf("%w: load key %q is not among the columns written by %s", ErrUnknownColumn, k, s.ID)
+		}
+	}
+	if !sig.Constraints.NoPIIRaw {
+		return nil
+	}
+	raw := rawPII(sig, cat)
+	for _, c := range s.Columns {
+		if slices.Contains(p.Contract.ForbiddenColumns, c.Name) || (c.Transform == "" && slices.Contains(raw, c.Origin)) {
+			return violation(ConstraintNoPIIRaw, "anonymize the column (sha256) or drop it before the load",
+				"load %s writes raw PII %s as %s.%s", s.ID, c.Origin, l.Target, c.Name)
+		}
+	}
+	return nil
+}
+
+// rawPII lists "dataset.column" for every PII column of the sources, from
+// the catalog and the signature.
+func rawPII(sig signature.Signature, cat *catalog.Catalog) []string {
+	var out []string
+	for _, d := range sig.Sources() {
+		pii := slices.Clone(d.PII)
+		if cd, ok := cat.Get(d.Name); ok {
+			pii = append(pii, cd.PII...)
+		}
+		for _, c := range pii {
+			out = append(out, d.Name+"."+c)
+		}
+	}
+	slices.SortFunc(out, strings.Compare)
+	return slices.Compact(out)
+}
