@@ -1,26 +1,23 @@
 package composite
 
 import (
-	"slices"
 	"strings"
 
+	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/signature"
 )
 
-// ConsistencyUnit is the closed enum of whitepaper 5.5.
-type ConsistencyUnit string
+// ConsistencyUnit is the closed consistency_unit enum of whitepaper 5.5,
+// owned by the Execution Planner; a composite's shared_context names one.
+type ConsistencyUnit = planner.ConsistencyUnit
 
-// The allowed consistency units (whitepaper 5.5, "Consistency Unit — Enum
-// Fechado").
+// The allowed consistency units, re-exported for graph authors.
 const (
-	UnitPartition  ConsistencyUnit = "partition"   // standard for partitioned batch
-	UnitDataset    ConsistencyUnit = "dataset"     // atomic cross-dataset operations
-	UnitDagBranch  ConsistencyUnit = "dag_branch"  // composite intents with independent branches
-	UnitTimeWindow ConsistencyUnit = "time_window" // micro-batch with a time window
+	UnitPartition  = planner.UnitPartition
+	UnitDataset    = planner.UnitDataset
+	UnitDagBranch  = planner.UnitDagBranch
+	UnitTimeWindow = planner.UnitTimeWindow
 )
-
-// ConsistencyUnits lists the enum in the whitepaper's order.
-var ConsistencyUnits = []ConsistencyUnit{UnitPartition, UnitDataset, UnitDagBranch, UnitTimeWindow}
 
 // ExecutionUnit is the consistency unit a composite intent executes with,
 // by the 5.5 selection rule "if composite_intent == true: dag_branch": a
@@ -82,11 +79,9 @@ func (g IntentGraph) IDs() []string {
 	return sortedUnique(ids)
 }
 
-func (u ConsistencyUnit) valid() bool { return slices.Contains(ConsistencyUnits, u) }
-
 func unitList() string {
-	names := make([]string, len(ConsistencyUnits))
-	for i, u := range ConsistencyUnits {
+	names := make([]string, len(planner.ConsistencyUnits))
+	for i, u := range planner.ConsistencyUnits {
 		names[i] = string(u)
 	}
 	return strings.Join(names, ", ")

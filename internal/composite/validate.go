@@ -125,7 +125,7 @@ func (g IntentGraph) validate(at locator) error {
 	}
 
 	sc := g.SharedContext
-	if !sc.ConsistencyUnit.valid() {
+	if !sc.ConsistencyUnit.Valid() {
 		p := fmt.Sprintf("shared_context.consistency_unit %q is not in the closed enum", sc.ConsistencyUnit)
 		if sc.ConsistencyUnit == "" {
 			p = "shared_context.consistency_unit is missing"

@@ -1,5 +1,7 @@
 package planner
 
+import "slices"
+
 // StepKind is one template of the governed DAG; the planner emits no other.
 type StepKind string
 
@@ -34,6 +36,12 @@ const (
 	UnitDagBranch  ConsistencyUnit = "dag_branch"  // composite intents with independent branches
 	UnitTimeWindow ConsistencyUnit = "time_window" // micro-batch with a time window
 )
+
+// ConsistencyUnits lists the closed enum in the whitepaper's order.
+var ConsistencyUnits = []ConsistencyUnit{UnitPartition, UnitDataset, UnitDagBranch, UnitTimeWindow}
+
+// Valid reports whether u is in the closed enum.
+func (u ConsistencyUnit) Valid() bool { return slices.Contains(ConsistencyUnits, u) }
 
 // ExecutionMode is the execution_mode the selection rules read.
 type ExecutionMode string
