@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -273,5 +272,3 @@ func joinAny[T ~string](ts []T) string {
 	}
 	return strings.Join(out, "; ")
 }
-
-var _ io.Writer = (*bytes.Buffer)(nil)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
@@ -130,27 +131,14 @@ func TestEndToEndApproveBySignal(t *testing.T) {
 func writeHistory(t *testing.T, ctx context.Context, c client.Client, id, path string) {
 	t.Helper()
 	it := c.GetWorkflowHistory(ctx, id, "", false, 0)
-	hist := &historyJSON{}
+	hist := &historypb.History{}
 	for it.HasNext() {
 		ev, err := it.Next()
 		require.NoError(t, err)
-		b, err := protojson.Marshal(ev)
-		require.NoError(t, err)
-		hist.raw = append(hist.raw, b)
+		hist.Events = append(hist.Events, ev)
 	}
+	b, err := protojson.Marshal(hist)
+	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
-	require.NoError(t, os.WriteFile(path, hist.bytes(), 0o644))
-}
-
-type historyJSON struct{ raw [][]byte }
-
-func (h *historyJSON) bytes() []byte {
-	out := []byte(`{"events":[`)
-	for i, b := range h.raw {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = append(out, b...)
-	}
-	return append(out, []byte("]}\n")...)
+	require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
 }

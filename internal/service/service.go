@@ -128,21 +128,18 @@ func (s *Service) Status(ctx context.Context, intentID string) (workflows.Status
 		return st, fmt.Errorf("describe intent %s: %w", intentID, err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
-	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		v, err := s.Temporal.QueryWorkflow(ctx, intentID, "", workflows.QueryStatus)
-		if err != nil {
-			return st, fmt.Errorf("query status of %s: %w", intentID, err)
-		}
-		if err := v.Get(&st); err != nil {
-			return st, fmt.Errorf("decode status of %s: %w", intentID, err)
-		}
-		return st, nil
-	}
-	// Finished: a query still replays the history and answers.
+	// A finished intent still answers: the query replays its history.
 	v, err := s.Temporal.QueryWorkflow(ctx, intentID, "", workflows.QueryStatus)
-	if err == nil && v.Get(&st) == nil {
+	if err == nil {
+		err = v.Get(&st)
+	}
+	if err == nil {
 		return st, nil
 	}
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return st, fmt.Errorf("query status of running intent %s: %w", intentID, err)
+	}
+	// Finished and no worker to replay it: report the execution status.
 	st = workflows.Status{IntentID: intentID, Stage: strings.ToLower(info.GetStatus().String())}
 	return st, nil
 }
