@@ -59,6 +59,11 @@ func (a *Activities) Govern(_ context.Context, in GovernInput) (Governance, erro
 	if err != nil {
 		return Governance{}, invalid(err)
 	}
+	return a.governance(in.IntentID, g), nil
+}
+
+// governance converts the Policy Engine's result for the workflow and logs it.
+func (a *Activities) governance(intentID string, g policy.Governance) Governance {
 	out := Governance{
 		Outcome: OutcomeApprove, Reason: g.Reason, Faults: g.Faults,
 		MaxReplansExceeded: g.Reason == policy.ReasonMaxReplanAttemptsExceeded,
@@ -86,8 +91,8 @@ func (a *Activities) Govern(_ context.Context, in GovernInput) (Governance, erro
 		}
 		out.Attempts = append(out.Attempts, pa)
 	}
-	a.log(in.IntentID, "policy_engine").Info("governance",
+	a.log(intentID, "policy_engine").Info("governance",
 		zap.String("decision", string(g.Decision)), zap.String("reason", g.Reason),
 		zap.Int("attempts", len(g.Attempts)), zap.String("intent_signature_hash", g.FinalHash))
-	return out, nil
+	return out
 }

@@ -15,6 +15,7 @@ import (
 const (
 	SourceText      = "text"      // a natural-language intent
 	SourceSignature = "signature" // a State Signature submitted directly
+	SourceComposite = "composite" // an intent graph (whitepaper 5.4)
 )
 
 // Intent is one submitted intent as `cfa list` shows it. Optional fields are

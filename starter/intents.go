@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/contextualflux/cfa/internal/composite"
+	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/internal/signature"
 	"github.com/contextualflux/cfa/workflows"
@@ -20,10 +23,12 @@ import (
 
 func (c *cli) submitCmd() *cobra.Command {
 	var (
-		file    string
-		wait    bool
-		req     service.SubmitRequest
-		timeout time.Duration
+		file      string
+		planFile  string
+		graphFile string
+		wait      bool
+		req       service.SubmitRequest
+		timeout   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   `submit ["intent text"] [-f signature.yaml]`,
@@ -36,12 +41,25 @@ func (c *cli) submitCmd() *cobra.Command {
 			if len(args) == 1 {
 				req.Text = args[0]
 			}
+			if graphFile != "" {
+				if len(args) == 1 || file != "" || planFile != "" {
+					return errors.New("submit: --graph takes the whole composite intent; give no text, -f or --plan with it")
+				}
+				return c.submitGraph(cmd, graphFile, req, timeout, wait)
+			}
 			if file != "" {
 				sig, err := readSignature(file, cmd.InOrStdin())
 				if err != nil {
 					return err
 				}
 				req.Signature = sig
+			}
+			if planFile != "" {
+				p, err := readPlan(planFile)
+				if err != nil {
+					return err
+				}
+				req.Plan = p
 			}
 			req.EscalationTimeoutSeconds = int(timeout / time.Second)
 			if timeout < 0 {
@@ -91,7 +109,105 @@ func (c *cli) submitCmd() *cobra.Command {
 	cmd.Flags().StringVar(&req.CorrelationID, "correlation-id", "", "correlation id shared by related intents")
 	cmd.Flags().StringVar(&req.SubmittedBy, "by", "", "who submits (default $USER)")
 	cmd.Flags().DurationVar(&timeout, "escalation-timeout", 0, "human escalation timeout for this run (default 300s)")
+	cmd.Flags().BoolVar(&req.DryRun, "dry-run", false, "stop after static validation: cost, plan and code, nothing runs")
+	cmd.Flags().Float64Var(&req.CostCeilingDBU, "cost-ceiling", 0, "cost_ceiling_dbu for this intent (default 50)")
+	cmd.Flags().StringVar(&graphFile, "graph", "", "composite intent: an intent_graph YAML (whitepaper 5.4), run as child workflows in dependency order")
+	cmd.Flags().StringVar(&planFile, "plan", "", "execution plan JSON from an external planner (as `cfa plan ID -o json` prints it); its code must pass static validation")
 	return cmd
+}
+
+// submitGraph starts a composite intent and, with --wait, follows it.
+func (c *cli) submitGraph(cmd *cobra.Command, path string, req service.SubmitRequest, timeout time.Duration, wait bool) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read intent graph %s: %w", path, err)
+	}
+	g, err := composite.Parse(b)
+	if err != nil {
+		return fmt.Errorf("intent graph %s: %w", path, err)
+	}
+	by := req.SubmittedBy
+	if by == "" {
+		by = os.Getenv("USER")
+	}
+	svc, err := c.service(cmd.Context(), false)
+	if err != nil {
+		return err
+	}
+	id, err := svc.SubmitComposite(cmd.Context(), service.CompositeRequest{
+		Graph: g, IntentID: req.IntentID, CorrelationID: req.CorrelationID, SubmittedBy: by,
+		EscalationTimeoutSeconds: int(timeout / time.Second), DryRun: req.DryRun, CostCeilingDBU: req.CostCeilingDBU,
+	})
+	if err != nil {
+		return err
+	}
+	if !wait {
+		return c.emit(map[string]string{"intent_id": id}, func(w io.Writer) { fmt.Fprintln(w, id) })
+	}
+	if !c.json() {
+		fmt.Fprintf(c.out, "composite intent %s submitted (%s)\n", id, g.RootIntent)
+	}
+	res, err := svc.WaitComposite(cmd.Context(), id, 250*time.Millisecond, func(s workflows.StageReport) {
+		if !c.json() {
+			fmt.Fprintf(c.out, "  %-26s %s\n", s.Stage, s.Summary)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return c.emit(res, func(w io.Writer) { printComposite(w, res) })
+}
+
+func printComposite(w io.Writer, r workflows.CompositeResult) {
+	fmt.Fprintf(w, "composite %s: %s (decided by %s)\n", r.RootIntent, r.DecisionState, r.DecidedBy)
+	if r.Reason != "" {
+		fmt.Fprintf(w, "  reason: %s\n", r.Reason)
+	}
+	for i, l := range r.Levels {
+		fmt.Fprintf(w, "  level %d: %s\n", i, strings.Join(l, ", "))
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SUB-INTENT\tORDER\tSTATE\tDECISION\tPLAN\tCODE")
+	for _, o := range r.SubIntents {
+		dec, plan, code := "-", "-", "-"
+		if o.Result != nil {
+			dec = string(o.Result.DecisionState)
+			plan, code = short(o.Result.PlanHash), short(o.Result.CodeHash)
+		}
+		order := "-"
+		if o.Order > 0 {
+			order = fmt.Sprint(o.Order)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", o.ID, order, o.State, dec, plan, code)
+	}
+	_ = tw.Flush()
+	for _, o := range r.SubIntents {
+		if o.Reason != "" {
+			fmt.Fprintf(w, "  %s: %s\n", o.ID, o.Reason)
+		}
+	}
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return dash(h)
+}
+
+// readPlan parses a supplied execution plan strictly.
+func readPlan(path string) (*planner.ExecutionPlan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read plan %s: %w", path, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var p planner.ExecutionPlan
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("plan %s is not an execution plan (print one with `cfa plan ID -o json`): %w", path, err)
+	}
+	return &p, nil
 }
 
 // readSignature parses a structured signature strictly: unknown fields are
@@ -237,6 +353,30 @@ func printResult(w io.Writer, r workflows.IntentResult) {
 	}
 	if r.Replans > 0 {
 		fmt.Fprintf(w, "  replans: %d\n", r.Replans)
+	}
+	if pc := r.PreCost; pc != nil {
+		fmt.Fprintf(w, "  pre-cost: %.2f DBU of a %.0f DBU ceiling, shuffle %.1f GB, risk %.2f, confidence %.2f (%s): %s\n",
+			pc.Estimate.EstimatedDBU, pc.Verdict.CostCeilingDBU, pc.Estimate.EstimatedShuffleGB, pc.Estimate.CostRiskScore,
+			pc.Estimate.Confidence, pc.Estimate.Basis, pc.Verdict.Action)
+	}
+	if cf := r.CostConfirmation; cf != nil {
+		fmt.Fprintf(w, "  cost confirmation: %s %s %s\n", cf.Outcome, cf.By, cf.Reason)
+	}
+	if r.PlanHash != "" {
+		fmt.Fprintf(w, "  plan: %s (consistency_unit %s)\n", r.PlanHash, r.ConsistencyUnit)
+	}
+	if r.CodeHash != "" {
+		fmt.Fprintf(w, "  code: %s\n", r.CodeHash)
+	}
+	if st := r.Static; st != nil {
+		if st.Passed {
+			fmt.Fprintln(w, "  static validation: passed")
+		} else {
+			fmt.Fprintf(w, "  static validation: blocked by %s\n", strings.Join(st.Violated, ", "))
+		}
+	}
+	if r.PlanHash != "" {
+		fmt.Fprintf(w, "  see: cfa plan %s · cfa code %s\n", r.IntentID, r.IntentID)
 	}
 	for _, f := range r.Faults {
 		fmt.Fprintf(w, "  fault %s (%s, %s): %s\n", f.Code, f.Family, f.Severity, f.Message)

@@ -61,8 +61,10 @@ type intentRun struct {
 	id     string
 	seq    int64
 	bundle string // policy_bundle_version, once consulted
-	status Status
-	result IntentResult
+	// source and input override what the intents index shows (a composite).
+	source, input string
+	status        Status
+	result        IntentResult
 }
 
 // IntentWorkflow runs the governed flow of whitepaper section 7 for one
@@ -186,7 +188,14 @@ func (r *intentRun) run() (IntentResult, error) {
 	case len(gov.Warnings) > 0:
 		vote.Outcome = decision.ApprovedWithWarnings
 	}
-	return r.decide(decision.Input{Votes: []decision.Vote{vote}})
+	// Histories recorded before steps 8–10 existed decide here; replaying
+	// them must issue the same commands (workflows/testdata).
+	planning := workflow.GetVersion(r.ctx, ChangePlanningSteps, workflow.DefaultVersion, 1)
+	if vote.Outcome == decision.Blocked || planning == workflow.DefaultVersion {
+		return r.decide(decision.Input{Votes: []decision.Vote{vote}})
+	}
+	// Steps 8–10: pre-cost, planning, code generation, static validation.
+	return r.plan(gov.Final, cons.Environment, vote)
 }
 
 // confirm runs the Confirmation Orchestrator's wait: approve or reject by
@@ -203,23 +212,30 @@ func (r *intentRun) confirm(res resolution.SemanticResolution) (ConfirmationReco
 		r.done(StageConfirmation, "soft: signature shown, no conflict")
 		return rec, nil
 	}
+	return r.awaitHuman(rec, res.Signature, "")
+}
+
+// awaitHuman runs the Confirmation Orchestrator's wait: approve or reject by
+// signal, raced against a named timer; timeout blocks and notifies. The
+// semantic escalation (step 5) and the Pre-cost Estimator (step 8) use it.
+func (r *intentRun) awaitHuman(rec ConfirmationRecord, asked signature.Signature, reason string) (ConfirmationRecord, error) {
 	timeout := DefaultEscalationTimeout
 	if r.in.EscalationTimeoutSeconds > 0 {
 		timeout = time.Duration(r.in.EscalationTimeoutSeconds) * time.Second
 	}
 	deadline := workflow.Now(r.ctx).Add(timeout).UTC()
 	pending := &PendingEscalation{
-		IntentID: r.id, Mode: res.ConfirmationMode, Triggers: res.ConfirmationTriggers,
-		Signature: res.Signature, Deadline: deadline,
+		IntentID: r.id, Mode: rec.Mode, Triggers: rec.Triggers,
+		Signature: asked, Deadline: deadline, Reason: reason,
 	}
 	r.status.Pending = pending
 	r.status.Stage = StageConfirmation
-	if err := r.audit(audit.EventConfirmationRequested, StageConfirmation, "pending", system(), audit.ActionInvoke, datasetTargets(res.Signature), pending); err != nil {
+	if err := r.audit(audit.EventConfirmationRequested, StageConfirmation, "pending", system(), audit.ActionInvoke, datasetTargets(asked), pending); err != nil {
 		return rec, err
 	}
 	workflow.SetCurrentDetails(r.ctx, fmt.Sprintf(
-		"**%s confirmation required** for intent `%s`\n\nTriggers: %s\n\nDeadline: %s\n\nSend signal `%s` or `%s` with `{\"by\": \"<name>\", \"reason\": \"<why>\"}`.",
-		res.ConfirmationMode, r.id, joinTriggers(res.ConfirmationTriggers), deadline.Format(time.RFC3339), SignalApprove, SignalReject))
+		"**%s confirmation required** for intent `%s`\n\nTriggers: %s\n\n%s\n\nDeadline: %s\n\nSend signal `%s` or `%s` with `{\"by\": \"<name>\", \"reason\": \"<why>\"}`.",
+		rec.Mode, r.id, joinTriggers(rec.Triggers), reason, deadline.Format(time.RFC3339), SignalApprove, SignalReject))
 
 	timerCtx, cancelTimer := workflow.WithCancel(r.ctx)
 	timer := workflow.NewTimerWithOptions(timerCtx, timeout, workflow.TimerOptions{Summary: EscalationTimerName})
@@ -331,10 +347,16 @@ func (r *intentRun) decide(in decision.Input) (IntentResult, error) {
 	if err := r.local(a.Decide, &d, in); err != nil {
 		return r.result, err
 	}
+	return r.record(d)
+}
+
+// record stores a decision: its audit event, the end event and the index.
+func (r *intentRun) record(d decision.Decision) (IntentResult, error) {
 	r.result.DecisionState, r.result.DecidedBy, r.result.Reason, r.result.Faults = d.State, d.DecidedBy, d.Reason, d.Faults
 	if err := r.audit(audit.EventDecision, StageDecision, string(d.State), system(), audit.ActionWrite, []string{"intent:" + r.id}, map[string]any{
 		"decision_state": d.State, "decided_by": d.DecidedBy, "reason": d.Reason, "faults": faultCodes(d.Faults),
 		"intent_signature_hash": r.result.SignatureHash, "replans": r.result.Replans,
+		"plan_hash": r.result.PlanHash, "code_hash": r.result.CodeHash, "static_validation": r.result.Static, "dry_run": r.result.DryRun,
 	}); err != nil {
 		return r.result, err
 	}
@@ -398,6 +420,9 @@ func (r *intentRun) track(status string) error {
 		DecisionState: string(r.result.DecisionState), SignatureHash: r.result.SignatureHash,
 	}
 	rec.Source, rec.Input = db.SourceText, r.in.Text
+	if r.source != "" {
+		rec.Source, rec.Input = r.source, r.input
+	}
 	if r.result.Confirmation != nil {
 		rec.ConfirmationMode = string(r.result.Confirmation.Mode)
 	} else if r.result.Resolution != nil {

@@ -168,8 +168,8 @@ func TestAutoModeNeedsNoSignalAndIgnoresStraySignals(t *testing.T) {
 	require.Equal(t, workflows.ConfirmationNotRequired, res.Confirmation.Outcome)
 	require.Equal(t, []string{
 		audit.EventIntentReceived, audit.EventEnvironmentConsulted, audit.EventSemanticResolution,
-		audit.EventSignatureGenerated, audit.EventPolicyApprove, audit.EventDecision, audit.EventIntentCompleted,
-	}, eventTypes(t, id))
+		audit.EventSignatureGenerated, audit.EventPolicyApprove, audit.EventPreCostEstimated, audit.EventDecision, audit.EventIntentCompleted,
+	}, eventTypes(t, id), "a read-only intent is costed; it writes nothing, so nothing is planned (docs/adr/0077)")
 }
 
 func TestReplanLimitBlocks(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/contextualflux/cfa/internal/confirmation"
+	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/signature"
 )
 
@@ -44,6 +45,18 @@ type IntentInput struct {
 	SubmittedBy   string               `json:"submitted_by,omitempty"`
 	// EscalationTimeoutSeconds overrides the 300 s human timeout for this run.
 	EscalationTimeoutSeconds int `json:"escalation_timeout_seconds,omitempty"`
+	// DryRun stops the flow after static validation (step 10), whatever
+	// comes after it.
+	DryRun bool `json:"dry_run,omitempty"`
+	// CostCeilingDBU overrides cost_ceiling_dbu (whitepaper 5.7: 50).
+	CostCeilingDBU float64 `json:"cost_ceiling_dbu,omitempty"`
+	// Plan is an execution plan from an external planner (the
+	// execution_planner extension point); its code must pass static
+	// validation against the governed plan's rules (docs/adr/0075).
+	Plan *planner.ExecutionPlan `json:"plan,omitempty"`
+	// Composite marks a sub-intent of a composite intent: its plan's
+	// consistency unit is dag_branch (whitepaper 5.5 selection rules).
+	Composite bool `json:"composite,omitempty"`
 }
 
 // Stage names reported by QueryStatus, in flow order (whitepaper section 7).
@@ -54,6 +67,10 @@ const (
 	StageConfirmation = "confirmation_orchestrator"
 	StageSignature    = "state_signature"
 	StagePolicyEngine = "policy_engine"
+	StagePreCost      = "pre_cost_estimator"
+	StagePlanner      = "execution_planner"
+	StageCodeGen      = "code_generation"
+	StageStatic       = "static_validation"
 	StageDecision     = "decision_engine"
 	StageAudit        = "audit_trail"
 	StageCompleted    = "completed"
@@ -66,6 +83,8 @@ type PendingEscalation struct {
 	Triggers  []confirmation.Trigger `json:"triggers"`
 	Signature signature.Signature    `json:"signature"`
 	Deadline  time.Time              `json:"deadline"`
+	// Reason says why a human is asked, beyond the triggers (the cost).
+	Reason string `json:"reason,omitempty"`
 }
 
 // StageReport is one completed stage with a one-line summary.
@@ -83,6 +102,10 @@ type Status struct {
 	Pending  *PendingEscalation `json:"pending_escalation,omitempty"`
 	Result   *IntentResult      `json:"result,omitempty"`
 }
+
+// ChangePlanningSteps is the workflow.GetVersion change id that added steps
+// 8–10 (pre-cost, planning, code generation, static validation).
+const ChangePlanningSteps = "planning-steps-8-10"
 
 // IntentWorkflowName is the registered workflow type name.
 const IntentWorkflowName = "IntentWorkflow"

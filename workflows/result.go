@@ -5,6 +5,7 @@ import (
 	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
+	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/resolution"
 	"github.com/contextualflux/cfa/internal/signature"
 )
@@ -44,5 +45,24 @@ type IntentResult struct {
 	SignatureHash  string                         `json:"intent_signature_hash,omitempty"`
 	PolicyAttempts []PolicyAttempt                `json:"policy_attempts,omitempty"`
 	Replans        int                            `json:"replans"`
-	AuditEvents    int64                          `json:"audit_events"`
+	// CostConfirmation is the human escalation the Pre-cost Estimator asked
+	// for, when it did.
+	CostConfirmation *ConfirmationRecord `json:"cost_confirmation,omitempty"`
+	// PreCost is the last estimate (after any cost replan).
+	PreCost *activities.PreCost `json:"pre_cost,omitempty"`
+	// PlanHash, CodeHash and Static are steps 9 and 10; `cfa plan` and `cfa
+	// code` show the plan and the code in full.
+	PlanHash        string                  `json:"plan_hash,omitempty"`
+	ConsistencyUnit planner.ConsistencyUnit `json:"consistency_unit,omitempty"`
+	CodeHash        string                  `json:"code_hash,omitempty"`
+	Static          *StaticSummary          `json:"static_validation,omitempty"`
+	DryRun          bool                    `json:"dry_run,omitempty"`
+	AuditEvents     int64                   `json:"audit_events"`
+}
+
+// StaticSummary is the Static Validation outcome: passed, or the rules
+// violated.
+type StaticSummary struct {
+	Passed   bool     `json:"passed"`
+	Violated []string `json:"violated_rules,omitempty"`
 }

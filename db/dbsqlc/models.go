@@ -39,6 +39,20 @@ type AuditEvent struct {
 	RecordedAt          time.Time
 }
 
+type ExecutionPlan struct {
+	IntentID            string
+	IntentSignatureHash string
+	PlanHash            *string
+	Plan                []byte
+	Precost             []byte
+	Artifacts           []byte
+	CodeHash            *string
+	StaticPassed        *bool
+	StaticReport        []byte
+	DryRun              bool
+	RecordedAt          time.Time
+}
+
 type Intent struct {
 	IntentID         string
 	WorkflowID       string

@@ -47,6 +47,7 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger) (worker.Work
 	}
 	w.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.BareWorkflow, workflow.RegisterOptions{Name: workflows.BareWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.CompositeIntentWorkflow, workflow.RegisterOptions{Name: workflows.CompositeIntentWorkflowName})
 	w.RegisterActivity(acts)
 	logger.Info("worker configured",
 		zap.String("catalog_snapshot_version", cat.SnapshotVersion),

@@ -19,9 +19,21 @@ const (
 	EventPolicyReplan           = "POLICY_REPLAN"
 	EventPolicyBlock            = "POLICY_BLOCK"
 	EventMaxReplanExceeded      = "MAX_REPLAN_ATTEMPTS_EXCEEDED"
-	EventDecision               = "DECISION"
-	EventIntentCompleted        = "INTENT_COMPLETED"
-	EventRegistrySnapshot       = "REGISTRY_SNAPSHOT_COMMITTED"
+	EventPreCostEstimated       = "PRE_COST_ESTIMATED"
+	EventPreCostReplan          = "PRE_COST_REPLAN"
+	EventExecutionPlanned       = "EXECUTION_PLAN_GENERATED"
+	EventPlanningFailed         = "EXECUTION_PLAN_REFUSED"
+	EventCodeGenerated          = "CODE_GENERATED"
+	// EventCodeAnalysis is the whitepaper 5.15 example's code_analysis event
+	// of stage static_validation (outcome passed or blocked).
+	EventCodeAnalysis        = "CODE_ANALYSIS"
+	EventSubIntentStarted    = "SUB_INTENT_STARTED"
+	EventSubIntentDecided    = "SUB_INTENT_DECIDED"
+	EventSubIntentSkipped    = "SUB_INTENT_SKIPPED"
+	EventIntentGraphAccepted = "INTENT_GRAPH_ACCEPTED"
+	EventDecision            = "DECISION"
+	EventIntentCompleted     = "INTENT_COMPLETED"
+	EventRegistrySnapshot    = "REGISTRY_SNAPSHOT_COMMITTED"
 )
 
 // PrincipalType is the CFS Principal type.

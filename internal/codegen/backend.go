@@ -100,11 +100,23 @@ func validate(plan planner.ExecutionPlan, cat *catalog.Catalog) (*scope, error) 
 	if plan.CatalogSnapshotVersion != cat.SnapshotVersion {
 		return nil, fmt.Errorf("%w: plan was made against %s, catalog is %s: plan again", ErrInvalidPlan, plan.CatalogSnapshotVersion, cat.SnapshotVersion)
 	}
+	// Enums are written into comments, where a newline would end the comment
+	// and dbt would still render Jinja: only the closed values pass.
+	if !plan.ConsistencyUnit.Valid() {
+		return nil, fmt.Errorf("%w: consistency unit %q is not one of %v", ErrInvalidPlan, plan.ConsistencyUnit, planner.ConsistencyUnits)
+	}
 	sc := &scope{plan: plan, cat: cat, steps: make(map[string]planner.Step, len(plan.Steps))}
 	loads := 0
 	for _, s := range plan.Steps {
 		if !stepIDRE.MatchString(s.ID) {
 			return nil, fmt.Errorf("%w: step ID %q", ErrInvalidPlan, s.ID)
+		}
+		switch s.Idempotence {
+		case planner.MergeWithDeterministicKey, planner.PartitionOverwriteSafe:
+		case planner.AppendWithoutDedup:
+			return nil, fmt.Errorf("%w: step %s declares %s (append is never generated)", ErrUnsupported, s.ID, s.Idempotence)
+		default:
+			return nil, fmt.Errorf("%w: step %s declares idempotence %q", ErrInvalidPlan, s.ID, s.Idempotence)
 		}
 		for _, c := range s.Columns {
 			if !identRE.MatchString(c.Name) {
@@ -119,8 +131,8 @@ func validate(plan planner.ExecutionPlan, cat *catalog.Catalog) (*scope, error) 
 		}
 		sc.steps[s.ID] = s
 	}
-	if loads != 1 {
-		return nil, fmt.Errorf("%w: %d load steps: a plan writes one target", ErrInvalidPlan, loads)
+	if loads != 1 && (loads != 0 || !plan.PublishOnly()) {
+		return nil, fmt.Errorf("%w: %d load steps: a plan writes one target, or is one publish step (docs/adr/0073)", ErrInvalidPlan, loads)
 	}
 	return sc, nil
 }
@@ -203,6 +215,9 @@ func (sc *scope) validateStep(s planner.Step) error {
 		if j == nil || len(s.Inputs) != 2 || s.Inputs[0] != j.Left || s.Inputs[1] != j.Right {
 			return fmt.Errorf("%w: join needs params.join with its two inputs", ErrInvalidPlan)
 		}
+		if j.Strategy != planner.JoinBroadcast && j.Strategy != planner.JoinHash {
+			return fmt.Errorf("%w: join strategy %q", ErrInvalidPlan, j.Strategy)
+		}
 		left, lerr := sc.input(s, 0)
 		right, rerr := sc.input(s, 1)
 		if err := errors.Join(lerr, rerr); err != nil {
@@ -260,6 +275,11 @@ func (sc *scope) validateStep(s planner.Step) error {
 		if err != nil {
 			return err
 		}
+		// Both are rendered (the schema, dbt's unique_key): the catalog's only.
+		if l.Layer != d.Layer || l.PartitionKey != d.PartitionKey {
+			return fmt.Errorf("%w: load into %s declares layer %q and partition key %q, the catalog %q and %q",
+				ErrInvalidPlan, d.Name, l.Layer, l.PartitionKey, d.Layer, d.PartitionKey)
+		}
 		in, err := sc.input(s, 0)
 		if err != nil {
 			return err
@@ -288,6 +308,12 @@ func (sc *scope) validateStep(s planner.Step) error {
 			return fmt.Errorf("%w: load mode %q (append is never generated)", ErrUnsupported, l.Mode)
 		}
 	case planner.KindPublish:
+		if s.Params.Publish != s.Dataset || s.Dataset != sc.plan.Target {
+			return fmt.Errorf("%w: publish of %q (dataset %q) is not the plan's target %q", ErrInvalidPlan, s.Params.Publish, s.Dataset, sc.plan.Target)
+		}
+		if _, err := sc.dataset(s.Dataset); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("%w: step kind %q", ErrUnsupported, s.Kind)
 	}

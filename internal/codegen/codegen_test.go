@@ -64,6 +64,29 @@ func TestGenerateRefusesTamperedPlans(t *testing.T) {
 		{name: "step_id_injection", resign: true, is: codegen.ErrInvalidPlan, edit: func(p *planner.ExecutionPlan) {
 			p.Steps[0].ID = `01_extract_nfe" AS (SELECT 1) --`
 		}},
+		// Enums are written into comments: a newline would end the comment
+		// (SQL), and dbt renders Jinja even inside SQL comments.
+		{name: "consistency_unit_injection", resign: true, is: codegen.ErrInvalidPlan, edit: func(p *planner.ExecutionPlan) {
+			p.ConsistencyUnit = "partition\nDROP TABLE silver.silver_documentos; -- {{ run_query('DROP TABLE gold.x') }}"
+		}},
+		{name: "idempotence_injection", resign: true, is: codegen.ErrInvalidPlan, edit: func(p *planner.ExecutionPlan) {
+			p.Steps[0].Idempotence = "merge_with_deterministic_key\nDROP TABLE bronze.nfe; --"
+		}},
+		{name: "append_declared", resign: true, is: codegen.ErrUnsupported, edit: func(p *planner.ExecutionPlan) {
+			p.Steps[4].Idempotence = planner.AppendWithoutDedup
+		}},
+		{name: "join_strategy_injection", resign: true, is: codegen.ErrInvalidPlan, edit: func(p *planner.ExecutionPlan) {
+			p.Steps[3].Params.Join.Strategy = "broadcast\nDROP TABLE bronze.clientes; --"
+		}},
+		{name: "load_layer_injection", resign: true, is: codegen.ErrInvalidPlan, edit: func(p *planner.ExecutionPlan) {
+			p.Steps[4].Params.Load.Layer = `silver', post_hook='{{ run_query("DROP TABLE bronze.nfe") }}`
+		}},
+		{name: "load_into_another_schema", resign: true, is: codegen.ErrInvalidPlan, edit: func(p *planner.ExecutionPlan) {
+			p.Steps[4].Params.Load.Layer = "public"
+		}},
+		{name: "partition_key_injection", resign: true, is: codegen.ErrInvalidPlan, edit: func(p *planner.ExecutionPlan) {
+			p.Steps[4].Params.Load.PartitionKey = `processing_date'], post_hook=['{{ run_query("DROP TABLE bronze.nfe") }}`
+		}},
 	}
 	for _, b := range backends {
 		for _, tc := range tests {
@@ -76,6 +99,42 @@ func TestGenerateRefusesTamperedPlans(t *testing.T) {
 				}
 				_, err := b.Generate(p, cat)
 				require.ErrorIs(t, err, tc.is)
+			})
+		}
+	}
+}
+
+// TestGenerateRefusesTamperedPublishPlans: only the publish-only template
+// may lack a load, and it publishes the plan's own, catalogued target.
+func TestGenerateRefusesTamperedPublishPlans(t *testing.T) {
+	t.Parallel()
+	cat := plannertest.Catalog()
+	publish := goldenNamed(t, "publish_only_faturamento_uf")
+	retarget := func(p *planner.ExecutionPlan, name string) {
+		p.Target, p.Steps[0].Dataset, p.Steps[0].Params.Publish = name, name, name
+	}
+	tests := []struct {
+		name string
+		base goldenCase
+		edit func(p *planner.ExecutionPlan)
+	}{
+		{name: "load_removed", base: goldenCases[0], edit: func(p *planner.ExecutionPlan) { p.Steps = p.Steps[:len(p.Steps)-1] }},
+		{name: "publish_step_of_another_dataset", base: publish, edit: func(p *planner.ExecutionPlan) { p.Steps[0].Params.Publish = "silver_documentos" }},
+		{name: "publish_of_an_uncatalogued_target", base: publish, edit: func(p *planner.ExecutionPlan) { retarget(p, "boletos") }},
+		{name: "publish_target_injection", base: publish, edit: func(p *planner.ExecutionPlan) { retarget(p, `gold"; DROP TABLE gold.x; --`) }},
+		{name: "publish_only_step_with_an_input", base: publish, edit: func(p *planner.ExecutionPlan) {
+			p.Steps[0].Inputs = []string{"00_extract_nfe"}
+		}},
+	}
+	for _, b := range backends {
+		for _, tc := range tests {
+			t.Run(b.Name()+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				p := planFor(t, cat, tc.base)
+				tc.edit(&p)
+				rehash(t, &p)
+				_, err := b.Generate(p, cat)
+				require.ErrorIs(t, err, codegen.ErrInvalidPlan)
 			})
 		}
 	}
@@ -103,7 +162,7 @@ func TestGeneratedCodeAvoidsForbiddenOperations(t *testing.T) {
 		require.True(t, slices.IsSorted(ops), "%s: ForbiddenOperations must be sorted", b.Name())
 		for _, gc := range goldenCases {
 			p := planFor(t, cat, gc)
-			load, _ := p.LoadStep()
+			load, hasLoad := p.LoadStep()
 			art, err := b.Generate(p, cat)
 			require.NoError(t, err)
 			for _, f := range art.Files {
@@ -111,6 +170,10 @@ func TestGeneratedCodeAvoidsForbiddenOperations(t *testing.T) {
 					continue
 				}
 				bare := strings.ToLower(quotedOrComment.ReplaceAllString(f.Content, " "))
+				if !hasLoad {
+					require.Empty(t, strings.TrimSpace(bare), "%s %s: a publish-only plan runs no code", b.Name(), gc.name)
+					continue
+				}
 				for _, op := range ops {
 					re := regexp.MustCompile(`(^|[^a-z_])` + regexp.QuoteMeta(strings.ToLower(op)) + `($|[^a-z_])`)
 					require.False(t, re.MatchString(bare), "%s %s %s contains forbidden %q", b.Name(), gc.name, f.Path, op)

@@ -13,11 +13,13 @@
 // after partial failure, the system must not duplicate data".
 //
 // Postgres renders one SQL script (a CTE per step, then MERGE on the plan's
-// deterministic key or DELETE + INSERT of the partition window). DBT renders
-// an incremental dbt model with a schema.yml contract. Both check the plan's
+// deterministic key or DELETE + INSERT of the partition window), and
+// Postgres.StaticRules the staticcheck.Rules that script is validated
+// against. DBT renders an incremental dbt model with a schema.yml contract.
+// A publish-only plan runs nothing: comments only, or a dbt source. Both check the plan's
 // hash and every identifier and literal against the catalog before writing a
 // byte; identifiers are quoted with pgx.Identifier.Sanitize, dates are
 // emitted as DATE 'YYYY-MM-DD' after validation, and no user text is ever
 // concatenated into code. Output is byte-identical for identical inputs (I8).
-// Decisions are recorded in docs/adr/0061 to 0063.
+// Decisions are recorded in docs/adr/0061 to 0063 and 0073.
 package codegen

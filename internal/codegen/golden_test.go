@@ -28,6 +28,8 @@ var goldenCases = []goldenCase{
 	{name: "whitepaper_reconciliation", sig: plannertest.Reconciliation, opts: planner.Options{AsOf: plannertest.AsOf}},
 	{name: "aggregate_faturamento_uf", sig: plannertest.RevenueByState},
 	{name: "dedupe_documentos_overwrite", sig: plannertest.DocumentDedupe, opts: planner.Options{Strategy: planner.PartitionOverwriteSafe}},
+	// The 5.4 composite's publish_audit_view branch: no load, nothing to run.
+	{name: "publish_only_faturamento_uf", sig: plannertest.PublishOnly, opts: planner.Options{Composite: true}},
 }
 
 func planFor(t testing.TB, cat *catalog.Catalog, gc goldenCase) planner.ExecutionPlan {

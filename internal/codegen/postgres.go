@@ -39,7 +39,8 @@ func (Postgres) AllowedFunctions() []string {
 	return []string{"convert_to", "count", "encode", "sha256", "sum"}
 }
 
-// Generate implements Backend. The file is named after the target.
+// Generate implements Backend. The file is named after the target. A
+// publish-only plan gives a script of comments only: no SQL statement.
 func (p Postgres) Generate(plan planner.ExecutionPlan, cat *catalog.Catalog) (Artifact, error) {
 	sc, err := validate(plan, cat)
 	if err != nil {
@@ -48,7 +49,13 @@ func (p Postgres) Generate(plan planner.ExecutionPlan, cat *catalog.Catalog) (Ar
 	r := renderer{sc: sc, relation: func(d catalog.Dataset) string { return q(d.Layer, d.Name) }}
 	var b strings.Builder
 	r.header(&b, "--", p.Name())
-	load, _ := plan.LoadStep()
+	load, ok := plan.LoadStep()
+	if !ok {
+		// Publish only (validate allows no other plan without a load): the
+		// script runs nothing, the workflow updates the registry (ADR 0073).
+		r.trailer(&b, "--")
+		return newArtifact(p.Name(), plan.Hash, []File{{Path: plan.Target + ".sql", Content: b.String()}}), nil
+	}
 	l := load.Params.Load
 	target := q(l.Layer, l.Target)
 	cols := planner.Names(load.Columns)

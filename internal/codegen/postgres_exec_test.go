@@ -95,6 +95,10 @@ INSERT INTO silver.silver_documentos (nfe_id, cliente_id, cpf_hash, valor_total,
 			  AND count(*) FILTER (WHERE nfe_id = 'stale') = 0
 			  AND (SELECT valor_total FROM silver.silver_documentos WHERE nfe_id = 'n2') = 25.00
 			FROM silver.silver_documentos`},
+		{gc: goldenCases[3], target: "gold.gold_faturamento_uf",
+			// Publish only: the script is comments, it runs and changes nothing.
+			extra: `INSERT INTO gold.gold_faturamento_uf (uf, processing_date, valor_total, documentos) VALUES ('SP', '2026-03-17', 30.00, 1)`,
+			check: `SELECT count(*) = 1 AND bool_and(uf = 'SP' AND valor_total = 30.00) FROM gold.gold_faturamento_uf`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.gc.name, func(t *testing.T) {

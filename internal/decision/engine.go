@@ -11,19 +11,28 @@ import (
 type Authority string
 
 // The ordered authorities, in their order of precedence. The whitepaper
-// names the last three; the Normalizer (an unresolvable intent) and the
-// Confirmation Orchestrator (reject or timeout → block) act before the
-// policy engine in the flow, so they precede it (docs/adr/0004).
+// names policy_engine, runtime_validation and partial_failure_policy; the
+// stages that can end the flow earlier vote in flow order: the Normalizer
+// and the Confirmation Orchestrator before the policy engine
+// (docs/adr/0004), the Pre-cost Estimator, the Execution Planner and Static
+// Validation after it, before anything runs (docs/adr/0074).
 const (
 	AuthorityIntentNormalizer     Authority = "intent_normalizer"
 	AuthorityConfirmation         Authority = "confirmation_orchestrator"
 	AuthorityPolicyEngine         Authority = "policy_engine"
+	AuthorityPreCostEstimator     Authority = "pre_cost_estimator"
+	AuthorityExecutionPlanner     Authority = "execution_planner"
+	AuthorityStaticValidation     Authority = "static_validation"
 	AuthorityRuntimeValidation    Authority = "runtime_validation"
 	AuthorityPartialFailurePolicy Authority = "partial_failure_policy"
 )
 
-// authorityOrder is ordered_authority: the policy engine decides first.
-var authorityOrder = []Authority{AuthorityIntentNormalizer, AuthorityConfirmation, AuthorityPolicyEngine, AuthorityRuntimeValidation, AuthorityPartialFailurePolicy}
+// authorityOrder is ordered_authority, in flow order.
+var authorityOrder = []Authority{
+	AuthorityIntentNormalizer, AuthorityConfirmation, AuthorityPolicyEngine,
+	AuthorityPreCostEstimator, AuthorityExecutionPlanner, AuthorityStaticValidation,
+	AuthorityRuntimeValidation, AuthorityPartialFailurePolicy,
+}
 
 // strictness ranks states for strictest_outcome. The whitepaper orders
 // blocked > quarantined > rolled_back > partially_committed >

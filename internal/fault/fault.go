@@ -51,6 +51,7 @@ const (
 	StageConfirmation          Stage = "confirmation_orchestrator"
 	StagePolicyEngine          Stage = "policy_engine"
 	StagePreCostEstimator      Stage = "pre_cost_estimator"
+	StageExecutionPlanner      Stage = "execution_planner"
 	StageStaticValidation      Stage = "static_validation"
 	StageRevalidation          Stage = "pre_execution_revalidation"
 	StageExecution             Stage = "execution"
@@ -85,4 +86,12 @@ const (
 	CodeEnvironmentStateUncertain = "ENVIRONMENT_STATE_UNCERTAIN"
 	CodePreCostCeilingExceeded    = "PRE_COST_CEILING_EXCEEDED"
 	CodePanicRollbackTriggered    = "PANIC_ROLLBACK_TRIGGERED"
+	// CodePlanConstraintViolated: no governed plan satisfies the approved
+	// signature (an Execution Planner refusal, whitepaper 5.5).
+	CodePlanConstraintViolated = "PLAN_CONSTRAINT_VIOLATED"
+	// CodeIntentGraphInvalid: a composite intent's graph has a cycle, a
+	// dangling dependency or another structural problem (whitepaper 5.4).
+	CodeIntentGraphInvalid = "INTENT_GRAPH_INVALID"
+	// CodeCodeGenerationRefused: the generator refused the plan.
+	CodeCodeGenerationRefused = "CODE_GENERATION_REFUSED"
 )

@@ -87,6 +87,9 @@ func (b *builder) build() (ExecutionPlan, error) {
 	if err := b.resolveDatasets(); err != nil {
 		return ExecutionPlan{}, err
 	}
+	if len(b.sources) == 0 {
+		return b.publishOnly()
+	}
 	if err := b.resolveWindow(); err != nil {
 		return ExecutionPlan{}, err
 	}
@@ -212,8 +215,9 @@ func (b *builder) resolveDatasets() error {
 			return fmt.Errorf("%w: dataset %s has role %q: use source or target", ErrNoTemplate, d.Name, d.Role)
 		}
 	}
-	if len(b.sources) == 0 || len(targets) != 1 {
-		return fmt.Errorf("%w: a plan reads one or more sources and writes exactly one target, the signature has %d sources and %d targets: split the intent",
+	// With no source, only the publish-only template applies (docs/adr/0073).
+	if len(targets) != 1 || (len(b.sources) == 0 && !b.sig.HasOp(signature.OpPublish)) {
+		return fmt.Errorf("%w: a plan reads one or more sources and writes exactly one target (or, reading none, publishes one), the signature has %d sources and %d targets: split the intent",
 			ErrNoTemplate, len(b.sources), len(targets))
 	}
 	if !slices.Contains(writableLayers, b.target.Layer) {

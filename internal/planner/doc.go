@@ -28,11 +28,13 @@
 //
 // Plan fills a fixed sequence of templates (extract, anonymize, join,
 // dedupe, aggregate, load, publish) from the signature and the catalog; it
-// never takes free-form steps. Verify checks the result against every
+// never takes free-form steps. A signature that reads nothing and asks to
+// publish its one target plans to a single publish step and no load (the
+// publish-only template). Verify checks the result against every
 // constraint of the signature (no_pii_raw, merge_key_required,
 // temporal_filter, enforce_types, publish_blocked, idempotency) and names
 // the one violated. The plan holds no maps: its JSON, and the plan hash over
 // it, are byte-identical for identical inputs (I8). The package is pure: no
 // clock (a relative filter is resolved against Options.AsOf), no I/O.
-// Decisions are recorded in docs/adr/0055 to 0060.
+// Decisions are recorded in docs/adr/0055 to 0060 and 0073.
 package planner

@@ -86,7 +86,8 @@ type ExecutionPlan struct {
 	SignatureHash          string `json:"intent_signature_hash"`
 	CatalogSnapshotVersion string `json:"catalog_snapshot_version"`
 	Intent                 string `json:"intent"`
-	// Target is the dataset the load writes, TargetLayer its catalog layer.
+	// Target is the dataset the load writes (a publish-only plan's: the one
+	// it publishes), TargetLayer its catalog layer.
 	Target      string `json:"target"`
 	TargetLayer string `json:"target_layer"`
 	// Strategy is the load's idempotence strategy; every step declares one.
@@ -211,7 +212,8 @@ func (p ExecutionPlan) Step(id string) (Step, bool) {
 	return Step{}, false
 }
 
-// LoadStep returns the plan's load step.
+// LoadStep returns the plan's load step; ok is false for a publish-only
+// plan, which writes nothing (docs/adr/0073).
 func (p ExecutionPlan) LoadStep() (Step, bool) {
 	for _, s := range p.Steps {
 		if s.Kind == KindLoad {
@@ -219,6 +221,13 @@ func (p ExecutionPlan) LoadStep() (Step, bool) {
 		}
 	}
 	return Step{}, false
+}
+
+// PublishOnly reports whether the plan is the publish-only template: one
+// publish step that reads no earlier step, no load (docs/adr/0073). Such a
+// plan runs no code: the workflow updates the Context Registry.
+func (p ExecutionPlan) PublishOnly() bool {
+	return len(p.Steps) == 1 && p.Steps[0].Kind == KindPublish && len(p.Steps[0].Inputs) == 0
 }
 
 // Names returns the column names in order.

@@ -338,6 +338,38 @@ func TestVerifyCatchesCraftedPlans(t *testing.T) {
 	}
 }
 
+// TestVerifyCatchesAnOverwriteWiderThanItsWindow: an overwrite that reads
+// more than it deletes appends the rest again on every run.
+func TestVerifyCatchesAnOverwriteWiderThanItsWindow(t *testing.T) {
+	t.Parallel()
+	cat := plannertest.Catalog()
+	sig := plannertest.DocumentDedupe(cat)
+	opts := planner.Options{Strategy: planner.PartitionOverwriteSafe}
+	tests := []struct {
+		name string
+		edit func(p *planner.ExecutionPlan)
+	}{
+		{name: "extract_reads_before_the_window", edit: func(p *planner.ExecutionPlan) { p.Steps[0].Params.Filter.From = "2026-01-01" }},
+		{name: "extract_reads_past_the_window", edit: func(p *planner.ExecutionPlan) { p.Steps[0].Params.Filter.To = "" }},
+		{name: "partition_key_lineage_lost", edit: func(p *planner.ExecutionPlan) {
+			cols := p.Steps[len(p.Steps)-1].Columns
+			cols[slices.IndexFunc(cols, func(c planner.Column) bool { return c.Name == "processing_date" })].Origin = "nfe.emitted_at"
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := planner.Plan(sig, cat, opts)
+			require.NoError(t, err)
+			require.NoError(t, planner.Verify(p, sig, cat))
+			tc.edit(&p)
+			var ce *planner.ConstraintError
+			require.ErrorAs(t, planner.Verify(p, sig, cat), &ce)
+			require.Equal(t, planner.ConstraintIdempotency, ce.Constraint)
+		})
+	}
+}
+
 func TestSelectConsistencyUnit(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -403,7 +435,7 @@ func shuffled(r *rand.Rand, sig signature.Signature, cat *catalog.Catalog) (sign
 func TestPlanIsDeterministic(t *testing.T) {
 	t.Parallel()
 	cat := plannertest.Catalog()
-	for _, sig := range []signature.Signature{plannertest.Reconciliation(cat), plannertest.RevenueByState(cat), plannertest.DocumentDedupe(cat)} {
+	for _, sig := range []signature.Signature{plannertest.Reconciliation(cat), plannertest.RevenueByState(cat), plannertest.DocumentDedupe(cat), plannertest.PublishOnly(cat)} {
 		want, err := planner.Plan(sig, cat, planner.Options{AsOf: plannertest.AsOf})
 		require.NoError(t, err)
 		r := rand.New(rand.NewPCG(1, 2))

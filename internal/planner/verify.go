@@ -12,7 +12,8 @@ import (
 // Verify checks a plan against the signature's constraints and the 5.5
 // execution semantics. Plan calls it on every plan it returns; call it again
 // on a plan read back from storage before generating code from it. The error
-// is a *ConstraintError naming the constraint when one is violated.
+// is a *ConstraintError naming the constraint when one is violated. A
+// signature with no source admits only the publish-only plan (ADR 0073).
 func Verify(p ExecutionPlan, sig signature.Signature, cat *catalog.Catalog) error {
 	seen := map[string]bool{}
 	var load *Step
@@ -52,8 +53,18 @@ func Verify(p ExecutionPlan, sig signature.Signature, cat *catalog.Catalog) erro
 			return fmt.Errorf("%w: step %s has kind %q, outside the closed set of templates", ErrNoTemplate, s.ID, s.Kind)
 		}
 	}
+	if len(sig.Sources()) == 0 {
+		return verifyPublishOnly(p, sig, cat)
+	}
 	if load == nil || load.Params.Load == nil {
 		return fmt.Errorf("%w: plan has no load step", ErrNoTemplate)
+	}
+	for _, s := range p.Steps {
+		if s.Kind == KindPublish {
+			if err := verifyPublish(p, s, sig, load.ID); err != nil {
+				return err
+			}
+		}
 	}
 	return verifyLoad(p, *load, sig, cat)
 }
@@ -95,6 +106,9 @@ func verifyLoad(p ExecutionPlan, s Step, sig signature.Signature, cat *catalog.C
 			return violation(ConstraintIdempotency, "overwrite a bounded window on the partition key",
 				"load %s overwrites %s without a bounded window on %q", s.ID, l.Target, l.PartitionKey)
 		}
+		if err := verifyOverwriteWindow(p, s); err != nil {
+			return err
+		}
 	default:
 		return &ConstraintError{Constraint: ConstraintIdempotency, sentinel: ErrAppendForbidden,
 			Detail: fmt.Sprintf("load %s has mode %q", s.ID, l.Mode), Remediation: "merge or overwrite a partition window"}
@@ -115,6 +129,26 @@ func verifyLoad(p ExecutionPlan, s Step, sig signature.Signature, cat *catalog.C
 		}
 	}
 	return nil
+}
+
+// verifyOverwriteWindow: every row an overwrite inserts must fall in the
+// window it deletes, or the rows outside it are appended again on each run.
+// The template guarantees it by copying the target's partition key from a
+// source column the extract filters by exactly the load's window.
+func verifyOverwriteWindow(p ExecutionPlan, s Step) error {
+	l := s.Params.Load
+	origin := ""
+	if i := slices.IndexFunc(s.Columns, func(c Column) bool { return c.Name == l.PartitionKey }); i >= 0 && s.Columns[i].Transform == "" {
+		origin = s.Columns[i].Origin
+	}
+	for _, e := range p.Steps {
+		if e.Kind == KindExtract && origin == e.Dataset+"."+l.Window.Column && e.Params.Filter != nil && *e.Params.Filter == *l.Window {
+			return nil
+		}
+	}
+	return violation(ConstraintIdempotency, "read the source of the partition key through exactly the window the load replaces",
+		"load %s replaces %s on %s in [%s, %s), but %s.%s comes from %q, which no extract reads through that window",
+		s.ID, l.Target, l.PartitionKey, l.Window.From, l.Window.To, l.Target, l.PartitionKey, origin)
 }
 
 // rawPII lists "dataset.column" for every PII column of the sources, from

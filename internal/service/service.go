@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/composite"
+	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/signature"
 	"github.com/contextualflux/cfa/workflows"
 )
@@ -39,6 +42,12 @@ type SubmitRequest struct {
 	CorrelationID            string
 	SubmittedBy              string
 	EscalationTimeoutSeconds int
+	// DryRun stops after static validation (step 10).
+	DryRun bool
+	// CostCeilingDBU overrides cost_ceiling_dbu; 0 keeps the whitepaper's 50.
+	CostCeilingDBU float64
+	// Plan is a plan from an external planner (docs/adr/0075).
+	Plan *planner.ExecutionPlan
 }
 
 // NewIntentID returns a fresh, time-ordered intent id.
@@ -67,20 +76,61 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (string, error)
 	in := workflows.IntentInput{
 		Text: strings.TrimSpace(req.Text), Signature: req.Signature, CorrelationID: corr,
 		SubmittedBy: req.SubmittedBy, EscalationTimeoutSeconds: req.EscalationTimeoutSeconds,
+		DryRun: req.DryRun, CostCeilingDBU: req.CostCeilingDBU, Plan: req.Plan,
 	}
+	return id, s.start(ctx, id, workflows.IntentWorkflowName, in)
+}
+
+// CompositeRequest is one composite intent (whitepaper 5.4) to start.
+type CompositeRequest struct {
+	Graph                    composite.IntentGraph
+	IntentID                 string // optional; generated when empty
+	CorrelationID            string
+	SubmittedBy              string
+	EscalationTimeoutSeconds int
+	DryRun                   bool
+	CostCeilingDBU           float64
+}
+
+// SubmitComposite validates the graph and starts a CompositeIntentWorkflow;
+// its sub-intents run as child workflows named <id>.<sub_intent>.
+func (s *Service) SubmitComposite(ctx context.Context, req CompositeRequest) (string, error) {
+	if err := req.Graph.Validate(); err != nil {
+		return "", fmt.Errorf("submit composite intent: %w", err)
+	}
+	single := SubmitRequest{Text: "graph", EscalationTimeoutSeconds: req.EscalationTimeoutSeconds, CostCeilingDBU: req.CostCeilingDBU}
+	if err := single.Validate(); err != nil {
+		return "", err
+	}
+	id := req.IntentID
+	if id == "" {
+		id = strings.Replace(NewIntentID(), "intent-", "composite-", 1)
+	}
+	corr := req.CorrelationID
+	if corr == "" {
+		corr = id
+	}
+	in := workflows.CompositeInput{
+		Graph: req.Graph, CorrelationID: corr, SubmittedBy: req.SubmittedBy,
+		EscalationTimeoutSeconds: req.EscalationTimeoutSeconds, DryRun: req.DryRun, CostCeilingDBU: req.CostCeilingDBU,
+	}
+	return id, s.start(ctx, id, workflows.CompositeIntentWorkflowName, in)
+}
+
+func (s *Service) start(ctx context.Context, id, workflowName string, in any) error {
 	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: workflows.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-	}, workflows.IntentWorkflowName, in)
+	}, workflowName, in)
 	if err != nil {
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &already) {
-			return "", fmt.Errorf("submit: intent id %q is already used; pick another --id", id)
+			return fmt.Errorf("submit: intent id %q is already used; pick another --id", id)
 		}
-		return "", fmt.Errorf("submit intent: %w", err)
+		return fmt.Errorf("submit intent: %w", err)
 	}
-	return id, nil
+	return nil
 }
 
 // Confirm sends the approve or reject signal to a pending escalation. A
@@ -147,12 +197,24 @@ func (s *Service) Status(ctx context.Context, intentID string) (workflows.Status
 // Wait follows an intent until it completes, calling onStage once per newly
 // completed stage. It polls the status query; poll is its interval.
 func (s *Service) Wait(ctx context.Context, intentID string, poll time.Duration, onStage func(workflows.StageReport), onPending func(workflows.PendingEscalation)) (workflows.IntentResult, error) {
+	var res workflows.IntentResult
+	err := s.follow(ctx, intentID, poll, onStage, onPending, &res)
+	return res, err
+}
+
+// WaitComposite is Wait for a composite intent.
+func (s *Service) WaitComposite(ctx context.Context, intentID string, poll time.Duration, onStage func(workflows.StageReport)) (workflows.CompositeResult, error) {
+	var res workflows.CompositeResult
+	err := s.follow(ctx, intentID, poll, onStage, nil, &res)
+	return res, err
+}
+
+func (s *Service) follow(ctx context.Context, intentID string, poll time.Duration, onStage func(workflows.StageReport), onPending func(workflows.PendingEscalation), res any) error {
 	seen := 0
 	pendingShown := false
 	run := s.Temporal.GetWorkflow(ctx, intentID, "")
 	done := make(chan error, 1)
-	var res workflows.IntentResult
-	go func() { done <- run.Get(ctx, &res) }()
+	go func() { done <- run.Get(ctx, res) }()
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	report := func() {
@@ -175,13 +237,13 @@ func (s *Service) Wait(ctx context.Context, intentID string, poll time.Duration,
 		case err := <-done:
 			report()
 			if err != nil {
-				return res, fmt.Errorf("intent %s failed: %w", intentID, err)
+				return fmt.Errorf("intent %s failed: %w", intentID, err)
 			}
-			return res, nil
+			return nil
 		case <-t.C:
 			report()
 		case <-ctx.Done():
-			return res, fmt.Errorf("stopped following intent %s (it goes on running): %w", intentID, ctx.Err())
+			return fmt.Errorf("stopped following intent %s (it goes on running): %w", intentID, ctx.Err())
 		}
 	}
 }
@@ -196,6 +258,9 @@ func (req SubmitRequest) Validate() error {
 	}
 	if req.EscalationTimeoutSeconds < 0 {
 		return fmt.Errorf("submit: --escalation-timeout must be positive, got %ds", req.EscalationTimeoutSeconds)
+	}
+	if req.CostCeilingDBU < 0 || math.IsNaN(req.CostCeilingDBU) || math.IsInf(req.CostCeilingDBU, 0) {
+		return fmt.Errorf("submit: --cost-ceiling must be a positive number of DBU (0 keeps the default 50), got %v", req.CostCeilingDBU)
 	}
 	return nil
 }

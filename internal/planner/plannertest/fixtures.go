@@ -1,5 +1,6 @@
 // Package plannertest holds the signatures the planner and codegen tests
-// share: the whitepaper reconciliation, an aggregate and a dedupe.
+// share: the whitepaper reconciliation, an aggregate, a dedupe and the
+// publish-only sub-intent of the 5.4 composite.
 package plannertest
 
 import (
@@ -91,6 +92,30 @@ func DocumentDedupe(cat *catalog.Catalog) signature.Signature {
 			TemporalFilter:   &signature.TemporalFilter{Column: "processing_date", From: "2026-03-15", To: "2026-03-22"},
 			Anonymize:        []string{"nfe.cpf"},
 		},
+		ExecutionContext: signature.ExecutionContext{CatalogSnapshotVersion: cat.SnapshotVersion},
+	}
+}
+
+// PublishOnly is the whitepaper 5.4 composite's publish_audit_view
+// sub-intent, "publish gold_faturamento_uf", as resolution and the Policy
+// Engine's set_merge_key replan leave it: one target, no source, operations
+// merge and publish.
+func PublishOnly(cat *catalog.Catalog) signature.Signature {
+	return signature.Signature{
+		Domain:      "fiscal",
+		Intent:      "publish_dataset",
+		SourceType:  "delta",
+		TargetLayer: "gold_to_gold",
+		Operations:  []string{signature.OpMerge, signature.OpPublish},
+		Datasets:    []signature.Dataset{tgt("gold_faturamento_uf")},
+		Constraints: signature.Constraints{
+			NoPIIRaw:         true,
+			PartitionBy:      []string{"processing_date"},
+			EnforceTypes:     true,
+			MergeKeyRequired: true,
+			MergeKey:         "uf",
+		},
+		Replan:           1,
 		ExecutionContext: signature.ExecutionContext{CatalogSnapshotVersion: cat.SnapshotVersion},
 	}
 }

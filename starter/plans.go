@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/contextualflux/cfa/activities"
+	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/codegen"
+	"github.com/contextualflux/cfa/internal/planner"
+	"github.com/contextualflux/cfa/internal/staticcheck"
+)
+
+// planView is what `cfa plan` decodes from the stored record.
+type planView struct {
+	rec     db.PlanRecord
+	preCost activities.PreCost
+	plan    *planner.ExecutionPlan
+	static  *staticcheck.Report
+	code    []codegen.Artifact
+}
+
+func (c *cli) loadPlan(cmd *cobra.Command, intentID string) (planView, error) {
+	store, err := c.openStore(cmd.Context())
+	if err != nil {
+		return planView{}, err
+	}
+	rec, err := store.GetPlan(cmd.Context(), intentID)
+	if err != nil {
+		return planView{}, err
+	}
+	v := planView{rec: rec}
+	if err := json.Unmarshal(rec.PreCost, &v.preCost); err != nil {
+		return v, fmt.Errorf("decode pre-cost of intent %s: %w", intentID, err)
+	}
+	if rec.Plan != nil {
+		v.plan = new(planner.ExecutionPlan)
+		if err := json.Unmarshal(rec.Plan, v.plan); err != nil {
+			return v, fmt.Errorf("decode plan of intent %s: %w", intentID, err)
+		}
+	}
+	if rec.StaticReport != nil {
+		v.static = new(staticcheck.Report)
+		if err := json.Unmarshal(rec.StaticReport, v.static); err != nil {
+			return v, fmt.Errorf("decode static report of intent %s: %w", intentID, err)
+		}
+	}
+	if rec.Artifacts != nil {
+		if err := json.Unmarshal(rec.Artifacts, &v.code); err != nil {
+			return v, fmt.Errorf("decode code of intent %s: %w", intentID, err)
+		}
+	}
+	return v, nil
+}
+
+func (c *cli) planCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "plan INTENT_ID",
+		Short: "Show an intent's pre-cost estimate, execution plan and static validation result",
+		Long: `Show steps 8–10 of an intent: the Pre-cost Estimator's estimate and verdict,
+the Execution Planner's DAG and the Static Validation report.
+With -o json it prints the execution plan exactly as hashed, the form
+submit --plan accepts.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := c.loadPlan(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			if c.json() {
+				if v.plan == nil {
+					return fmt.Errorf("intent %s has no plan: the Execution Planner refused it (see `cfa audit show %s`)", args[0], args[0])
+				}
+				var out bytes.Buffer
+				if err := json.Indent(&out, v.rec.Plan, "", "  "); err != nil {
+					return fmt.Errorf("format plan of intent %s: %w", args[0], err)
+				}
+				out.WriteByte('\n')
+				_, err := c.out.Write(out.Bytes())
+				return err
+			}
+			printPlan(c.out, v)
+			return nil
+		},
+	}
+}
+
+func printPlan(w io.Writer, v planView) {
+	e, vd := v.preCost.Estimate, v.preCost.Verdict
+	fmt.Fprintf(w, "intent_signature_hash: %s\n", v.rec.SignatureHash)
+	fmt.Fprintf(w, "pre-cost: estimated_dbu %.2f (ceiling %.0f), estimated_shuffle_gb %.1f, cost_risk_score %.2f, confidence %.2f, basis %s, history_runs %d\n",
+		e.EstimatedDBU, vd.CostCeilingDBU, e.EstimatedShuffleGB, e.CostRiskScore, e.Confidence, e.Basis, e.HistoryRuns)
+	fmt.Fprintf(w, "  model: scan %.1f GiB, anonymize %.1f GiB, shuffle %.1f GiB, write %.1f GiB → %.2f DBU\n",
+		e.Model.ScanGiB, e.Model.AnonymizeGiB, e.Model.ShuffleGiB, e.Model.WriteGiB, e.Model.DBU)
+	fmt.Fprintf(w, "  verdict: %s: %s\n", vd.Action, vd.Reason)
+	if v.plan == nil {
+		fmt.Fprintln(w, "plan: none, the Execution Planner refused the signature (see the audit trail)")
+		return
+	}
+	p := v.plan
+	fmt.Fprintf(w, "plan: %s\n  intent %s → %s (%s), strategy %s, consistency_unit %s (%s)\n",
+		p.Hash, p.Intent, p.Target, p.TargetLayer, p.Strategy, p.ConsistencyUnit, p.ConsistencyRule)
+	if p.Window != nil {
+		fmt.Fprintf(w, "  window: %s in [%s, %s)\n", p.Window.Column, dash(p.Window.From), dash(p.Window.To))
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  STEP\tKIND\tDATASET\tINPUTS\tIDEMPOTENCE")
+	for _, s := range p.Steps {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, s.Dataset, dash(strings.Join(s.Inputs, ",")), s.Idempotence)
+	}
+	_ = tw.Flush()
+	if len(p.Contract.ExpectedColumns)+len(p.Contract.ForbiddenColumns) > 0 {
+		fmt.Fprintf(w, "  contract: expected %v, forbidden %v\n", p.Contract.ExpectedColumns, p.Contract.ForbiddenColumns)
+	}
+	if v.rec.CodeHash != "" {
+		fmt.Fprintf(w, "code: %s (cfa code %s)\n", v.rec.CodeHash, v.rec.IntentID)
+	}
+	switch st := v.static; {
+	case st == nil:
+	case st.Passed:
+		fmt.Fprintln(w, "static validation: passed")
+	default:
+		fmt.Fprintln(w, "static validation: blocked")
+		for _, x := range st.Violations {
+			fmt.Fprintf(w, "  %s at byte %d: %s\n", x.Rule, x.Location, x.Message)
+		}
+	}
+	if v.rec.DryRun {
+		fmt.Fprintln(w, "dry run: stopped after static validation")
+	}
+}
+
+func (c *cli) codeCmd() *cobra.Command {
+	var backend string
+	cmd := &cobra.Command{
+		Use:   "code INTENT_ID",
+		Short: "Show the code generated for an intent (Postgres SQL, or the dbt artifact)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := c.loadPlan(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			if len(v.code) == 0 {
+				return fmt.Errorf("intent %s has no generated code: planning stopped before code generation (see `cfa plan %s`)", args[0], args[0])
+			}
+			var names []string
+			for _, art := range v.code {
+				names = append(names, art.Backend)
+				if art.Backend != backend {
+					continue
+				}
+				return c.emit(art, func(w io.Writer) {
+					for _, f := range art.Files {
+						fmt.Fprintf(w, "-- file: %s\n%s", f.Path, f.Content)
+						if !strings.HasSuffix(f.Content, "\n") {
+							fmt.Fprintln(w)
+						}
+					}
+				})
+			}
+			return fmt.Errorf("no %q artifact for intent %s; --backend is one of %s", backend, args[0], strings.Join(names, ", "))
+		},
+	}
+	cmd.Flags().StringVar(&backend, "backend", "postgres", "which artifact: postgres (the code that runs) or dbt")
+	return cmd
+}
