@@ -259,11 +259,12 @@ type RecordPlanInput struct {
 	Code          *Generated             `json:"code,omitempty"`
 	Static        *staticcheck.Report    `json:"static,omitempty"`
 	DryRun        bool                   `json:"dry_run,omitempty"`
+	ReadOnly      bool                   `json:"read_only,omitempty"`
 }
 
 // RecordPlan stores the planning of an intent once.
 func (a *Activities) RecordPlan(ctx context.Context, in RecordPlanInput) error {
-	rec := db.PlanRecord{IntentID: in.IntentID, SignatureHash: in.SignatureHash, DryRun: in.DryRun}
+	rec := db.PlanRecord{IntentID: in.IntentID, SignatureHash: in.SignatureHash, DryRun: in.DryRun, ReadOnly: in.ReadOnly}
 	var err error
 	if rec.PreCost, err = json.Marshal(in.PreCost); err != nil {
 		return invalid(fmt.Errorf("encode pre-cost of intent %s: %w", in.IntentID, err))

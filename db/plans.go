@@ -29,6 +29,7 @@ type PlanRecord struct {
 	StaticPassed  *bool
 	StaticReport  []byte
 	DryRun        bool
+	ReadOnly      bool // a read-only intent: nothing to plan
 	RecordedAt    time.Time
 }
 
@@ -38,7 +39,7 @@ func (s *Store) RecordPlan(ctx context.Context, r PlanRecord) error {
 	err := s.q.RecordExecutionPlan(ctx, dbsqlc.RecordExecutionPlanParams{
 		IntentID: r.IntentID, IntentSignatureHash: r.SignatureHash, PlanHash: optional(r.PlanHash),
 		Plan: r.Plan, Precost: r.PreCost, Artifacts: r.Artifacts, CodeHash: optional(r.CodeHash),
-		StaticPassed: r.StaticPassed, StaticReport: r.StaticReport, DryRun: r.DryRun,
+		StaticPassed: r.StaticPassed, StaticReport: r.StaticReport, DryRun: r.DryRun, ReadOnly: r.ReadOnly,
 	})
 	if err != nil {
 		return fmt.Errorf("record execution plan of intent %q: %w", r.IntentID, err)
@@ -59,6 +60,6 @@ func (s *Store) GetPlan(ctx context.Context, intentID string) (PlanRecord, error
 	return PlanRecord{
 		IntentID: row.IntentID, SignatureHash: row.IntentSignatureHash, PlanHash: deref(row.PlanHash),
 		Plan: row.Plan, PreCost: row.Precost, Artifacts: row.Artifacts, CodeHash: deref(row.CodeHash),
-		StaticPassed: row.StaticPassed, StaticReport: row.StaticReport, DryRun: row.DryRun, RecordedAt: row.RecordedAt.UTC(),
+		StaticPassed: row.StaticPassed, StaticReport: row.StaticReport, DryRun: row.DryRun, ReadOnly: row.ReadOnly, RecordedAt: row.RecordedAt.UTC(),
 	}, nil
 }

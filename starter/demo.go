@@ -4,19 +4,24 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/composite"
 	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/workflows"
@@ -26,10 +31,16 @@ import (
 type scenario struct {
 	key, title, text string
 	timeout          time.Duration // escalation timeout for this run
+	costCeiling      float64       // cost_ceiling_dbu for this run; 0: 50
 	before           func(ctx context.Context) error
-	answer           func(ctx context.Context, id string) error // nil: leave unanswered
+	plan             func(ctx context.Context) (*planner.ExecutionPlan, error) // a supplied plan
+	answer           func(ctx context.Context, id string) error                // nil: leave unanswered
 	want             decision.State
 	wantMode         string
+	// check adds what the decision alone does not show (a replan, a rule).
+	check func(res workflows.IntentResult) string
+	// show prints the plan (and with code, the SQL) after the decision.
+	show, code bool
 }
 
 func (c *cli) demoCmd() *cobra.Command {
@@ -98,18 +109,60 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 		return err
 	}
 
+	const reconcile = "reconcile nfe with clientes and persist to silver"
+	var reconcileID string
+	// craftedPlan takes scenario (b)'s approved plan and removes the FinOps
+	// filter from the extract of nfe (4 TB, high_volume), as a hand-edited
+	// plan from an external planner might: re-hashed, so only what the
+	// code does can betray it.
+	craftedPlan := func(ctx context.Context) (*planner.ExecutionPlan, error) {
+		rec, err := svc.Store.GetPlan(ctx, reconcileID)
+		if err != nil {
+			return nil, err
+		}
+		var p planner.ExecutionPlan
+		if err := json.Unmarshal(rec.Plan, &p); err != nil {
+			return nil, fmt.Errorf("decode the plan of %s: %w", reconcileID, err)
+		}
+		for i := range p.Steps {
+			if p.Steps[i].Kind == planner.KindExtract && p.Steps[i].Dataset == "nfe" {
+				p.Steps[i].Params.Filter = nil
+			}
+		}
+		if p.Hash, err = planner.HashPlan(p); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(w, "  crafted plan %s: plan of %s with the processing_date filter removed from 01_extract_nfe\n", p.Hash[:16], reconcileID)
+		return &p, nil
+	}
 	scenarios := []scenario{
-		{key: "a", title: "aggregate of non-sensitive data", text: "aggregate daily sales by store from vendas_diarias",
-			want: decision.Approved, wantMode: "auto"},
-		{key: "b", title: "reconcile with PII into silver", text: "reconcile nfe with clientes and persist to silver",
-			answer: approveBySignal, want: decision.Approved, wantMode: "hard_required"},
+		{key: "a", title: "aggregate of non-sensitive data (read-only: costed, nothing to plan)", text: "aggregate daily sales by store from vendas_diarias",
+			want: decision.Approved, wantMode: "auto", show: true},
+		{key: "b", title: "reconcile with PII into silver", text: reconcile,
+			answer: approveBySignal, want: decision.Approved, wantMode: "hard_required", show: true, code: true},
 		{key: "c", title: "gold write", text: "aggregate revenue by state from silver_documentos into gold_faturamento_uf",
-			answer: approveByCLI, want: decision.Approved, wantMode: "human_escalation"},
+			answer: approveByCLI, want: decision.Approved, wantMode: "human_escalation", show: true},
 		{key: "d", title: "escalation left unanswered", text: "aggregate revenue by state from silver_documentos into gold_faturamento_uf",
 			timeout: 4 * time.Second, want: decision.Blocked, wantMode: "human_escalation"},
-		{key: "e", title: "publish while partially_committed (I7)", text: "publish silver_documentos",
+		{key: "e", title: "over the cost ceiling (cost_ceiling_dbu 10): replanned with a filter", text: reconcile, costCeiling: 10,
+			answer: approveBySignal, want: decision.Approved, wantMode: "hard_required", show: true,
+			check: func(res workflows.IntentResult) string {
+				if res.PreCost == nil || res.Signature == nil || res.Signature.Constraints.TemporalFilter == nil || res.Signature.Constraints.TemporalFilter.LastDays >= 30 {
+					return "the cost replan did not narrow the temporal filter"
+				}
+				return ""
+			}},
+		{key: "f", title: "crafted unsafe plan (supplied by an external planner)", text: reconcile, plan: craftedPlan,
+			answer: approveBySignal, want: decision.Blocked, wantMode: "hard_required", show: true,
+			check: func(res workflows.IntentResult) string {
+				if res.DecidedBy != string(decision.AuthorityStaticValidation) || res.Static == nil || !slices.Contains(res.Static.Violated, "unbounded_scan") {
+					return "static validation did not block the crafted plan with unbounded_scan"
+				}
+				return ""
+			}},
+		{key: "g", title: "publish while partially_committed (I7)", text: "publish silver_documentos",
 			before: markPartial, answer: approveBySignal, want: decision.Blocked},
-		{key: "f", title: "intent that cannot be resolved", text: "make the numbers look better",
+		{key: "h", title: "intent that cannot be resolved", text: "make the numbers look better",
 			want: decision.Blocked},
 	}
 	var failures []string
@@ -125,7 +178,10 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 		if err != nil {
 			return fmt.Errorf("scenario (%s): %w", s.key, err)
 		}
-		if s.key == "d" {
+		switch s.key {
+		case "b":
+			reconcileID = res.IntentID
+		case "d":
 			timeoutID = res.IntentID
 		}
 		printResult(w, res)
@@ -136,7 +192,28 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 		if !ok {
 			failures = append(failures, fmt.Sprintf("(%s) got %s, want %s (mode %s)", s.key, res.DecisionState, s.want, s.wantMode))
 		}
+		if s.check != nil {
+			if msg := s.check(res); msg != "" {
+				failures = append(failures, fmt.Sprintf("(%s) %s", s.key, msg))
+			}
+		}
+		if s.show && res.SignatureHash != "" {
+			if err := c.demoShowPlan(ctx, res.IntentID, s.code); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintln(w)
+	}
+
+	// (i) The whitepaper's composite intent, on a registry reseeded so that
+	// (g)'s partial state does not constrain it.
+	if _, err := svc.Store.SetDatasetStates(ctx, seed, "demo: reseed before the composite intent"); err != nil {
+		return err
+	}
+	if msg, err := c.demoComposite(ctx, svc); err != nil {
+		return err
+	} else if msg != "" {
+		failures = append(failures, "(i) "+msg)
 	}
 
 	if timeoutID != "" {
@@ -161,7 +238,15 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 }
 
 func (c *cli) runScenario(ctx context.Context, svc *service.Service, s scenario) (workflows.IntentResult, error) {
-	id, err := svc.Submit(ctx, service.SubmitRequest{Text: s.text, SubmittedBy: "demo", EscalationTimeoutSeconds: int(s.timeout / time.Second)})
+	req := service.SubmitRequest{Text: s.text, SubmittedBy: "demo", EscalationTimeoutSeconds: int(s.timeout / time.Second), CostCeilingDBU: s.costCeiling}
+	if s.plan != nil {
+		p, err := s.plan(ctx)
+		if err != nil {
+			return workflows.IntentResult{}, err
+		}
+		req.Plan = p
+	}
+	id, err := svc.Submit(ctx, req)
 	if err != nil {
 		return workflows.IntentResult{}, err
 	}
@@ -271,4 +356,117 @@ func joinAny[T ~string](ts []T) string {
 		out[i] = string(t)
 	}
 	return strings.Join(out, "; ")
+}
+
+// demoShowPlan prints what `cfa plan ID` (and with code, `cfa code ID`)
+// print for an intent.
+func (c *cli) demoShowPlan(ctx context.Context, id string, code bool) error {
+	rec, err := c.svc.Store.GetPlan(ctx, id)
+	if errors.Is(err, db.ErrPlanNotFound) {
+		return nil // decided before step 8
+	}
+	if err != nil {
+		return err
+	}
+	v, err := decodePlan(rec)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "  $ cfa plan %s\n", id)
+	var b strings.Builder
+	printPlan(&b, v)
+	fmt.Fprint(c.out, indentAll(b.String(), "    "))
+	if code && len(v.code) > 0 {
+		fmt.Fprintf(c.out, "  $ cfa code %s\n", id)
+		for _, f := range v.code[0].Files {
+			fmt.Fprint(c.out, indentAll(f.Content, "    "))
+		}
+	}
+	return nil
+}
+
+// demoComposite runs examples/composite/fiscal_reconciliation_publish.yaml,
+// approving each sub-intent's escalation as it opens, and returns what
+// differs from the expected outcome.
+func (c *cli) demoComposite(ctx context.Context, svc *service.Service) (string, error) {
+	w := c.out
+	path := filepath.Join("examples", "composite", "fiscal_reconciliation_publish.yaml")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read %s (run the demo from the repository root): %w", path, err)
+	}
+	g, err := composite.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(w, "-- (i) composite intent %s (%s)\n", g.RootIntent, path)
+	id, err := svc.SubmitComposite(ctx, service.CompositeRequest{Graph: g, SubmittedBy: "demo"})
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(w, "  intent_id: %s; sub-intents run as child workflows %s.<id>\n", id, id)
+	// Approve each sub-intent's escalation as it opens, like a steward in
+	// the Temporal UI would.
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		answered := map[string]time.Time{}
+		t := time.NewTicker(150 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			case <-t.C:
+			}
+			for _, sub := range g.IDs() {
+				child := workflows.SubIntentID(id, sub)
+				p, err := svc.Pending(ctx, child)
+				if err != nil || p == nil || answered[child].Equal(p.Deadline) {
+					continue
+				}
+				answered[child] = p.Deadline
+				if err := svc.Confirm(ctx, child, workflows.SignalApprove, "data-steward", "composite sub-intent reviewed"); err != nil && !errors.Is(err, service.ErrNotWaiting) {
+					done <- err
+					return
+				}
+				fmt.Fprintf(w, "  -> approved %s (%s) by signal\n", sub, p.Mode)
+			}
+		}
+	}()
+	res, err := svc.WaitComposite(ctx, id, 150*time.Millisecond, func(st workflows.StageReport) {
+		fmt.Fprintf(w, "  [%s] %s\n", st.Stage, st.Summary)
+	})
+	close(stop)
+	if aerr := <-done; aerr != nil {
+		return "", aerr
+	}
+	if err != nil {
+		return "", err
+	}
+	printComposite(w, res)
+	fmt.Fprintln(w)
+	if res.DecisionState != decision.Approved {
+		return fmt.Sprintf("composite got %s, want approved", res.DecisionState), nil
+	}
+	for _, o := range res.SubIntents {
+		if o.State != workflows.SubIntentDecided || o.Result.PlanHash == "" {
+			return fmt.Sprintf("sub-intent %s was not planned", o.ID), nil
+		}
+	}
+	return "", nil
+}
+
+func indentAll(s, prefix string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(s, "\n") {
+		if l != "" {
+			b.WriteString(prefix + l)
+		}
+	}
+	if !strings.HasSuffix(b.String(), "\n") {
+		b.WriteString("\n")
+	}
+	return b.String()
 }

@@ -35,6 +35,11 @@ func (c *cli) loadPlan(cmd *cobra.Command, intentID string) (planView, error) {
 	if err != nil {
 		return planView{}, err
 	}
+	return decodePlan(rec)
+}
+
+func decodePlan(rec db.PlanRecord) (planView, error) {
+	intentID := rec.IntentID
 	v := planView{rec: rec}
 	if err := json.Unmarshal(rec.PreCost, &v.preCost); err != nil {
 		return v, fmt.Errorf("decode pre-cost of intent %s: %w", intentID, err)
@@ -100,7 +105,11 @@ func printPlan(w io.Writer, v planView) {
 		e.Model.ScanGiB, e.Model.AnonymizeGiB, e.Model.ShuffleGiB, e.Model.WriteGiB, e.Model.DBU)
 	fmt.Fprintf(w, "  verdict: %s: %s\n", vd.Action, vd.Reason)
 	if v.plan == nil {
-		fmt.Fprintln(w, "plan: none, the Execution Planner refused the signature (see the audit trail)")
+		if v.rec.ReadOnly {
+			fmt.Fprintln(w, "plan: none, a read-only intent writes nothing (docs/adr/0077)")
+		} else {
+			fmt.Fprintln(w, "plan: none, the Execution Planner refused the signature (see the audit trail)")
+		}
 		return
 	}
 	p := v.plan

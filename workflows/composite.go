@@ -130,7 +130,7 @@ func CompositeIntentWorkflow(ctx workflow.Context, in CompositeInput) (Composite
 		if o.Result != nil {
 			sd.State, sd.Faults = o.Result.DecisionState, o.Result.Faults
 			if sd.Reason == "" {
-				sd.Reason = fmt.Sprintf("sub-intent %s: %s %s", o.ID, o.Result.DecisionState, o.Result.Reason)
+				sd.Reason = fmt.Sprintf("sub-intent %s: %s (%s)", o.ID, o.Result.DecisionState, o.Result.Reason)
 			}
 		}
 		subs = append(subs, sd)

@@ -55,6 +55,7 @@ func (r *intentRun) plan(signed activities.Signed, env registry.EnvironmentState
 	}
 	if planned.ReadOnly {
 		r.done(StagePlanner, "read-only intent: nothing is written, so there is no plan, code or static validation")
+		rec.ReadOnly = true
 		if err := r.local(a.RecordPlan, nil, rec); err != nil {
 			return r.result, err
 		}

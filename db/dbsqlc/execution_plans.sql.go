@@ -10,7 +10,7 @@ import (
 )
 
 const getExecutionPlan = `-- name: GetExecutionPlan :one
-SELECT intent_id, intent_signature_hash, plan_hash, plan, precost, artifacts, code_hash, static_passed, static_report, dry_run, recorded_at FROM execution_plans
+SELECT intent_id, intent_signature_hash, plan_hash, plan, precost, artifacts, code_hash, static_passed, static_report, dry_run, read_only, recorded_at FROM execution_plans
 WHERE intent_id = $1
 `
 
@@ -28,6 +28,7 @@ func (q *Queries) GetExecutionPlan(ctx context.Context, intentID string) (Execut
 		&i.StaticPassed,
 		&i.StaticReport,
 		&i.DryRun,
+		&i.ReadOnly,
 		&i.RecordedAt,
 	)
 	return i, err
@@ -36,10 +37,10 @@ func (q *Queries) GetExecutionPlan(ctx context.Context, intentID string) (Execut
 const recordExecutionPlan = `-- name: RecordExecutionPlan :exec
 INSERT INTO execution_plans (
     intent_id, intent_signature_hash, plan_hash, plan, precost, artifacts,
-    code_hash, static_passed, static_report, dry_run
+    code_hash, static_passed, static_report, dry_run, read_only
 ) VALUES (
     $1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10
+    $7, $8, $9, $10, $11
 )
 ON CONFLICT (intent_id) DO NOTHING
 `
@@ -55,6 +56,7 @@ type RecordExecutionPlanParams struct {
 	StaticPassed        *bool
 	StaticReport        []byte
 	DryRun              bool
+	ReadOnly            bool
 }
 
 // Write-once per intent: a retried activity records nothing new.
@@ -70,6 +72,7 @@ func (q *Queries) RecordExecutionPlan(ctx context.Context, arg RecordExecutionPl
 		arg.StaticPassed,
 		arg.StaticReport,
 		arg.DryRun,
+		arg.ReadOnly,
 	)
 	return err
 }

@@ -50,6 +50,7 @@ type ExecutionPlan struct {
 	StaticPassed        *bool
 	StaticReport        []byte
 	DryRun              bool
+	ReadOnly            bool
 	RecordedAt          time.Time
 }
 

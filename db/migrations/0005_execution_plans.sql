@@ -18,10 +18,13 @@ CREATE TABLE execution_plans (
     static_passed         boolean NULL,
     static_report         json NULL,
     dry_run               boolean NOT NULL DEFAULT false,
+    -- A read-only intent writes nothing: costed, with nothing to plan.
+    read_only             boolean NOT NULL DEFAULT false,
     recorded_at           timestamptz NOT NULL DEFAULT now(),
     CHECK ((plan IS NULL) = (plan_hash IS NULL)),
     CHECK ((artifacts IS NULL) = (code_hash IS NULL)),
-    CHECK ((static_report IS NULL) = (static_passed IS NULL))
+    CHECK ((static_report IS NULL) = (static_passed IS NULL)),
+    CHECK (NOT read_only OR plan IS NULL)
 );
 
 -- The record of what was planned is evidence: it is written once.

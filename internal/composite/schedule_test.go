@@ -13,10 +13,10 @@ func whitepaper() IntentGraph {
 	return IntentGraph{
 		RootIntent: "fiscal_reconciliation_publish",
 		SubIntents: []SubIntent{
-			{ID: "ingest_nfe", Intent: "ingest nfe since 2026-01-01"},
+			{ID: "ingest_nfe", Intent: "ingest nfe into silver_documentos last 30 days"},
 			{ID: "anonymize_client_master", Intent: "anonymize clientes into clientes_anon"},
-			{ID: "reconcile_documents", Intent: "reconcile nfe with clientes_anon and persist to silver_documentos since 2026-01-01"},
-			{ID: "aggregate_by_state", Intent: "aggregate revenue by state from silver_documentos into gold_faturamento_uf"},
+			{ID: "reconcile_documents", Intent: "reconcile nfe with clientes_anon and persist to silver_documentos last 30 days"},
+			{ID: "aggregate_by_state", Intent: "aggregate revenue by state from silver_documentos into gold_faturamento_uf last 30 days"},
 			{ID: "publish_audit_view", Intent: "publish gold_faturamento_uf"},
 		},
 		Dependencies: []Dependency{

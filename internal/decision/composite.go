@@ -21,7 +21,8 @@ type SubDecision struct {
 // Consolidate decides a composite intent from its sub-intents with
 // strictest_outcome: the parent is only as good as its worst branch, since
 // the composite promised all of them (docs/adr/0076). DecidedBy is
-// "sub_intent:<id>" of the strictest one, the first by id on a tie.
+// "sub_intent:<id>" of the strictest one, the first by id on a tie, or
+// "sub_intents" when every one was approved.
 func Consolidate(subs []SubDecision) (Decision, error) {
 	if len(subs) == 0 {
 		return Decision{}, fmt.Errorf("consolidate: a composite intent needs at least one sub-intent decision")
@@ -54,6 +55,9 @@ func Consolidate(subs []SubDecision) (Decision, error) {
 			best, rank = s, Strictness(st)
 			best.State = st
 		}
+	}
+	if best.State == Approved {
+		return Decision{State: Approved, DecidedBy: "sub_intents", Reason: fmt.Sprintf("all %d sub-intents approved", len(subs))}, nil
 	}
 	reason := best.Reason
 	if reason == "" {

@@ -19,7 +19,7 @@ func TestConsolidate(t *testing.T) {
 		by    string
 	}{
 		{"all approved", []decision.SubDecision{{ID: "b", State: decision.Approved}, {ID: "a", State: decision.Approved}},
-			decision.Approved, "sub_intent:a"},
+			decision.Approved, "sub_intents"},
 		{"warnings beat approved", []decision.SubDecision{{ID: "a", State: decision.Approved}, {ID: "b", State: decision.ApprovedWithWarnings}},
 			decision.ApprovedWithWarnings, "sub_intent:b"},
 		{"a blocked branch blocks the composite", []decision.SubDecision{{ID: "a", State: decision.Approved}, {ID: "c", State: decision.Blocked, Faults: []fault.Fault{f}}, {ID: "b", State: decision.Approved}},

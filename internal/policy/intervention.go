@@ -203,6 +203,29 @@ func addTemporalFilter(s *signature.Signature, cat *catalog.Catalog, days int) e
 			tf = &signature.TemporalFilter{Column: pk, LastDays: days}
 		}
 	}
+	if tf == nil {
+		// No high_volume source to bound (the policy rules never ask then):
+		// the Pre-cost Estimator's filter bounds the largest partitioned
+		// source, the column its hint was computed on (docs/adr/0052).
+		var best *catalog.Dataset
+		for _, d := range s.Datasets {
+			if d.Role != signature.RoleSource {
+				continue
+			}
+			cd, err := lookup(cat, d, OpAddTemporalFilter)
+			if err != nil {
+				return err
+			}
+			if cd.PartitionKey != "" && (best == nil || cd.SizeBytes > best.SizeBytes || cd.SizeBytes == best.SizeBytes && cd.Name < best.Name) {
+				best = &cd
+			}
+		}
+		if best == nil {
+			return &InterventionError{Op: OpAddTemporalFilter, Dataset: s.Intent, Reason: "no partitioned source to filter on",
+				Remediation: "declare partition_key for a source in the catalog, or split the intent"}
+		}
+		tf = &signature.TemporalFilter{Column: best.PartitionKey, LastDays: days}
+	}
 	s.Constraints.TemporalFilter = tf
 	return nil
 }

@@ -31,6 +31,18 @@ func TestReplanWith(t *testing.T) {
 	}{
 		{name: "narrows a relative window and re-governs", sig: governedSignature, ivs: filter,
 			state: decision.Approved, reason: policy.ReasonApproved, lastDays: 7, replanned: 1},
+		{name: "no high_volume source: the largest partitioned source is bounded", sig: func() signature.Signature {
+			s := governedSignature()
+			s.Datasets = []signature.Dataset{
+				{Name: "nfe_reconciliada", Role: signature.RoleSource, Layer: "silver", Classification: "internal", PartitionKey: "processing_date", MergeKey: "nfe_id"},
+				{Name: "clientes", Role: signature.RoleTarget, Layer: "bronze", Classification: "sensitive", MergeKey: "cliente_id"},
+			}
+			s.Constraints.TemporalFilter = nil
+			return s
+		}, ivs: filter, lastDays: 7,
+			// The fixture's only other dataset is bronze, so the re-governed
+			// signature is blocked by forbid_write_to_bronze, with the filter.
+			state: decision.Blocked, reason: policy.ReasonPolicyBlock},
 		{name: "counts toward the limit", sig: func() signature.Signature { s := governedSignature(); s.Replan = 3; return s }, ivs: filter,
 			state: decision.Blocked, reason: policy.ReasonMaxReplanAttemptsExceeded, code: fault.CodeMaxReplanAttemptsExceeded, lastDays: 30, replanned: 3},
 		{name: "an explicit range is not narrowed: block, do not loop", sig: func() signature.Signature {

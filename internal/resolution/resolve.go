@@ -129,6 +129,12 @@ func roles(p *parsed, d *draft, cat *catalog.Catalog, writes bool) {
 	// "aggregate X to Y": with one input, "to" can only say where the result
 	// goes; with two ("join nfe to clientes") it relates them.
 	unary := !relates(d.ops)
+	// "ingest nfe" lands nfe in bronze; "ingest nfe into silver_documentos"
+	// names where it lands, so nfe stays the source.
+	explicitTarget := false
+	for _, m := range p.mentions {
+		explicitTarget = explicitTarget || m.marker == markTarget
+	}
 	type named struct {
 		best      mention // the strongest evidence: exact, then alias, then typo
 		ambiguous *mention
@@ -154,7 +160,7 @@ func roles(p *parsed, d *draft, cat *catalog.Catalog, writes bool) {
 		switch {
 		case m.marker == markTarget || m.marker == markWeakTarget && (writes || unary && m.via == "to"):
 			n.roles[roleTarget] = true
-		case (publish || ingest && ds.Layer == signature.LayerBronze) && m.marker != markSource:
+		case (publish || ingest && ds.Layer == signature.LayerBronze && !explicitTarget) && m.marker != markSource:
 			n.roles[roleTarget] = true
 		case m.marker == markSource:
 			n.roles[roleFrom] = true

@@ -162,6 +162,11 @@ var textCases = []textCase{
 		intent: "ingestion", ops: []string{"ingest"}, targets: []string{"nfe"},
 		targetLayer: "raw_to_bronze", temporal: &signature.TemporalFilter{Column: "processing_date", From: "2026-03-01"},
 		band: high, ambiguity: low, mode: confirmation.ModeHardRequired}},
+	// A named target says where the ingestion lands: nfe stays the source.
+	{text: "ingest nfe into silver_documentos last 30 days", want: want{
+		intent: "ingestion", ops: []string{"ingest"}, sources: []string{"nfe"}, targets: []string{"silver_documentos"},
+		targetLayer: "bronze_to_silver", temporal: &signature.TemporalFilter{Column: "processing_date", LastDays: 30},
+		band: high, ambiguity: low, mode: confirmation.ModeHardRequired}},
 	{text: "ingerir vendas_diarias", want: want{
 		intent: "ingestion", ops: []string{"ingest"}, targets: []string{"vendas_diarias"},
 		targetLayer: "raw_to_bronze", band: high, ambiguity: low, mode: confirmation.ModeSoft}},

@@ -211,7 +211,9 @@ func (s *Service) WaitComposite(ctx context.Context, intentID string, poll time.
 
 func (s *Service) follow(ctx context.Context, intentID string, poll time.Duration, onStage func(workflows.StageReport), onPending func(workflows.PendingEscalation), res any) error {
 	seen := 0
-	pendingShown := false
+	// An intent may ask twice (semantic escalation, then the pre-cost's
+	// human escalation): each new question is reported once.
+	var lastPending time.Time
 	run := s.Temporal.GetWorkflow(ctx, intentID, "")
 	done := make(chan error, 1)
 	go func() { done <- run.Get(ctx, res) }()
@@ -227,9 +229,9 @@ func (s *Service) follow(ctx context.Context, intentID string, poll time.Duratio
 				onStage(st.Stages[seen])
 			}
 		}
-		if st.Pending != nil && !pendingShown && onPending != nil {
+		if st.Pending != nil && !st.Pending.Deadline.Equal(lastPending) && onPending != nil {
+			lastPending = st.Pending.Deadline
 			onPending(*st.Pending)
-			pendingShown = true
 		}
 	}
 	for {
