@@ -201,7 +201,7 @@ func (r *intentRun) schedule(in CompositeInput) ([]SubIntentOutcome, error) {
 		}
 		before := len(failed)
 		sel.Select(r.ctx)
-		last := lastFinished(outcomes, finished)
+		last := lastFinished(g, outcomes, finished)
 		if err := r.auditSubIntent(last); err != nil {
 			return nil, err
 		}
@@ -247,9 +247,9 @@ func (r *intentRun) auditSubIntent(o *SubIntentOutcome) error {
 	return r.audit(audit.EventSubIntentDecided, StageComposite, outcome, system(), audit.ActionInvoke, []string{"intent:" + o.IntentID}, details)
 }
 
-func lastFinished(outcomes map[string]*SubIntentOutcome, order int) *SubIntentOutcome {
-	for _, o := range outcomes {
-		if o.Order == order && o.State != SubIntentSkipped {
+func lastFinished(g composite.IntentGraph, outcomes map[string]*SubIntentOutcome, order int) *SubIntentOutcome {
+	for _, id := range g.IDs() {
+		if o, ok := outcomes[id]; ok && o.Order == order && o.State != SubIntentSkipped {
 			return o
 		}
 	}

@@ -10,11 +10,20 @@ import (
 	"github.com/contextualflux/cfa/workflows"
 )
 
-// TestReplayRecordedHistory replays a history recorded from the dev server
-// (UPDATE_HISTORY=1 go test -run TestEndToEnd ./workflows) so that a change
-// to the workflow that breaks determinism fails here, not in production.
+// TestReplayRecordedHistory replays histories recorded from the dev server
+// (UPDATE_HISTORY=1 go test -run TestEndToEnd ./workflows rewrites the
+// current one) so that a change to the workflow that breaks determinism
+// fails here, not in production. Histories of earlier workflow versions are
+// kept: workers must still replay intents started before an upgrade.
 func TestReplayRecordedHistory(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
-	require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/intent_approved_history.json"))
+	for _, file := range []string{
+		"testdata/intent_approved_history.json",                 // steps 8–10 (ChangePlanningSteps = 1)
+		"testdata/intent_approved_history_before_planning.json", // recorded before ChangePlanningSteps
+	} {
+		t.Run(file, func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
+			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, file))
+		})
+	}
 }

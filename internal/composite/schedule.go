@@ -101,7 +101,10 @@ func (g IntentGraph) Blocked(failed []string) []string {
 // edge, sorted.
 func (g IntentGraph) reach(starts []string) []string {
 	adj := adjacency(g.edges())
+	// No range over a map here: workflows call this, and workflowcheck
+	// rightly flags map iteration.
 	seen := map[string]bool{}
+	out := []string{}
 	queue := slices.Clone(starts)
 	for len(queue) > 0 {
 		u := queue[0]
@@ -109,13 +112,10 @@ func (g IntentGraph) reach(starts []string) []string {
 		for _, v := range adj[u] {
 			if !seen[v] {
 				seen[v] = true
+				out = append(out, v)
 				queue = append(queue, v)
 			}
 		}
-	}
-	out := make([]string, 0, len(seen))
-	for id := range seen {
-		out = append(out, id)
 	}
 	slices.Sort(out)
 	return out
@@ -139,8 +139,10 @@ func adjacency(edges []Dependency) map[string][]string {
 	for _, e := range edges {
 		adj[e.From] = append(adj[e.From], e.To)
 	}
-	for k, v := range adj {
-		adj[k] = sortedUnique(v)
+	for _, k := range nodes(edges) {
+		if v, ok := adj[k]; ok {
+			adj[k] = sortedUnique(v)
+		}
 	}
 	return adj
 }
