@@ -307,3 +307,30 @@ func TestStaticValidationCatchesTamperedPlans(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkPlanGenerateValidate is steps 9–10 for the whitepaper's fiscal
+// reconciliation: plan, generate the Postgres script, derive the static
+// rules and validate the script on the Postgres syntax tree.
+func BenchmarkPlanGenerateValidate(b *testing.B) {
+	cat := plannertest.Catalog()
+	sig := plannertest.Reconciliation(cat)
+	opts := planner.Options{AsOf: plannertest.AsOf}
+	b.ReportAllocs()
+	for b.Loop() {
+		p, err := planner.Plan(sig, cat, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		art, err := (codegen.Postgres{}).Generate(p, cat)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rules, err := (codegen.Postgres{}).StaticRules(p, cat)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep := staticcheck.Validate(art.Files[0].Content, rules); !rep.Passed {
+			b.Fatalf("static validation failed: %v", rep.Violations)
+		}
+	}
+}
