@@ -130,6 +130,9 @@ func (c *cli) submitGraph(cmd *cobra.Command, path string, req service.SubmitReq
 	if by == "" {
 		by = os.Getenv("USER")
 	}
+	if err := (service.SubmitRequest{Text: g.RootIntent, CostCeilingDBU: req.CostCeilingDBU, EscalationTimeoutSeconds: int(timeout / time.Second)}).Validate(); err != nil {
+		return err
+	}
 	svc, err := c.service(cmd.Context(), false)
 	if err != nil {
 		return err

@@ -107,3 +107,37 @@ func TestSubmitNeedsTextOrFile(t *testing.T) {
 	_, err = run(t, map[string]string{"TEMPORAL_ADDRESS": "127.0.0.1:1"}, "submit", "x", "--escalation-timeout", "-5s")
 	require.ErrorContains(t, err, "--escalation-timeout must be positive")
 }
+
+func TestSubmitRefusesBadPlanningInputBeforeConnecting(t *testing.T) {
+	dir := t.TempDir()
+	cyclic := filepath.Join(dir, "cyclic.yaml")
+	require.NoError(t, os.WriteFile(cyclic, []byte(`intent_graph:
+  root_intent: loop
+  sub_intents:
+    - {id: a, intent: aggregate vendas_diarias by day}
+    - {id: b, intent: aggregate vendas_diarias by uf}
+  dependencies: ["a -> b", "b -> a"]
+  shared_context: {consistency_unit: dataset, key: vendas_diarias}
+`), 0o644))
+	badPlan := filepath.Join(dir, "plan.json")
+	require.NoError(t, os.WriteFile(badPlan, []byte(`{"hash": "x", "stepz": []}`), 0o644))
+	env := map[string]string{"TEMPORAL_ADDRESS": "127.0.0.1:1"}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"cyclic graph", []string{"submit", "--graph", cyclic}, "a -> b -> a"},
+		{"graph with text", []string{"submit", "x", "--graph", cyclic}, "--graph takes the whole composite intent"},
+		{"missing graph", []string{"submit", "--graph", filepath.Join(dir, "none.yaml")}, "read intent graph"},
+		{"plan with an unknown field", []string{"submit", "x", "--plan", badPlan}, "not an execution plan"},
+		{"negative ceiling", []string{"submit", "x", "--cost-ceiling", "-1"}, "--cost-ceiling must be a positive number"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := run(t, env, c.args...)
+			require.ErrorContains(t, err, c.want)
+			require.NotContains(t, err.Error(), "cannot reach Temporal", "refused before any connection")
+		})
+	}
+}
