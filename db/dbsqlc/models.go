@@ -110,3 +110,18 @@ type RegistrySnapshot struct {
 	Reason          string
 	IntentID        *string
 }
+
+type ScopeLock struct {
+	ID            int64
+	IntentID      string
+	WorkflowID    string
+	RunID         string
+	Dataset       string
+	PartitionKey  *string
+	OnConflict    string
+	Status        string
+	RequestedAt   time.Time
+	AcquiredAt    *time.Time
+	ReleasedAt    *time.Time
+	ReleaseReason *string
+}
