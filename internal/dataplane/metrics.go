@@ -1,0 +1,210 @@
+package dataplane
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/contextualflux/cfa/internal/catalog"
+	"github.com/contextualflux/cfa/internal/codegen"
+)
+
+// ColumnType is one column of an output schema, its type as Postgres's
+// format_type writes it: "text", "numeric(18,2)", "timestamp without time zone".
+type ColumnType struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// ColumnStats is one column's null count in a measured set of rows.
+type ColumnStats struct {
+	Name  string `json:"name"`
+	Nulls int64  `json:"nulls"`
+	// NullRatio is Nulls / Rows, 0 when there are no rows.
+	NullRatio float64 `json:"null_ratio"`
+}
+
+// Metrics are the runtime_metrics of 5.7 that the data itself gives.
+type Metrics struct {
+	Rows    int64         `json:"rows"`
+	Columns []ColumnStats `json:"columns"` // in table order
+	Schema  []ColumnType  `json:"schema"`  // in table order
+}
+
+// MaxNullRatio returns the column with the highest null ratio (the first in
+// table order on a tie); ok is false when there are no columns.
+func (m Metrics) MaxNullRatio() (ColumnStats, bool) {
+	if len(m.Columns) == 0 {
+		return ColumnStats{}, false
+	}
+	best := m.Columns[0]
+	for _, c := range m.Columns[1:] {
+		if c.NullRatio > best.NullRatio {
+			best = c
+		}
+	}
+	return best, true
+}
+
+// Column returns the stats of the named column.
+func (m Metrics) Column(name string) (ColumnStats, bool) {
+	for _, c := range m.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return ColumnStats{}, false
+}
+
+// Schema reads a table's or view's columns in order. A relation that does
+// not exist has no columns.
+func Schema(ctx context.Context, db Querier, schema, table string) ([]ColumnType, error) {
+	rows, err := db.Query(ctx, `
+SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum`, schema, table)
+	if err != nil {
+		return nil, fmt.Errorf("read schema of %s.%s: %w", schema, table, err)
+	}
+	defer rows.Close()
+	var out []ColumnType
+	for rows.Next() {
+		var c ColumnType
+		if err := rows.Scan(&c.Name, &c.Type); err != nil {
+			return nil, fmt.Errorf("read schema of %s.%s: %w", schema, table, err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read schema of %s.%s: %w", schema, table, err)
+	}
+	return out, nil
+}
+
+// ExpectedSchema is d's catalog columns as Schema reads them back, for
+// schema drift detection against the contract.
+func ExpectedSchema(d catalog.Dataset) ([]ColumnType, error) {
+	out := make([]ColumnType, len(d.Columns))
+	for i, c := range d.Columns {
+		pt, err := codegen.PostgresType(c.Type)
+		if err != nil {
+			return nil, fmt.Errorf("expected schema of %s column %s: %w", d.Name, c.Name, err)
+		}
+		if pt == "timestamp" { // format_type's spelling
+			pt = "timestamp without time zone"
+		}
+		out[i] = ColumnType{Name: c.Name, Type: pt}
+	}
+	return out, nil
+}
+
+// SchemaDiff describes how got differs from want, column by column in
+// want's order then got's extras; empty when they are equal.
+func SchemaDiff(want, got []ColumnType) []string {
+	var out []string
+	gotType := make(map[string]string, len(got))
+	for _, c := range got {
+		gotType[c.Name] = c.Type
+	}
+	wantSet := make(map[string]bool, len(want))
+	for i, c := range want {
+		wantSet[c.Name] = true
+		t, ok := gotType[c.Name]
+		switch {
+		case !ok:
+			out = append(out, "missing column "+c.Name+" "+c.Type)
+		case t != c.Type:
+			out = append(out, "column "+c.Name+" is "+t+", want "+c.Type)
+		case i >= len(got) || got[i].Name != c.Name:
+			out = append(out, "column "+c.Name+" out of order")
+		}
+	}
+	for _, c := range got {
+		if !wantSet[c.Name] {
+			out = append(out, "unexpected column "+c.Name+" "+c.Type)
+		}
+	}
+	return out
+}
+
+// Measure counts the rows of d's table (of one partition when partition is
+// not empty) and the nulls of every column.
+func Measure(ctx context.Context, db Querier, d catalog.Dataset, partition string) (Metrics, error) {
+	var where string
+	var args []any
+	if partition != "" {
+		if d.PartitionKey == "" {
+			return Metrics{}, fmt.Errorf("measure %s partition %q: %w: the dataset is not partitioned", d.Name, partition, ErrInvalidOptions)
+		}
+		pt, err := codegen.PostgresType(columnType(d, d.PartitionKey))
+		if err != nil {
+			return Metrics{}, fmt.Errorf("measure %s: %w", d.Name, err)
+		}
+		where = q(d.PartitionKey) + " = $1::" + pt
+		args = append(args, partition)
+	}
+	m, err := measure(ctx, db, d.Layer, d.Name, where, args, nil)
+	if err != nil {
+		return Metrics{}, fmt.Errorf("measure %s (partition %q): %w", Table(d), partition, err)
+	}
+	return m, nil
+}
+
+// MeasureUnit measures the rows a unit left in target's staging table:
+// its catalog columns only, which is what Promote would write. Run it as
+// the table's owner, or inside the unit's transaction (its row security
+// shows the unit's rows only).
+func MeasureUnit(ctx context.Context, db Querier, target catalog.Dataset, intentID, unitKey string) (Metrics, error) {
+	if !Governed(target) {
+		return Metrics{}, fmt.Errorf("measure unit %s of %s: %w", unitKey, target.Name, ErrNotGoverned)
+	}
+	where := q(ColIntentID) + " = $1 AND " + q(ColUnitKey) + " = $2"
+	m, err := measure(ctx, db, SchemaStaging, target.Name, where, []any{intentID, unitKey}, func(c string) bool { return !strings.HasPrefix(c, "cfa_") })
+	if err != nil {
+		return Metrics{}, fmt.Errorf("measure unit %s of %s for intent %s: %w", unitKey, target.Name, intentID, err)
+	}
+	return m, nil
+}
+
+func measure(ctx context.Context, db Querier, schema, table, where string, args []any, keep func(string) bool) (Metrics, error) {
+	all, err := Schema(ctx, db, schema, table)
+	if err != nil {
+		return Metrics{}, err
+	}
+	if len(all) == 0 {
+		return Metrics{}, fmt.Errorf("relation %s.%s does not exist: run dataplane.Ensure", schema, table)
+	}
+	m := Metrics{}
+	exprs := []string{"count(*)"}
+	for _, c := range all {
+		if keep != nil && !keep(c.Name) {
+			continue
+		}
+		m.Schema = append(m.Schema, c)
+		exprs = append(exprs, "count("+q(c.Name)+")")
+	}
+	sql := "SELECT " + strings.Join(exprs, ", ") + " FROM " + q(schema, table)
+	if where != "" {
+		sql += " WHERE " + where
+	}
+	counts := make([]int64, len(exprs))
+	dest := make([]any, len(exprs))
+	for i := range counts {
+		dest[i] = &counts[i]
+	}
+	if err := db.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
+		return Metrics{}, err
+	}
+	m.Rows = counts[0]
+	for i, c := range m.Schema {
+		s := ColumnStats{Name: c.Name, Nulls: m.Rows - counts[i+1]}
+		if m.Rows > 0 {
+			s.NullRatio = float64(s.Nulls) / float64(m.Rows)
+		}
+		m.Columns = append(m.Columns, s)
+	}
+	return m, nil
+}

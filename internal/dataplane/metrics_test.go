@@ -1,0 +1,72 @@
+package dataplane_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/contextualflux/cfa/internal/dataplane"
+)
+
+func TestSchemaDiff(t *testing.T) {
+	t.Parallel()
+	want := []dataplane.ColumnType{{Name: "nfe_id", Type: "text"}, {Name: "cpf_hash", Type: "text"}, {Name: "processing_date", Type: "date"}}
+	tests := []struct {
+		name string
+		got  []dataplane.ColumnType
+		diff []string
+	}{
+		{"equal", want, nil},
+		{"missing", want[:2], []string{"missing column processing_date date"}},
+		{"retyped", []dataplane.ColumnType{want[0], {Name: "cpf_hash", Type: "bytea"}, want[2]}, []string{"column cpf_hash is bytea, want text"}},
+		{"reordered", []dataplane.ColumnType{want[1], want[0], want[2]}, []string{"column nfe_id out of order", "column cpf_hash out of order"}},
+		{"raw pii added", append(want[:3:3], dataplane.ColumnType{Name: "cpf", Type: "text"}), []string{"unexpected column cpf text"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tc.diff, dataplane.SchemaDiff(want, tc.got))
+		})
+	}
+}
+
+func TestMeasure(t *testing.T) {
+	t.Parallel()
+	pool := seededDB(t)
+	ctx := context.Background()
+	t.Run("whole table", func(t *testing.T) {
+		m, err := dataplane.Measure(ctx, pool, dataset(t, "clientes"), "")
+		require.NoError(t, err)
+		require.Equal(t, int64(dataplane.DefaultClientCount), m.Rows)
+		require.Len(t, m.Columns, 6)
+		require.Len(t, m.Schema, 6)
+		worst, ok := m.MaxNullRatio()
+		require.True(t, ok)
+		require.Zero(t, worst.NullRatio)
+	})
+	t.Run("empty partition", func(t *testing.T) {
+		m, err := dataplane.Measure(ctx, pool, dataset(t, "nfe"), "2025-06-01")
+		require.NoError(t, err)
+		require.Zero(t, m.Rows)
+		c, ok := m.Column("cliente_id")
+		require.True(t, ok)
+		require.Zero(t, c.NullRatio)
+	})
+	t.Run("partition of an unpartitioned dataset", func(t *testing.T) {
+		_, err := dataplane.Measure(ctx, pool, dataset(t, "clientes"), "2026-01-01")
+		require.ErrorIs(t, err, dataplane.ErrInvalidOptions)
+	})
+	t.Run("unit of a bronze dataset", func(t *testing.T) {
+		_, err := dataplane.MeasureUnit(ctx, pool, dataset(t, "nfe"), "i", "k")
+		require.ErrorIs(t, err, dataplane.ErrNotGoverned)
+	})
+	t.Run("staging unit without rows", func(t *testing.T) {
+		m, err := dataplane.MeasureUnit(ctx, pool, dataset(t, "silver_documentos"), "nobody", "2026-01-01")
+		require.NoError(t, err)
+		require.Zero(t, m.Rows)
+		want, err := dataplane.ExpectedSchema(dataset(t, "silver_documentos"))
+		require.NoError(t, err)
+		require.Equal(t, want, m.Schema, "the unit columns are not part of the output schema")
+	})
+}
