@@ -1,11 +1,9 @@
 package db
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -134,31 +132,9 @@ func (s *Store) AcquireScopes(ctx context.Context, req LockRequest) (LockState, 
 func (s *Store) ReleaseScopes(ctx context.Context, intentID, reason string) ([]string, error) {
 	var wake []string
 	err := s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
-		if err := q.LockScopeLocks(ctx); err != nil {
-			return fmt.Errorf("lock scope_locks: %w", err)
-		}
-		released, err := q.ReleaseScopes(ctx, dbsqlc.ReleaseScopesParams{IntentID: intentID, Reason: reason})
-		if err != nil {
-			return fmt.Errorf("release scopes of intent %s: %w", intentID, err)
-		}
-		var datasets []string
-		for _, r := range released {
-			datasets = append(datasets, r.Dataset)
-		}
-		slices.Sort(datasets)
-		datasets = slices.Compact(datasets)
-		if len(datasets) == 0 {
-			return nil
-		}
-		rows, err := q.WaitersOnDatasets(ctx, datasets)
-		if err != nil {
-			return fmt.Errorf("find waiters after intent %s: %w", intentID, err)
-		}
-		slices.SortFunc(rows, func(a, b dbsqlc.WaitersOnDatasetsRow) int { return cmp.Compare(a.ID, b.ID) })
-		for _, r := range rows {
-			wake = append(wake, r.WorkflowID)
-		}
-		return nil
+		var err error
+		wake, err = releaseScopes(ctx, q, intentID, reason)
+		return err
 	})
 	return wake, err
 }

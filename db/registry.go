@@ -133,13 +133,26 @@ func (s *Store) CommitSnapshot(ctx context.Context, parentVersionID string, data
 	if err := checkDatasets(datasets); err != nil {
 		return registry.EnvironmentState{}, err
 	}
-	now := time.Now().UTC()
-
 	var env registry.EnvironmentState
 	err = s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
 		if err := q.LockSnapshotWriters(ctx); err != nil {
 			return fmt.Errorf("lock registry for writing: %w", err)
 		}
+		env, err = commitSnapshot(ctx, q, id, parent, datasets, history, reason, intentID)
+		return err
+	})
+	return env, err
+}
+
+// commitSnapshot writes one snapshot inside the caller's transaction, which
+// holds the registry writer lock.
+func commitSnapshot(ctx context.Context, q *dbsqlc.Queries, id, parent uuid.UUID, datasets []registry.DatasetState,
+	history []registry.ExecutionRecord, reason, intentID string,
+) (registry.EnvironmentState, error) {
+	now := time.Now().UTC()
+	versionID, parentVersionID := id.String(), parent.String()
+	var env registry.EnvironmentState
+	err := func() error {
 		existing, err := q.GetSnapshot(ctx, id)
 		switch {
 		case err == nil && existing.Status == "committed":
@@ -210,7 +223,7 @@ func (s *Store) CommitSnapshot(ctx context.Context, parentVersionID string, data
 		}
 		env, err = loadEnvironment(ctx, q, snap)
 		return err
-	})
+	}()
 	return env, err
 }
 

@@ -34,3 +34,11 @@ SELECT * FROM registry_snapshots
 WHERE status = 'committed'
 ORDER BY seq DESC
 LIMIT @max_rows;
+
+-- name: ProjectionOfIntent :one
+-- The snapshot an intent's State Projection committed, if any: a retried
+-- projection finds it and writes nothing again.
+SELECT * FROM registry_snapshots
+WHERE status = 'committed' AND intent_id = @intent_id AND reason = @reason
+ORDER BY seq DESC
+LIMIT 1;

@@ -161,3 +161,33 @@ func (q *Queries) MarkSnapshotCommitted(ctx context.Context, versionID uuid.UUID
 	)
 	return i, err
 }
+
+const projectionOfIntent = `-- name: ProjectionOfIntent :one
+SELECT version_id, seq, parent_version_id, status, created_at, committed_at, reason, intent_id FROM registry_snapshots
+WHERE status = 'committed' AND intent_id = $1 AND reason = $2
+ORDER BY seq DESC
+LIMIT 1
+`
+
+type ProjectionOfIntentParams struct {
+	IntentID *string
+	Reason   string
+}
+
+// The snapshot an intent's State Projection committed, if any: a retried
+// projection finds it and writes nothing again.
+func (q *Queries) ProjectionOfIntent(ctx context.Context, arg ProjectionOfIntentParams) (RegistrySnapshot, error) {
+	row := q.db.QueryRow(ctx, projectionOfIntent, arg.IntentID, arg.Reason)
+	var i RegistrySnapshot
+	err := row.Scan(
+		&i.VersionID,
+		&i.Seq,
+		&i.ParentVersionID,
+		&i.Status,
+		&i.CreatedAt,
+		&i.CommittedAt,
+		&i.Reason,
+		&i.IntentID,
+	)
+	return i, err
+}
