@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
@@ -33,6 +34,11 @@ type Activities struct {
 	Bundle   *policy.Bundle
 	Logger   *zap.Logger
 	Notifier *Notifier
+	// Temporal lets lock acquisition check whether a holder's workflow is
+	// still running; nil disables recovery (workflow unit tests).
+	Temporal client.Client
+	// Execution tunes the sandbox (statement timeout, runtime limits).
+	Execution ExecutionConfig
 }
 
 func invalid(err error) error {
@@ -103,6 +109,7 @@ type Consultation struct {
 	Environment            registry.EnvironmentState `json:"environment"`
 	CatalogSnapshotVersion string                    `json:"catalog_snapshot_version"`
 	PolicyBundleVersion    string                    `json:"policy_bundle_version"`
+	MaxReplanAttempts      int                       `json:"max_replan_attempts"`
 }
 
 // ConsultRegistry reads latest_committed_before_intent_resolution (I3).
@@ -115,6 +122,7 @@ func (a *Activities) ConsultRegistry(ctx context.Context) (Consultation, error) 
 		Environment:            env,
 		CatalogSnapshotVersion: a.Catalog.SnapshotVersion,
 		PolicyBundleVersion:    a.Bundle.Version,
+		MaxReplanAttempts:      a.Bundle.MaxReplanAttempts,
 	}, nil
 }
 

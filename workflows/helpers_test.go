@@ -7,6 +7,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/client"
+
+	"github.com/contextualflux/cfa/db"
 )
 
 var (
@@ -20,4 +22,8 @@ func uniqueID(t *testing.T) string {
 
 func startOptions(id string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{ID: id}
+}
+
+func lockReqFor(intent, dataset string) db.LockRequest {
+	return db.LockRequest{IntentID: intent, WorkflowID: "wf-" + intent, Scopes: []db.LockScope{{Dataset: dataset}}}
 }

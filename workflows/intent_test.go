@@ -17,6 +17,7 @@ import (
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/confirmation"
+	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/internal/policy"
@@ -28,7 +29,18 @@ import (
 var store *db.Store
 
 func TestMain(m *testing.M) {
-	os.Exit(dbtest.Main(m, "workflows", func(d *dbtest.Database) { store = db.New(d.Pool) }))
+	os.Exit(dbtest.Main(m, "workflows", func(d *dbtest.Database) {
+		store = db.New(d.Pool)
+		cat, err := app.LoadCatalog("")
+		if err != nil {
+			panic(err)
+		}
+		// The data plane, empty: intents find nothing to run unless a test
+		// seeds it.
+		if err := dataplane.Ensure(context.Background(), d.Pool, cat); err != nil {
+			panic(err)
+		}
+	}))
 }
 
 const (

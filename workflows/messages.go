@@ -22,6 +22,9 @@ const (
 	QueryPendingEscalation = "pending_escalation"
 	// QueryStatus returns Status.
 	QueryStatus = "status"
+	// SignalScopeReleased wakes an intent queued for a target scope; the
+	// releasing intent sends it (no payload). The intent then re-checks.
+	SignalScopeReleased = "scope_released"
 )
 
 // DefaultEscalationTimeout is human_timeout_seconds of whitepaper 5.1b.
@@ -57,6 +60,18 @@ type IntentInput struct {
 	// Composite marks a sub-intent of a composite intent: its plan's
 	// consistency unit is dag_branch (whitepaper 5.5 selection rules).
 	Composite bool `json:"composite,omitempty"`
+	// AsOf (YYYY-MM-DD) resolves relative windows ("last 30 days") against
+	// that date instead of today: reprocessing as of a past date.
+	AsOf string `json:"as_of,omitempty"`
+	// PartialFailureMode is partial_failure_policy.mode (5.8); empty is
+	// selective_quarantine.
+	PartialFailureMode string `json:"partial_failure_mode,omitempty"`
+	// OnConflict is conflict_resolution.on_conflict: queue (default) or
+	// reject.
+	OnConflict string `json:"on_conflict,omitempty"`
+	// UnitRetryBaseSeconds is the retry backoff base of a failed unit
+	// (whitepaper 5.8: 30 s).
+	UnitRetryBaseSeconds int `json:"unit_retry_base_seconds,omitempty"`
 }
 
 // Stage names reported by QueryStatus, in flow order (whitepaper section 7).
@@ -71,6 +86,11 @@ const (
 	StagePlanner      = "execution_planner"
 	StageCodeGen      = "code_generation"
 	StageStatic       = "static_validation"
+	StageLock         = "concurrency_control"
+	StageRevalidation = "pre_execution_revalidation"
+	StageExecution    = "execution"
+	StagePartial      = "partial_execution_state"
+	StageProjection   = "state_projection"
 	StageDecision     = "decision_engine"
 	StageAudit        = "audit_trail"
 	StageCompleted    = "completed"
@@ -100,8 +120,23 @@ type Status struct {
 	Stage    string             `json:"stage"`
 	Stages   []StageReport      `json:"stages"`
 	Pending  *PendingEscalation `json:"pending_escalation,omitempty"`
-	Result   *IntentResult      `json:"result,omitempty"`
+	// Units is the execution state per consistency unit.
+	Units  []UnitState   `json:"units,omitempty"`
+	Result *IntentResult `json:"result,omitempty"`
 }
+
+// UnitState is one consistency unit as `cfa status` shows it.
+type UnitState struct {
+	Key       string `json:"key"`
+	State     string `json:"state"` // running, successful, failed, committed, quarantined, discarded
+	Attempts  int    `json:"attempts,omitempty"`
+	RowsOut   int64  `json:"rows_out,omitempty"`
+	ErrorCode string `json:"error_code,omitempty"`
+}
+
+// ChangeExecutionSteps is the workflow.GetVersion change id that added
+// steps 11–16 (lock, revalidation, sandbox execution, projection).
+const ChangeExecutionSteps = "execution-steps-11-16"
 
 // ChangePlanningSteps is the workflow.GetVersion change id that added steps
 // 8–10 (pre-cost, planning, code generation, static validation).

@@ -40,7 +40,7 @@ func (r *intentRun) plan(signed activities.Signed, env registry.EnvironmentState
 	// Step 9: Execution Planner, then code generation.
 	var planned activities.Planned
 	if err := r.local(a.PlanExecution, &planned, activities.PlanInput{
-		IntentID: r.id, Signed: signed, AsOf: workflow.Now(r.ctx).UTC().Format("2006-01-02"),
+		IntentID: r.id, Signed: signed, AsOf: r.asOf(),
 		Composite: r.in.Composite, Supplied: r.in.Plan,
 	}); err != nil {
 		return r.result, err
@@ -170,7 +170,21 @@ func (r *intentRun) plan(signed activities.Signed, env registry.EnvironmentState
 	votes = append(votes,
 		decision.Vote{Authority: decision.AuthorityExecutionPlanner, Outcome: decision.Approved, Reason: "plan " + p.Hash},
 		decision.Vote{Authority: decision.AuthorityStaticValidation, Outcome: decision.Approved, Reason: "code " + gen.Postgres.Hash + " passed"})
-	return r.decide(decision.Input{Votes: votes})
+	// Histories recorded before steps 11–16 existed decide here.
+	executing := workflow.GetVersion(r.ctx, ChangeExecutionSteps, workflow.DefaultVersion, 1)
+	if r.in.DryRun || executing == workflow.DefaultVersion {
+		return r.decide(decision.Input{Votes: votes})
+	}
+	return r.execute(signed, p, postgresScript(gen), votes)
+}
+
+// postgresScript is the one file of the Postgres artifact.
+func postgresScript(gen activities.Generated) string {
+	var b strings.Builder
+	for _, f := range gen.Postgres.Files {
+		b.WriteString(f.Content)
+	}
+	return b.String()
 }
 
 // stopPlanning records what was planned so far and decides blocked.
@@ -267,4 +281,13 @@ func filePaths(fs []codegen.File) []string {
 		out[i] = f.Path
 	}
 	return out
+}
+
+// asOf is the date relative windows are resolved against: the intent's
+// as_of, or today (workflow time).
+func (r *intentRun) asOf() string {
+	if r.in.AsOf != "" {
+		return r.in.AsOf
+	}
+	return workflow.Now(r.ctx).UTC().Format("2006-01-02")
 }

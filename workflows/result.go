@@ -5,6 +5,7 @@ import (
 	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
+	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/resolution"
 	"github.com/contextualflux/cfa/internal/signature"
@@ -57,7 +58,27 @@ type IntentResult struct {
 	CodeHash        string                  `json:"code_hash,omitempty"`
 	Static          *StaticSummary          `json:"static_validation,omitempty"`
 	DryRun          bool                    `json:"dry_run,omitempty"`
-	AuditEvents     int64                   `json:"audit_events"`
+	// Execution is steps 11–16, when the intent ran.
+	Execution   *ExecutionSummary `json:"execution,omitempty"`
+	AuditEvents int64             `json:"audit_events"`
+}
+
+// ExecutionSummary is what the sandbox run did.
+type ExecutionSummary struct {
+	Scopes                []string                                `json:"scopes"`
+	Queued                bool                                    `json:"queued,omitempty"`    // waited for another intent's scope
+	Recovered             []string                                `json:"recovered,omitempty"` // dead holders released
+	Units                 []UnitState                             `json:"units"`
+	PartialExecutionState *partialexecution.PartialExecutionState `json:"partial_execution_state,omitempty"`
+	PublishStatus         string                                  `json:"publish_status,omitempty"`
+	RegistryVersionID     string                                  `json:"registry_version_id,omitempty"`
+	Panic                 *PanicSummary                           `json:"panic,omitempty"`
+}
+
+// PanicSummary is a Panic Rollback: why, and that nothing was projected.
+type PanicSummary struct {
+	Trigger string `json:"trigger"`
+	Reason  string `json:"reason"`
 }
 
 // StaticSummary is the Static Validation outcome: passed, or the rules

@@ -13,6 +13,7 @@ import (
 
 	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -35,6 +36,12 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger) (worker.Work
 	if err != nil {
 		return nil, nil, err
 	}
+	// The data plane the sandbox runs on: layer, staging and quarantine
+	// schemas made from the catalog (idempotent).
+	if err := dataplane.Ensure(ctx, store.Pool(), cat); err != nil {
+		store.Close()
+		return nil, nil, fmt.Errorf("prepare the data plane at %s: %w", redact(cfg.DatabaseURL), err)
+	}
 	c, err := Dial(cfg, logger)
 	if err != nil {
 		store.Close()
@@ -42,7 +49,7 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger) (worker.Work
 	}
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	acts := &activities.Activities{
-		Store: store, Catalog: cat, Bundle: bundle, Logger: logger,
+		Store: store, Catalog: cat, Bundle: bundle, Logger: logger, Temporal: c,
 		Notifier: &activities.Notifier{WebhookURL: cfg.WebhookURL, Client: &http.Client{Timeout: 10 * time.Second}},
 	}
 	w.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})

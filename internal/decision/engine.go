@@ -17,12 +17,18 @@ type Authority string
 // (docs/adr/0004), the Pre-cost Estimator, the Execution Planner and Static
 // Validation after it, before anything runs (docs/adr/0074).
 const (
-	AuthorityIntentNormalizer     Authority = "intent_normalizer"
-	AuthorityConfirmation         Authority = "confirmation_orchestrator"
-	AuthorityPolicyEngine         Authority = "policy_engine"
-	AuthorityPreCostEstimator     Authority = "pre_cost_estimator"
-	AuthorityExecutionPlanner     Authority = "execution_planner"
-	AuthorityStaticValidation     Authority = "static_validation"
+	AuthorityIntentNormalizer Authority = "intent_normalizer"
+	AuthorityConfirmation     Authority = "confirmation_orchestrator"
+	AuthorityPolicyEngine     Authority = "policy_engine"
+	AuthorityPreCostEstimator Authority = "pre_cost_estimator"
+	AuthorityExecutionPlanner Authority = "execution_planner"
+	AuthorityStaticValidation Authority = "static_validation"
+	// AuthorityConcurrencyControl blocks an intent whose scope is held
+	// when conflict_resolution is reject (section 10).
+	AuthorityConcurrencyControl Authority = "concurrency_control"
+	// AuthorityRevalidation blocks when a stale environment would need
+	// more replans than the bundle allows (step 12).
+	AuthorityRevalidation         Authority = "pre_execution_revalidation"
 	AuthorityRuntimeValidation    Authority = "runtime_validation"
 	AuthorityPartialFailurePolicy Authority = "partial_failure_policy"
 )
@@ -31,6 +37,7 @@ const (
 var authorityOrder = []Authority{
 	AuthorityIntentNormalizer, AuthorityConfirmation, AuthorityPolicyEngine,
 	AuthorityPreCostEstimator, AuthorityExecutionPlanner, AuthorityStaticValidation,
+	AuthorityConcurrencyControl, AuthorityRevalidation,
 	AuthorityRuntimeValidation, AuthorityPartialFailurePolicy,
 }
 

@@ -1,0 +1,495 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/catalog"
+	"github.com/contextualflux/cfa/internal/concurrency"
+	"github.com/contextualflux/cfa/internal/dataplane"
+	"github.com/contextualflux/cfa/internal/partialexecution"
+	"github.com/contextualflux/cfa/internal/planner"
+	"github.com/contextualflux/cfa/internal/projection"
+	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/revalidation"
+	"github.com/contextualflux/cfa/internal/runtimevalidation"
+	"github.com/contextualflux/cfa/internal/signature"
+)
+
+// ErrEnvironmental is the error type of a unit the environment invalidated
+// (permission revoked, policy bundle changed, connection lost, cancelled):
+// never retried, it triggers Panic Rollback.
+const ErrEnvironmental = "ENVIRONMENTAL_FAULT"
+
+// EnvironmentalFault is the detail of an ErrEnvironmental error.
+type EnvironmentalFault struct {
+	Trigger partialexecution.Trigger `json:"trigger"`
+	Reason  string                   `json:"reason"`
+}
+
+// UnitsInput names the plan whose consistency units are wanted.
+type UnitsInput struct {
+	IntentID string                `json:"intent_id"`
+	Plan     planner.ExecutionPlan `json:"plan"`
+}
+
+// Units are the consistency units of one execution.
+type Units struct {
+	ConsistencyUnit partialexecution.ConsistencyUnit `json:"consistency_unit"`
+	Target          string                           `json:"target"`
+	Keys            []string                         `json:"keys"`
+	// Partitioned: each key is a partition value of the sources and target.
+	Partitioned bool `json:"partitioned"`
+}
+
+// DiscoverUnits lists the consistency units of a plan: for a partition unit,
+// the partition values the window holds in the partitioned source (an empty
+// partition is no unit); otherwise one unit, the target dataset.
+func (a *Activities) DiscoverUnits(ctx context.Context, in UnitsInput) (Units, error) {
+	p := in.Plan
+	out := Units{Target: p.Target}
+	load, ok := p.LoadStep()
+	if !ok || p.ConsistencyUnit != planner.UnitPartition || p.Window == nil || load.Params.Load.PartitionKey == "" {
+		out.ConsistencyUnit = partialexecution.ConsistencyUnit{Type: partialexecution.UnitType(unitType(p.ConsistencyUnit)), Key: p.Target}
+		out.Keys = []string{p.Target}
+		return out, nil
+	}
+	out.ConsistencyUnit = partialexecution.ConsistencyUnit{Type: partialexecution.UnitPartition, Key: load.Params.Load.PartitionKey}
+	out.Partitioned = true
+	var src catalog.Dataset
+	for _, s := range p.Steps {
+		if s.Kind == planner.KindExtract && s.Params.Filter != nil {
+			if src, ok = a.Catalog.Get(s.Dataset); !ok {
+				return out, invalid(fmt.Errorf("discover units of intent %s: dataset %s is not in the catalog", in.IntentID, s.Dataset))
+			}
+			break
+		}
+	}
+	if src.Name == "" {
+		return out, invalid(fmt.Errorf("discover units of intent %s: the plan partitions by %s but no extract is filtered on it", in.IntentID, load.Params.Load.PartitionKey))
+	}
+	col := pgx.Identifier{p.Window.Column}.Sanitize()
+	sql := fmt.Sprintf("SELECT DISTINCT %s::text FROM %s WHERE %s >= $1::date AND %s < $2::date ORDER BY 1", col, dataplane.Table(src), col, col)
+	from, to := p.Window.From, p.Window.To
+	if from == "" {
+		from = "-infinity"
+	}
+	if to == "" {
+		to = "infinity"
+	}
+	rows, err := a.Store.Pool().Query(ctx, sql, from, to)
+	if err != nil {
+		return out, fmt.Errorf("discover units of intent %s in %s: %w", in.IntentID, dataplane.Table(src), err)
+	}
+	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return out, fmt.Errorf("discover units of intent %s: %w", in.IntentID, err)
+	}
+	out.Keys = keys
+	return out, nil
+}
+
+func unitType(u planner.ConsistencyUnit) string {
+	if u == planner.UnitPartition {
+		return string(planner.UnitDataset) // a partition unit with no window runs as one dataset unit
+	}
+	return string(u)
+}
+
+// LockInput asks for the target scopes of a plan (step 11).
+type LockInput struct {
+	IntentID   string                `json:"intent_id"`
+	WorkflowID string                `json:"workflow_id"`
+	RunID      string                `json:"run_id"`
+	Plan       planner.ExecutionPlan `json:"plan"`
+	OnConflict string                `json:"on_conflict,omitempty"`
+}
+
+// LockOutcome says whether the scopes are held, or who comes first.
+type LockOutcome struct {
+	Held      bool            `json:"held"`
+	Rejected  bool            `json:"rejected,omitempty"`
+	Scopes    []string        `json:"scopes"`
+	Ahead     []db.LockHolder `json:"ahead,omitempty"`
+	Recovered []string        `json:"recovered,omitempty"` // dead holders whose scopes were released
+}
+
+// AcquireScope requests the plan's target scopes (single_active_intent_per_
+// target_scope). A holder whose workflow is no longer running (it died or
+// was terminated before its projection) is recovered: its scopes are
+// released, which is safe because its writes never left staging.
+func (a *Activities) AcquireScope(ctx context.Context, in LockInput) (LockOutcome, error) {
+	scopes, err := scopesOf(in.Plan)
+	if err != nil {
+		return LockOutcome{}, invalid(fmt.Errorf("lock scopes of intent %s: %w", in.IntentID, err))
+	}
+	req := db.LockRequest{IntentID: in.IntentID, WorkflowID: in.WorkflowID, RunID: in.RunID, OnConflict: in.OnConflict}
+	out := LockOutcome{}
+	for _, s := range scopes {
+		req.Scopes = append(req.Scopes, db.LockScope{Dataset: s.Dataset, Partition: s.Partition})
+		out.Scopes = append(out.Scopes, s.Key())
+	}
+	for range 2 { // a second try after recovering dead holders
+		st, err := a.Store.AcquireScopes(ctx, req)
+		if errors.Is(err, db.ErrScopeRejected) {
+			out.Rejected, out.Ahead = true, st.Ahead
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out.Held, out.Ahead = st.Held, st.Ahead
+		if st.Held || a.Temporal == nil {
+			return out, nil
+		}
+		recovered := false
+		for _, h := range st.Ahead {
+			if slices.Contains(out.Recovered, h.IntentID) {
+				continue
+			}
+			desc, err := a.Temporal.DescribeWorkflowExecution(ctx, h.WorkflowID, h.RunID)
+			if err != nil || desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				continue
+			}
+			if _, err := a.Store.ReleaseScopes(ctx, h.IntentID, db.ReleaseRecovered); err != nil {
+				return out, err
+			}
+			a.log(in.IntentID, "concurrency_control").Warn("recovered the scopes of a dead holder",
+				zap.String("holder", h.IntentID), zap.String("status", desc.GetWorkflowExecutionInfo().GetStatus().String()))
+			out.Recovered = append(out.Recovered, h.IntentID)
+			recovered = true
+		}
+		if !recovered {
+			return out, nil
+		}
+	}
+	return out, nil
+}
+
+// ReleaseInput releases an intent's scopes outside a projection.
+type ReleaseInput struct {
+	IntentID string `json:"intent_id"`
+	Reason   string `json:"reason"`
+}
+
+// ReleaseScope releases the intent's scopes and returns who to wake.
+func (a *Activities) ReleaseScope(ctx context.Context, in ReleaseInput) ([]string, error) {
+	return a.Store.ReleaseScopes(ctx, in.IntentID, in.Reason)
+}
+
+func scopesOf(p planner.ExecutionPlan) ([]concurrency.Scope, error) {
+	t := concurrency.Target{Dataset: p.Target}
+	if load, ok := p.LoadStep(); ok && load.Params.Load != nil {
+		t.PartitionKey = load.Params.Load.PartitionKey
+		if w := p.Window; w != nil && w.Column == t.PartitionKey {
+			t.From, t.To = w.From, w.To
+		}
+	}
+	return concurrency.ScopesFor(t)
+}
+
+// RevalidateInput is step 12: the signed execution_context.
+type RevalidateInput struct {
+	IntentID         string                     `json:"intent_id"`
+	ExecutionContext signature.ExecutionContext `json:"execution_context"`
+}
+
+// Revalidate compares the execution_context with the versions in force now
+// (TOCTOU), after the lock is held.
+func (a *Activities) Revalidate(ctx context.Context, in RevalidateInput) (revalidation.Result, error) {
+	env, err := a.Store.LatestSnapshot(ctx)
+	if err != nil {
+		return revalidation.Result{}, fmt.Errorf("revalidate intent %s: %w", in.IntentID, err)
+	}
+	res, err := revalidation.Revalidate(in.ExecutionContext, signature.ExecutionContext{
+		PolicyBundleVersion: a.Bundle.Version, CatalogSnapshotVersion: a.Catalog.SnapshotVersion, RegistryVersionID: env.VersionID,
+	})
+	if err != nil {
+		return res, invalid(err)
+	}
+	return res, nil
+}
+
+// UnitInput is one attempt of one consistency unit (step 13).
+type UnitInput struct {
+	IntentID string                `json:"intent_id"`
+	Plan     planner.ExecutionPlan `json:"plan"`
+	// Code is the statically validated Postgres script.
+	Code string `json:"code"`
+	Key  string `json:"key"`
+	// Partitioned: Key is a partition value the unit is narrowed to.
+	Partitioned bool `json:"partitioned"`
+	// PolicyBundleVersion is the signature's; a worker enforcing another
+	// bundle must not run the unit (policy changed mid-execution).
+	PolicyBundleVersion string `json:"policy_bundle_version"`
+}
+
+// UnitOutcome is a unit attempt that passed Runtime Validation.
+type UnitOutcome struct {
+	Report runtimevalidation.UnitReport `json:"report"`
+}
+
+// ExecuteUnit runs one consistency unit in the sandbox: under the plan's
+// role, narrowed to its partition, writing only staging, with a statement
+// timeout and heartbeats; then it measures the unit and validates it at
+// runtime. A runtime fault is returned as an error of its code so the
+// activity RetryPolicy retries it (the details carry the report); an
+// environmental fault is ErrEnvironmental and never retried.
+func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome, error) {
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	log := a.log(in.IntentID, "execution").With(zap.String("unit", in.Key), zap.Int("attempt", attempt))
+	if in.PolicyBundleVersion != a.Bundle.Version {
+		return UnitOutcome{}, environmental(partialexecution.TriggerPolicyBundleChangedMidExec,
+			fmt.Sprintf("policy bundle changed mid-execution: signed %s, in force %s", in.PolicyBundleVersion, a.Bundle.Version))
+	}
+	target, ok := a.Catalog.Get(in.Plan.Target)
+	if !ok {
+		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: target %s is not in the catalog", in.Key, in.Plan.Target))
+	}
+	role, err := dataplane.EnsureSandboxRole(ctx, a.Store.Pool(), a.Catalog, dataplane.ScopeOf(in.Plan))
+	if err != nil {
+		return UnitOutcome{}, classify(ctx, fmt.Errorf("prepare the sandbox role: %w", err))
+	}
+	staged, err := dataplane.RedirectToStaging(in.Code, target)
+	if err != nil {
+		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: %w", in.Key, err))
+	}
+	unit := dataplane.Unit{IntentID: in.IntentID, Key: in.Key, StatementTimeout: a.statementTimeout()}
+	if in.Partitioned {
+		unit.Partition = in.Key
+	}
+	activity.RecordHeartbeat(ctx, in.Key)
+	start := time.Now()
+	var m dataplane.Metrics
+	err = pgx.BeginFunc(ctx, a.Store.Pool(), func(tx pgx.Tx) error {
+		// A retry starts from an empty slot: the unit's earlier rows go.
+		if _, err := dataplane.Discard(ctx, tx, target, in.IntentID, in.Key); err != nil {
+			return err
+		}
+		if err := dataplane.BeginUnit(ctx, tx, role, unit); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, staged); err != nil {
+			return err
+		}
+		activity.RecordHeartbeat(ctx, in.Key)
+		var err error
+		m, err = dataplane.MeasureUnit(ctx, tx, target, in.IntentID, in.Key)
+		return err
+	})
+	if err != nil {
+		return UnitOutcome{}, classify(ctx, fmt.Errorf("execute unit %s of intent %s: %w", in.Key, in.IntentID, err))
+	}
+	metrics := runtimevalidation.UnitMetrics{
+		Dataset: target.Name, Key: in.Key, Attempt: attempt, RowsOut: m.Rows,
+		NullRatio: map[string]float64{}, DurationMS: time.Since(start).Milliseconds(),
+	}
+	for _, c := range m.Columns {
+		metrics.NullRatio[c.Name] = c.NullRatio
+	}
+	for _, c := range m.Schema {
+		metrics.OutputSchema = append(metrics.OutputSchema, runtimevalidation.Column{Name: c.Name, Type: c.Type})
+	}
+	load, _ := in.Plan.LoadStep()
+	expected := make([]runtimevalidation.Column, 0, len(load.Columns))
+	for _, c := range load.Columns {
+		expected = append(expected, runtimevalidation.Column{Name: c.Name, Type: c.Type})
+	}
+	rep, err := runtimevalidation.Validate(a.limits(), expected, metrics)
+	if err != nil {
+		return UnitOutcome{}, invalid(fmt.Errorf("runtime validation of unit %s: %w", in.Key, err))
+	}
+	out := UnitOutcome{Report: rep}
+	if f, failed := rep.Primary(); failed && !rep.Passed {
+		retry := partialexecution.DefaultRetryPolicy()
+		log.Warn("runtime validation failed", zap.String("code", f.Code), zap.String("message", f.Message))
+		return out, temporal.NewApplicationErrorWithOptions(f.Message, f.Code, temporal.ApplicationErrorOptions{
+			NonRetryable: !retry.Retryable(f.Family, f.Code), Details: []any{out},
+		})
+	}
+	log.Info("unit executed", zap.Int64("rows_out", m.Rows))
+	return out, nil
+}
+
+func environmental(trigger partialexecution.Trigger, reason string) error {
+	return temporal.NewApplicationErrorWithOptions(reason, ErrEnvironmental, temporal.ApplicationErrorOptions{
+		NonRetryable: true, Details: []any{EnvironmentalFault{Trigger: trigger, Reason: reason}},
+	})
+}
+
+// classify turns what the database said into a retryable error or an
+// environmental fault.
+func classify(ctx context.Context, err error) error {
+	var pg *pgconn.PgError
+	switch {
+	case ctx.Err() != nil:
+		return environmental(partialexecution.TriggerExecutionCancelled, "execution cancelled: "+err.Error())
+	case errors.As(err, &pg) && pg.Code == "42501":
+		return environmental(partialexecution.TriggerExternalPermissionRevoked, "permission revoked: "+err.Error())
+	case errors.As(err, &pg) && (pg.Code == "53100" || pg.Code == "53200" || pg.Code == "58030"):
+		return environmental(partialexecution.TriggerStorageQuotaExceeded, "storage exhausted: "+err.Error())
+	case pgconn.SafeToRetry(err) || isConnectionLost(err):
+		return environmental(partialexecution.TriggerConnectionLost, "connection lost: "+err.Error())
+	}
+	return err // retried by the activity RetryPolicy
+}
+
+func isConnectionLost(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce)
+}
+
+func (a *Activities) statementTimeout() time.Duration {
+	if a.Execution.StatementTimeout > 0 {
+		return a.Execution.StatementTimeout
+	}
+	return 5 * time.Minute
+}
+
+func (a *Activities) limits() runtimevalidation.Limits {
+	if a.Execution.Limits != nil {
+		return *a.Execution.Limits
+	}
+	return runtimevalidation.DefaultLimits()
+}
+
+// ExecutionConfig tunes the sandbox; the zero value is the whitepaper's.
+type ExecutionConfig struct {
+	StatementTimeout time.Duration
+	Limits           *runtimevalidation.Limits
+}
+
+// ProjectInput is step 16: what the partial failure policy decided.
+type ProjectInput struct {
+	IntentID            string                   `json:"intent_id"`
+	Plan                planner.ExecutionPlan    `json:"plan"`
+	Outcome             partialexecution.Outcome `json:"outcome"`
+	Partitioned         bool                     `json:"partitioned"`
+	PolicyBundleVersion string                   `json:"policy_bundle_version"`
+	Now                 time.Time                `json:"now"`
+}
+
+// Projected is the committed registry snapshot and who to wake.
+type Projected struct {
+	Environment registry.EnvironmentState `json:"environment"`
+	Wake        []string                  `json:"wake,omitempty"`
+	Replayed    bool                      `json:"replayed,omitempty"`
+	Withheld    []string                  `json:"withheld,omitempty"`
+	Moved       map[string]int64          `json:"moved"`
+}
+
+// Project runs the State Projection Protocol: in one transaction the units'
+// outputs are moved (commit → target, quarantine, discard), publication is
+// updated, the new snapshot is committed and the scopes are released.
+func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, error) {
+	target, ok := a.Catalog.Get(in.Plan.Target)
+	if !ok {
+		return Projected{}, invalid(fmt.Errorf("project intent %s: target %s is not in the catalog", in.IntentID, in.Plan.Target))
+	}
+	out := Projected{Moved: map[string]int64{}}
+	res, err := a.Store.ProjectExecution(ctx, in.IntentID, func(ctx context.Context, tx pgx.Tx, latest registry.EnvironmentState) (db.ProjectionCommit, error) {
+		var commit []dataplane.Unit
+		for _, act := range in.Outcome.Actions {
+			u := dataplane.Unit{IntentID: in.IntentID, Key: act.Key}
+			if in.Partitioned {
+				u.Partition = act.Key
+			}
+			switch act.Action {
+			case partialexecution.ActionCommit:
+				commit = append(commit, u)
+			case partialexecution.ActionQuarantine:
+				n, err := dataplane.Quarantine(ctx, tx, target, in.IntentID, act.Key, act.ErrorCode)
+				if err != nil {
+					return db.ProjectionCommit{}, err
+				}
+				out.Moved["quarantined"] += n
+			default:
+				n, err := dataplane.Discard(ctx, tx, target, in.IntentID, act.Key)
+				if err != nil {
+					return db.ProjectionCommit{}, err
+				}
+				out.Moved["discarded"] += n
+			}
+		}
+		if len(commit) > 0 {
+			n, err := dataplane.Promote(ctx, tx, in.Plan, a.Catalog, in.IntentID, commit)
+			if err != nil {
+				return db.ProjectionCommit{}, err
+			}
+			out.Moved["committed"] += n
+		}
+		prev, _ := latest.Dataset(target.Name)
+		for _, d := range in.Outcome.Datasets {
+			if len(d.CommittedPartitions) == 0 {
+				continue
+			}
+			status := dataplane.PublishStatus(d.PublishStatusAfter(prev.State))
+			if status == "" {
+				continue
+			}
+			if err := dataplane.SetPublication(ctx, tx, target, d.CommittedPartitions, status, in.IntentID); err != nil {
+				return db.ProjectionCommit{}, err
+			}
+		}
+		p, err := projection.Project(projection.Input{
+			Previous: latest, Outcomes: in.Outcome.Projections(), Now: in.Now,
+			Execution: registry.ExecutionRecord{
+				IntentID: in.IntentID, Outcome: string(in.Outcome.State.OverallState), ConsistencyUnit: string(in.Plan.ConsistencyUnit),
+				Timestamp: in.Now, PolicyBundleVersion: in.PolicyBundleVersion,
+			},
+		})
+		if err != nil {
+			return db.ProjectionCommit{}, err
+		}
+		out.Withheld = p.Withheld
+		return db.ProjectionCommit{ParentVersionID: p.ParentVersionID, VersionID: p.VersionID, Datasets: p.Changed, History: p.ExecutionHistory}, nil
+	})
+	if err != nil {
+		return Projected{}, err
+	}
+	out.Environment, out.Wake, out.Replayed = res.Environment, res.Wake, res.Replayed
+	a.log(in.IntentID, "state_projection").Info("projected",
+		zap.String("version_id", res.Environment.VersionID), zap.Bool("replayed", res.Replayed), zap.Any("moved", out.Moved))
+	return out, nil
+}
+
+// PanicInput is a Panic Rollback: every unit's output goes to quarantine,
+// nothing is projected, the scopes are released.
+type PanicInput struct {
+	IntentID string                        `json:"intent_id"`
+	Plan     planner.ExecutionPlan         `json:"plan"`
+	Outcome  partialexecution.PanicOutcome `json:"outcome"`
+	Finished []partialexecution.UnitResult `json:"finished"`
+}
+
+// PanicRollback quarantines the staged output of every unit of the intent
+// and releases its scopes; the registry is not touched (I6 over I4).
+func (a *Activities) PanicRollback(ctx context.Context, in PanicInput) ([]string, error) {
+	target, ok := a.Catalog.Get(in.Plan.Target)
+	if !ok {
+		return nil, invalid(fmt.Errorf("panic rollback of intent %s: target %s is not in the catalog", in.IntentID, in.Plan.Target))
+	}
+	err := pgx.BeginFunc(ctx, a.Store.Pool(), func(tx pgx.Tx) error {
+		for _, act := range in.Outcome.Actions {
+			if _, err := dataplane.Quarantine(ctx, tx, target, in.IntentID, act.Key, in.Outcome.Fault.Code); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("panic rollback of intent %s: quarantine: %w", in.IntentID, err)
+	}
+	return a.Store.ReleaseScopes(ctx, in.IntentID, "panic_rollback")
+}

@@ -1,0 +1,481 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/contextualflux/cfa/activities"
+	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/fault"
+	"github.com/contextualflux/cfa/internal/partialexecution"
+	"github.com/contextualflux/cfa/internal/planner"
+	"github.com/contextualflux/cfa/internal/revalidation"
+	"github.com/contextualflux/cfa/internal/runtimevalidation"
+	"github.com/contextualflux/cfa/internal/signature"
+)
+
+// DefaultUnitRetryBase is retry_policy.backoff's base (whitepaper 5.8).
+const DefaultUnitRetryBase = 30 * time.Second
+
+// scopeRecheck bounds a queued intent's wait between wake-up signals: it
+// re-checks, which recovers the scope of a holder that died.
+const scopeRecheck = 30 * time.Second
+
+// unitOptions is the sandbox activity: retried by Temporal with exponential
+// backoff, at most 3 attempts; governance, invalid-input and environmental
+// faults are never retried.
+func (r *intentRun) unitOptions() workflow.ActivityOptions {
+	base := DefaultUnitRetryBase
+	if r.in.UnitRetryBaseSeconds > 0 {
+		base = time.Duration(r.in.UnitRetryBaseSeconds) * time.Second
+	}
+	retry := partialexecution.DefaultRetryPolicy()
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: 15 * time.Minute,
+		HeartbeatTimeout:    2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        base,
+			BackoffCoefficient:     retry.BackoffCoefficient(),
+			MaximumAttempts:        int32(retry.MaxAttempts),
+			NonRetryableErrorTypes: append([]string{activities.ErrInvalidInput, activities.ErrEnvironmental}, retry.NonRetryableErrorTypes()...),
+		},
+	}
+}
+
+// execute runs steps 11–16 for a statically validated plan: lock, revalidate,
+// run each consistency unit in the sandbox, validate it at runtime, apply the
+// partial failure policy, project, and decide.
+func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, code string, votes []decision.Vote) (IntentResult, error) {
+	sum := &ExecutionSummary{}
+	r.result.Execution = sum
+
+	// Step 11: acquire the execution lock before revalidation.
+	info := workflow.GetInfo(r.ctx)
+	released := workflow.GetSignalChannel(r.ctx, SignalScopeReleased)
+	for {
+		var lock activities.LockOutcome
+		if err := r.local(a.AcquireScope, &lock, activities.LockInput{
+			IntentID: r.id, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Plan: p, OnConflict: r.in.OnConflict,
+		}); err != nil {
+			return r.result, err
+		}
+		sum.Scopes = lock.Scopes
+		sum.Recovered = append(sum.Recovered, lock.Recovered...)
+		if lock.Held {
+			if err := r.audit(audit.EventScopeAcquired, StageLock, "acquired", system(), audit.ActionWrite, scopeTargets(lock.Scopes), map[string]any{
+				"scopes": lock.Scopes, "queued": sum.Queued, "recovered": lock.Recovered, "lock_point": "before_pre_execution_revalidation",
+			}); err != nil {
+				return r.result, err
+			}
+			r.done(StageLock, fmt.Sprintf("%d scopes held (%s)", len(lock.Scopes), firstScope(lock.Scopes)))
+			break
+		}
+		ahead := make([]string, 0, len(lock.Ahead))
+		for _, h := range lock.Ahead {
+			ahead = append(ahead, h.IntentID)
+		}
+		if lock.Rejected {
+			reason := fmt.Sprintf("target scope held by %s and conflict_resolution is reject", strings.Join(ahead, ", "))
+			if err := r.audit(audit.EventScopeRejected, StageLock, "blocked", system(), audit.ActionInvoke, scopeTargets(lock.Scopes), map[string]any{
+				"scopes": lock.Scopes, "ahead": ahead,
+			}); err != nil {
+				return r.result, err
+			}
+			r.done(StageLock, "rejected: "+reason)
+			return r.decide(decision.Input{Votes: append(votes, decision.Vote{
+				Authority: decision.AuthorityConcurrencyControl, Outcome: decision.Blocked, Reason: reason,
+				Faults: []fault.Fault{{Code: "SCOPE_LOCK_CONFLICT", Family: fault.SemanticFaults, Severity: fault.SeverityMedium,
+					Stage: fault.StageExecution, DetectedBeforeExecution: true, MandatoryAction: "block", Message: reason,
+					Remediation: []string{"resubmit when the other intent has finished, or submit with on_conflict queue"}}},
+			})})
+		}
+		if !sum.Queued {
+			sum.Queued = true
+			if err := r.audit(audit.EventScopeQueued, StageLock, "queued", system(), audit.ActionInvoke, scopeTargets(lock.Scopes), map[string]any{
+				"scopes": lock.Scopes, "ahead": ahead,
+			}); err != nil {
+				return r.result, err
+			}
+			r.done(StageLock, "queued behind "+strings.Join(ahead, ", "))
+		}
+		// Wait for a release signal, or re-check after a while (a holder
+		// that died sends nothing).
+		sel := workflow.NewSelector(r.ctx)
+		sel.AddReceive(released, func(c workflow.ReceiveChannel, _ bool) { c.Receive(r.ctx, nil) })
+		sel.AddFuture(workflow.NewTimer(r.ctx, scopeRecheck), func(workflow.Future) {})
+		sel.Select(r.ctx)
+	}
+
+	// Step 12: pre-execution revalidation (TOCTOU).
+	var rv revalidation.Result
+	if err := r.local(a.Revalidate, &rv, activities.RevalidateInput{IntentID: r.id, ExecutionContext: signed.Signature.ExecutionContext}); err != nil {
+		return r.result, err
+	}
+	if err := r.audit(audit.EventRevalidation, StageRevalidation, string(rv.Outcome), system(), audit.ActionRead, nil, rv); err != nil {
+		return r.result, err
+	}
+	if rv.Outcome == revalidation.Replan {
+		r.done(StageRevalidation, "stale_environment_state: "+mismatchText(rv))
+		var wake []string
+		if err := r.local(a.ReleaseScope, &wake, activities.ReleaseInput{IntentID: r.id, Reason: db.ReleaseCancelled}); err != nil {
+			return r.result, err
+		}
+		r.wake(wake)
+		return r.replanStale(signed, rv, votes)
+	}
+	r.done(StageRevalidation, "execution_context current")
+
+	// Steps 13–14: each consistency unit in the sandbox, validated at runtime.
+	var units activities.Units
+	if err := r.local(a.DiscoverUnits, &units, activities.UnitsInput{IntentID: r.id, Plan: p}); err != nil {
+		return r.result, err
+	}
+	if len(units.Keys) == 0 {
+		// Nothing in the window: nothing runs, nothing changes.
+		var wake []string
+		if err := r.local(a.ReleaseScope, &wake, activities.ReleaseInput{IntentID: r.id, Reason: db.ReleaseCancelled}); err != nil {
+			return r.result, err
+		}
+		r.wake(wake)
+		r.done(StageExecution, "no partition of the window holds data: nothing to run")
+		return r.decide(decision.Input{Votes: votes})
+	}
+	mode := partialexecution.Mode(r.in.PartialFailureMode)
+	if mode == "" {
+		mode = partialexecution.SelectiveQuarantine
+	}
+	policy, err := partialexecution.DefaultPolicy(mode)
+	if err != nil {
+		return r.result, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, err)
+	}
+	cfgUnits := make([]partialexecution.Unit, len(units.Keys))
+	for i, k := range units.Keys {
+		cfgUnits[i] = partialexecution.Unit{Dataset: p.Target, Key: k}
+	}
+	flow, err := partialexecution.NewFlow(partialexecution.Config{
+		Policy: policy, Retry: partialexecution.DefaultRetryPolicy(), ConsistencyUnit: units.ConsistencyUnit,
+		PublishRequested: signed.Signature.HasOp(signature.OpPublish), Units: cfgUnits,
+	})
+	if err != nil {
+		return r.result, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, err)
+	}
+	r.done(StageExecution, fmt.Sprintf("%d consistency units (%s by %s): %s", len(units.Keys), units.ConsistencyUnit.Type, units.ConsistencyUnit.Key, strings.Join(units.Keys, ", ")))
+	for _, k := range units.Keys {
+		sum.Units = append(sum.Units, UnitState{Key: k, State: "running"})
+	}
+	r.status.Units = sum.Units
+
+	uctx, cancelUnits := workflow.WithCancel(workflow.WithActivityOptions(r.ctx, r.unitOptions()))
+	defer cancelUnits()
+	futures := make([]workflow.Future, len(units.Keys))
+	for i, k := range units.Keys {
+		futures[i] = workflow.ExecuteActivity(uctx, a.ExecuteUnit, activities.UnitInput{
+			IntentID: r.id, Plan: p, Code: code, Key: k, Partitioned: units.Partitioned,
+			PolicyBundleVersion: signed.Signature.ExecutionContext.PolicyBundleVersion,
+		})
+	}
+	var reports []runtimevalidation.UnitReport
+	var panicked *activities.EnvironmentalFault
+	var finished []partialexecution.UnitResult
+	for i, k := range units.Keys {
+		u := partialexecution.Unit{Dataset: p.Target, Key: k}
+		var out activities.UnitOutcome
+		err := futures[i].Get(r.ctx, &out)
+		res, env := unitResult(u, out, err)
+		if env != nil {
+			if panicked == nil {
+				panicked = env
+				cancelUnits() // interrupt every unit still in flight
+			}
+			r.setUnit(k, "interrupted", 0, 0, activities.ErrEnvironmental)
+			continue
+		}
+		if res.Report != nil {
+			reports = append(reports, *res.Report)
+		}
+		finished = append(finished, res.Result)
+		r.setUnit(k, string(res.Result.Status), res.Result.Attempts, rows(res.Report), res.Result.ErrorCode)
+		if err := r.audit(audit.EventUnitExecuted, StageExecution, string(res.Result.Status), system(), audit.ActionWrite,
+			[]string{fmt.Sprintf("unit:%s/%s", p.Target, k)}, map[string]any{
+				"unit": k, "attempts": res.Result.Attempts, "error_code": res.Result.ErrorCode, "report": res.Report,
+			}); err != nil {
+			return r.result, err
+		}
+		if panicked == nil {
+			if err := flow.Record(res.Result); err != nil {
+				return r.result, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, err)
+			}
+		}
+	}
+	if panicked != nil {
+		return r.panicRollback(p, flow, *panicked, finished, units, votes)
+	}
+
+	// Step 15: retry_failed_units → apply_partial_failure_policy → project_state.
+	// The activity RetryPolicy already retried each unit; nothing is left to
+	// retry unless a unit ended before its last attempt.
+	if retries, err := flow.RetryFailedUnits(); err != nil {
+		return r.result, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, err)
+	} else if len(retries) > 0 {
+		return r.result, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%d units still retryable after the activity retries", len(retries)), activities.ErrInvalidInput, nil)
+	}
+	outcome, err := flow.ApplyPartialFailurePolicy()
+	if err != nil {
+		return r.result, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, err)
+	}
+	if _, err := flow.ProjectState(); err != nil {
+		return r.result, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, err)
+	}
+	st := outcome.State
+	sum.PartialExecutionState, sum.PublishStatus = &st, string(outcome.PublishStatus)
+	if err := r.audit(audit.EventPartialExecution, StagePartial, string(st.OverallState), system(), audit.ActionInvoke, []string{"dataset:" + p.Target}, map[string]any{
+		"partial_execution_state": st, "unit_actions": outcome.Actions, "publish_status": outcome.PublishStatus,
+	}); err != nil {
+		return r.result, err
+	}
+	r.done(StagePartial, fmt.Sprintf("%s (%s)", st.OverallState, st.ConsistencyPolicy.Mode))
+
+	// Step 16: projection and lock release, atomic and versioned.
+	var proj activities.Projected
+	pctx := workflow.WithActivityOptions(r.ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
+			MaximumAttempts: 5, NonRetryableErrorTypes: []string{activities.ErrInvalidInput}},
+	})
+	if err := workflow.ExecuteActivity(pctx, a.Project, activities.ProjectInput{
+		IntentID: r.id, Plan: p, Outcome: outcome, Partitioned: units.Partitioned,
+		PolicyBundleVersion: signed.Signature.ExecutionContext.PolicyBundleVersion, Now: workflow.Now(r.ctx).UTC(),
+	}).Get(r.ctx, &proj); err != nil {
+		// I4: nothing was projected and the scope stays held, so the next
+		// intent on it waits rather than reading an uncertain environment.
+		if aerr := r.audit(audit.EventEnvironmentUpdate, StageProjection, "failed", system(), audit.ActionWrite, []string{"dataset:" + p.Target}, map[string]any{
+			"error": err.Error(), "environment_state": "uncertain",
+		}); aerr != nil {
+			return r.result, aerr
+		}
+		return r.result, err
+	}
+	for _, a := range outcome.Actions {
+		r.setUnit(a.Key, string(a.Action), a.Attempts, -1, a.ErrorCode)
+	}
+	sum.RegistryVersionID = proj.Environment.VersionID
+	if err := r.audit(audit.EventEnvironmentUpdate, StageProjection, "projected", system(), audit.ActionWrite, []string{"context_registry:" + proj.Environment.VersionID}, map[string]any{
+		"version_id": proj.Environment.VersionID, "moved": proj.Moved, "withheld": proj.Withheld, "released_scopes": sum.Scopes, "replayed": proj.Replayed,
+	}); err != nil {
+		return r.result, err
+	}
+	r.done(StageProjection, fmt.Sprintf("registry %s; scopes released", proj.Environment.VersionID))
+	r.wake(proj.Wake)
+
+	agg, err := runtimevalidation.Aggregate(runtimevalidation.DefaultLimits(), reports)
+	if err == nil {
+		votes = append(votes, agg.Vote())
+	}
+	return r.decide(decision.Input{Votes: append(votes, outcome.Vote)})
+}
+
+// unitResult reads one unit's outcome; an environmental fault is returned
+// apart, it triggers Panic Rollback.
+type unitRes struct {
+	Result partialexecution.UnitResult
+	Report *runtimevalidation.UnitReport
+}
+
+func unitResult(u partialexecution.Unit, out activities.UnitOutcome, err error) (unitRes, *activities.EnvironmentalFault) {
+	if err == nil {
+		rep := out.Report
+		return unitRes{Result: partialexecution.Succeeded(u, max(rep.Attempt, 1)), Report: &rep}, nil
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		if appErr.Type() == activities.ErrEnvironmental {
+			var env activities.EnvironmentalFault
+			if appErr.HasDetails() && appErr.Details(&env) == nil {
+				return unitRes{}, &env
+			}
+			return unitRes{}, &activities.EnvironmentalFault{Trigger: partialexecution.TriggerConnectionLost, Reason: appErr.Error()}
+		}
+		var failed activities.UnitOutcome
+		if appErr.HasDetails() && appErr.Details(&failed) == nil {
+			rep := failed.Report
+			if f, ok := rep.Primary(); ok {
+				return unitRes{Result: partialexecution.Failed(u, max(rep.Attempt, 1), f), Report: &rep}, nil
+			}
+		}
+	}
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) {
+		return unitRes{}, &activities.EnvironmentalFault{Trigger: partialexecution.TriggerExecutionCancelled, Reason: "execution cancelled"}
+	}
+	// The unit could not run at all (retries exhausted on an infrastructure
+	// error): it failed, with the error as its fault.
+	f := fault.Fault{Code: "EXECUTION_UNIT_FAILED", Family: fault.RuntimeBehavioralFaults, Severity: fault.SeverityHigh,
+		Stage: fault.StageExecution, MandatoryAction: "quarantine", Message: err.Error()}
+	return unitRes{Result: partialexecution.Failed(u, int(partialexecution.DefaultRetryPolicy().MaxAttempts), f)}, nil
+}
+
+// panicRollback runs Panic Rollback: every unit's output to quarantine, nothing
+// projected, the scopes released, PANIC_ROLLBACK_TRIGGERED audited.
+func (r *intentRun) panicRollback(p planner.ExecutionPlan, flow *partialexecution.Flow, env activities.EnvironmentalFault,
+	finished []partialexecution.UnitResult, units activities.Units, votes []decision.Vote,
+) (IntentResult, error) {
+	var inFlight []partialexecution.Unit
+	for _, k := range units.Keys {
+		if !slices.ContainsFunc(finished, func(f partialexecution.UnitResult) bool { return f.Key == k }) {
+			inFlight = append(inFlight, partialexecution.Unit{Dataset: p.Target, Key: k})
+		}
+	}
+	out, err := flow.PanicRollback(env.Trigger, env.Reason, inFlight)
+	if err != nil {
+		return r.result, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, err)
+	}
+	// Cleanup must run even when the workflow itself was cancelled.
+	ctx, _ := workflow.NewDisconnectedContext(r.ctx)
+	ctx = workflow.WithActivityOptions(ctx, remoteOptions())
+	var wake []string
+	if err := workflow.ExecuteActivity(ctx, a.PanicRollback, activities.PanicInput{IntentID: r.id, Plan: p, Outcome: out, Finished: finished}).Get(ctx, &wake); err != nil {
+		return r.result, err
+	}
+	r.result.Execution.Panic = &PanicSummary{Trigger: string(env.Trigger), Reason: env.Reason}
+	for _, u := range units.Keys {
+		r.setUnit(u, "quarantined", 0, -1, out.Fault.Code)
+	}
+	saved := r.ctx
+	r.ctx = ctx
+	defer func() { r.ctx = saved }()
+	if err := r.audit(audit.EventPanicRollback, StageExecution, "quarantined", system(), audit.ActionWrite, []string{"dataset:" + p.Target}, map[string]any{
+		"trigger": env.Trigger, "reason": env.Reason, "unit_actions": out.Actions, "projection_allowed": false,
+	}); err != nil {
+		return r.result, err
+	}
+	r.done(StageExecution, fmt.Sprintf("PANIC_ROLLBACK_TRIGGERED (%s): every unit quarantined, nothing projected", env.Trigger))
+	r.wake(wake)
+	in := decision.Input{Votes: append(votes, out.Vote)}
+	if out.Violation != nil {
+		in.InvariantViolations = []decision.Violation{*out.Violation}
+	}
+	return r.decide(in)
+}
+
+// replanStale handles stale_environment_state: re-consult, re-sign with the
+// current execution_context (one more replan, counted against the limit),
+// govern, and plan again from step 8.
+func (r *intentRun) replanStale(signed activities.Signed, rv revalidation.Result, votes []decision.Vote) (IntentResult, error) {
+	var cons activities.Consultation
+	if err := r.local(a.ConsultRegistry, &cons); err != nil {
+		return r.result, err
+	}
+	next := signed.Signature
+	next.Replan++
+	if next.Replan > cons.MaxReplanAttempts {
+		f := fault.Fault{Code: fault.CodeMaxReplanAttemptsExceeded, Family: fault.SemanticFaults, Severity: fault.SeverityHigh,
+			Stage: fault.StageRevalidation, DetectedBeforeExecution: true, MandatoryAction: "block",
+			Message: fmt.Sprintf("stale_environment_state needs replan %d, the limit is %d", next.Replan, cons.MaxReplanAttempts)}
+		if rv.Fault != nil {
+			f.Remediation = rv.Fault.Remediation
+		}
+		return r.decide(decision.Input{Votes: append(votes, decision.Vote{Authority: decision.AuthorityRevalidation, Outcome: decision.Blocked,
+			Reason: "max_replan_attempts_exceeded", Faults: []fault.Fault{f}})})
+	}
+	var resigned activities.Signed
+	if err := r.local(a.Sign, &resigned, activities.SignInput{Signature: next, ExecutionContext: signature.ExecutionContext{
+		PolicyBundleVersion: cons.PolicyBundleVersion, CatalogSnapshotVersion: cons.CatalogSnapshotVersion, RegistryVersionID: cons.Environment.VersionID,
+	}}); err != nil {
+		return r.result, err
+	}
+	r.setSignature(resigned)
+	if err := r.audit(audit.EventSignatureGenerated, StageSignature, "replanned", system(), audit.ActionWrite, datasetTargets(resigned.Signature), map[string]any{
+		"intent_signature_hash": resigned.Hash, "signature": resigned.Signature, "reason": revalidation.ReasonStaleEnvironmentState,
+	}); err != nil {
+		return r.result, err
+	}
+	var gov activities.Governance
+	if err := r.local(a.Govern, &gov, activities.GovernInput{IntentID: r.id, Signed: resigned, Environment: cons.Environment}); err != nil {
+		return r.result, err
+	}
+	if err := r.auditGovernance(gov); err != nil {
+		return r.result, err
+	}
+	r.setSignature(gov.Final)
+	vote := decision.Vote{Authority: decision.AuthorityPolicyEngine, Outcome: decision.Approved, Reason: gov.Reason, Faults: gov.Faults}
+	switch {
+	case gov.Outcome == activities.OutcomeBlock:
+		vote.Outcome = decision.Blocked
+		return r.decide(decision.Input{Votes: []decision.Vote{vote}})
+	case len(gov.Warnings) > 0:
+		vote.Outcome = decision.ApprovedWithWarnings
+	}
+	return r.plan(gov.Final, cons.Environment, vote)
+}
+
+// wake signals the intents queued on the released scopes.
+func (r *intentRun) wake(ids []string) {
+	for _, id := range ids {
+		if id == workflow.GetInfo(r.ctx).WorkflowExecution.ID {
+			continue
+		}
+		// A queued intent that is gone is not an error: it re-checks anyway.
+		_ = workflow.SignalExternalWorkflow(r.ctx, id, "", SignalScopeReleased, nil).Get(r.ctx, nil)
+	}
+}
+
+func (r *intentRun) setUnit(key, state string, attempts int, rowsOut int64, code string) {
+	for i := range r.result.Execution.Units {
+		u := &r.result.Execution.Units[i]
+		if u.Key != key {
+			continue
+		}
+		u.State = state
+		if attempts > 0 {
+			u.Attempts = attempts
+		}
+		if rowsOut >= 0 {
+			u.RowsOut = rowsOut
+		}
+		if code != "" {
+			u.ErrorCode = code
+		}
+	}
+	r.status.Units = slices.Clone(r.result.Execution.Units)
+}
+
+func rows(rep *runtimevalidation.UnitReport) int64 {
+	if rep == nil {
+		return -1
+	}
+	return rep.Metrics.RowsOut
+}
+
+func scopeTargets(scopes []string) []string {
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		out = append(out, "scope:"+s)
+	}
+	return out
+}
+
+func firstScope(scopes []string) string {
+	switch len(scopes) {
+	case 0:
+		return "-"
+	case 1:
+		return scopes[0]
+	}
+	return scopes[0] + " … " + scopes[len(scopes)-1]
+}
+
+func mismatchText(rv revalidation.Result) string {
+	parts := make([]string, 0, len(rv.Mismatches))
+	for _, m := range rv.Mismatches {
+		parts = append(parts, fmt.Sprintf("%s %s → %s", m.Field, m.Signed, m.Current))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,131 @@
+package workflows_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/contextualflux/cfa/internal/app"
+	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/dataplane"
+	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/runtimevalidation"
+	"github.com/contextualflux/cfa/workflows"
+)
+
+// seedDemo fills the data plane as the demo does: three partitions of nfe,
+// the last one breaking max_null_ratio when broken is set.
+func seedDemo(t *testing.T, broken bool) {
+	t.Helper()
+	ctx := context.Background()
+	cat, err := app.LoadCatalog("")
+	require.NoError(t, err)
+	require.NoError(t, dataplane.Reset(ctx, store.Pool(), cat))
+	opts := dataplane.Options{}
+	if broken {
+		opts.BreakPartition = "2026-01-03"
+	}
+	require.NoError(t, dataplane.Seed(ctx, store.Pool(), cat, opts))
+}
+
+func TestExecutionPartialFailureSelectiveQuarantine(t *testing.T) {
+	seedDemo(t, true)
+	id := uniqueID(t)
+	env := newEnv(t, newActivities(t, nil), id)
+	approveAt(env, time.Minute)
+	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
+
+	require.Equal(t, decision.PartiallyCommitted, res.DecisionState, res.Reason)
+	require.Equal(t, string(decision.AuthorityPartialFailurePolicy), res.DecidedBy)
+	ex := res.Execution
+	require.NotNil(t, ex)
+	require.Len(t, ex.Units, 3)
+	byKey := map[string]workflows.UnitState{}
+	for _, u := range ex.Units {
+		byKey[u.Key] = u
+	}
+	require.Equal(t, "commit", byKey["2026-01-01"].State)
+	require.Equal(t, "commit", byKey["2026-01-02"].State)
+	require.Equal(t, "quarantine", byKey["2026-01-03"].State)
+	require.Equal(t, runtimevalidation.CodeNullRatioExceeded, byKey["2026-01-03"].ErrorCode)
+	require.Equal(t, 3, byKey["2026-01-03"].Attempts, "retried before the policy applied")
+	require.Equal(t, "partially_committed", string(ex.PartialExecutionState.OverallState))
+
+	// The registry shows it, and the data moved where the policy said.
+	latest, err := store.LatestSnapshot(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, ex.RegistryVersionID, latest.VersionID)
+	sd, ok := latest.Dataset("silver_documentos")
+	require.True(t, ok)
+	require.Equal(t, registry.StatePartiallyCommitted, sd.State)
+	require.False(t, sd.PublishAllowed, "I7")
+	require.Contains(t, sd.QuarantinedUnits, "2026-01-03")
+	require.Contains(t, sd.PendingPartitions, "2026-01-03")
+
+	var target, quarantined, staged int
+	pool := store.Pool()
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM silver.silver_documentos WHERE processing_date = '2026-01-03'`).Scan(&target))
+	require.Zero(t, target, "the failed partition never reaches the target")
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM quarantine.silver_documentos WHERE cfa_intent_id = $1`, id).Scan(&quarantined))
+	require.Positive(t, quarantined)
+	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM staging.silver_documentos WHERE cfa_intent_id = $1`, id).Scan(&staged))
+	require.Zero(t, staged, "staging is emptied by the projection")
+
+	types := eventTypes(t, id)
+	require.Subset(t, types, []string{audit.EventScopeAcquired, audit.EventRevalidation, audit.EventUnitExecuted,
+		audit.EventPartialExecution, audit.EventEnvironmentUpdate})
+	active, err := store.ActiveLocks(context.Background())
+	require.NoError(t, err)
+	for _, h := range active {
+		require.NotEqual(t, id, h.IntentID, "the scope is released after the projection")
+	}
+}
+
+func TestExecutionCommitsAllAndIsIdempotent(t *testing.T) {
+	seedDemo(t, false)
+	count := func() (n int) {
+		require.NoError(t, store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM silver.silver_documentos`).Scan(&n))
+		return n
+	}
+	var first int
+	for i := range 2 {
+		id := uniqueID(t)
+		env := newEnv(t, newActivities(t, nil), id)
+		approveAt(env, time.Minute)
+		res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
+		require.Equal(t, decision.Approved, res.DecisionState, res.Reason)
+		for _, u := range res.Execution.Units {
+			require.Equal(t, "commit", u.State)
+		}
+		if i == 0 {
+			first = count()
+			require.Positive(t, first)
+		} else {
+			require.Equal(t, first, count(), "re-running an approved intent leaves the same target data")
+		}
+	}
+	latest, err := store.LatestSnapshot(context.Background())
+	require.NoError(t, err)
+	sd, _ := latest.Dataset("silver_documentos")
+	require.Equal(t, registry.StateCommitted, sd.State)
+}
+
+func TestExecutionRejectModeBlocksWhenScopeIsHeld(t *testing.T) {
+	seedDemo(t, false)
+	ctx := context.Background()
+	// Another intent holds the whole target dataset.
+	holder := "holder-" + uniqueID(t)
+	_, err := store.AcquireScopes(ctx, lockReqFor(holder, "silver_documentos"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = store.ReleaseScopes(ctx, holder, "test") })
+	id := uniqueID(t)
+	env := newEnv(t, newActivities(t, nil), id)
+	approveAt(env, time.Minute)
+	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, OnConflict: "reject"})
+	require.Equal(t, decision.Blocked, res.DecisionState)
+	require.Equal(t, string(decision.AuthorityConcurrencyControl), res.DecidedBy)
+	require.Contains(t, eventTypes(t, id), audit.EventScopeRejected)
+}
