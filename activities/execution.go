@@ -233,6 +233,19 @@ type UnitInput struct {
 	// PolicyBundleVersion is the signature's; a worker enforcing another
 	// bundle must not run the unit (policy changed mid-execution).
 	PolicyBundleVersion string `json:"policy_bundle_version"`
+	// Role is the sandbox role PrepareSandbox granted for this plan. Units
+	// never grant: a permission revoked mid-execution stays revoked.
+	Role string `json:"role"`
+}
+
+// PrepareSandbox creates (or re-grants) the plan's sandbox role before its
+// units run: SELECT on its sources, writes on its target's staging only.
+func (a *Activities) PrepareSandbox(ctx context.Context, in UnitsInput) (string, error) {
+	role, err := dataplane.EnsureSandboxRole(ctx, a.Store.Pool(), a.Catalog, dataplane.ScopeOf(in.Plan))
+	if err != nil {
+		return "", fmt.Errorf("prepare the sandbox of intent %s: %w", in.IntentID, err)
+	}
+	return role, nil
 }
 
 // UnitOutcome is a unit attempt that passed Runtime Validation.
@@ -257,9 +270,9 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 	if !ok {
 		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: target %s is not in the catalog", in.Key, in.Plan.Target))
 	}
-	role, err := dataplane.EnsureSandboxRole(ctx, a.Store.Pool(), a.Catalog, dataplane.ScopeOf(in.Plan))
-	if err != nil {
-		return UnitOutcome{}, classify(ctx, fmt.Errorf("prepare the sandbox role: %w", err))
+	role := in.Role
+	if role == "" {
+		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: no sandbox role; run PrepareSandbox first", in.Key))
 	}
 	staged, err := dataplane.RedirectToStaging(in.Code, target)
 	if err != nil {
@@ -492,4 +505,57 @@ func (a *Activities) PanicRollback(ctx context.Context, in PanicInput) ([]string
 		return nil, fmt.Errorf("panic rollback of intent %s: quarantine: %w", in.IntentID, err)
 	}
 	return a.Store.ReleaseScopes(ctx, in.IntentID, "panic_rollback")
+}
+
+// PublishInput publishes a dataset (a publish-only plan).
+type PublishInput struct {
+	IntentID string `json:"intent_id"`
+	Dataset  string `json:"dataset"`
+}
+
+// Published lists the partitions made visible to readers.
+type Published struct {
+	Partitions []string `json:"partitions"`
+	Refused    string   `json:"refused,omitempty"` // why nothing was published (I7)
+}
+
+// PublishDataset marks every committed partition of the dataset published,
+// so the published view shows it. The latest registry snapshot is read in
+// the same transaction: a dataset that is not committed with
+// publish_allowed is refused (I7), whatever the plan said.
+func (a *Activities) PublishDataset(ctx context.Context, in PublishInput) (Published, error) {
+	d, ok := a.Catalog.Get(in.Dataset)
+	if !ok || !dataplane.Governed(d) {
+		return Published{}, invalid(fmt.Errorf("publish %s: not a silver or gold dataset of the catalog", in.Dataset))
+	}
+	env, err := a.Store.LatestSnapshot(ctx)
+	if err != nil {
+		return Published{}, err
+	}
+	if st, ok := env.Dataset(d.Name); ok && (st.State != registry.StateCommitted || !st.PublishAllowed) {
+		return Published{Refused: fmt.Sprintf("%s is %s with publish_allowed=%v in registry %s (I7)", d.Name, st.State, st.PublishAllowed, env.VersionID)}, nil
+	}
+	var out Published
+	err = pgx.BeginFunc(ctx, a.Store.Pool(), func(tx pgx.Tx) error {
+		if d.PartitionKey == "" {
+			out.Partitions = nil
+			return dataplane.SetPublication(ctx, tx, d, nil, dataplane.Published, in.IntentID)
+		}
+		pk := pgx.Identifier{d.PartitionKey}.Sanitize()
+		rows, err := tx.Query(ctx, fmt.Sprintf("SELECT DISTINCT %s::text FROM %s ORDER BY 1", pk, dataplane.Table(d)))
+		if err != nil {
+			return err
+		}
+		if out.Partitions, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		if len(out.Partitions) == 0 {
+			return nil
+		}
+		return dataplane.SetPublication(ctx, tx, d, out.Partitions, dataplane.Published, in.IntentID)
+	})
+	if err != nil {
+		return Published{}, fmt.Errorf("publish %s: %w", d.Name, err)
+	}
+	return out, nil
 }

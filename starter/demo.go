@@ -41,6 +41,13 @@ type scenario struct {
 	check func(res workflows.IntentResult) string
 	// show prints the plan (and with code, the SQL) after the decision.
 	show, code bool
+	// dryRun stops after static validation (the planning scenarios).
+	dryRun bool
+	// asOf and retryBase run the intent on the demo's data plane.
+	asOf      string
+	retryBase int
+	// during runs beside the intent once it was submitted (a fault to inject).
+	during func(ctx context.Context, id string) error
 }
 
 func (c *cli) demoCmd() *cobra.Command {
@@ -165,6 +172,11 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 		{key: "h", title: "intent that cannot be resolved", text: "make the numbers look better",
 			want: decision.Blocked},
 	}
+	for i := range scenarios {
+		// The kernel and planning scenarios stop after static validation;
+		// execution on the data plane comes after them.
+		scenarios[i].dryRun = true
+	}
 	var failures []string
 	var timeoutID string
 	for _, s := range scenarios {
@@ -215,6 +227,14 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 	} else if msg != "" {
 		failures = append(failures, "(i) "+msg)
 	}
+	if _, err := svc.Store.SetDatasetStates(ctx, seed, "demo: reseed before execution"); err != nil {
+		return err
+	}
+	msgs, err := c.demoExecution(ctx, svc, cat, approveBySignal)
+	if err != nil {
+		return err
+	}
+	failures = append(failures, msgs...)
 
 	if timeoutID != "" {
 		rs, err := svc.Store.AuditByIntent(ctx, timeoutID)
@@ -238,7 +258,8 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 }
 
 func (c *cli) runScenario(ctx context.Context, svc *service.Service, s scenario) (workflows.IntentResult, error) {
-	req := service.SubmitRequest{Text: s.text, SubmittedBy: "demo", EscalationTimeoutSeconds: int(s.timeout / time.Second), CostCeilingDBU: s.costCeiling}
+	req := service.SubmitRequest{Text: s.text, SubmittedBy: "demo", EscalationTimeoutSeconds: int(s.timeout / time.Second), CostCeilingDBU: s.costCeiling,
+		AsOf: s.asOf, UnitRetryBaseSeconds: s.retryBase, DryRun: s.dryRun}
 	if s.plan != nil {
 		p, err := s.plan(ctx)
 		if err != nil {
@@ -251,6 +272,12 @@ func (c *cli) runScenario(ctx context.Context, svc *service.Service, s scenario)
 		return workflows.IntentResult{}, err
 	}
 	fmt.Fprintf(c.out, "  intent_id: %s\n", id)
+	duringErr := make(chan error, 1)
+	if s.during != nil {
+		go func() { duringErr <- s.during(ctx, id) }()
+	} else {
+		duringErr <- nil
+	}
 	var answerErr error
 	res, err := svc.Wait(ctx, id, 100*time.Millisecond, func(st workflows.StageReport) {
 		fmt.Fprintf(c.out, "  [%s] %s\n", st.Stage, st.Summary)
@@ -264,6 +291,9 @@ func (c *cli) runScenario(ctx context.Context, svc *service.Service, s scenario)
 	})
 	if answerErr != nil {
 		return res, answerErr
+	}
+	if derr := <-duringErr; derr != nil {
+		return res, derr
 	}
 	return res, err
 }
@@ -399,8 +429,8 @@ func (c *cli) demoComposite(ctx context.Context, svc *service.Service) (string, 
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprintf(w, "-- (i) composite intent %s (%s)\n", g.RootIntent, path)
-	id, err := svc.SubmitComposite(ctx, service.CompositeRequest{Graph: g, SubmittedBy: "demo"})
+	fmt.Fprintf(w, "-- (i) composite intent %s (%s), dry run: planned and validated\n", g.RootIntent, path)
+	id, err := svc.SubmitComposite(ctx, service.CompositeRequest{Graph: g, SubmittedBy: "demo", DryRun: true})
 	if err != nil {
 		return "", err
 	}

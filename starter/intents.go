@@ -26,6 +26,7 @@ func (c *cli) submitCmd() *cobra.Command {
 		file      string
 		planFile  string
 		graphFile string
+		unitRetry time.Duration
 		wait      bool
 		req       service.SubmitRequest
 		timeout   time.Duration
@@ -60,6 +61,10 @@ func (c *cli) submitCmd() *cobra.Command {
 					return err
 				}
 				req.Plan = p
+			}
+			req.UnitRetryBaseSeconds = int(unitRetry / time.Second)
+			if unitRetry < 0 {
+				req.UnitRetryBaseSeconds = -1
 			}
 			req.EscalationTimeoutSeconds = int(timeout / time.Second)
 			if timeout < 0 {
@@ -109,6 +114,10 @@ func (c *cli) submitCmd() *cobra.Command {
 	cmd.Flags().StringVar(&req.CorrelationID, "correlation-id", "", "correlation id shared by related intents")
 	cmd.Flags().StringVar(&req.SubmittedBy, "by", "", "who submits (default $USER)")
 	cmd.Flags().DurationVar(&timeout, "escalation-timeout", 0, "human escalation timeout for this run (default 300s)")
+	cmd.Flags().StringVar(&req.AsOf, "as-of", "", "resolve relative windows (\"last 30 days\") against this date, YYYY-MM-DD (reprocessing)")
+	cmd.Flags().StringVar(&req.PartialFailureMode, "partial-failure-mode", "", "selective_quarantine (default), full_rollback, partial_commit_no_publish or degraded_publish")
+	cmd.Flags().StringVar(&req.OnConflict, "on-conflict", "", "when another intent holds the target scope: queue (default) or reject")
+	cmd.Flags().DurationVar(&unitRetry, "unit-retry-base", 0, "backoff base before a failed consistency unit is retried (default 30s)")
 	cmd.Flags().BoolVar(&req.DryRun, "dry-run", false, "stop after static validation: cost, plan and code, nothing runs")
 	cmd.Flags().Float64Var(&req.CostCeilingDBU, "cost-ceiling", 0, "cost_ceiling_dbu for this intent (default 50)")
 	cmd.Flags().StringVar(&graphFile, "graph", "", "composite intent: an intent_graph YAML (whitepaper 5.4), run as child workflows in dependency order")
@@ -290,6 +299,9 @@ func (c *cli) statusCmd() *cobra.Command {
 				}
 				if st.Result != nil {
 					printResult(w, *st.Result)
+				} else if len(st.Units) > 0 {
+					fmt.Fprintln(w, "consistency units:")
+					printUnits(w, st.Units, "  ")
 				}
 			})
 		},
@@ -381,9 +393,52 @@ func printResult(w io.Writer, r workflows.IntentResult) {
 	if r.PlanHash != "" {
 		fmt.Fprintf(w, "  see: cfa plan %s · cfa code %s\n", r.IntentID, r.IntentID)
 	}
+	if ex := r.Execution; ex != nil {
+		printExecution(w, *ex)
+	}
 	for _, f := range r.Faults {
 		fmt.Fprintf(w, "  fault %s (%s, %s): %s\n", f.Code, f.Family, f.Severity, f.Message)
 	}
+}
+
+func printExecution(w io.Writer, ex workflows.ExecutionSummary) {
+	queued := ""
+	if ex.Queued {
+		queued = ", after waiting in the queue"
+	}
+	if ex.StaleReplans > 0 {
+		queued += fmt.Sprintf(", after %d stale_environment_state replan(s)", ex.StaleReplans)
+	}
+	fmt.Fprintf(w, "  execution: %d scopes locked (%s … )%s\n", len(ex.Scopes), firstOf(ex.Scopes), queued)
+	printUnits(w, ex.Units, "  ")
+	if st := ex.PartialExecutionState; st != nil {
+		fmt.Fprintf(w, "  partial_execution_state: %s, mode %s, publish_allowed %v\n", st.OverallState, st.ConsistencyPolicy.Mode, st.ConsistencyPolicy.PublishAllowed)
+	}
+	if ex.Panic != nil {
+		fmt.Fprintf(w, "  PANIC_ROLLBACK_TRIGGERED (%s): %s; nothing projected\n", ex.Panic.Trigger, ex.Panic.Reason)
+	}
+	if ex.RegistryVersionID != "" {
+		fmt.Fprintf(w, "  projected: registry %s\n", ex.RegistryVersionID)
+	}
+}
+
+func printUnits(w io.Writer, units []workflows.UnitState, indent string) {
+	if len(units) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "%sUNIT\tSTATE\tATTEMPTS\tROWS\tERROR\n", indent)
+	for _, u := range units {
+		fmt.Fprintf(tw, "%s%s\t%s\t%d\t%d\t%s\n", indent, u.Key, u.State, u.Attempts, u.RowsOut, dash(u.ErrorCode))
+	}
+	_ = tw.Flush()
+}
+
+func firstOf(s []string) string {
+	if len(s) == 0 {
+		return "-"
+	}
+	return s[0]
 }
 
 func dash(s string) string {

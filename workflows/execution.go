@@ -55,6 +55,9 @@ func (r *intentRun) unitOptions() workflow.ActivityOptions {
 // partial failure policy, project, and decide.
 func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, code string, votes []decision.Vote) (IntentResult, error) {
 	sum := &ExecutionSummary{}
+	if prev := r.result.Execution; prev != nil { // after a stale_environment_state replan
+		sum.Queued, sum.StaleReplans, sum.Recovered = prev.Queued, prev.StaleReplans, prev.Recovered
+	}
 	r.result.Execution = sum
 
 	// Step 11: acquire the execution lock before revalidation.
@@ -123,6 +126,7 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 		return r.result, err
 	}
 	if rv.Outcome == revalidation.Replan {
+		sum.StaleReplans++
 		r.done(StageRevalidation, "stale_environment_state: "+mismatchText(rv))
 		var wake []string
 		if err := r.local(a.ReleaseScope, &wake, activities.ReleaseInput{IntentID: r.id, Reason: db.ReleaseCancelled}); err != nil {
@@ -173,13 +177,17 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 	}
 	r.status.Units = sum.Units
 
+	var role string
+	if err := r.local(a.PrepareSandbox, &role, activities.UnitsInput{IntentID: r.id, Plan: p}); err != nil {
+		return r.result, err
+	}
 	uctx, cancelUnits := workflow.WithCancel(workflow.WithActivityOptions(r.ctx, r.unitOptions()))
 	defer cancelUnits()
 	futures := make([]workflow.Future, len(units.Keys))
 	for i, k := range units.Keys {
 		futures[i] = workflow.ExecuteActivity(uctx, a.ExecuteUnit, activities.UnitInput{
 			IntentID: r.id, Plan: p, Code: code, Key: k, Partitioned: units.Partitioned,
-			PolicyBundleVersion: signed.Signature.ExecutionContext.PolicyBundleVersion,
+			PolicyBundleVersion: signed.Signature.ExecutionContext.PolicyBundleVersion, Role: role,
 		})
 	}
 	var reports []runtimevalidation.UnitReport

@@ -12,6 +12,7 @@ import (
 	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
+	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/precost"
 	"github.com/contextualflux/cfa/internal/registry"
@@ -112,8 +113,11 @@ func (r *intentRun) plan(signed activities.Signed, env registry.EnvironmentState
 		if err := r.local(a.RecordPlan, nil, rec); err != nil {
 			return r.result, err
 		}
-		return r.decide(decision.Input{Votes: append(votes,
-			decision.Vote{Authority: decision.AuthorityExecutionPlanner, Outcome: decision.Approved, Reason: "plan " + p.Hash})})
+		votes = append(votes, decision.Vote{Authority: decision.AuthorityExecutionPlanner, Outcome: decision.Approved, Reason: "plan " + p.Hash})
+		if r.in.DryRun || workflow.GetVersion(r.ctx, ChangeExecutionSteps, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return r.decide(decision.Input{Votes: votes})
+		}
+		return r.publish(p, votes)
 	}
 
 	// Step 10: Static Validation of the code that would run (I6).
@@ -290,4 +294,26 @@ func (r *intentRun) asOf() string {
 		return r.in.AsOf
 	}
 	return workflow.Now(r.ctx).UTC().Format("2006-01-02")
+}
+
+// publish runs a publish-only plan: the committed partitions of the target
+// become visible in its published view.
+func (r *intentRun) publish(p planner.ExecutionPlan, votes []decision.Vote) (IntentResult, error) {
+	var out activities.Published
+	if err := r.local(a.PublishDataset, &out, activities.PublishInput{IntentID: r.id, Dataset: p.Target}); err != nil {
+		return r.result, err
+	}
+	if out.Refused != "" {
+		r.done(StageProjection, "publish refused: "+out.Refused)
+		// I7 vetoes: the registry changed since the policy engine allowed it.
+		return r.decide(decision.Input{Votes: votes, InvariantViolations: []decision.Violation{{Invariant: "I7", Forces: decision.Blocked,
+			Fault: fault.Fault{Code: "CONTRACT_PUBLISH_PARTIALLY_COMMITTED", Family: fault.SemanticFaults, Severity: fault.SeverityCritical,
+				Stage: fault.StageStateProjection, DetectedBeforeExecution: true, MandatoryAction: "block", Message: out.Refused,
+				Remediation: []string{"resolve the pending units (rerun the intent that wrote them) before publishing"}}}}})
+	}
+	if err := r.audit(audit.EventEnvironmentUpdate, StageProjection, "published", system(), audit.ActionWrite, []string{"dataset:" + p.Target}, out); err != nil {
+		return r.result, err
+	}
+	r.done(StageProjection, fmt.Sprintf("published %s: %s", p.Target, strings.Join(out.Partitions, ", ")))
+	return r.decide(decision.Input{Votes: votes})
 }

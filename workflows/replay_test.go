@@ -17,8 +17,9 @@ import (
 // kept: workers must still replay intents started before an upgrade.
 func TestReplayRecordedHistory(t *testing.T) {
 	for _, file := range []string{
-		"testdata/intent_approved_history.json",                 // steps 8–10 (ChangePlanningSteps = 1)
-		"testdata/intent_approved_history_before_planning.json", // recorded before ChangePlanningSteps
+		"testdata/intent_approved_history.json",                  // steps 11–16 (ChangeExecutionSteps = 1)
+		"testdata/intent_approved_history_before_execution.json", // steps 8–10 (ChangePlanningSteps = 1)
+		"testdata/intent_approved_history_before_planning.json",  // recorded before ChangePlanningSteps
 	} {
 		t.Run(file, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()

@@ -65,9 +65,11 @@ type IntentResult struct {
 
 // ExecutionSummary is what the sandbox run did.
 type ExecutionSummary struct {
-	Scopes                []string                                `json:"scopes"`
-	Queued                bool                                    `json:"queued,omitempty"`    // waited for another intent's scope
-	Recovered             []string                                `json:"recovered,omitempty"` // dead holders released
+	Scopes    []string `json:"scopes"`
+	Queued    bool     `json:"queued,omitempty"`    // waited for another intent's scope
+	Recovered []string `json:"recovered,omitempty"` // dead holders released
+	// StaleReplans counts replans for stale_environment_state (TOCTOU).
+	StaleReplans          int                                     `json:"stale_replans,omitempty"`
 	Units                 []UnitState                             `json:"units"`
 	PartialExecutionState *partialexecution.PartialExecutionState `json:"partial_execution_state,omitempty"`
 	PublishStatus         string                                  `json:"publish_status,omitempty"`

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/composite"
+	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/signature"
 	"github.com/contextualflux/cfa/workflows"
@@ -48,6 +50,15 @@ type SubmitRequest struct {
 	CostCeilingDBU float64
 	// Plan is a plan from an external planner (docs/adr/0075).
 	Plan *planner.ExecutionPlan
+	// AsOf resolves relative windows against this date (YYYY-MM-DD).
+	AsOf string
+	// PartialFailureMode is partial_failure_policy.mode; empty is
+	// selective_quarantine.
+	PartialFailureMode string
+	// OnConflict is queue (default) or reject.
+	OnConflict string
+	// UnitRetryBaseSeconds is the unit retry backoff base; 0 is 30 s.
+	UnitRetryBaseSeconds int
 }
 
 // NewIntentID returns a fresh, time-ordered intent id.
@@ -76,7 +87,8 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (string, error)
 	in := workflows.IntentInput{
 		Text: strings.TrimSpace(req.Text), Signature: req.Signature, CorrelationID: corr,
 		SubmittedBy: req.SubmittedBy, EscalationTimeoutSeconds: req.EscalationTimeoutSeconds,
-		DryRun: req.DryRun, CostCeilingDBU: req.CostCeilingDBU, Plan: req.Plan,
+		DryRun: req.DryRun, CostCeilingDBU: req.CostCeilingDBU, Plan: req.Plan, AsOf: req.AsOf,
+		PartialFailureMode: req.PartialFailureMode, OnConflict: req.OnConflict, UnitRetryBaseSeconds: req.UnitRetryBaseSeconds,
 	}
 	return id, s.start(ctx, id, workflows.IntentWorkflowName, in)
 }
@@ -260,6 +272,20 @@ func (req SubmitRequest) Validate() error {
 	}
 	if req.EscalationTimeoutSeconds < 0 {
 		return fmt.Errorf("submit: --escalation-timeout must be positive, got %ds", req.EscalationTimeoutSeconds)
+	}
+	if req.AsOf != "" {
+		if _, err := time.Parse("2006-01-02", req.AsOf); err != nil {
+			return fmt.Errorf("submit: --as-of must be a date YYYY-MM-DD, got %q", req.AsOf)
+		}
+	}
+	if req.PartialFailureMode != "" && !slices.Contains(partialexecution.Modes, partialexecution.Mode(req.PartialFailureMode)) {
+		return fmt.Errorf("submit: --partial-failure-mode must be one of %v, got %q", partialexecution.Modes, req.PartialFailureMode)
+	}
+	if req.OnConflict != "" && req.OnConflict != "queue" && req.OnConflict != "reject" {
+		return fmt.Errorf("submit: --on-conflict must be queue or reject, got %q", req.OnConflict)
+	}
+	if req.UnitRetryBaseSeconds < 0 {
+		return fmt.Errorf("submit: --unit-retry-base must be positive, got %ds", req.UnitRetryBaseSeconds)
 	}
 	if req.CostCeilingDBU < 0 || math.IsNaN(req.CostCeilingDBU) || math.IsInf(req.CostCeilingDBU, 0) {
 		return fmt.Errorf("submit: --cost-ceiling must be a positive number of DBU (0 keeps the default 50), got %v", req.CostCeilingDBU)

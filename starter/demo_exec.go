@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/contextualflux/cfa/internal/catalog"
+	"github.com/contextualflux/cfa/internal/dataplane"
+	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/workflows"
+)
+
+// demoExecution runs the whitepaper's fiscal reconciliation for real on the
+// seeded data plane (issue 4): a partition fails runtime validation and is
+// quarantined, the dataset is partially_committed and cannot be published,
+// a fixed rerun commits it and it is published; then a panic rollback and
+// two intents on one scope. It returns what differs from the expectation.
+func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *catalog.Catalog, approve func(context.Context, string) error) ([]string, error) {
+	w := c.out
+	pool := svc.Store.Pool()
+	if err := dataplane.Ensure(ctx, pool, cat); err != nil {
+		return nil, err
+	}
+	if err := dataplane.Reset(ctx, pool, cat); err != nil {
+		return nil, err
+	}
+	seed := func(broken string) error {
+		return dataplane.Seed(ctx, pool, cat, dataplane.Options{BreakPartition: broken})
+	}
+	if err := seed("2026-01-03"); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "== execution on Postgres: bronze.nfe seeded with partitions %s; 2026-01-03 has 12%% null cliente_id (max_null_ratio is 5%%)\n\n",
+		strings.Join(dataplane.DemoPartitions, ", "))
+	sd, _ := cat.Get("silver_documentos")
+	const reconcile = "reconcile nfe with clientes and persist to silver"
+	var failures []string
+	expect := func(key string, ok bool, what string) {
+		if !ok {
+			failures = append(failures, fmt.Sprintf("(%s) %s", key, what))
+		}
+	}
+	show := func() {
+		fmt.Fprintln(w, "  $ cfa dataplane show silver_documentos")
+		for _, line := range c.partitionTable(ctx, sd) {
+			fmt.Fprintln(w, "    "+line)
+		}
+		if env, err := svc.Store.LatestSnapshot(ctx); err == nil {
+			if st, ok := env.Dataset("silver_documentos"); ok {
+				fmt.Fprintf(w, "  registry %s: silver_documentos state=%s publish_allowed=%v pending=%v quarantined=%v\n",
+					env.VersionID, st.State, st.PublishAllowed, st.PendingPartitions, st.QuarantinedUnits)
+			}
+		}
+	}
+	run := func(s scenario) (workflows.IntentResult, error) {
+		fmt.Fprintf(w, "-- (%s) %s\n  intent: %q (as of %s)\n", s.key, s.title, s.text, s.asOf)
+		res, err := c.runScenario(ctx, svc, s)
+		if err != nil {
+			return res, fmt.Errorf("scenario (%s): %w", s.key, err)
+		}
+		printResult(w, res)
+		expect(s.key, res.DecisionState == s.want, fmt.Sprintf("got %s, want %s", res.DecisionState, s.want))
+		return res, nil
+	}
+
+	// (j) three partitions, one breaks max_null_ratio: retried, quarantined.
+	res, err := run(scenario{key: "j", title: "fiscal reconciliation, one partition fails runtime validation", text: reconcile,
+		asOf: dataplane.DemoAsOf, retryBase: 1, answer: approve, want: decision.PartiallyCommitted})
+	if err != nil {
+		return nil, err
+	}
+	show()
+	if env, err := svc.Store.LatestSnapshot(ctx); err == nil {
+		st, _ := env.Dataset("silver_documentos")
+		expect("j", st.State == registry.StatePartiallyCommitted && !st.PublishAllowed && slices.Contains(st.QuarantinedUnits, "2026-01-03"),
+			"silver_documentos is not partially_committed with 2026-01-03 quarantined")
+	}
+	expect("j", unitAttempts(res, "2026-01-03") == 3, "the failed partition was not retried to 3 attempts")
+	fmt.Fprintln(w)
+
+	// (k) the next intent reads the projected state.
+	if _, err := run(scenario{key: "k", title: "publish silver_documentos right after (I7)", text: "publish silver_documentos",
+		asOf: dataplane.DemoAsOf, answer: approve, want: decision.Blocked}); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(w)
+
+	// (l) the upstream data is fixed; the rerun commits and is published.
+	if err := seed(""); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(w, "  bronze.nfe 2026-01-03 fixed upstream (reseeded without the nulls)")
+	if _, err := run(scenario{key: "l", title: "rerun after the fix", text: reconcile, asOf: dataplane.DemoAsOf, retryBase: 1,
+		answer: approve, want: decision.Approved}); err != nil {
+		return nil, err
+	}
+	if _, err := run(scenario{key: "l", title: "publish silver_documentos", text: "publish silver_documentos",
+		asOf: dataplane.DemoAsOf, answer: approve, want: decision.Approved}); err != nil {
+		return nil, err
+	}
+	show()
+	fmt.Fprintln(w)
+
+	// (m) panic rollback: the sandbox loses its permission mid-execution.
+	if err := seed("2026-01-03"); err != nil {
+		return nil, err
+	}
+	revoke := func(ctx context.Context, id string) error {
+		if err := waitForStage(ctx, svc, id, workflows.StageExecution); err != nil {
+			return err
+		}
+		time.Sleep(300 * time.Millisecond) // the units are running or backing off
+		n, err := revokeSandbox(ctx, pool)
+		fmt.Fprintf(w, "  -> REVOKE SELECT ON bronze.nfe FROM the sandbox role (%d roles) while the units run\n", n)
+		return err
+	}
+	res, err = run(scenario{key: "m", title: "panic rollback: permission revoked mid-execution", text: reconcile, asOf: dataplane.DemoAsOf,
+		retryBase: 3, answer: approve, during: revoke, want: decision.Quarantined})
+	if err != nil {
+		return nil, err
+	}
+	expect("m", res.Execution != nil && res.Execution.Panic != nil, "no PANIC_ROLLBACK_TRIGGERED")
+	show()
+	fmt.Fprintln(w)
+
+	// (n) two intents on one scope: the second waits for the first's
+	// projection. The broken partition's retries keep the first busy.
+	if err := seed("2026-01-03"); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "-- (n) two intents on one scope (silver_documentos), submitted together\n")
+	var wg sync.WaitGroup
+	results := make([]workflows.IntentResult, 2)
+	errs := make([]error, 2)
+	for i, text := range []string{reconcile, "ingest nfe into silver_documentos last 30 days"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, err := svc.Submit(ctx, service.SubmitRequest{Text: text, SubmittedBy: "demo", AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 2})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			results[i], errs[i] = svc.Wait(ctx, id, 100*time.Millisecond, nil, func(workflows.PendingEscalation) {
+				errs[i] = approve(ctx, id)
+			})
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("scenario (n): %w", errs[i])
+		}
+		queued := "acquired the scope at once"
+		if r.Execution != nil && r.Execution.Queued {
+			queued = "waited in the queue, then acquired the scope"
+		}
+		if r.Execution != nil && r.Execution.StaleReplans > 0 {
+			queued += fmt.Sprintf("; the other's projection made its environment stale: replanned %d time(s) (TOCTOU)", r.Execution.StaleReplans)
+		}
+		reg := "-"
+		if r.Execution != nil {
+			reg = r.Execution.RegistryVersionID
+		}
+		fmt.Fprintf(w, "  %s: %s; %s; projected registry %s\n", r.IntentID, r.DecisionState, queued, reg)
+	}
+	queued := 0
+	for _, r := range results {
+		if r.Execution != nil && r.Execution.Queued {
+			queued++
+		}
+	}
+	expect("n", queued == 1, fmt.Sprintf("%d of the two intents waited for the scope, want 1", queued))
+	if p, q := results[0].Execution, results[1].Execution; p != nil && q != nil && p.RegistryVersionID == q.RegistryVersionID {
+		failures = append(failures, "(n) both intents projected the same registry version")
+	}
+	fmt.Fprintln(w)
+	return failures, nil
+}
+
+func unitAttempts(res workflows.IntentResult, key string) int {
+	if res.Execution == nil {
+		return 0
+	}
+	for _, u := range res.Execution.Units {
+		if u.Key == key {
+			return u.Attempts
+		}
+	}
+	return 0
+}
+
+// waitForStage polls the status query until the intent reports the stage.
+func waitForStage(ctx context.Context, svc *service.Service, id, stage string) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		st, err := svc.Status(ctx, id)
+		if err == nil {
+			for _, s := range st.Stages {
+				if s.Stage == stage {
+					return nil
+				}
+			}
+			if st.Result != nil {
+				return fmt.Errorf("intent %s ended before stage %s", id, stage)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("intent %s did not reach stage %s in 2 minutes", id, stage)
+}
+
+// revokeSandbox takes SELECT on bronze.nfe away from every role that was
+// granted it (the sandbox roles): an external permission revoked
+// mid-execution.
+func revokeSandbox(ctx context.Context, pool *pgxpool.Pool) (int, error) {
+	rows, err := pool.Query(ctx, `SELECT DISTINCT grantee::text FROM information_schema.role_table_grants
+		WHERE table_schema = 'bronze' AND table_name = 'nfe' AND privilege_type = 'SELECT' AND grantee::text LIKE 'cfa_sbx_%'`)
+	if err != nil {
+		return 0, fmt.Errorf("find sandbox roles: %w", err)
+	}
+	roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range roles {
+		if _, err := pool.Exec(ctx, "REVOKE SELECT ON bronze.nfe FROM "+pgx.Identifier{r}.Sanitize()); err != nil {
+			return 0, fmt.Errorf("revoke from %s: %w", r, err)
+		}
+	}
+	return len(roles), nil
+}
+
+// partitionTable renders `cfa dataplane show` for the demo.
+func (c *cli) partitionTable(ctx context.Context, d catalog.Dataset) []string {
+	rows, err := c.partitionRows(ctx, d)
+	if err != nil {
+		return []string{"error: " + err.Error()}
+	}
+	out := []string{"PARTITION   TARGET ROWS  QUARANTINED ROWS  PUBLICATION"}
+	for _, r := range rows {
+		out = append(out, fmt.Sprintf("%-11s %11d  %16d  %s", r.Partition, r.Target, r.Quarantined, r.Status))
+	}
+	return out
+}
