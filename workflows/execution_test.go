@@ -129,3 +129,48 @@ func TestExecutionRejectModeBlocksWhenScopeIsHeld(t *testing.T) {
 	require.Equal(t, string(decision.AuthorityConcurrencyControl), res.DecidedBy)
 	require.Contains(t, eventTypes(t, id), audit.EventScopeRejected)
 }
+
+func TestExecutionPartialFailureModes(t *testing.T) {
+	cases := []struct {
+		mode      string
+		decision  decision.State
+		state     string // registry state of silver_documentos
+		broken    string // unit action of the broken partition
+		committed string // unit action of a good partition
+		targetRow bool   // good partitions reach the target
+		publish   string // publication status of a good partition
+	}{
+		{"full_rollback", decision.RolledBack, "", "discard", "discard", false, ""},
+		{"selective_quarantine", decision.PartiallyCommitted, registry.StatePartiallyCommitted, "quarantine", "commit", true, "committed_not_published"},
+		{"partial_commit_no_publish", decision.PartiallyCommitted, registry.StatePartiallyCommitted, "discard", "commit", true, "committed_not_published"},
+		{"degraded_publish", decision.PartiallyCommitted, registry.StatePartiallyCommitted, "discard", "commit", true, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.mode, func(t *testing.T) {
+			seedDemo(t, true)
+			id := uniqueID(t)
+			env := newEnv(t, newActivities(t, nil), id)
+			approveAt(env, time.Minute)
+			res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1, PartialFailureMode: c.mode})
+			require.Equal(t, c.decision, res.DecisionState, res.Reason)
+			for _, u := range res.Execution.Units {
+				want := c.committed
+				if u.Key == "2026-01-03" {
+					want = c.broken
+				}
+				require.Equal(t, want, u.State, "unit %s", u.Key)
+			}
+			var n int
+			require.NoError(t, store.Pool().QueryRow(context.Background(),
+				`SELECT count(*) FROM silver.silver_documentos WHERE processing_date = '2026-01-01'`).Scan(&n))
+			require.Equal(t, c.targetRow, n > 0)
+			if c.state != "" {
+				latest, err := store.LatestSnapshot(context.Background())
+				require.NoError(t, err)
+				sd, _ := latest.Dataset("silver_documentos")
+				require.Equal(t, c.state, sd.State)
+				require.False(t, sd.PublishAllowed, "I7: never trusted while a unit is pending")
+			}
+		})
+	}
+}

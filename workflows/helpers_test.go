@@ -17,7 +17,7 @@ var (
 )
 
 func uniqueID(t *testing.T) string {
-	return "test-" + strings.ToLower(t.Name()) + "-" + uuid.NewString()[:8]
+	return "test-" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "-") + "-" + uuid.NewString()[:8]
 }
 
 func startOptions(id string) client.StartWorkflowOptions {
