@@ -125,3 +125,11 @@ type ScopeLock struct {
 	ReleasedAt    *time.Time
 	ReleaseReason *string
 }
+
+type TtlEscalation struct {
+	Dataset     string
+	Since       time.Time
+	EscalatedAt time.Time
+	ReviewedAt  *time.Time
+	ReviewedBy  *string
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -31,6 +32,9 @@ type Config struct {
 	CatalogDir      string // CFA_CATALOG_DIR; empty = the shipped catalog
 	PolicyDir       string // CFA_POLICY_DIR; empty = the shipped bundle
 	WebhookURL      string // CFA_NOTIFY_WEBHOOK_URL; empty = log only
+	// TTLSweepEvery is how often the TTL sweeper Schedule runs
+	// (CFA_TTL_SWEEP_EVERY, a Go duration; default 1h).
+	TTLSweepEvery time.Duration
 }
 
 // FromEnv reads Config from the environment with local defaults.
@@ -42,7 +46,17 @@ func FromEnv() Config {
 		CatalogDir:      os.Getenv("CFA_CATALOG_DIR"),
 		PolicyDir:       os.Getenv("CFA_POLICY_DIR"),
 		WebhookURL:      os.Getenv("CFA_NOTIFY_WEBHOOK_URL"),
+		TTLSweepEvery:   durationOr("CFA_TTL_SWEEP_EVERY", time.Hour),
 	}
+}
+
+// durationOr reads a Go duration; an unparsable value keeps the default
+// (the worker logs its configuration).
+func durationOr(k string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(k)); err == nil && d > 0 {
+		return d
+	}
+	return def
 }
 
 func envOr(k, def string) string {

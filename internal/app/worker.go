@@ -2,11 +2,14 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
@@ -55,7 +58,12 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger) (worker.Work
 	w.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.BareWorkflow, workflow.RegisterOptions{Name: workflows.BareWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.CompositeIntentWorkflow, workflow.RegisterOptions{Name: workflows.CompositeIntentWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.TTLSweeperWorkflow, workflow.RegisterOptions{Name: workflows.TTLSweeperWorkflowName})
 	w.RegisterActivity(acts)
+	if err := EnsureTTLSchedule(ctx, c, cfg.TTLSweepEvery); err != nil {
+		// The sweeper is housekeeping: a worker without it still governs.
+		logger.Error("TTL sweeper schedule not created", zap.Error(err))
+	}
 	logger.Info("worker configured",
 		zap.String("catalog_snapshot_version", cat.SnapshotVersion),
 		zap.String("policy_bundle_version", bundle.Version),
@@ -74,4 +82,27 @@ func Dial(cfg Config, logger *zap.Logger) (client.Client, error) {
 		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %s): %w; start it with `make dev` or set TEMPORAL_ADDRESS", cfg.TemporalAddress, cfg.Namespace, err)
 	}
 	return c, nil
+}
+
+// EnsureTTLSchedule creates the Temporal Schedule that runs the TTL sweeper
+// (whitepaper 5.9) every interval, unless it exists.
+func EnsureTTLSchedule(ctx context.Context, c client.Client, every time.Duration) error {
+	if every <= 0 {
+		every = time.Hour
+	}
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:   workflows.TTLScheduleID,
+		Spec: client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}},
+		Action: &client.ScheduleWorkflowAction{
+			ID: "cfa-ttl-sweep", Workflow: workflows.TTLSweeperWorkflowName, TaskQueue: workflows.TaskQueue,
+		},
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create schedule %s: %w", workflows.TTLScheduleID, err)
+	}
+	return nil
 }

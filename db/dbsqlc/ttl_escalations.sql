@@ -1,0 +1,10 @@
+-- name: RecordEscalation :exec
+INSERT INTO ttl_escalations (dataset, since) VALUES (@dataset, @since)
+ON CONFLICT (dataset, since) DO NOTHING;
+
+-- name: ListEscalations :many
+SELECT * FROM ttl_escalations ORDER BY dataset, since;
+
+-- name: ReviewEscalation :execrows
+UPDATE ttl_escalations SET reviewed_at = now(), reviewed_by = @reviewed_by
+WHERE dataset = @dataset AND reviewed_at IS NULL;
