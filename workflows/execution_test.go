@@ -29,6 +29,14 @@ func seedDemo(t *testing.T, broken bool) {
 		opts.BreakPartition = "2026-01-03"
 	}
 	require.NoError(t, dataplane.Seed(ctx, store.Pool(), cat, opts))
+	// The package shares one registry: leave silver_documentos committed
+	// for the tests that follow, whatever this one projected.
+	t.Cleanup(func() {
+		_, err := store.SetDatasetStates(context.Background(), []registry.DatasetState{
+			{Name: "silver_documentos", State: registry.StateCommitted, PublishAllowed: true},
+		}, "test cleanup")
+		require.NoError(t, err)
+	})
 }
 
 func TestExecutionPartialFailureSelectiveQuarantine(t *testing.T) {
