@@ -293,6 +293,22 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 		if err := dataplane.BeginUnit(ctx, tx, role, unit); err != nil {
 			return err
 		}
+		// Heartbeat while the statement runs: a worker that dies is noticed
+		// within the heartbeat timeout and the unit is retried elsewhere.
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			t := time.NewTicker(5 * time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					activity.RecordHeartbeat(ctx, in.Key)
+				}
+			}
+		}()
 		if _, err := tx.Exec(ctx, staged); err != nil {
 			return err
 		}

@@ -40,7 +40,9 @@ func (r *intentRun) unitOptions() workflow.ActivityOptions {
 	retry := partialexecution.DefaultRetryPolicy()
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 15 * time.Minute,
-		HeartbeatTimeout:    2 * time.Minute,
+		// The unit heartbeats every 5 s; a dead worker's unit is retried
+		// after 20 s.
+		HeartbeatTimeout: 20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        base,
 			BackoffCoefficient:     retry.BackoffCoefficient(),
