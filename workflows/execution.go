@@ -80,6 +80,7 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 			}); err != nil {
 				return r.result, err
 			}
+			r.holdsScope = true
 			r.done(StageLock, fmt.Sprintf("%d scopes held (%s)", len(lock.Scopes), firstScope(lock.Scopes)))
 			break
 		}
@@ -130,11 +131,8 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 	if rv.Outcome == revalidation.Replan {
 		sum.StaleReplans++
 		r.done(StageRevalidation, "stale_environment_state: "+mismatchText(rv))
-		var wake []string
-		if err := r.local(a.ReleaseScope, &wake, activities.ReleaseInput{IntentID: r.id, Reason: db.ReleaseCancelled}); err != nil {
-			return r.result, err
-		}
-		r.wake(wake)
+		// The scope stays held while the intent replans: it keeps its place,
+		// and nothing else can change its datasets meanwhile.
 		return r.replanStale(signed, rv, votes)
 	}
 	r.done(StageRevalidation, "execution_context current")
@@ -145,12 +143,8 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 		return r.result, err
 	}
 	if len(units.Keys) == 0 {
-		// Nothing in the window: nothing runs, nothing changes.
-		var wake []string
-		if err := r.local(a.ReleaseScope, &wake, activities.ReleaseInput{IntentID: r.id, Reason: db.ReleaseCancelled}); err != nil {
-			return r.result, err
-		}
-		r.wake(wake)
+		// Nothing in the window: nothing runs, nothing changes; decide
+		// releases the scope.
 		r.done(StageExecution, "no partition of the window holds data: nothing to run")
 		return r.decide(decision.Input{Votes: votes})
 	}
@@ -282,6 +276,7 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 	}); err != nil {
 		return r.result, err
 	}
+	r.holdsScope = false
 	r.done(StageProjection, fmt.Sprintf("registry %s; scopes released", proj.Environment.VersionID))
 	r.wake(proj.Wake)
 
@@ -354,6 +349,7 @@ func (r *intentRun) panicRollback(p planner.ExecutionPlan, flow *partialexecutio
 	if err := workflow.ExecuteActivity(ctx, a.PanicRollback, activities.PanicInput{IntentID: r.id, Plan: p, Outcome: out, Finished: finished}).Get(ctx, &wake); err != nil {
 		return r.result, err
 	}
+	r.holdsScope = false
 	r.result.Execution.Panic = &PanicSummary{Trigger: string(env.Trigger), Reason: env.Reason}
 	for _, u := range units.Keys {
 		r.setUnit(u, "quarantined", 0, -1, out.Fault.Code)
@@ -488,4 +484,19 @@ func mismatchText(rv revalidation.Result) string {
 		parts = append(parts, fmt.Sprintf("%s %s → %s", m.Field, m.Signed, m.Current))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// releaseHeldScope releases the scope of an intent that ends without a
+// projection (blocked after acquiring it, or nothing to run).
+func (r *intentRun) releaseHeldScope() error {
+	if !r.holdsScope {
+		return nil
+	}
+	var wake []string
+	if err := r.local(a.ReleaseScope, &wake, activities.ReleaseInput{IntentID: r.id, Reason: db.ReleaseCancelled}); err != nil {
+		return err
+	}
+	r.holdsScope = false
+	r.wake(wake)
+	return nil
 }

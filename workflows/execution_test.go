@@ -182,3 +182,35 @@ func TestExecutionPartialFailureModes(t *testing.T) {
 		})
 	}
 }
+
+// TestTOCTOUProjectionBetweenResolutionAndExecutionReplans: while the intent
+// waits for its scope, another projection lands; at revalidation the signed
+// registry version is stale, so the intent replans (counted) and runs on the
+// new snapshot.
+func TestTOCTOUProjectionBetweenResolutionAndExecutionReplans(t *testing.T) {
+	seedDemo(t, false)
+	ctx := context.Background()
+	holder := "holder-" + uniqueID(t)
+	_, err := store.AcquireScopes(ctx, lockReqFor(holder, "silver_documentos"))
+	require.NoError(t, err)
+	id := uniqueID(t)
+	env := newEnv(t, newActivities(t, nil), id)
+	approveAt(env, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		_, err := store.SetDatasetStates(ctx, []registry.DatasetState{{Name: "gold_faturamento_uf", State: registry.StateCommitted, PublishAllowed: true}}, "another projection")
+		require.NoError(t, err)
+		_, err = store.ReleaseScopes(ctx, holder, "test")
+		require.NoError(t, err)
+	}, 2*time.Minute)
+	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
+
+	require.Equal(t, decision.Approved, res.DecisionState, res.Reason)
+	require.True(t, res.Execution.Queued)
+	require.Equal(t, 1, res.Execution.StaleReplans)
+	require.Equal(t, 2, res.Replans, "the policy replan and the stale_environment_state replan")
+	latest, err := store.LatestSnapshot(ctx)
+	require.NoError(t, err)
+	require.Equal(t, res.Execution.RegistryVersionID, latest.VersionID)
+	types := eventTypes(t, id)
+	require.Contains(t, types, audit.EventRevalidation)
+}

@@ -63,8 +63,10 @@ type intentRun struct {
 	bundle string // policy_bundle_version, once consulted
 	// source and input override what the intents index shows (a composite).
 	source, input string
-	status        Status
-	result        IntentResult
+	// holdsScope: the intent holds its target scopes (steps 11–16).
+	holdsScope bool
+	status     Status
+	result     IntentResult
 }
 
 // IntentWorkflow runs the governed flow of whitepaper section 7 for one
@@ -343,6 +345,9 @@ func (r *intentRun) auditGovernance(gov activities.Governance) error {
 // decide runs the Decision Engine, records the decision and the end event
 // (I5: every decision has an event; complete_per_intent).
 func (r *intentRun) decide(in decision.Input) (IntentResult, error) {
+	if err := r.releaseHeldScope(); err != nil {
+		return r.result, err
+	}
 	var d decision.Decision
 	if err := r.local(a.Decide, &d, in); err != nil {
 		return r.result, err

@@ -1,0 +1,120 @@
+package workflows_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"go.uber.org/zap"
+
+	"github.com/contextualflux/cfa/activities"
+	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/db/dbtest"
+	"github.com/contextualflux/cfa/internal/app"
+	"github.com/contextualflux/cfa/internal/dataplane"
+	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/workflows"
+)
+
+// TestTwentyIntentsOnOneScopeAreSerialized submits 20 intents that write the
+// same partitions of silver_documentos at once, on the real dev server: each
+// executes, none overlaps another's hold of the scope, none is lost, and the
+// scopes are granted in the order the intents queued.
+func TestTwentyIntentsOnOneScopeAreSerialized(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test against the Temporal dev server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	d := dbtest.New(t, "workflows_lock20")
+	cat, err := app.LoadCatalog("")
+	require.NoError(t, err)
+	require.NoError(t, dataplane.Ensure(ctx, d.Pool, cat))
+	require.NoError(t, dataplane.Seed(ctx, d.Pool, cat, dataplane.Options{RowsPerPartition: 1200, ClientCount: 300}))
+
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath: temporalCLI(t), LogLevel: "error",
+		ExtraArgs: []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
+	})
+	require.NoError(t, err)
+	defer func() { _ = srv.Stop() }()
+	c := srv.Client()
+	s := db.New(d.Pool)
+	bundle, err := app.LoadBundle("")
+	require.NoError(t, err)
+	acts := &activities.Activities{Store: s, Catalog: cat, Bundle: bundle, Logger: zap.NewNop(), Notifier: &activities.Notifier{}, Temporal: c}
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
+	w.RegisterActivity(acts)
+	require.NoError(t, w.Start())
+	defer w.Stop()
+	svc := &service.Service{Temporal: c, Store: s}
+
+	const n = 20
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = fmt.Sprintf("lock20-%02d", i)
+	}
+	var wg sync.WaitGroup
+	results := make([]workflows.IntentResult, n)
+	errs := make([]error, n)
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := svc.Submit(ctx, service.SubmitRequest{IntentID: id, Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1}); err != nil {
+				errs[i] = err
+				return
+			}
+			results[i], errs[i] = svc.Wait(ctx, id, 200*time.Millisecond, nil, func(workflows.PendingEscalation) {
+				if err := svc.Confirm(ctx, id, workflows.SignalApprove, "lock-test", "ok"); err != nil {
+					errs[i] = err
+				}
+			})
+		}()
+	}
+	wg.Wait()
+	queued := 0
+	for i, r := range results {
+		require.NoError(t, errs[i], ids[i])
+		require.Equal(t, decision.Approved, r.DecisionState, "%s: %s", ids[i], r.Reason)
+		require.NotNil(t, r.Execution)
+		require.NotEmpty(t, r.Execution.RegistryVersionID, "%s projected", ids[i])
+		if r.Execution.Queued {
+			queued++
+		}
+	}
+	require.Positive(t, queued, "intents on one scope waited for each other")
+
+	// Holds never overlap, and grants follow the queue (request id) order.
+	rows, err := d.Pool.Query(ctx, `SELECT intent_id, min(id), min(acquired_at), max(released_at)
+		FROM scope_locks GROUP BY intent_id ORDER BY min(id)`)
+	require.NoError(t, err)
+	type hold struct {
+		intent             string
+		seq                int64
+		acquired, released time.Time
+	}
+	var holds []hold
+	for rows.Next() {
+		var h hold
+		require.NoError(t, rows.Scan(&h.intent, &h.seq, &h.acquired, &h.released))
+		holds = append(holds, h)
+	}
+	require.NoError(t, rows.Err())
+	require.Len(t, holds, n, "every intent requested the scope once")
+	for i := 1; i < len(holds); i++ {
+		require.False(t, holds[i].acquired.Before(holds[i-1].released),
+			"%s acquired at %s before %s released at %s", holds[i].intent, holds[i].acquired, holds[i-1].intent, holds[i-1].released)
+	}
+	var target int
+	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM silver.silver_documentos`).Scan(&target))
+	require.Equal(t, 3*1200, target, "20 runs of one intent leave the rows of one run")
+}
