@@ -20,6 +20,7 @@ import (
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/planner"
+	"github.com/contextualflux/cfa/internal/precost"
 	"github.com/contextualflux/cfa/internal/projection"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/revalidation"
@@ -285,6 +286,7 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 	activity.RecordHeartbeat(ctx, in.Key)
 	start := time.Now()
 	var m dataplane.Metrics
+	var written int64
 	err = pgx.BeginFunc(ctx, a.Store.Pool(), func(tx pgx.Tx) error {
 		// A retry starts from an empty slot: the unit's earlier rows go.
 		if _, err := dataplane.Discard(ctx, tx, target, in.IntentID, in.Key); err != nil {
@@ -314,8 +316,11 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 		}
 		activity.RecordHeartbeat(ctx, in.Key)
 		var err error
-		m, err = dataplane.MeasureUnit(ctx, tx, target, in.IntentID, in.Key)
-		return err
+		if m, err = dataplane.MeasureUnit(ctx, tx, target, in.IntentID, in.Key); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, fmt.Sprintf(`SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM %s t WHERE cfa_intent_id = $1 AND cfa_unit_key = $2`,
+			dataplane.StagingTable(target)), in.IntentID, in.Key).Scan(&written)
 	})
 	if err != nil {
 		return UnitOutcome{}, classify(ctx, fmt.Errorf("execute unit %s of intent %s: %w", in.Key, in.IntentID, err))
@@ -323,6 +328,7 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 	metrics := runtimevalidation.UnitMetrics{
 		Dataset: target.Name, Key: in.Key, Attempt: attempt, RowsOut: m.Rows,
 		NullRatio: map[string]float64{}, DurationMS: time.Since(start).Milliseconds(),
+		CostDBU: precost.DefaultModel().WrittenDBU(written, in.Plan.Strategy == planner.MergeWithDeterministicKey),
 	}
 	for _, c := range m.Columns {
 		metrics.NullRatio[c.Name] = c.NullRatio
@@ -407,6 +413,10 @@ type ProjectInput struct {
 	Partitioned         bool                     `json:"partitioned"`
 	PolicyBundleVersion string                   `json:"policy_bundle_version"`
 	Now                 time.Time                `json:"now"`
+	// ShapeHash keys the pre-cost history; ActualDBU is the sum of the
+	// units' measured cost (every attempt), recorded after the commit.
+	ShapeHash string  `json:"shape_hash"`
+	ActualDBU float64 `json:"actual_dbu"`
 }
 
 // Projected is the committed registry snapshot and who to wake.
@@ -488,6 +498,12 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 		return Projected{}, err
 	}
 	out.Environment, out.Wake, out.Replayed = res.Environment, res.Wake, res.Replayed
+	// The feedback loop (5.5): the real cost of this execution, once.
+	if in.ShapeHash != "" {
+		if err := a.Store.RecordCost(ctx, in.ShapeHash, db.CostRun{IntentID: in.IntentID, ExecutedAt: in.Now, ActualDBU: in.ActualDBU}); err != nil {
+			return out, err
+		}
+	}
 	a.log(in.IntentID, "state_projection").Info("projected",
 		zap.String("version_id", res.Environment.VersionID), zap.Bool("replayed", res.Replayed), zap.Any("moved", out.Moved))
 	return out, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/precost"
 	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/signature"
 	"github.com/contextualflux/cfa/internal/staticcheck"
 )
 
@@ -39,7 +40,11 @@ type PreCost struct {
 // EstimatePreCost runs the Pre-cost Estimator (step 8) over the runs of the
 // same intent_signature_hash in the last 30 days.
 func (a *Activities) EstimatePreCost(ctx context.Context, in PreCostInput) (PreCost, error) {
-	runs, err := a.Store.CostHistory(ctx, in.Signed.Hash, in.Now, precost.HistoryWindow)
+	key, err := in.Signed.Signature.ShapeHash()
+	if err != nil {
+		return PreCost{}, invalid(err)
+	}
+	runs, err := a.Store.CostHistory(ctx, key, in.Now, precost.HistoryWindow)
 	if err != nil {
 		return PreCost{}, fmt.Errorf("pre-cost of intent %s: %w", in.IntentID, err)
 	}
@@ -289,4 +294,14 @@ func (a *Activities) RecordPlan(ctx context.Context, in RecordPlanInput) error {
 		}
 	}
 	return a.Store.RecordPlan(ctx, rec)
+}
+
+// ShapeHash returns the signature's shape hash, the key of the pre-cost
+// history (encoding is not workflow code's business).
+func (a *Activities) ShapeHash(_ context.Context, sig signature.Signature) (string, error) {
+	h, err := sig.ShapeHash()
+	if err != nil {
+		return "", invalid(err)
+	}
+	return h, nil
 }

@@ -254,9 +254,19 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
 			MaximumAttempts: 5, NonRetryableErrorTypes: []string{activities.ErrInvalidInput}},
 	})
+	agg, aggErr := runtimevalidation.Aggregate(runtimevalidation.DefaultLimits(), reports)
+	var actual float64
+	for _, rep := range reports {
+		actual += rep.Metrics.CostDBU
+	}
+	var shape string
+	if err := r.local(a.ShapeHash, &shape, signed.Signature); err != nil {
+		return r.result, err
+	}
 	if err := workflow.ExecuteActivity(pctx, a.Project, activities.ProjectInput{
 		IntentID: r.id, Plan: p, Outcome: outcome, Partitioned: units.Partitioned,
 		PolicyBundleVersion: signed.Signature.ExecutionContext.PolicyBundleVersion, Now: workflow.Now(r.ctx).UTC(),
+		ShapeHash: shape, ActualDBU: actual,
 	}).Get(r.ctx, &proj); err != nil {
 		// I4: nothing was projected and the scope stays held, so the next
 		// intent on it waits rather than reading an uncertain environment.
@@ -280,8 +290,7 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 	r.done(StageProjection, fmt.Sprintf("registry %s; scopes released", proj.Environment.VersionID))
 	r.wake(proj.Wake)
 
-	agg, err := runtimevalidation.Aggregate(runtimevalidation.DefaultLimits(), reports)
-	if err == nil {
+	if aggErr == nil {
 		votes = append(votes, agg.Vote())
 	}
 	return r.decide(decision.Input{Votes: append(votes, outcome.Vote)})

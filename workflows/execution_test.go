@@ -11,6 +11,7 @@ import (
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/precost"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/runtimevalidation"
 	"github.com/contextualflux/cfa/workflows"
@@ -113,6 +114,10 @@ func TestExecutionCommitsAllAndIsIdempotent(t *testing.T) {
 			require.Positive(t, first)
 		} else {
 			require.Equal(t, first, count(), "re-running an approved intent leaves the same target data")
+			// The feedback loop: the first run's real cost is in the history
+			// of the same intent shape, and the estimate uses it.
+			require.Equal(t, precost.BasisHistoryWeighted, res.PreCost.Estimate.Basis)
+			require.GreaterOrEqual(t, res.PreCost.Estimate.HistoryRuns, 1)
 		}
 	}
 	latest, err := store.LatestSnapshot(context.Background())

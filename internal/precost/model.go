@@ -227,3 +227,18 @@ func (s Shape) filterable() (maxSpan int, ok bool) {
 	}
 	return maxSpan, ok
 }
+
+// WrittenDBU is the real cost of an execution measured by the bytes it
+// wrote: each byte was read once and written once (merge or overwrite).
+// The Sandbox measures bytes, not scans, so this is the floor of the
+// model's price for the same volume (docs/adr/0095).
+func (m Model) WrittenDBU(bytes int64, merge bool) float64 {
+	if bytes <= 0 || m.GiBPerDBU <= 0 {
+		return 0
+	}
+	w := m.WriteWeight
+	if merge {
+		w = m.MergeWeight
+	}
+	return float64(bytes) / GiB * (m.ScanWeight + w) / m.GiBPerDBU
+}

@@ -196,3 +196,12 @@ func TestInvalidInput(t *testing.T) {
 		})
 	}
 }
+
+func TestWrittenDBU(t *testing.T) {
+	t.Parallel()
+	m := precost.DefaultModel()
+	require.Zero(t, m.WrittenDBU(0, true))
+	require.InDelta(t, (1+3)/64.0, m.WrittenDBU(precost.GiB, true), 1e-12, "1 precost.GiB read and merged")
+	require.InDelta(t, (1+2)/64.0, m.WrittenDBU(precost.GiB, false), 1e-12, "1 precost.GiB read and overwritten")
+	require.Less(t, m.WrittenDBU(precost.GiB, true), m.WrittenDBU(2*precost.GiB, true))
+}

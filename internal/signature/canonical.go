@@ -53,6 +53,17 @@ func (s Signature) Hash() (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// ShapeHash is the hash of what the intent does, without where and when it
+// was signed: execution_context and the replan counter are cleared. It keys
+// the Pre-cost Estimator's execution history (5.5 feedback_loop): a
+// recurring pipeline re-signed against each new registry version is still
+// the same work (docs/adr/0095).
+func (s Signature) ShapeHash() (string, error) {
+	s.ExecutionContext = ExecutionContext{}
+	s.Replan = 0
+	return s.Canonical().Hash()
+}
+
 // encodeSizeHint fits the encoding of a typical signature (two or three
 // datasets), so encoding rarely grows its buffer.
 const encodeSizeHint = 1024

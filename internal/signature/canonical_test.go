@@ -120,3 +120,24 @@ func TestDestinationLayer(t *testing.T) {
 		require.Equal(t, want, Signature{TargetLayer: in}.DestinationLayer(), in)
 	}
 }
+
+func TestShapeHashIgnoresWhereAndWhenItWasSigned(t *testing.T) {
+	t.Parallel()
+	a := Signature{Intent: "x", Operations: []string{OpMerge}, Datasets: []Dataset{{Name: "nfe", Role: RoleSource}}}
+	b := a
+	b.ExecutionContext = ExecutionContext{RegistryVersionID: "v2", PolicyBundleVersion: "p", CatalogSnapshotVersion: "c"}
+	b.Replan = 2
+	ha, err := a.ShapeHash()
+	require.NoError(t, err)
+	hb, err := b.ShapeHash()
+	require.NoError(t, err)
+	require.Equal(t, ha, hb)
+	c := a
+	c.Constraints.MergeKey = "nfe_id"
+	hc, err := c.ShapeHash()
+	require.NoError(t, err)
+	require.NotEqual(t, ha, hc, "what the intent does still changes it")
+	full, err := b.Hash()
+	require.NoError(t, err)
+	require.NotEqual(t, full, hb)
+}
