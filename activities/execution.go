@@ -591,3 +591,32 @@ func (a *Activities) PublishDataset(ctx context.Context, in PublishInput) (Publi
 	}
 	return out, nil
 }
+
+// ScopeCheckInput is step 3: the datasets an intent will write.
+type ScopeCheckInput struct {
+	IntentID string   `json:"intent_id"`
+	Datasets []string `json:"datasets"`
+}
+
+// ScopeCheck says who holds or waits for those datasets now.
+type ScopeCheck struct {
+	Busy    bool     `json:"busy"`
+	Holders []string `json:"holders,omitempty"`
+}
+
+// CheckScope is the lock check of step 3: a read of the scope table, no
+// acquisition (that is step 11, before revalidation).
+func (a *Activities) CheckScope(ctx context.Context, in ScopeCheckInput) (ScopeCheck, error) {
+	active, err := a.Store.ActiveLocks(ctx)
+	if err != nil {
+		return ScopeCheck{}, err
+	}
+	var out ScopeCheck
+	for _, h := range active {
+		if h.IntentID != in.IntentID && slices.Contains(in.Datasets, h.Scope.Dataset) && !slices.Contains(out.Holders, h.IntentID) {
+			out.Holders = append(out.Holders, h.IntentID)
+		}
+	}
+	out.Busy = len(out.Holders) > 0
+	return out, nil
+}

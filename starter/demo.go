@@ -80,6 +80,11 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 	for _, d := range cat.Datasets {
 		seed = append(seed, registry.DatasetState{Name: d.Name, State: registry.StateCommitted, PublishAllowed: true, UpdatedAt: time.Now().UTC()})
 	}
+	// The pre-cost feedback loop learns from every execution; the demo
+	// starts from the model so its figures are the same on every run.
+	if _, err := svc.Store.Pool().Exec(ctx, `DELETE FROM precost_history`); err != nil {
+		return fmt.Errorf("reset the pre-cost history for the demo: %w", err)
+	}
 	env, err := svc.Store.SetDatasetStates(ctx, seed, "demo seed: all datasets committed")
 	if err != nil {
 		return err

@@ -509,3 +509,45 @@ func (r *intentRun) releaseHeldScope() error {
 	r.wake(wake)
 	return nil
 }
+
+// checkScope is step 3. A non-nil input blocks the intent (reject mode).
+func (r *intentRun) checkScope(sig signature.Signature) (*decision.Input, error) {
+	var targets []string
+	for _, d := range sig.Targets() {
+		targets = append(targets, d.Name)
+	}
+	if len(targets) == 0 {
+		return nil, nil
+	}
+	var chk activities.ScopeCheck
+	if err := r.local(a.CheckScope, &chk, activities.ScopeCheckInput{IntentID: r.id, Datasets: targets}); err != nil {
+		return nil, err
+	}
+	mode := r.in.OnConflict
+	if mode == "" {
+		mode = db.OnConflictQueue
+	}
+	outcome := "free"
+	if chk.Busy {
+		outcome = "busy"
+	}
+	if err := r.audit(audit.EventScopeCheck, StageLock, outcome, system(), audit.ActionRead, datasetTargets(sig), map[string]any{
+		"datasets": targets, "held_or_queued_by": chk.Holders, "conflict_resolution": mode,
+	}); err != nil {
+		return nil, err
+	}
+	if !chk.Busy {
+		r.done(StageLock, "lock check: target scope free")
+		return nil, nil
+	}
+	if mode == db.OnConflictReject {
+		reason := fmt.Sprintf("target scope held by %s and conflict_resolution is reject", strings.Join(chk.Holders, ", "))
+		r.done(StageLock, "lock check: "+reason)
+		return &decision.Input{Votes: []decision.Vote{{Authority: decision.AuthorityConcurrencyControl, Outcome: decision.Blocked, Reason: reason,
+			Faults: []fault.Fault{{Code: "SCOPE_LOCK_CONFLICT", Family: fault.SemanticFaults, Severity: fault.SeverityMedium,
+				Stage: fault.StageExecution, DetectedBeforeExecution: true, MandatoryAction: "block", Message: reason,
+				Remediation: []string{"resubmit when the other intent has finished, or submit with on_conflict queue"}}}}}}, nil
+	}
+	r.done(StageLock, "lock check: busy, will queue behind "+strings.Join(chk.Holders, ", "))
+	return nil, nil
+}

@@ -136,11 +136,12 @@ func TestExecutionRejectModeBlocksWhenScopeIsHeld(t *testing.T) {
 	t.Cleanup(func() { _, _ = store.ReleaseScopes(ctx, holder, "test") })
 	id := uniqueID(t)
 	env := newEnv(t, newActivities(t, nil), id)
-	approveAt(env, time.Minute)
 	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, OnConflict: "reject"})
 	require.Equal(t, decision.Blocked, res.DecisionState)
 	require.Equal(t, string(decision.AuthorityConcurrencyControl), res.DecidedBy)
-	require.Contains(t, eventTypes(t, id), audit.EventScopeRejected)
+	types := eventTypes(t, id)
+	require.Contains(t, types, audit.EventScopeCheck, "the lock check of step 3 rejects before anyone is asked to confirm")
+	require.NotContains(t, types, audit.EventConfirmationRequested)
 }
 
 func TestExecutionPartialFailureModes(t *testing.T) {

@@ -146,6 +146,18 @@ func (r *intentRun) run() (IntentResult, error) {
 	}
 	r.done(StageNormalizer, fmt.Sprintf("confidence %.2f, ambiguity %s, mode %s", res.ConfidenceScore, res.AmbiguityLevel, res.ConfirmationMode))
 
+	// Step 3: lock check. The target is known once resolved; with
+	// conflict_resolution reject a busy scope blocks before anyone is asked
+	// to confirm, with queue the intent goes on and waits at step 11.
+	if workflow.GetVersion(r.ctx, ChangeScopeCheck, workflow.DefaultVersion, 1) == 1 && !r.in.DryRun {
+		if stop, err := r.checkScope(res.Signature); err != nil || stop != nil {
+			if err != nil {
+				return r.result, err
+			}
+			return r.decide(*stop)
+		}
+	}
+
 	// Step 5: semantic escalation (auto / soft / hard / human).
 	conf, err := r.confirm(res)
 	if err != nil {

@@ -134,6 +134,10 @@ type UnitState struct {
 	ErrorCode string `json:"error_code,omitempty"`
 }
 
+// ChangeScopeCheck is the workflow.GetVersion change id that added the
+// lock check of step 3.
+const ChangeScopeCheck = "scope-check-step-3"
+
 // ChangeExecutionSteps is the workflow.GetVersion change id that added
 // steps 11–16 (lock, revalidation, sandbox execution, projection).
 const ChangeExecutionSteps = "execution-steps-11-16"

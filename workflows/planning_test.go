@@ -29,6 +29,7 @@ func approveAt(env interface {
 }
 
 func TestApprovedIntentIsCostedPlannedGeneratedAndValidated(t *testing.T) {
+	clearCostHistory(t)
 	id := uniqueID(t)
 	env := newEnv(t, newActivities(t, nil), id)
 	approveAt(env, time.Minute)
@@ -75,7 +76,16 @@ func TestApprovedIntentIsCostedPlannedGeneratedAndValidated(t *testing.T) {
 	require.Equal(t, res.PlanHash, h, "the stored plan is the hashed plan, byte for byte")
 }
 
+// clearCostHistory makes the next estimates model-only: executions of the
+// same intent shape in other tests recorded their (tiny) real cost.
+func clearCostHistory(t *testing.T) {
+	t.Helper()
+	_, err := store.Pool().Exec(context.Background(), `DELETE FROM precost_history`)
+	require.NoError(t, err)
+}
+
 func TestOverCeilingIntentIsReplannedWithFilter(t *testing.T) {
+	clearCostHistory(t)
 	id := uniqueID(t)
 	env := newEnv(t, newActivities(t, nil), id)
 	// Hard confirmation of the PII join, then the human escalation of the
@@ -95,6 +105,7 @@ func TestOverCeilingIntentIsReplannedWithFilter(t *testing.T) {
 }
 
 func TestCostReplanThatCannotNarrowBlocks(t *testing.T) {
+	clearCostHistory(t)
 	id := uniqueID(t)
 	env := newEnv(t, newActivities(t, nil), id)
 	approveAt(env, time.Minute)
@@ -110,6 +121,7 @@ func TestCostReplanThatCannotNarrowBlocks(t *testing.T) {
 }
 
 func TestCostEscalationTimeoutBlocks(t *testing.T) {
+	clearCostHistory(t)
 	id := uniqueID(t)
 	env := newEnv(t, newActivities(t, nil), id)
 	approveAt(env, time.Minute)

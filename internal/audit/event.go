@@ -31,6 +31,7 @@ const (
 	EventSubIntentDecided    = "SUB_INTENT_DECIDED"
 	EventSubIntentSkipped    = "SUB_INTENT_SKIPPED"
 	EventIntentGraphAccepted = "INTENT_GRAPH_ACCEPTED"
+	EventScopeCheck          = "SCOPE_LOCK_CHECK"
 	EventScopeQueued         = "SCOPE_LOCK_QUEUED"
 	EventScopeAcquired       = "SCOPE_LOCK_ACQUIRED"
 	EventScopeRejected       = "SCOPE_LOCK_REJECTED"
