@@ -620,3 +620,64 @@ func (a *Activities) CheckScope(ctx context.Context, in ScopeCheckInput) (ScopeC
 	out.Busy = len(out.Holders) > 0
 	return out, nil
 }
+
+// CertainInput asks I4 whether an intent may run on its scopes.
+type CertainInput struct {
+	IntentID string   `json:"intent_id"`
+	Scopes   []string `json:"scopes"` // concurrency.Scope keys
+}
+
+// CheckEnvironmentCertain applies I4: an unresolved failed projection on a
+// conflicting scope blocks the intent (ENVIRONMENT_STATE_UNCERTAIN).
+func (a *Activities) CheckEnvironmentCertain(ctx context.Context, in CertainInput) (projection.Gate, error) {
+	open, err := a.Store.OpenProjectionFailures(ctx)
+	if err != nil {
+		return projection.Gate{}, err
+	}
+	scopes, err := parseScopes(in.Scopes)
+	if err != nil {
+		return projection.Gate{}, invalid(err)
+	}
+	failed := make([]projection.FailedProjection, 0, len(open))
+	for _, f := range open {
+		fs, err := parseScopes(f.Scopes)
+		if err != nil {
+			return projection.Gate{}, fmt.Errorf("failed projection of intent %s: %w", f.IntentID, err)
+		}
+		failed = append(failed, projection.FailedProjection{IntentID: f.IntentID, Scopes: fs, ParentVersionID: f.ParentVersionID, FailedAt: f.FailedAt, Cause: f.Cause})
+	}
+	return projection.CheckCertain(in.IntentID, scopes, failed), nil
+}
+
+func parseScopes(keys []string) ([]concurrency.Scope, error) {
+	out := make([]concurrency.Scope, 0, len(keys))
+	for _, k := range keys {
+		s, err := concurrency.ParseScope(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// ProjectionFailedInput records a projection that did not commit.
+type ProjectionFailedInput struct {
+	IntentID        string    `json:"intent_id"`
+	Scopes          []string  `json:"scopes"`
+	ParentVersionID string    `json:"parent_version_id"`
+	Cause           string    `json:"cause"`
+	At              time.Time `json:"at"`
+}
+
+// MarkProjectionFailed records the I4 marker, then releases the intent's
+// scopes: queued intents wake and are blocked by the marker (with a clear
+// fault) instead of waiting forever. The staged outputs stay in staging.
+func (a *Activities) MarkProjectionFailed(ctx context.Context, in ProjectionFailedInput) ([]string, error) {
+	if err := a.Store.RecordProjectionFailure(ctx, db.ProjectionFailure{
+		IntentID: in.IntentID, Scopes: in.Scopes, ParentVersionID: in.ParentVersionID, Cause: in.Cause, FailedAt: in.At,
+	}); err != nil {
+		return nil, err
+	}
+	return a.Store.ReleaseScopes(ctx, in.IntentID, "projection_failed")
+}

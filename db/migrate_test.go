@@ -16,7 +16,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 	d := dbtest.NewEmpty(t, "db_migrate")
 
 	tables := []string{"registry_snapshots", "registry_dataset_states", "registry_execution_history",
-		"audit_events", "audit_chain_head", "intents", "execution_plans", "scope_locks", "ttl_escalations"}
+		"audit_events", "audit_chain_head", "intents", "execution_plans", "scope_locks", "ttl_escalations", "projection_failures"}
 	present := func() []string {
 		var got []string
 		rows, err := d.Pool.Query(ctx, `SELECT table_name::text FROM information_schema.tables

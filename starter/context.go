@@ -143,7 +143,50 @@ func (c *cli) registryCmd() *cobra.Command {
 	set.Flags().StringSliceVar(&quarantined, "quarantined", nil, "quarantined units")
 	set.Flags().StringVar(&reason, "reason", "operator change", "why (kept with the snapshot)")
 
-	cmd.AddCommand(show, set)
+	var by, why string
+	resolve := &cobra.Command{
+		Use:   "resolve INTENT_ID --by NAME --reason TEXT",
+		Short: "Resolve a failed projection (I4): intents on its scopes are no longer blocked with ENVIRONMENT_STATE_UNCERTAIN",
+		Long: `A projection that did not commit leaves its scopes uncertain (I4) and
+blocks every intent on them. Check the registry against the data (the
+intent's outputs are still in staging), then resolve the marker.
+Without an argument, lists the open markers.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := c.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if len(args) == 0 {
+				open, err := store.OpenProjectionFailures(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return c.emit(open, func(w io.Writer) {
+					if len(open) == 0 {
+						fmt.Fprintln(w, "no failed projection: the environment is certain")
+					}
+					for _, f := range open {
+						fmt.Fprintf(w, "%s failed at %s on %d scopes: %s\n", f.IntentID, f.FailedAt.Format(time.RFC3339), len(f.Scopes), f.Cause)
+					}
+				})
+			}
+			if strings.TrimSpace(by) == "" || strings.TrimSpace(why) == "" {
+				return fmt.Errorf("registry resolve %s: --by and --reason are required: the resolution is recorded", args[0])
+			}
+			ok, err := store.ResolveProjectionFailure(cmd.Context(), args[0], by, why)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("registry resolve: intent %s has no open failed projection (`cfa registry resolve` lists them)", args[0])
+			}
+			return c.emit(map[string]string{"resolved": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "resolved the failed projection of %s\n", args[0]) })
+		},
+	}
+	resolve.Flags().StringVar(&by, "by", "", "who checked the registry against the data")
+	resolve.Flags().StringVar(&why, "reason", "", "what was checked or repaired")
+	cmd.AddCommand(show, set, resolve)
 	return cmd
 }
 

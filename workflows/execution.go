@@ -17,6 +17,7 @@ import (
 	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/planner"
+	"github.com/contextualflux/cfa/internal/projection"
 	"github.com/contextualflux/cfa/internal/revalidation"
 	"github.com/contextualflux/cfa/internal/runtimevalidation"
 	"github.com/contextualflux/cfa/internal/signature"
@@ -56,6 +57,9 @@ func (r *intentRun) unitOptions() workflow.ActivityOptions {
 // run each consistency unit in the sandbox, validate it at runtime, apply the
 // partial failure policy, project, and decide.
 func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, code string, votes []decision.Vote) (IntentResult, error) {
+	// Intents started before the I4 gate and the cost feedback existed
+	// replay without them (workflows/testdata).
+	gates := workflow.GetVersion(r.ctx, ChangeExecutionGates, workflow.DefaultVersion, 1) >= 1
 	sum := &ExecutionSummary{}
 	if prev := r.result.Execution; prev != nil { // after a stale_environment_state replan
 		sum.Queued, sum.StaleReplans, sum.Recovered = prev.Queued, prev.StaleReplans, prev.Recovered
@@ -118,6 +122,17 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 		sel.AddReceive(released, func(c workflow.ReceiveChannel, _ bool) { c.Receive(r.ctx, nil) })
 		sel.AddFuture(workflow.NewTimer(r.ctx, scopeRecheck), func(workflow.Future) {})
 		sel.Select(r.ctx)
+	}
+
+	// I4: a projection that failed on a conflicting scope while this intent
+	// waited leaves its environment uncertain.
+	if gates {
+		if stop, err := r.checkCertain(sum.Scopes); err != nil || stop != nil {
+			if err != nil {
+				return r.result, err
+			}
+			return r.decide(*stop)
+		}
 	}
 
 	// Step 12: pre-execution revalidation (TOCTOU).
@@ -260,22 +275,17 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 		actual += rep.Metrics.CostDBU
 	}
 	var shape string
-	if err := r.local(a.ShapeHash, &shape, signed.Signature); err != nil {
-		return r.result, err
+	if gates {
+		if err := r.local(a.ShapeHash, &shape, signed.Signature); err != nil {
+			return r.result, err
+		}
 	}
 	if err := workflow.ExecuteActivity(pctx, a.Project, activities.ProjectInput{
 		IntentID: r.id, Plan: p, Outcome: outcome, Partitioned: units.Partitioned,
 		PolicyBundleVersion: signed.Signature.ExecutionContext.PolicyBundleVersion, Now: workflow.Now(r.ctx).UTC(),
 		ShapeHash: shape, ActualDBU: actual,
 	}).Get(r.ctx, &proj); err != nil {
-		// I4: nothing was projected and the scope stays held, so the next
-		// intent on it waits rather than reading an uncertain environment.
-		if aerr := r.audit(audit.EventEnvironmentUpdate, StageProjection, "failed", system(), audit.ActionWrite, []string{"dataset:" + p.Target}, map[string]any{
-			"error": err.Error(), "environment_state": "uncertain",
-		}); aerr != nil {
-			return r.result, aerr
-		}
-		return r.result, err
+		return r.projectionFailed(p, signed, err, votes)
 	}
 	for _, a := range outcome.Actions {
 		r.setUnit(a.Key, string(a.Action), a.Attempts, -1, a.ErrorCode)
@@ -512,6 +522,14 @@ func (r *intentRun) releaseHeldScope() error {
 
 // checkScope is step 3. A non-nil input blocks the intent (reject mode).
 func (r *intentRun) checkScope(sig signature.Signature) (*decision.Input, error) {
+	// I4 first: every dataset the intent touches, sources included.
+	var all []string
+	for _, d := range sig.Datasets {
+		all = append(all, "dataset:"+d.Name)
+	}
+	if stop, err := r.checkCertain(all); err != nil || stop != nil {
+		return stop, err
+	}
 	var targets []string
 	for _, d := range sig.Targets() {
 		targets = append(targets, d.Name)
@@ -550,4 +568,54 @@ func (r *intentRun) checkScope(sig signature.Signature) (*decision.Input, error)
 	}
 	r.done(StageLock, "lock check: busy, will queue behind "+strings.Join(chk.Holders, ", "))
 	return nil, nil
+}
+
+// projectionFailed applies I4 when the projection did not commit: the
+// marker blocks every intent on a conflicting scope until an operator
+// resolves it (`cfa registry resolve`); nothing reached the target, so this
+// intent is rolled back, its outputs left in staging for the resolution.
+func (r *intentRun) projectionFailed(p planner.ExecutionPlan, signed activities.Signed, cause error, votes []decision.Vote) (IntentResult, error) {
+	var wake []string
+	if err := r.local(a.MarkProjectionFailed, &wake, activities.ProjectionFailedInput{
+		IntentID: r.id, Scopes: r.result.Execution.Scopes, ParentVersionID: signed.Signature.ExecutionContext.RegistryVersionID,
+		Cause: cause.Error(), At: workflow.Now(r.ctx).UTC(),
+	}); err != nil {
+		return r.result, err
+	}
+	r.holdsScope = false
+	r.wake(wake)
+	msg := "state projection failed: " + cause.Error()
+	if err := r.audit(audit.EventEnvironmentUpdate, StageProjection, "failed", system(), audit.ActionWrite, []string{"dataset:" + p.Target}, map[string]any{
+		"error": cause.Error(), "environment_state": "uncertain", "scopes": r.result.Execution.Scopes,
+	}); err != nil {
+		return r.result, err
+	}
+	r.done(StageProjection, "failed: environment_state_uncertain until `cfa registry resolve "+r.id+"`")
+	return r.decide(decision.Input{Votes: votes, InvariantViolations: []decision.Violation{{Invariant: "I4", Forces: decision.RolledBack,
+		Fault: fault.Fault{Code: fault.CodeEnvironmentStateUncertain, Family: fault.EnvironmentalFaults, Severity: fault.SeverityCritical,
+			Stage: fault.StageStateProjection, MandatoryAction: "block_next_intent", Message: msg,
+			Remediation: []string{"check the registry against the data, then `cfa registry resolve " + r.id + " --by NAME --reason TEXT`"}}}}})
+}
+
+// checkCertain is the I4 gate: a non-nil input blocks the intent.
+func (r *intentRun) checkCertain(scopes []string) (*decision.Input, error) {
+	var gate projection.Gate
+	if err := r.local(a.CheckEnvironmentCertain, &gate, activities.CertainInput{IntentID: r.id, Scopes: scopes}); err != nil {
+		return nil, err
+	}
+	if !gate.Blocked {
+		return nil, nil
+	}
+	blockers := make([]string, 0, len(gate.Because))
+	for _, b := range gate.Because {
+		blockers = append(blockers, b.IntentID)
+	}
+	r.done(StageLock, "environment_state_uncertain: the projection of "+strings.Join(blockers, ", ")+" failed")
+	f := fault.Fault{Code: fault.CodeEnvironmentStateUncertain, Family: fault.EnvironmentalFaults, Severity: fault.SeverityHigh,
+		Stage: fault.StageStateProjection, DetectedBeforeExecution: true, MandatoryAction: "block",
+		Message: "the projection of " + strings.Join(blockers, ", ") + " failed on a conflicting scope (I4)"}
+	if gate.Fault != nil {
+		f = *gate.Fault
+	}
+	return &decision.Input{InvariantViolations: []decision.Violation{{Invariant: "I4", Forces: decision.Blocked, Fault: f}}}, nil
 }

@@ -2,15 +2,19 @@ package workflows_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 
+	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/internal/precost"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/runtimevalidation"
@@ -219,4 +223,39 @@ func TestTOCTOUProjectionBetweenResolutionAndExecutionReplans(t *testing.T) {
 	require.Equal(t, res.Execution.RegistryVersionID, latest.VersionID)
 	types := eventTypes(t, id)
 	require.Contains(t, types, audit.EventRevalidation)
+}
+
+// TestProjectionFailureBlocksTheNextIntentUntilResolved: the projection
+// fails (storage lost at commit); nothing reaches the target, the intent is
+// rolled back, and the next intent on the scope is blocked with
+// ENVIRONMENT_STATE_UNCERTAIN (I4) until an operator resolves the marker.
+func TestProjectionFailureBlocksTheNextIntentUntilResolved(t *testing.T) {
+	seedDemo(t, false)
+	ctx := context.Background()
+	acts := newActivities(t, nil)
+	failing := uniqueID(t)
+	env := newEnv(t, acts, failing)
+	env.OnActivity(acts.Project, mock.Anything, mock.Anything).Return(activities.Projected{}, errors.New("storage lost at commit"))
+	approveAt(env, time.Minute)
+	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
+	require.Equal(t, decision.RolledBack, res.DecisionState, res.Reason)
+	require.Equal(t, "invariant:I4", res.DecidedBy)
+	var n int
+	require.NoError(t, store.Pool().QueryRow(ctx, `SELECT count(*) FROM silver.silver_documentos`).Scan(&n))
+	require.Zero(t, n, "nothing reached the target")
+
+	next := uniqueID(t)
+	blocked := run(t, newEnv(t, newActivities(t, nil), next), workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf})
+	require.Equal(t, decision.Blocked, blocked.DecisionState)
+	require.Equal(t, fault.CodeEnvironmentStateUncertain, blocked.Faults[0].Code)
+	require.NotContains(t, eventTypes(t, next), audit.EventConfirmationRequested, "blocked before anyone is asked")
+
+	ok, err := store.ResolveProjectionFailure(ctx, failing, "operator", "registry checked against the data")
+	require.NoError(t, err)
+	require.True(t, ok)
+	after := uniqueID(t)
+	env = newEnv(t, newActivities(t, nil), after)
+	approveAt(env, time.Minute)
+	res = run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
+	require.Equal(t, decision.Approved, res.DecisionState, res.Reason)
 }

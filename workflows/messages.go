@@ -134,6 +134,10 @@ type UnitState struct {
 	ErrorCode string `json:"error_code,omitempty"`
 }
 
+// ChangeExecutionGates is the workflow.GetVersion change id that added the
+// I4 gate after the lock and the cost feedback of step 16.
+const ChangeExecutionGates = "execution-i4-gate-cost-feedback"
+
 // ChangeScopeCheck is the workflow.GetVersion change id that added the
 // lock check of step 3.
 const ChangeScopeCheck = "scope-check-step-3"

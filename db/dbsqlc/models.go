@@ -79,6 +79,17 @@ type PrecostHistory struct {
 	RecordedAt          time.Time
 }
 
+type ProjectionFailure struct {
+	IntentID        string
+	Scopes          []string
+	ParentVersionID string
+	Cause           string
+	FailedAt        time.Time
+	ResolvedAt      *time.Time
+	ResolvedBy      *string
+	Resolution      *string
+}
+
 type RegistryDatasetState struct {
 	VersionID               uuid.UUID
 	Dataset                 string

@@ -1,0 +1,57 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/contextualflux/cfa/db/dbsqlc"
+)
+
+// ProjectionFailure is an unresolved failed projection (I4).
+type ProjectionFailure struct {
+	IntentID        string
+	Scopes          []string
+	ParentVersionID string
+	Cause           string
+	FailedAt        time.Time
+}
+
+// RecordProjectionFailure marks an intent's projection as failed; once.
+func (s *Store) RecordProjectionFailure(ctx context.Context, f ProjectionFailure) error {
+	scopes := f.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	err := s.q.RecordProjectionFailure(ctx, dbsqlc.RecordProjectionFailureParams{
+		IntentID: f.IntentID, Scopes: scopes, ParentVersionID: f.ParentVersionID, Cause: f.Cause, FailedAt: f.FailedAt.UTC(),
+	})
+	if err != nil {
+		return fmt.Errorf("record the failed projection of intent %s: %w", f.IntentID, err)
+	}
+	return nil
+}
+
+// OpenProjectionFailures lists the markers not resolved yet, oldest first.
+func (s *Store) OpenProjectionFailures(ctx context.Context) ([]ProjectionFailure, error) {
+	rows, err := s.q.OpenProjectionFailures(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list failed projections: %w", err)
+	}
+	out := make([]ProjectionFailure, len(rows))
+	for i, r := range rows {
+		out[i] = ProjectionFailure{IntentID: r.IntentID, Scopes: r.Scopes, ParentVersionID: r.ParentVersionID, Cause: r.Cause, FailedAt: r.FailedAt.UTC()}
+	}
+	return out, nil
+}
+
+// ResolveProjectionFailure records that an operator checked the registry
+// against the data (or the projection was redone). It reports false when the
+// intent had no open marker.
+func (s *Store) ResolveProjectionFailure(ctx context.Context, intentID, by, resolution string) (bool, error) {
+	n, err := s.q.ResolveProjectionFailure(ctx, dbsqlc.ResolveProjectionFailureParams{IntentID: intentID, ResolvedBy: &by, Resolution: &resolution})
+	if err != nil {
+		return false, fmt.Errorf("resolve the failed projection of intent %s: %w", intentID, err)
+	}
+	return n > 0, nil
+}
