@@ -3,11 +3,13 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/internal/app"
@@ -15,6 +17,8 @@ import (
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
+	"github.com/contextualflux/cfa/internal/partialexecution"
+	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/precost"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/runtimevalidation"
@@ -258,4 +262,58 @@ func TestProjectionFailureBlocksTheNextIntentUntilResolved(t *testing.T) {
 	approveAt(env, time.Minute)
 	res = run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
 	require.Equal(t, decision.Approved, res.DecisionState, res.Reason)
+}
+
+// TestPanicRollbackTriggers: an environmental fault during execution
+// interrupts every unit, quarantines every output and projects nothing.
+func TestPanicRollbackTriggers(t *testing.T) {
+	other, err := policy.Load(os.DirFS("../internal/policy/testdata/nonconverging"))
+	require.NoError(t, err)
+	cases := []struct {
+		name    string
+		trigger string
+		inject  func(env *testsuite.TestWorkflowEnvironment, acts *activities.Activities)
+	}{
+		{"policy bundle changed mid-execution", string(partialexecution.TriggerPolicyBundleChangedMidExec),
+			func(_ *testsuite.TestWorkflowEnvironment, acts *activities.Activities) { acts.Bundle = other }},
+		{"execution cancelled", string(partialexecution.TriggerExecutionCancelled),
+			func(env *testsuite.TestWorkflowEnvironment, _ *activities.Activities) { env.CancelWorkflow() }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			seedDemo(t, true)
+			ctx := context.Background()
+			before, err := store.LatestSnapshot(ctx)
+			require.NoError(t, err)
+			acts := newActivities(t, nil)
+			id := uniqueID(t)
+			env := newEnv(t, acts, id)
+			approveAt(env, time.Minute)
+			// The broken partition fails its first attempt at once and waits
+			// 10 s before the retry: the fault lands in between.
+			env.RegisterDelayedCallback(func() { c.inject(env, acts) }, time.Minute+5*time.Second)
+			env.ExecuteWorkflow(workflows.IntentWorkflowName, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 10})
+			require.True(t, env.IsWorkflowCompleted())
+			var res workflows.IntentResult
+			require.NoError(t, env.GetWorkflowResult(&res), "a panic is a decision, not a workflow failure")
+			require.Equal(t, decision.Quarantined, res.DecisionState, res.Reason)
+			require.NotNil(t, res.Execution.Panic)
+			require.Equal(t, c.trigger, res.Execution.Panic.Trigger)
+
+			after, err := store.LatestSnapshot(ctx)
+			require.NoError(t, err)
+			require.Equal(t, before.VersionID, after.VersionID, "nothing projected")
+			var target, quarantined int
+			require.NoError(t, store.Pool().QueryRow(ctx, `SELECT count(*) FROM silver.silver_documentos`).Scan(&target))
+			require.Zero(t, target)
+			require.NoError(t, store.Pool().QueryRow(ctx, `SELECT count(*) FROM quarantine.silver_documentos WHERE cfa_intent_id = $1`, id).Scan(&quarantined))
+			require.Positive(t, quarantined, "the staged outputs are quarantined")
+			require.Contains(t, eventTypes(t, id), audit.EventPanicRollback)
+			active, err := store.ActiveLocks(ctx)
+			require.NoError(t, err)
+			for _, h := range active {
+				require.NotEqual(t, id, h.IntentID, "the scope is released")
+			}
+		})
+	}
 }
