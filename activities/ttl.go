@@ -10,6 +10,7 @@ import (
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/projection"
+	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/ttl"
 )
 
@@ -65,5 +66,32 @@ func (a *Activities) SweepTTL(ctx context.Context, in SweepInput) (Swept, error)
 		}
 	}
 	a.Logger.Info("TTL sweep", zap.String("sweep_id", in.SweepID), zap.Int("transitions", len(res.Transitions)), zap.String("version_id", out.VersionID))
+	return out, nil
+}
+
+// TTLCheckInput is a new intent's datasets and the snapshot it consulted.
+type TTLCheckInput struct {
+	Datasets    []string                  `json:"datasets"`
+	Environment registry.EnvironmentState `json:"environment"`
+	Now         time.Time                 `json:"now"`
+}
+
+// CheckTTL applies the TTL policy to a new intent: a dataset whose expired
+// quarantine awaits manual review blocks it (block_dependent_intents).
+func (a *Activities) CheckTTL(ctx context.Context, in TTLCheckInput) (ttl.IntentCheck, error) {
+	recorded, err := a.Store.Escalations(ctx)
+	if err != nil {
+		return ttl.IntentCheck{}, err
+	}
+	var reviewed []ttl.Escalation
+	for _, e := range recorded {
+		if e.ReviewedAt != nil {
+			reviewed = append(reviewed, ttl.Escalation{Dataset: e.Dataset, Since: e.Since})
+		}
+	}
+	out, err := ttl.CheckIntent(in.Environment, in.Datasets, in.Now, reviewed, ttl.Default())
+	if err != nil {
+		return out, invalid(err)
+	}
 	return out, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/internal/resolution"
 	"github.com/contextualflux/cfa/internal/signature"
+	"github.com/contextualflux/cfa/internal/ttl"
 )
 
 // a is only used for method references; Temporal calls the registered struct.
@@ -155,6 +156,29 @@ func (r *intentRun) run() (IntentResult, error) {
 				return r.result, err
 			}
 			return r.decide(*stop)
+		}
+	}
+	// TTL policy (5.9): a dataset whose expired quarantine awaits manual
+	// review blocks the intents that depend on it.
+	if workflow.GetVersion(r.ctx, ChangeTTLIntentCheck, workflow.DefaultVersion, 1) == 1 {
+		var names []string
+		for _, d := range res.Signature.Datasets {
+			names = append(names, d.Name)
+		}
+		var chk ttl.IntentCheck
+		if err := r.local(a.CheckTTL, &chk, activities.TTLCheckInput{Datasets: names, Environment: cons.Environment, Now: workflow.Now(r.ctx).UTC()}); err != nil {
+			return r.result, err
+		}
+		if len(chk.Blocked) > 0 {
+			reason := "quarantine past its TTL awaits manual review: " + strings.Join(chk.Blocked, ", ")
+			r.done(StageNormalizer, "blocked: "+reason)
+			var faults []fault.Fault
+			for _, f := range chk.Faults {
+				if f.Code == ttl.CodeManualReviewRequired {
+					faults = append(faults, f)
+				}
+			}
+			return r.decide(decision.Input{Votes: []decision.Vote{{Authority: decision.AuthorityPolicyEngine, Outcome: decision.Blocked, Reason: reason, Faults: faults}}})
 		}
 	}
 

@@ -134,6 +134,10 @@ type UnitState struct {
 	ErrorCode string `json:"error_code,omitempty"`
 }
 
+// ChangeTTLIntentCheck is the workflow.GetVersion change id that added the
+// TTL policy's check of a new intent (block_dependent_intents).
+const ChangeTTLIntentCheck = "ttl-intent-check"
+
 // ChangeExecutionGates is the workflow.GetVersion change id that added the
 // I4 gate after the lock and the cost feedback of step 16.
 const ChangeExecutionGates = "execution-i4-gate-cost-feedback"

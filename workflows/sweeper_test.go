@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/contextualflux/cfa/activities"
+	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/ttl"
 	"github.com/contextualflux/cfa/workflows"
@@ -71,5 +72,35 @@ func TestTTLSweeperMarksStaleAndEscalatesOnce(t *testing.T) {
 	}
 	es, err := store.Escalations(ctx)
 	require.NoError(t, err)
-	require.Len(t, es, 1)
+	mine := 0
+	for _, e := range es {
+		if e.Dataset == "ttl_quarantined" {
+			mine++
+		}
+	}
+	require.Equal(t, 1, mine)
+}
+
+func TestExpiredQuarantineBlocksDependentIntentsUntilReviewed(t *testing.T) {
+	ctx := context.Background()
+	// vendas_diarias quarantined 40 days ago: past the 30-day TTL.
+	since := time.Now().UTC().Add(-40 * 24 * time.Hour)
+	_, err := store.SetDatasetStates(ctx, []registry.DatasetState{{Name: "vendas_diarias", State: registry.StateQuarantined, QuarantinedUnits: []string{"x"}, UpdatedAt: since}}, "ttl test")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, err := store.SetDatasetStates(ctx, []registry.DatasetState{{Name: "vendas_diarias", State: registry.StateCommitted, PublishAllowed: true}}, "test cleanup")
+		require.NoError(t, err)
+	})
+	id := uniqueID(t)
+	res := run(t, newEnv(t, newActivities(t, nil), id), workflows.IntentInput{Text: autoAggregate})
+	require.Equal(t, decision.Blocked, res.DecisionState)
+	require.Equal(t, ttl.CodeManualReviewRequired, res.Faults[0].Code)
+
+	// The sweeper records the escalation; a human reviews it; intents run.
+	runSweep(t, time.Now().UTC())
+	n, err := store.ReviewEscalation(ctx, "vendas_diarias", "steward")
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+	res = run(t, newEnv(t, newActivities(t, nil), uniqueID(t)), workflows.IntentInput{Text: autoAggregate})
+	require.Equal(t, decision.Approved, res.DecisionState, res.Reason)
 }
