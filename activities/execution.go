@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -323,7 +324,7 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 			dataplane.StagingTable(target)), in.IntentID, in.Key).Scan(&written)
 	})
 	if err != nil {
-		return UnitOutcome{}, classify(ctx, fmt.Errorf("execute unit %s of intent %s: %w", in.Key, in.IntentID, err))
+		return UnitOutcome{}, classify(ctx, fmt.Errorf("execute unit %s of intent %s: %w", in.Key, in.IntentID, err), dataplane.ScopeOf(in.Plan).Sources...)
 	}
 	metrics := runtimevalidation.UnitMetrics{
 		Dataset: target.Name, Key: in.Key, Attempt: attempt, RowsOut: m.Rows,
@@ -365,12 +366,16 @@ func environmental(trigger partialexecution.Trigger, reason string) error {
 
 // classify turns what the database said into a retryable error or an
 // environmental fault.
-func classify(ctx context.Context, err error) error {
+func classify(ctx context.Context, err error, sources ...string) error {
 	var pg *pgconn.PgError
 	switch {
 	case ctx.Err() != nil:
 		return environmental(partialexecution.TriggerExecutionCancelled, "execution cancelled: "+err.Error())
 	case errors.As(err, &pg) && pg.Code == "42501":
+		if permissionOutsideScope(pg.Message, sources) {
+			// The unit touched what its plan does not: I6 over I4.
+			return environmental(partialexecution.TriggerForbiddenOperation, "forbidden operation at run time: "+err.Error())
+		}
 		return environmental(partialexecution.TriggerExternalPermissionRevoked, "permission revoked: "+err.Error())
 	case errors.As(err, &pg) && (pg.Code == "53100" || pg.Code == "53200" || pg.Code == "58030"):
 		return environmental(partialexecution.TriggerStorageQuotaExceeded, "storage exhausted: "+err.Error())
@@ -680,4 +685,22 @@ func (a *Activities) MarkProjectionFailed(ctx context.Context, in ProjectionFail
 		return nil, err
 	}
 	return a.Store.ReleaseScopes(ctx, in.IntentID, "projection_failed")
+}
+
+// permissionOutsideScope tells a permission the environment took away (on a
+// source the plan reads) from an operation the plan never declared (any
+// other relation): Postgres says "permission denied for table T".
+func permissionOutsideScope(msg string, sources []string) bool {
+	const prefix = "permission denied for table "
+	i := strings.Index(msg, prefix)
+	if i < 0 || len(sources) == 0 {
+		return false
+	}
+	table := strings.Trim(strings.Fields(msg[i+len(prefix):] + " ")[0], `"`)
+	for _, s := range sources {
+		if s == table || strings.HasSuffix(s, "."+table) {
+			return false
+		}
+	}
+	return true
 }
