@@ -3,19 +3,28 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/policies"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -180,6 +189,21 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 		}
 	}
 	expect("n", queued == 1, fmt.Sprintf("%d of the two intents waited for the scope, want 1", queued))
+	fmt.Fprintln(w)
+
+	// (o) panic rollback: a new policy bundle is deployed while the broken
+	// partition waits for its retry; the retry runs on the new worker.
+	if pid, err := strconv.Atoi(os.Getenv("CFA_DEMO_WORKER_PID")); err == nil {
+		stop, err := c.demoBundleChange(ctx, svc, pid, approve, &failures)
+		if stop != nil {
+			defer stop()
+		}
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		fmt.Fprintln(w, "-- (o) skipped: run through `make demo` to deploy a new policy bundle mid-execution")
+	}
 	if p, q := results[0].Execution, results[1].Execution; p != nil && q != nil && p.RegistryVersionID == q.RegistryVersionID {
 		failures = append(failures, "(n) both intents projected the same registry version")
 	}
@@ -251,4 +275,108 @@ func (c *cli) partitionTable(ctx context.Context, d catalog.Dataset) []string {
 		out = append(out, fmt.Sprintf("%-11s %11d  %16d  %s", r.Partition, r.Target, r.Quarantined, r.Status))
 	}
 	return out
+}
+
+// demoBundleChange replaces the running worker by one that enforces a new
+// policy bundle while an intent's failed unit waits for its retry: the
+// retry meets a bundle the signature was not made under, which is a panic.
+// It returns a function that stops the new worker.
+func (c *cli) demoBundleChange(ctx context.Context, svc *service.Service, pid int, approve func(context.Context, string) error, failures *[]string) (func(), error) {
+	w := c.out
+	dir := filepath.Join(".data", "policies-next")
+	if err := writeNextBundle(dir); err != nil {
+		return nil, err
+	}
+	if err := dataplane.Seed(ctx, svc.Store.Pool(), mustCatalog(c), dataplane.Options{BreakPartition: "2026-01-03"}); err != nil {
+		return nil, err
+	}
+	var next *exec.Cmd
+	deploy := func(ctx context.Context, id string) error {
+		if err := waitForStage(ctx, svc, id, workflows.StageExecution); err != nil {
+			return err
+		}
+		time.Sleep(time.Second) // 2026-01-03 failed its first attempt and waits 8 s
+		fmt.Fprintf(w, "  -> deploying policy bundle %s: stopping worker %d, starting one with CFA_POLICY_DIR=%s\n", dir, pid, dir)
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Signal(syscall.SIGTERM)
+			for i := 0; i < 200 && p.Signal(syscall.Signal(0)) == nil; i++ {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		logPath := filepath.Join(".data", "worker-next.log")
+		logf, err := os.Create(logPath)
+		if err != nil {
+			return err
+		}
+		next = exec.Command(filepath.Join(filepath.Dir(self), "cfa-worker"))
+		next.Env = append(os.Environ(), "CFA_POLICY_DIR="+dir)
+		next.Stdout, next.Stderr = logf, logf
+		if err := next.Start(); err != nil {
+			return fmt.Errorf("start the worker with the new bundle: %w", err)
+		}
+		for i := 0; i < 240; i++ {
+			if b, _ := os.ReadFile(logPath); strings.Contains(string(b), `"worker started"`) {
+				return nil
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		return fmt.Errorf("the worker with the new bundle did not start; see %s", logPath)
+	}
+	stop := func() {
+		if next != nil && next.Process != nil {
+			_ = next.Process.Signal(syscall.SIGTERM)
+			_ = next.Wait()
+		}
+	}
+	fmt.Fprintf(w, "-- (o) panic rollback: the policy bundle changes mid-execution\n")
+	res, err := c.runScenario(ctx, svc, scenario{key: "o", text: "reconcile nfe with clientes and persist to silver", asOf: dataplane.DemoAsOf,
+		retryBase: 8, answer: approve, during: deploy, want: decision.Quarantined})
+	if err != nil {
+		return stop, fmt.Errorf("scenario (o): %w", err)
+	}
+	printResult(w, res)
+	if res.Execution == nil || res.Execution.Panic == nil || res.Execution.Panic.Trigger != string(partialexecution.TriggerPolicyBundleChangedMidExec) {
+		*failures = append(*failures, "(o) no PANIC_ROLLBACK_TRIGGERED for the policy bundle change")
+	}
+	fmt.Fprintln(w)
+	return stop, nil
+}
+
+// writeNextBundle copies the shipped bundle with a new declared version.
+func writeNextBundle(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	entries, err := fs.ReadDir(policies.FS, ".")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".yaml") {
+			continue
+		}
+		b, err := fs.ReadFile(policies.FS, e.Name())
+		if err != nil {
+			return err
+		}
+		if e.Name() == "bundle.yaml" {
+			b = []byte(strings.Replace(string(b), "version: ", "version: next-", 1))
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func mustCatalog(c *cli) *catalog.Catalog {
+	cat, err := app.LoadCatalog(c.cfg.CatalogDir)
+	if err != nil {
+		panic(err)
+	}
+	return cat
 }

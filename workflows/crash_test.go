@@ -62,6 +62,10 @@ func TestWorkerKilledMidUnitCompletesWithTheSameData(t *testing.T) {
 		require.NoError(t, err)
 		cmd.Stdout, cmd.Stderr = f, f
 		require.NoError(t, cmd.Start())
+		t.Cleanup(func() { // whatever the test's outcome, no worker outlives it
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			_ = cmd.Wait()
+		})
 		return cmd
 	}
 	svc := &service.Service{Temporal: srv.Client(), Store: db.New(d.Pool)}
@@ -87,7 +91,6 @@ func TestWorkerKilledMidUnitCompletesWithTheSameData(t *testing.T) {
 	}
 
 	first := start("worker-1")
-	var restarted *exec.Cmd
 	crashed := runIntent("crash-run", func() {
 		// Wait until a unit's statement runs under the sandbox role, then
 		// kill the worker in the middle of it.
@@ -99,12 +102,8 @@ func TestWorkerKilledMidUnitCompletesWithTheSameData(t *testing.T) {
 		})
 		require.NoError(t, first.Process.Signal(syscall.SIGKILL))
 		_ = first.Wait()
-		restarted = start("worker-2")
+		start("worker-2")
 	})
-	defer func() {
-		_ = restarted.Process.Signal(syscall.SIGTERM)
-		_ = restarted.Wait()
-	}()
 	require.Equal(t, decision.Approved, crashed.DecisionState, crashed.Reason)
 	retried := 0
 	for _, u := range crashed.Execution.Units {
