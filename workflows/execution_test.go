@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
@@ -278,6 +279,20 @@ func TestPanicRollbackTriggers(t *testing.T) {
 			func(_ *testsuite.TestWorkflowEnvironment, acts *activities.Activities) { acts.Bundle = other }},
 		{"execution cancelled", string(partialexecution.TriggerExecutionCancelled),
 			func(env *testsuite.TestWorkflowEnvironment, _ *activities.Activities) { env.CancelWorkflow() }},
+		{"permission revoked", string(partialexecution.TriggerExternalPermissionRevoked),
+			func(*testsuite.TestWorkflowEnvironment, *activities.Activities) {
+				ctx := context.Background()
+				rows, err := store.Pool().Query(ctx, `SELECT DISTINCT grantee::text FROM information_schema.role_table_grants
+					WHERE table_schema = 'bronze' AND table_name = 'nfe' AND privilege_type = 'SELECT' AND grantee::text LIKE 'cfa_sbx_%'`)
+				require.NoError(t, err)
+				roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
+				require.NoError(t, err)
+				require.NotEmpty(t, roles)
+				for _, r := range roles {
+					_, err := store.Pool().Exec(ctx, "REVOKE SELECT ON bronze.nfe FROM "+pgx.Identifier{r}.Sanitize())
+					require.NoError(t, err)
+				}
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
