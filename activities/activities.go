@@ -68,6 +68,10 @@ func (a *Activities) RecordAudit(ctx context.Context, in AuditInput) (AuditAck, 
 		e.Details = b
 	}
 	r, err := a.Store.AppendAudit(ctx, e)
+	if errors.Is(err, audit.ErrInvalidEvent) {
+		// No retry can make an invalid event valid.
+		return AuditAck{}, invalid(fmt.Errorf("record audit event %s #%d for intent %s: %w", e.EventType, e.Seq, e.IntentID, err))
+	}
 	if err != nil {
 		return AuditAck{}, fmt.Errorf("record audit event %s #%d for intent %s: %w", e.EventType, e.Seq, e.IntentID, err)
 	}

@@ -118,3 +118,61 @@ func TestTwentyIntentsOnOneScopeAreSerialized(t *testing.T) {
 	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM silver.silver_documentos`).Scan(&target))
 	require.Equal(t, 3*1200, target, "20 runs of one intent leave the rows of one run")
 }
+
+// TestScopeOfADeadHolderIsRecovered: a workflow holding the target scope was
+// terminated before its projection; the next intent finds it no longer
+// running, releases its scope and runs (its writes never left staging).
+func TestScopeOfADeadHolderIsRecovered(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end test against the Temporal dev server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	d := dbtest.New(t, "workflows_recover")
+	cat, err := app.LoadCatalog("")
+	require.NoError(t, err)
+	require.NoError(t, dataplane.Ensure(ctx, d.Pool, cat))
+	require.NoError(t, dataplane.Seed(ctx, d.Pool, cat, dataplane.Options{RowsPerPartition: 1200, ClientCount: 300}))
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath: temporalCLI(t), LogLevel: "error",
+		ExtraArgs: []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
+	})
+	require.NoError(t, err)
+	defer func() { _ = srv.Stop() }()
+	c := srv.Client()
+	s := db.New(d.Pool)
+	bundle, err := app.LoadBundle("")
+	require.NoError(t, err)
+	acts := &activities.Activities{Store: s, Catalog: cat, Bundle: bundle, Logger: zap.NewNop(), Notifier: &activities.Notifier{}, Temporal: c}
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
+	w.RegisterActivity(acts)
+	require.NoError(t, w.Start())
+	defer w.Stop()
+	svc := &service.Service{Temporal: c, Store: s}
+
+	// The dead holder: an intent that waits for a confirmation, holds the
+	// whole dataset (as if it had reached step 11) and is terminated.
+	_, err = svc.Submit(ctx, service.SubmitRequest{IntentID: "dead-holder", Text: reconcileToSilver, AsOf: dataplane.DemoAsOf})
+	require.NoError(t, err)
+	st, err := s.AcquireScopes(ctx, db.LockRequest{IntentID: "dead-holder", WorkflowID: "dead-holder", Scopes: []db.LockScope{{Dataset: "silver_documentos"}}})
+	require.NoError(t, err)
+	require.True(t, st.Held)
+	require.NoError(t, c.TerminateWorkflow(ctx, "dead-holder", "", "operator killed it"))
+
+	res := func() workflows.IntentResult {
+		id := "after-the-dead"
+		_, err := svc.Submit(ctx, service.SubmitRequest{IntentID: id, Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
+		require.NoError(t, err)
+		r, err := svc.Wait(ctx, id, 200*time.Millisecond, nil, func(workflows.PendingEscalation) {
+			require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "test", "ok"))
+		})
+		require.NoError(t, err)
+		return r
+	}()
+	require.Equal(t, decision.Approved, res.DecisionState, res.Reason)
+	require.Contains(t, res.Execution.Recovered, "dead-holder")
+	var reason string
+	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT release_reason FROM scope_locks WHERE intent_id = 'dead-holder'`).Scan(&reason))
+	require.Equal(t, db.ReleaseRecovered, reason)
+}
