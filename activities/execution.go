@@ -473,19 +473,6 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 			}
 			out.Moved["committed"] += n
 		}
-		prev, _ := latest.Dataset(target.Name)
-		for _, d := range in.Outcome.Datasets {
-			if len(d.CommittedPartitions) == 0 {
-				continue
-			}
-			status := dataplane.PublishStatus(d.PublishStatusAfter(prev.State))
-			if status == "" {
-				continue
-			}
-			if err := dataplane.SetPublication(ctx, tx, target, d.CommittedPartitions, status, in.IntentID); err != nil {
-				return db.ProjectionCommit{}, err
-			}
-		}
 		p, err := projection.Project(projection.Input{
 			Previous: latest, Outcomes: in.Outcome.Projections(), Now: in.Now,
 			Execution: registry.ExecutionRecord{
@@ -497,6 +484,24 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 			return db.ProjectionCommit{}, err
 		}
 		out.Withheld = p.Withheld
+		// Publication follows the state the projection writes (I7: a
+		// dataset left partially_committed is at most degraded).
+		projected := map[string]string{}
+		for _, d := range p.Datasets {
+			projected[d.Name] = d.State
+		}
+		for _, d := range in.Outcome.Datasets {
+			if len(d.CommittedPartitions) == 0 {
+				continue
+			}
+			status := dataplane.PublishStatus(d.PublishStatusAfter(projected[d.Dataset]))
+			if status == "" {
+				continue
+			}
+			if err := dataplane.SetPublication(ctx, tx, target, d.CommittedPartitions, status, in.IntentID); err != nil {
+				return db.ProjectionCommit{}, err
+			}
+		}
 		return db.ProjectionCommit{ParentVersionID: p.ParentVersionID, VersionID: p.VersionID, Datasets: p.Changed, History: p.ExecutionHistory}, nil
 	})
 	if err != nil {

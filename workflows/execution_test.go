@@ -23,6 +23,7 @@ import (
 	"github.com/contextualflux/cfa/internal/precost"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/runtimevalidation"
+	"github.com/contextualflux/cfa/internal/signature"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -331,4 +332,55 @@ func TestPanicRollbackTriggers(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDegradedPublishIsVisibleToReaders: with degraded_publish and publish
+// asked for, the committed partitions are readable in the published view
+// with status degraded, the failed one is not, and the dataset is never
+// trusted (I7).
+func TestDegradedPublishIsVisibleToReaders(t *testing.T) {
+	seedDemo(t, true)
+	ctx := context.Background()
+	sig := &signature.Signature{
+		Domain: "fiscal_data_processing", Intent: "reconciliation_and_persist", TargetLayer: "bronze_to_silver",
+		Operations: []string{signature.OpJoin, signature.OpPublish},
+		Datasets: []signature.Dataset{{Name: "nfe", Role: signature.RoleSource}, {Name: "clientes", Role: signature.RoleSource},
+			{Name: "silver_documentos", Role: signature.RoleTarget}},
+		Constraints: signature.Constraints{NoPIIRaw: true, PartitionBy: []string{"processing_date"}, EnforceTypes: true, MergeKeyRequired: true},
+	}
+	id := uniqueID(t)
+	env := newEnv(t, newActivities(t, nil), id)
+	approveAt(env, time.Minute)
+	res := run(t, env, workflows.IntentInput{Signature: sig, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1, PartialFailureMode: "degraded_publish"})
+	require.Equal(t, decision.PartiallyCommitted, res.DecisionState, res.Reason)
+
+	rows, err := store.Pool().Query(ctx, `SELECT processing_date::text, cfa_publish_status, count(*) FROM silver_published.silver_documentos GROUP BY 1, 2 ORDER BY 1`)
+	require.NoError(t, err)
+	type vis struct {
+		partition, status string
+		n                 int
+	}
+	var seen []vis
+	for rows.Next() {
+		var v vis
+		require.NoError(t, rows.Scan(&v.partition, &v.status, &v.n))
+		seen = append(seen, v)
+	}
+	require.NoError(t, rows.Err())
+	var pubs []string
+	prs, _ := store.Pool().Query(ctx, `SELECT dataset || ' ' || coalesce(partition_value::text, '-') || ' ' || status FROM public.cfa_publication`)
+	for prs.Next() {
+		var p string
+		_ = prs.Scan(&p)
+		pubs = append(pubs, p)
+	}
+	require.Len(t, seen, 2, "the two committed partitions are readable, the failed one is not; publication: %v; ops %v; publish %s", pubs, res.Signature.Operations, res.Execution.PublishStatus)
+	for _, v := range seen {
+		require.Equal(t, "degraded", v.status)
+		require.NotEqual(t, "2026-01-03", v.partition)
+	}
+	latest, err := store.LatestSnapshot(ctx)
+	require.NoError(t, err)
+	sd, _ := latest.Dataset("silver_documentos")
+	require.False(t, sd.PublishAllowed, "degraded is never trusted (I7)")
 }
