@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
@@ -125,6 +126,8 @@ type LockOutcome struct {
 	Scopes    []string        `json:"scopes"`
 	Ahead     []db.LockHolder `json:"ahead,omitempty"`
 	Recovered []string        `json:"recovered,omitempty"` // dead holders whose scopes were released
+	// Wake lists the other intents queued on the recovered scopes.
+	Wake []string `json:"wake,omitempty"`
 }
 
 // AcquireScope requests the plan's target scopes (single_active_intent_per_
@@ -148,6 +151,9 @@ func (a *Activities) AcquireScope(ctx context.Context, in LockInput) (LockOutcom
 			out.Rejected, out.Ahead = true, st.Ahead
 			return out, nil
 		}
+		if errors.Is(err, db.ErrInvalidLockRequest) {
+			return out, invalid(err)
+		}
 		if err != nil {
 			return out, err
 		}
@@ -160,15 +166,28 @@ func (a *Activities) AcquireScope(ctx context.Context, in LockInput) (LockOutcom
 			if slices.Contains(out.Recovered, h.IntentID) {
 				continue
 			}
-			desc, err := a.Temporal.DescribeWorkflowExecution(ctx, h.WorkflowID, h.RunID)
-			if err != nil || desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			// The latest run: a reset holder runs on under a new run id.
+			// Workflow ids are never reused, so a holder Temporal no longer
+			// knows (history past retention) is gone too.
+			status := "not found"
+			desc, err := a.Temporal.DescribeWorkflowExecution(ctx, h.WorkflowID, "")
+			var nf *serviceerror.NotFound
+			switch {
+			case errors.As(err, &nf):
+			case err != nil:
+				continue // Temporal unreachable: recovery waits for the next check
+			case desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 				continue
+			default:
+				status = desc.GetWorkflowExecutionInfo().GetStatus().String()
 			}
-			if _, err := a.Store.ReleaseScopes(ctx, h.IntentID, db.ReleaseRecovered); err != nil {
+			wake, err := a.Store.ReleaseScopes(ctx, h.IntentID, db.ReleaseRecovered)
+			if err != nil {
 				return out, err
 			}
+			out.Wake = append(out.Wake, wake...)
 			a.log(in.IntentID, "concurrency_control").Warn("recovered the scopes of a dead holder",
-				zap.String("holder", h.IntentID), zap.String("status", desc.GetWorkflowExecutionInfo().GetStatus().String()))
+				zap.String("holder", h.IntentID), zap.String("status", status))
 			out.Recovered = append(out.Recovered, h.IntentID)
 			recovered = true
 		}
@@ -546,7 +565,7 @@ func (a *Activities) PanicRollback(ctx context.Context, in PanicInput) ([]string
 	if err != nil {
 		return nil, fmt.Errorf("panic rollback of intent %s: quarantine: %w", in.IntentID, err)
 	}
-	return a.Store.ReleaseScopes(ctx, in.IntentID, "panic_rollback")
+	return a.Store.ReleaseScopes(ctx, in.IntentID, db.ReleasePanicRollback)
 }
 
 // PublishInput publishes a dataset (a publish-only plan).
@@ -689,7 +708,7 @@ func (a *Activities) MarkProjectionFailed(ctx context.Context, in ProjectionFail
 	}); err != nil {
 		return nil, err
 	}
-	return a.Store.ReleaseScopes(ctx, in.IntentID, "projection_failed")
+	return a.Store.ReleaseScopes(ctx, in.IntentID, db.ReleaseProjectionFailed)
 }
 
 // permissionOutsideScope tells a permission the environment took away (on a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,11 +24,18 @@ const (
 	ReleaseRejected            = "rejected"             // on_conflict: reject
 	ReleaseRecovered           = "recovered"            // the holder's workflow is gone
 	ReleaseCancelled           = "cancelled"            // the intent ended before executing
+	ReleasePanicRollback       = "panic_rollback"       // everything quarantined, nothing projected
+	ReleaseProjectionFailed    = "projection_failed"    // I4: the marker blocks the scope instead
 )
 
-// ErrScopeRejected: on_conflict is reject and another intent holds or
-// waits for a conflicting scope.
-var ErrScopeRejected = errors.New("target scope is held by another intent")
+var (
+	// ErrScopeRejected: on_conflict is reject and another intent holds or
+	// waits for a conflicting scope.
+	ErrScopeRejected = errors.New("target scope is held by another intent")
+	// ErrInvalidLockRequest: no scope, an unknown on_conflict, or scopes
+	// that differ from the ones the intent already holds. No retry helps.
+	ErrInvalidLockRequest = errors.New("invalid scope lock request")
+)
 
 // LockScope is one target scope: a dataset, or one partition of it
 // (Partition != "").
@@ -67,14 +75,14 @@ type LockState struct {
 // and returns ErrScopeRejected.
 func (s *Store) AcquireScopes(ctx context.Context, req LockRequest) (LockState, error) {
 	if len(req.Scopes) == 0 {
-		return LockState{}, fmt.Errorf("acquire scopes for intent %s: no scope given; name the target dataset (and partitions)", req.IntentID)
+		return LockState{}, fmt.Errorf("acquire scopes for intent %s: %w: no scope given; name the target dataset (and partitions)", req.IntentID, ErrInvalidLockRequest)
 	}
 	mode := req.OnConflict
 	if mode == "" {
 		mode = OnConflictQueue
 	}
 	if mode != OnConflictQueue && mode != OnConflictReject {
-		return LockState{}, fmt.Errorf("acquire scopes for intent %s: on_conflict %q is not queue or reject", req.IntentID, mode)
+		return LockState{}, fmt.Errorf("acquire scopes for intent %s: %w: on_conflict %q is not queue or reject", req.IntentID, ErrInvalidLockRequest, mode)
 	}
 	var st LockState
 	err := s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
@@ -86,7 +94,14 @@ func (s *Store) AcquireScopes(ctx context.Context, req LockRequest) (LockState, 
 			return fmt.Errorf("read scopes of intent %s: %w", req.IntentID, err)
 		}
 		if len(mine) > 0 && mine[0].Status == "held" {
-			st.Held = true // a retried acquisition
+			// A retried acquisition: it must ask for what is held, or a
+			// replan that widened the window would run on unlocked scopes.
+			for _, sc := range req.Scopes {
+				if !slices.ContainsFunc(mine, func(r dbsqlc.ScopeLock) bool { return r.Dataset == sc.Dataset && deref(r.PartitionKey) == sc.Partition }) {
+					return fmt.Errorf("acquire scopes for intent %s: %w: %s is not among the scopes it holds; release them and ask again", req.IntentID, ErrInvalidLockRequest, sc)
+				}
+			}
+			st.Held = true
 			return nil
 		}
 		if len(mine) == 0 {

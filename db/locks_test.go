@@ -128,3 +128,37 @@ func TestScopeLocksSerializeConcurrentIntents(t *testing.T) {
 		require.NotEqual(t, ds, h.Scope.Dataset)
 	}
 }
+
+// TestScopeLocksAfterARejectionAndOnAChangedRetry: a rejected intent that
+// asks again queues behind the holder (its released rows are history), and
+// a retried acquisition that names scopes other than the ones held fails.
+func TestScopeLocksAfterARejectionAndOnAChangedRetry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := db.New(testDB.Pool)
+	ds := "locks_retry_" + fmt.Sprint(time.Now().UnixNano())
+	p1 := db.LockScope{Dataset: ds, Partition: "2026-01-01"}
+	st, err := s.AcquireScopes(ctx, lockReq("a-"+ds, "", p1))
+	require.NoError(t, err)
+	require.True(t, st.Held)
+
+	_, err = s.AcquireScopes(ctx, lockReq("b-"+ds, db.OnConflictReject, p1))
+	require.ErrorIs(t, err, db.ErrScopeRejected)
+	_, err = s.AcquireScopes(ctx, lockReq("b-"+ds, db.OnConflictReject, p1))
+	require.ErrorIs(t, err, db.ErrScopeRejected, "a retried rejection is rejected again, never granted")
+	st, err = s.AcquireScopes(ctx, lockReq("b-"+ds, db.OnConflictQueue, p1))
+	require.NoError(t, err)
+	require.False(t, st.Held, "b asks again and queues behind a")
+
+	_, err = s.AcquireScopes(ctx, lockReq("a-"+ds, "", db.LockScope{Dataset: ds, Partition: "2026-01-09"}))
+	require.ErrorIs(t, err, db.ErrInvalidLockRequest, "a held intent cannot widen its scopes by retrying")
+
+	wake, err := s.ReleaseScopes(ctx, "a-"+ds, db.ReleaseProjectionConfirmed)
+	require.NoError(t, err)
+	require.Equal(t, []string{"wf-b-" + ds}, wake)
+	again, err := s.ReleaseScopes(ctx, "a-"+ds, db.ReleaseProjectionConfirmed)
+	require.NoError(t, err)
+	require.Equal(t, wake, again, "a retried release still says whom to wake")
+	_, err = s.AcquireScopes(ctx, db.LockRequest{IntentID: "x", WorkflowID: "x", Scopes: []db.LockScope{p1}, OnConflict: "maybe"})
+	require.ErrorIs(t, err, db.ErrInvalidLockRequest)
+}

@@ -115,21 +115,20 @@ func commit(ctx context.Context, tx pgx.Tx, intentID string) error {
 }
 
 // releaseScopes releases the intent's scopes inside the caller's
-// transaction and returns the waiting workflows to wake.
+// transaction and returns the waiting workflows to wake. The waiters are
+// looked up on every dataset the intent asked for, released now or before,
+// so a retried release wakes them too.
 func releaseScopes(ctx context.Context, q *dbsqlc.Queries, intentID, reason string) ([]string, error) {
 	if err := q.LockScopeLocks(ctx); err != nil {
 		return nil, fmt.Errorf("lock scope_locks: %w", err)
 	}
-	released, err := q.ReleaseScopes(ctx, dbsqlc.ReleaseScopesParams{IntentID: intentID, Reason: reason})
-	if err != nil {
+	if _, err := q.ReleaseScopes(ctx, dbsqlc.ReleaseScopesParams{IntentID: intentID, Reason: reason}); err != nil {
 		return nil, fmt.Errorf("release scopes of intent %s: %w", intentID, err)
 	}
-	var datasets []string
-	for _, r := range released {
-		datasets = append(datasets, r.Dataset)
+	datasets, err := q.DatasetsOfIntent(ctx, intentID)
+	if err != nil {
+		return nil, fmt.Errorf("read the scopes of intent %s: %w", intentID, err)
 	}
-	slices.Sort(datasets)
-	datasets = slices.Compact(datasets)
 	if len(datasets) == 0 {
 		return nil, nil
 	}

@@ -78,6 +78,7 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 		}
 		sum.Scopes = lock.Scopes
 		sum.Recovered = append(sum.Recovered, lock.Recovered...)
+		r.wake(lock.Wake)
 		if lock.Held {
 			if err := r.audit(audit.EventScopeAcquired, StageLock, "acquired", system(), audit.ActionWrite, scopeTargets(lock.Scopes), map[string]any{
 				"scopes": lock.Scopes, "queued": sum.Queued, "recovered": lock.Recovered, "lock_point": "before_pre_execution_revalidation",

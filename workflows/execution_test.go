@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/contextualflux/cfa/activities"
+	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/dataplane"
@@ -143,7 +144,7 @@ func TestExecutionRejectModeBlocksWhenScopeIsHeld(t *testing.T) {
 	holder := "holder-" + uniqueID(t)
 	_, err := store.AcquireScopes(ctx, lockReqFor(holder, "silver_documentos"))
 	require.NoError(t, err)
-	t.Cleanup(func() { _, _ = store.ReleaseScopes(ctx, holder, "test") })
+	t.Cleanup(func() { _, _ = store.ReleaseScopes(ctx, holder, db.ReleaseCancelled) })
 	id := uniqueID(t)
 	env := newEnv(t, newActivities(t, nil), id)
 	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, OnConflict: "reject"})
@@ -215,7 +216,7 @@ func TestTOCTOUProjectionBetweenResolutionAndExecutionReplans(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		_, err := store.SetDatasetStates(ctx, []registry.DatasetState{{Name: "gold_faturamento_uf", State: registry.StateCommitted, PublishAllowed: true}}, "another projection")
 		require.NoError(t, err)
-		_, err = store.ReleaseScopes(ctx, holder, "test")
+		_, err = store.ReleaseScopes(ctx, holder, db.ReleaseCancelled)
 		require.NoError(t, err)
 	}, 2*time.Minute)
 	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})

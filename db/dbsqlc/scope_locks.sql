@@ -6,7 +6,7 @@ LOCK TABLE scope_locks IN SHARE ROW EXCLUSIVE MODE;
 -- name: RequestScope :exec
 INSERT INTO scope_locks (intent_id, workflow_id, run_id, dataset, partition_key, on_conflict, status)
 VALUES (@intent_id, @workflow_id, @run_id, @dataset, @partition_key, @on_conflict, 'waiting')
-ON CONFLICT (intent_id, dataset, partition_key) DO NOTHING;
+ON CONFLICT (intent_id, dataset, partition_key) WHERE status <> 'released' DO NOTHING;
 
 -- name: ActiveScopesOfIntent :many
 SELECT * FROM scope_locks
@@ -39,6 +39,11 @@ UPDATE scope_locks
 SET status = 'released', released_at = now(), release_reason = @reason::text
 WHERE intent_id = @intent_id AND status <> 'released'
 RETURNING *;
+
+-- name: DatasetsOfIntent :many
+-- Every dataset the intent ever asked for, released or not: a retried
+-- release still finds whom to wake.
+SELECT DISTINCT dataset FROM scope_locks WHERE intent_id = @intent_id ORDER BY dataset;
 
 -- name: WaitersOnDatasets :many
 -- Intents still waiting on any of the datasets: after a release, the ones

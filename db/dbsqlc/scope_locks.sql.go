@@ -87,6 +87,32 @@ func (q *Queries) ActiveScopesOfIntent(ctx context.Context, intentID string) ([]
 	return items, nil
 }
 
+const datasetsOfIntent = `-- name: DatasetsOfIntent :many
+SELECT DISTINCT dataset FROM scope_locks WHERE intent_id = $1 ORDER BY dataset
+`
+
+// Every dataset the intent ever asked for, released or not: a retried
+// release still finds whom to wake.
+func (q *Queries) DatasetsOfIntent(ctx context.Context, intentID string) ([]string, error) {
+	rows, err := q.db.Query(ctx, datasetsOfIntent, intentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var dataset string
+		if err := rows.Scan(&dataset); err != nil {
+			return nil, err
+		}
+		items = append(items, dataset)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const grantScopes = `-- name: GrantScopes :exec
 UPDATE scope_locks
 SET status = 'held', acquired_at = now()
@@ -157,7 +183,7 @@ func (q *Queries) ReleaseScopes(ctx context.Context, arg ReleaseScopesParams) ([
 const requestScope = `-- name: RequestScope :exec
 INSERT INTO scope_locks (intent_id, workflow_id, run_id, dataset, partition_key, on_conflict, status)
 VALUES ($1, $2, $3, $4, $5, $6, 'waiting')
-ON CONFLICT (intent_id, dataset, partition_key) DO NOTHING
+ON CONFLICT (intent_id, dataset, partition_key) WHERE status <> 'released' DO NOTHING
 `
 
 type RequestScopeParams struct {

@@ -17,14 +17,18 @@ CREATE TABLE scope_locks (
     requested_at  timestamptz NOT NULL DEFAULT now(),
     acquired_at   timestamptz NULL,
     released_at   timestamptz NULL,
-    -- Why it was released: projection_confirmed, rejected, recovered, cancelled.
-    release_reason text NULL,
+    -- Why it was released (db.Release* constants).
+    release_reason text NULL CHECK (release_reason IN (
+                       'projection_confirmed', 'rejected', 'recovered', 'cancelled',
+                       'panic_rollback', 'projection_failed')),
     CHECK ((status = 'held') = (acquired_at IS NOT NULL AND released_at IS NULL)),
     CHECK ((status = 'released') = (released_at IS NOT NULL))
 );
--- One request per intent and scope; NULLS NOT DISTINCT makes the dataset
+-- One active request per intent and scope (released rows are history: a
+-- rejected intent may ask again); NULLS NOT DISTINCT makes the dataset
 -- scope (partition NULL) unique too.
-CREATE UNIQUE INDEX scope_locks_intent_scope ON scope_locks (intent_id, dataset, partition_key) NULLS NOT DISTINCT;
+CREATE UNIQUE INDEX scope_locks_intent_scope ON scope_locks (intent_id, dataset, partition_key) NULLS NOT DISTINCT
+    WHERE status <> 'released';
 CREATE INDEX scope_locks_active ON scope_locks (dataset, id) WHERE status <> 'released';
 
 -- +goose Down
