@@ -544,7 +544,6 @@ type PanicInput struct {
 	IntentID string                        `json:"intent_id"`
 	Plan     planner.ExecutionPlan         `json:"plan"`
 	Outcome  partialexecution.PanicOutcome `json:"outcome"`
-	Finished []partialexecution.UnitResult `json:"finished"`
 }
 
 // PanicRollback quarantines the staged output of every unit of the intent

@@ -71,6 +71,7 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 	released := workflow.GetSignalChannel(r.ctx, SignalScopeReleased)
 	for {
 		var lock activities.LockOutcome
+		r.holdsScope = true // from the request on: waiting or held
 		if err := r.local(a.AcquireScope, &lock, activities.LockInput{
 			IntentID: r.id, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Plan: p, OnConflict: r.in.OnConflict,
 		}); err != nil {
@@ -79,13 +80,15 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 		sum.Scopes = lock.Scopes
 		sum.Recovered = append(sum.Recovered, lock.Recovered...)
 		r.wake(lock.Wake)
+		if lock.Rejected {
+			r.holdsScope = false // the store released the request
+		}
 		if lock.Held {
 			if err := r.audit(audit.EventScopeAcquired, StageLock, "acquired", system(), audit.ActionWrite, scopeTargets(lock.Scopes), map[string]any{
 				"scopes": lock.Scopes, "queued": sum.Queued, "recovered": lock.Recovered, "lock_point": "before_pre_execution_revalidation",
 			}); err != nil {
 				return r.result, err
 			}
-			r.holdsScope = true
 			r.done(StageLock, fmt.Sprintf("%d scopes held (%s)", len(lock.Scopes), firstScope(lock.Scopes)))
 			break
 		}
@@ -210,10 +213,18 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 		var out activities.UnitOutcome
 		err := futures[i].Get(r.ctx, &out)
 		res, env := unitResult(u, out, err)
+		if env == nil && panicked == nil && r.ctx.Err() != nil {
+			// The workflow was cancelled while this unit had already
+			// finished: the cancellation is the panic all the same.
+			env = &activities.EnvironmentalFault{Trigger: partialexecution.TriggerExecutionCancelled, Reason: "execution cancelled"}
+		}
 		if env != nil {
 			if panicked == nil {
 				panicked = env
 				cancelUnits() // interrupt every unit still in flight
+				// From here on the rollback must finish even if the workflow
+				// itself was cancelled (the execution_cancelled trigger).
+				r.ctx, _ = workflow.NewDisconnectedContext(r.ctx)
 			}
 			r.setUnit(k, "interrupted", 0, 0, activities.ErrEnvironmental)
 			continue
@@ -362,11 +373,8 @@ func (r *intentRun) panicRollback(p planner.ExecutionPlan, flow *partialexecutio
 	if err != nil {
 		return r.result, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrInvalidInput, err)
 	}
-	// Cleanup must run even when the workflow itself was cancelled.
-	ctx, _ := workflow.NewDisconnectedContext(r.ctx)
-	ctx = workflow.WithActivityOptions(ctx, remoteOptions())
 	var wake []string
-	if err := workflow.ExecuteActivity(ctx, a.PanicRollback, activities.PanicInput{IntentID: r.id, Plan: p, Outcome: out, Finished: finished}).Get(ctx, &wake); err != nil {
+	if err := workflow.ExecuteActivity(r.ctx, a.PanicRollback, activities.PanicInput{IntentID: r.id, Plan: p, Outcome: out}).Get(r.ctx, &wake); err != nil {
 		return r.result, err
 	}
 	r.holdsScope = false
@@ -374,9 +382,6 @@ func (r *intentRun) panicRollback(p planner.ExecutionPlan, flow *partialexecutio
 	for _, u := range units.Keys {
 		r.setUnit(u, "quarantined", 0, -1, out.Fault.Code)
 	}
-	saved := r.ctx
-	r.ctx = ctx
-	defer func() { r.ctx = saved }()
 	if err := r.audit(audit.EventPanicRollback, StageExecution, "quarantined", system(), audit.ActionWrite, []string{"dataset:" + p.Target}, map[string]any{
 		"trigger": env.Trigger, "reason": env.Reason, "unit_actions": out.Actions, "projection_allowed": false,
 	}); err != nil {

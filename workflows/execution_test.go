@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/contextualflux/cfa/activities"
@@ -32,14 +33,22 @@ import (
 // the last one breaking max_null_ratio when broken is set.
 func seedDemo(t *testing.T, broken bool) {
 	t.Helper()
+	partition := ""
+	if broken {
+		partition = "2026-01-03"
+	}
+	seedDemoBroken(t, partition)
+}
+
+// seedDemoBroken seeds the data plane with the given partition (if any)
+// breaking max_null_ratio.
+func seedDemoBroken(t *testing.T, partition string) {
+	t.Helper()
 	ctx := context.Background()
 	cat, err := app.LoadCatalog("")
 	require.NoError(t, err)
 	require.NoError(t, dataplane.Reset(ctx, store.Pool(), cat))
-	opts := dataplane.Options{}
-	if broken {
-		opts.BreakPartition = "2026-01-03"
-	}
+	opts := dataplane.Options{BreakPartition: partition}
 	require.NoError(t, dataplane.Seed(ctx, store.Pool(), cat, opts))
 	// The package shares one registry: leave silver_documentos committed
 	// for the tests that follow, whatever this one projected.
@@ -276,11 +285,14 @@ func TestPanicRollbackTriggers(t *testing.T) {
 		name    string
 		trigger string
 		inject  func(env *testsuite.TestWorkflowEnvironment, acts *activities.Activities)
+		broken  string // the partition that fails and waits for its retry
 	}{
+		{"execution cancelled, finished units read after the cancelled one", string(partialexecution.TriggerExecutionCancelled),
+			func(env *testsuite.TestWorkflowEnvironment, _ *activities.Activities) { env.CancelWorkflow() }, "2026-01-01"},
 		{"policy bundle changed mid-execution", string(partialexecution.TriggerPolicyBundleChangedMidExec),
-			func(_ *testsuite.TestWorkflowEnvironment, acts *activities.Activities) { acts.Bundle = other }},
+			func(_ *testsuite.TestWorkflowEnvironment, acts *activities.Activities) { acts.Bundle = other }, ""},
 		{"execution cancelled", string(partialexecution.TriggerExecutionCancelled),
-			func(env *testsuite.TestWorkflowEnvironment, _ *activities.Activities) { env.CancelWorkflow() }},
+			func(env *testsuite.TestWorkflowEnvironment, _ *activities.Activities) { env.CancelWorkflow() }, ""},
 		{"permission revoked", string(partialexecution.TriggerExternalPermissionRevoked),
 			func(*testsuite.TestWorkflowEnvironment, *activities.Activities) {
 				ctx := context.Background()
@@ -294,11 +306,15 @@ func TestPanicRollbackTriggers(t *testing.T) {
 					_, err := store.Pool().Exec(ctx, "REVOKE SELECT ON bronze.nfe FROM "+pgx.Identifier{r}.Sanitize())
 					require.NoError(t, err)
 				}
-			}},
+			}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			seedDemo(t, true)
+			broken := c.broken
+			if broken == "" {
+				broken = "2026-01-03"
+			}
+			seedDemoBroken(t, broken)
 			ctx := context.Background()
 			before, err := store.LatestSnapshot(ctx)
 			require.NoError(t, err)
@@ -384,4 +400,28 @@ func TestDegradedPublishIsVisibleToReaders(t *testing.T) {
 	require.NoError(t, err)
 	sd, _ := latest.Dataset("silver_documentos")
 	require.False(t, sd.PublishAllowed, "degraded is never trusted (I7)")
+}
+
+// TestScopeIsReleasedWhenTheIntentFails: an error after the lock (here the
+// unit discovery) fails the workflow, and the scope does not leak.
+func TestScopeIsReleasedWhenTheIntentFails(t *testing.T) {
+	seedDemo(t, false)
+	acts := newActivities(t, nil)
+	id := uniqueID(t)
+	env := newEnv(t, acts, id)
+	env.OnActivity(acts.DiscoverUnits, mock.Anything, mock.Anything).Return(activities.Units{},
+		temporal.NewNonRetryableApplicationError("catalog vanished", activities.ErrInvalidInput, nil))
+	approveAt(env, time.Minute)
+	env.ExecuteWorkflow(workflows.IntentWorkflowName, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf})
+	require.True(t, env.IsWorkflowCompleted())
+	require.ErrorContains(t, env.GetWorkflowError(), "catalog vanished")
+	active, err := store.ActiveLocks(context.Background())
+	require.NoError(t, err)
+	for _, h := range active {
+		require.NotEqual(t, id, h.IntentID, "the failed intent released its scope")
+	}
+	var released int
+	require.NoError(t, store.Pool().QueryRow(context.Background(),
+		`SELECT count(*) FROM scope_locks WHERE intent_id = $1 AND release_reason = 'cancelled'`, id).Scan(&released))
+	require.Positive(t, released)
 }

@@ -64,7 +64,8 @@ type intentRun struct {
 	bundle string // policy_bundle_version, once consulted
 	// source and input override what the intents index shows (a composite).
 	source, input string
-	// holdsScope: the intent holds its target scopes (steps 11–16).
+	// holdsScope: the intent has an active scope request, waiting or held
+	// (steps 11–16); whatever ends the intent releases it.
 	holdsScope bool
 	status     Status
 	result     IntentResult
@@ -85,7 +86,16 @@ func IntentWorkflow(ctx workflow.Context, in IntentInput) (IntentResult, error) 
 	if err := r.registerQueries(); err != nil {
 		return r.result, err
 	}
-	return r.run()
+	res, err := r.run()
+	if err != nil && r.holdsScope {
+		// A failed or cancelled intent must not keep its place in the
+		// queue or its scope: release them, even after a cancellation.
+		r.ctx, _ = workflow.NewDisconnectedContext(r.ctx)
+		if rerr := r.releaseHeldScope(); rerr != nil {
+			workflow.GetLogger(r.ctx).Error("scope release after a failure failed", "intent_id", r.id, "error", rerr)
+		}
+	}
+	return res, err
 }
 
 func (r *intentRun) run() (IntentResult, error) {
