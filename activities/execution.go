@@ -387,6 +387,11 @@ func environmental(trigger partialexecution.Trigger, reason string) error {
 // environmental fault.
 func classify(ctx context.Context, err error, sources ...string) error {
 	var pg *pgconn.PgError
+	if ctx.Err() != nil && workerStopping(ctx) {
+		// A worker shutting down (a deploy) is no cancellation of the
+		// intent: the attempt is retried on another worker.
+		return err
+	}
 	switch {
 	case ctx.Err() != nil:
 		return environmental(partialexecution.TriggerExecutionCancelled, "execution cancelled: "+err.Error())
@@ -726,4 +731,13 @@ func permissionOutsideScope(msg string, sources []string) bool {
 		}
 	}
 	return true
+}
+
+func workerStopping(ctx context.Context) bool {
+	select {
+	case <-activity.GetWorkerStopChannel(ctx):
+		return true
+	default:
+		return false
+	}
 }
