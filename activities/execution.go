@@ -82,20 +82,7 @@ func (a *Activities) DiscoverUnits(ctx context.Context, in UnitsInput) (Units, e
 	if src.Name == "" {
 		return out, invalid(fmt.Errorf("discover units of intent %s: the plan partitions by %s but no extract is filtered on it", in.IntentID, load.Params.Load.PartitionKey))
 	}
-	col := pgx.Identifier{p.Window.Column}.Sanitize()
-	sql := fmt.Sprintf("SELECT DISTINCT %s::text FROM %s WHERE %s >= $1::date AND %s < $2::date ORDER BY 1", col, dataplane.Table(src), col, col)
-	from, to := p.Window.From, p.Window.To
-	if from == "" {
-		from = "-infinity"
-	}
-	if to == "" {
-		to = "infinity"
-	}
-	rows, err := a.Store.Pool().Query(ctx, sql, from, to)
-	if err != nil {
-		return out, fmt.Errorf("discover units of intent %s in %s: %w", in.IntentID, dataplane.Table(src), err)
-	}
-	keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	keys, err := dataplane.Partitions(ctx, a.Store.Pool(), src, p.Window.From, p.Window.To)
 	if err != nil {
 		return out, fmt.Errorf("discover units of intent %s: %w", in.IntentID, err)
 	}
@@ -339,8 +326,8 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 		if m, err = dataplane.MeasureUnit(ctx, tx, target, in.IntentID, in.Key); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, fmt.Sprintf(`SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM %s t WHERE cfa_intent_id = $1 AND cfa_unit_key = $2`,
-			dataplane.StagingTable(target)), in.IntentID, in.Key).Scan(&written)
+		written, err = dataplane.StagedBytes(ctx, tx, target, in.IntentID, in.Key)
+		return err
 	})
 	if err != nil {
 		return UnitOutcome{}, classify(ctx, fmt.Errorf("execute unit %s of intent %s: %w", in.Key, in.IntentID, err), dataplane.ScopeOf(in.Plan).Sources...)
@@ -606,12 +593,8 @@ func (a *Activities) PublishDataset(ctx context.Context, in PublishInput) (Publi
 			out.Partitions = nil
 			return dataplane.SetPublication(ctx, tx, d, nil, dataplane.Published, in.IntentID)
 		}
-		pk := pgx.Identifier{d.PartitionKey}.Sanitize()
-		rows, err := tx.Query(ctx, fmt.Sprintf("SELECT DISTINCT %s::text FROM %s ORDER BY 1", pk, dataplane.Table(d)))
-		if err != nil {
-			return err
-		}
-		if out.Partitions, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		var err error
+		if out.Partitions, err = dataplane.Partitions(ctx, tx, d, "", ""); err != nil {
 			return err
 		}
 		if len(out.Partitions) == 0 {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/codegen"
 )
@@ -207,4 +209,48 @@ func measure(ctx context.Context, db Querier, schema, table, where string, args 
 		m.Columns = append(m.Columns, s)
 	}
 	return m, nil
+}
+
+// Partitions lists the partition values a dataset's table holds, as
+// cfa_publication and cfa.unit_partition write them (partitionText), in
+// [from, to) when given (ISO dates, either may be empty). An unpartitioned
+// dataset has none.
+func Partitions(ctx context.Context, db Querier, d catalog.Dataset, from, to string) ([]string, error) {
+	if d.PartitionKey == "" {
+		return nil, nil
+	}
+	sql := fmt.Sprintf("SELECT DISTINCT %s FROM %s t", partitionText("t", d), Table(d))
+	var where []string
+	var args []any
+	if from != "" {
+		args = append(args, from)
+		where = append(where, fmt.Sprintf("%s >= $%d::date", q("t", d.PartitionKey), len(args)))
+	}
+	if to != "" {
+		args = append(args, to)
+		where = append(where, fmt.Sprintf("%s < $%d::date", q("t", d.PartitionKey), len(args)))
+	}
+	if len(where) > 0 {
+		sql += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := db.Query(ctx, sql+" ORDER BY 1", args...)
+	if err != nil {
+		return nil, fmt.Errorf("list partitions of %s: %w", Table(d), err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list partitions of %s: %w", Table(d), err)
+	}
+	return out, nil
+}
+
+// StagedBytes is the size of one unit's staged rows: what the unit wrote.
+func StagedBytes(ctx context.Context, db Querier, target catalog.Dataset, intentID, unitKey string) (int64, error) {
+	var n int64
+	err := db.QueryRow(ctx, fmt.Sprintf("SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM %s t WHERE %s = $1 AND %s = $2",
+		StagingTable(target), q(ColIntentID), q(ColUnitKey)), intentID, unitKey).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("measure the staged bytes of unit %s: %w", unitKey, err)
+	}
+	return n, nil
 }
