@@ -453,7 +453,7 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 		return Projected{}, invalid(fmt.Errorf("project intent %s: target %s is not in the catalog", in.IntentID, in.Plan.Target))
 	}
 	out := Projected{Moved: map[string]int64{}}
-	res, err := a.Store.ProjectExecution(ctx, in.IntentID, func(ctx context.Context, tx pgx.Tx, latest registry.EnvironmentState) (db.ProjectionCommit, error) {
+	moves := func(ctx context.Context, tx pgx.Tx) error {
 		var commit []dataplane.Unit
 		for _, act := range in.Outcome.Actions {
 			u := dataplane.Unit{IntentID: in.IntentID, Key: act.Key}
@@ -466,13 +466,13 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 			case partialexecution.ActionQuarantine:
 				n, err := dataplane.Quarantine(ctx, tx, target, in.IntentID, act.Key, act.ErrorCode)
 				if err != nil {
-					return db.ProjectionCommit{}, err
+					return err
 				}
 				out.Moved["quarantined"] += n
 			default:
 				n, err := dataplane.Discard(ctx, tx, target, in.IntentID, act.Key)
 				if err != nil {
-					return db.ProjectionCommit{}, err
+					return err
 				}
 				out.Moved["discarded"] += n
 			}
@@ -480,10 +480,13 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 		if len(commit) > 0 {
 			n, err := dataplane.Promote(ctx, tx, in.Plan, a.Catalog, in.IntentID, commit)
 			if err != nil {
-				return db.ProjectionCommit{}, err
+				return err
 			}
 			out.Moved["committed"] += n
 		}
+		return nil
+	}
+	res, err := a.Store.ProjectExecution(ctx, in.IntentID, moves, func(ctx context.Context, tx pgx.Tx, latest registry.EnvironmentState) (db.ProjectionCommit, error) {
 		p, err := projection.Project(projection.Input{
 			Previous: latest, Outcomes: in.Outcome.Projections(), Now: in.Now,
 			Execution: registry.ExecutionRecord{

@@ -38,80 +38,70 @@ type ProjectionResult struct {
 }
 
 // ProjectExecution is step 16, atomic and versioned: in one transaction it
-// runs moves (staging → target, quarantine, publication), commits the new
-// registry snapshot that build computes from the latest one, and releases
-// the intent's scopes (release: after_state_projection_confirmed). Either all
-// of it commits or none. A retry after a commit returns the committed
-// snapshot and changes nothing.
+// runs moves (staging → target, quarantine), commits the new registry
+// snapshot that build computes from the latest one (build may write more in
+// the same transaction: the publication), and releases the intent's scopes
+// (release: after_state_projection_confirmed). Either all of it commits or
+// none. The moves run before the registry writer lock is taken: the held
+// scope already keeps other intents off these datasets, and other
+// projections need not wait for the copy. A retry after a commit returns
+// the committed snapshot and changes nothing (the database allows one
+// projection per intent).
 func (s *Store) ProjectExecution(ctx context.Context, intentID string,
+	moves func(ctx context.Context, tx pgx.Tx) error,
 	build func(ctx context.Context, tx pgx.Tx, latest registry.EnvironmentState) (ProjectionCommit, error),
 ) (ProjectionResult, error) {
 	var out ProjectionResult
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return out, fmt.Errorf("project intent %s: begin: %w: check that Postgres is up", intentID, err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	q := s.q.WithTx(tx)
-	if err := q.LockSnapshotWriters(ctx); err != nil {
-		return out, fmt.Errorf("project intent %s: lock registry: %w", intentID, err)
-	}
-	if done, err := q.ProjectionOfIntent(ctx, dbsqlc.ProjectionOfIntentParams{IntentID: &intentID, Reason: ReasonStateProjection}); err == nil {
-		out.Environment, err = loadEnvironment(ctx, q, done)
-		if err != nil {
-			return out, err
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		done, err := q.ProjectionOfIntent(ctx, dbsqlc.ProjectionOfIntentParams{IntentID: &intentID, Reason: ReasonStateProjection})
+		switch {
+		case err == nil:
+			if out.Environment, err = loadEnvironment(ctx, q, done); err != nil {
+				return err
+			}
+			out.Replayed = true
+			out.Wake, err = releaseScopes(ctx, q, intentID, ReleaseProjectionConfirmed)
+			return err
+		case !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("look for an earlier projection: %w", err)
 		}
-		out.Replayed = true
+		if err := moves(ctx, tx); err != nil {
+			return err
+		}
+		if err := q.LockSnapshotWriters(ctx); err != nil {
+			return fmt.Errorf("lock registry: %w", err)
+		}
+		latestRow, err := q.LatestCommittedSnapshot(ctx)
+		if err != nil {
+			return fmt.Errorf("read latest snapshot: %w", err)
+		}
+		latest, err := loadEnvironment(ctx, q, latestRow)
+		if err != nil {
+			return err
+		}
+		pc, err := build(ctx, tx, latest)
+		if err != nil {
+			return err
+		}
+		id, err := parseVersion("version_id", pc.VersionID)
+		if err != nil {
+			return err
+		}
+		parent, err := parseVersion("parent_version_id", pc.ParentVersionID)
+		if err != nil {
+			return err
+		}
+		if out.Environment, err = commitSnapshot(ctx, q, id, parent, pc.Datasets, pc.History, ReasonStateProjection, intentID); err != nil {
+			return err
+		}
 		out.Wake, err = releaseScopes(ctx, q, intentID, ReleaseProjectionConfirmed)
-		if err != nil {
-			return out, err
-		}
-		return out, commit(ctx, tx, intentID)
-	} else if !errors.Is(err, pgx.ErrNoRows) {
-		return out, fmt.Errorf("project intent %s: look for an earlier projection: %w", intentID, err)
-	}
-	latestRow, err := q.LatestCommittedSnapshot(ctx)
+		return err
+	})
 	if err != nil {
-		return out, fmt.Errorf("project intent %s: read latest snapshot: %w", intentID, err)
+		return ProjectionResult{}, fmt.Errorf("project intent %s: %w", intentID, err)
 	}
-	latest, err := loadEnvironment(ctx, q, latestRow)
-	if err != nil {
-		return out, err
-	}
-	pc, err := build(ctx, tx, latest)
-	if err != nil {
-		return out, fmt.Errorf("project intent %s: %w", intentID, err)
-	}
-	id, err := parseVersion("version_id", pc.VersionID)
-	if err != nil {
-		return out, err
-	}
-	parent, err := parseVersion("parent_version_id", pc.ParentVersionID)
-	if err != nil {
-		return out, err
-	}
-	if parent != latestRow.VersionID {
-		return out, fmt.Errorf("project intent %s: built on %s, latest is %s: %w", intentID, parent, latestRow.VersionID, ErrStaleParent)
-	}
-	if err := checkDatasets(pc.Datasets); err != nil {
-		return out, err
-	}
-	out.Environment, err = commitSnapshot(ctx, q, id, parent, pc.Datasets, pc.History, ReasonStateProjection, intentID)
-	if err != nil {
-		return out, err
-	}
-	out.Wake, err = releaseScopes(ctx, q, intentID, ReleaseProjectionConfirmed)
-	if err != nil {
-		return out, err
-	}
-	return out, commit(ctx, tx, intentID)
-}
-
-func commit(ctx context.Context, tx pgx.Tx, intentID string) error {
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("project intent %s: commit: %w", intentID, err)
-	}
-	return nil
+	return out, nil
 }
 
 // releaseScopes releases the intent's scopes inside the caller's

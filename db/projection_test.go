@@ -31,11 +31,12 @@ func TestProjectExecutionIsAtomicAndIdempotent(t *testing.T) {
 	require.False(t, st.Held)
 
 	version := uuid.NewString()
+	moves := func(ctx context.Context, tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO moved VALUES ('2026-01-01') ON CONFLICT DO NOTHING`)
+		return err
+	}
 	build := func(fail bool) func(context.Context, pgx.Tx, registry.EnvironmentState) (db.ProjectionCommit, error) {
 		return func(ctx context.Context, tx pgx.Tx, latest registry.EnvironmentState) (db.ProjectionCommit, error) {
-			if _, err := tx.Exec(ctx, `INSERT INTO moved VALUES ('2026-01-01') ON CONFLICT DO NOTHING`); err != nil {
-				return db.ProjectionCommit{}, err
-			}
 			if fail {
 				return db.ProjectionCommit{}, errors.New("storage lost")
 			}
@@ -46,7 +47,7 @@ func TestProjectExecutionIsAtomicAndIdempotent(t *testing.T) {
 		}
 	}
 
-	_, err = s.ProjectExecution(ctx, "p1", build(true))
+	_, err = s.ProjectExecution(ctx, "p1", moves, build(true))
 	require.ErrorContains(t, err, "storage lost")
 	var n int
 	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM moved`).Scan(&n))
@@ -55,7 +56,7 @@ func TestProjectExecutionIsAtomicAndIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, st.Held, "and releases nothing (I4)")
 
-	res, err := s.ProjectExecution(ctx, "p1", build(false))
+	res, err := s.ProjectExecution(ctx, "p1", moves, build(false))
 	require.NoError(t, err)
 	require.False(t, res.Replayed)
 	require.Equal(t, version, res.Environment.VersionID)
@@ -64,7 +65,9 @@ func TestProjectExecutionIsAtomicAndIdempotent(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, registry.StatePartiallyCommitted, got.State)
 
-	again, err := s.ProjectExecution(ctx, "p1", func(context.Context, pgx.Tx, registry.EnvironmentState) (db.ProjectionCommit, error) {
+	again, err := s.ProjectExecution(ctx, "p1", func(context.Context, pgx.Tx) error {
+		return fmt.Errorf("moves must not run on a replay")
+	}, func(context.Context, pgx.Tx, registry.EnvironmentState) (db.ProjectionCommit, error) {
 		return db.ProjectionCommit{}, fmt.Errorf("must not be called on a replay")
 	})
 	require.NoError(t, err)

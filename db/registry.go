@@ -149,6 +149,9 @@ func (s *Store) CommitSnapshot(ctx context.Context, parentVersionID string, data
 func commitSnapshot(ctx context.Context, q *dbsqlc.Queries, id, parent uuid.UUID, datasets []registry.DatasetState,
 	history []registry.ExecutionRecord, reason, intentID string,
 ) (registry.EnvironmentState, error) {
+	if err := checkDatasets(datasets); err != nil {
+		return registry.EnvironmentState{}, err
+	}
 	now := time.Now().UTC()
 	versionID, parentVersionID := id.String(), parent.String()
 	var env registry.EnvironmentState

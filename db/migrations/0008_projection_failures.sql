@@ -17,5 +17,11 @@ CREATE TABLE projection_failures (
     CHECK ((resolved_at IS NULL) = (resolved_by IS NULL))
 );
 
+-- One State Projection per intent, enforced: a retried or concurrent
+-- projection of the same intent fails here and replays the committed one.
+CREATE UNIQUE INDEX registry_snapshots_one_projection_per_intent
+    ON registry_snapshots (intent_id) WHERE reason = 'state_projection';
+
 -- +goose Down
+DROP INDEX registry_snapshots_one_projection_per_intent;
 DROP TABLE projection_failures;
