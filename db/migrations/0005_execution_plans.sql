@@ -44,8 +44,9 @@ ALTER TABLE intents DROP CONSTRAINT intents_source_check;
 ALTER TABLE intents ADD CONSTRAINT intents_source_check CHECK (source IN ('text', 'signature', 'composite'));
 
 -- +goose Down
+-- The plans go first: they reference intents, and refuse row deletes.
+DROP TABLE execution_plans;
 DELETE FROM intents WHERE source = 'composite';
 ALTER TABLE intents DROP CONSTRAINT intents_source_check;
 ALTER TABLE intents ADD CONSTRAINT intents_source_check CHECK (source IN ('text', 'signature'));
-DROP TABLE execution_plans;
 DROP FUNCTION execution_plans_immutable();
