@@ -97,19 +97,14 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 			ahead = append(ahead, h.IntentID)
 		}
 		if lock.Rejected {
-			reason := fmt.Sprintf("target scope held by %s and conflict_resolution is reject", strings.Join(ahead, ", "))
+			vote := scopeConflictVote(ahead)
 			if err := r.audit(audit.EventScopeRejected, StageLock, "blocked", system(), audit.ActionInvoke, scopeTargets(lock.Scopes), map[string]any{
 				"scopes": lock.Scopes, "ahead": ahead,
 			}); err != nil {
 				return r.result, err
 			}
-			r.done(StageLock, "rejected: "+reason)
-			return r.decide(decision.Input{Votes: append(votes, decision.Vote{
-				Authority: decision.AuthorityConcurrencyControl, Outcome: decision.Blocked, Reason: reason,
-				Faults: []fault.Fault{{Code: "SCOPE_LOCK_CONFLICT", Family: fault.SemanticFaults, Severity: fault.SeverityMedium,
-					Stage: fault.StageExecution, DetectedBeforeExecution: true, MandatoryAction: "block", Message: reason,
-					Remediation: []string{"resubmit when the other intent has finished, or submit with on_conflict queue"}}},
-			})})
+			r.done(StageLock, "rejected: "+vote.Reason)
+			return r.decide(decision.Input{Votes: append(votes, vote)})
 		}
 		if !sum.Queued {
 			sum.Queued = true
@@ -353,7 +348,7 @@ func unitResult(u partialexecution.Unit, out activities.UnitOutcome, err error) 
 	}
 	// The unit could not run at all (retries exhausted on an infrastructure
 	// error): it failed, with the error as its fault.
-	f := fault.Fault{Code: "EXECUTION_UNIT_FAILED", Family: fault.RuntimeBehavioralFaults, Severity: fault.SeverityHigh,
+	f := fault.Fault{Code: fault.CodeExecutionUnitFailed, Family: fault.RuntimeBehavioralFaults, Severity: fault.SeverityHigh,
 		Stage: fault.StageExecution, MandatoryAction: "quarantine", Message: err.Error()}
 	return unitRes{Result: partialexecution.Failed(u, int(partialexecution.DefaultRetryPolicy().MaxAttempts), f)}, nil
 }
@@ -565,12 +560,9 @@ func (r *intentRun) checkScope(sig signature.Signature) (*decision.Input, error)
 		return nil, nil
 	}
 	if mode == db.OnConflictReject {
-		reason := fmt.Sprintf("target scope held by %s and conflict_resolution is reject", strings.Join(chk.Holders, ", "))
-		r.done(StageLock, "lock check: "+reason)
-		return &decision.Input{Votes: []decision.Vote{{Authority: decision.AuthorityConcurrencyControl, Outcome: decision.Blocked, Reason: reason,
-			Faults: []fault.Fault{{Code: "SCOPE_LOCK_CONFLICT", Family: fault.SemanticFaults, Severity: fault.SeverityMedium,
-				Stage: fault.StageExecution, DetectedBeforeExecution: true, MandatoryAction: "block", Message: reason,
-				Remediation: []string{"resubmit when the other intent has finished, or submit with on_conflict queue"}}}}}}, nil
+		vote := scopeConflictVote(chk.Holders)
+		r.done(StageLock, "lock check: "+vote.Reason)
+		return &decision.Input{Votes: []decision.Vote{vote}}, nil
 	}
 	r.done(StageLock, "lock check: busy, will queue behind "+strings.Join(chk.Holders, ", "))
 	return nil, nil
@@ -624,4 +616,14 @@ func (r *intentRun) checkCertain(scopes []string) (*decision.Input, error) {
 		f = *gate.Fault
 	}
 	return &decision.Input{InvariantViolations: []decision.Violation{{Invariant: "I4", Forces: decision.Blocked, Fault: f}}}, nil
+}
+
+// scopeConflictVote blocks an intent whose scope others hold when
+// conflict_resolution is reject (step 3 or 11).
+func scopeConflictVote(holders []string) decision.Vote {
+	reason := fmt.Sprintf("target scope held by %s and conflict_resolution is reject", strings.Join(holders, ", "))
+	return decision.Vote{Authority: decision.AuthorityConcurrencyControl, Outcome: decision.Blocked, Reason: reason,
+		Faults: []fault.Fault{{Code: fault.CodeScopeLockConflict, Family: fault.SemanticFaults, Severity: fault.SeverityMedium,
+			Stage: fault.StageExecution, DetectedBeforeExecution: true, MandatoryAction: "block", Message: reason,
+			Remediation: []string{"resubmit when the other intent has finished, or submit with on_conflict queue"}}}}
 }

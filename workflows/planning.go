@@ -307,7 +307,7 @@ func (r *intentRun) publish(p planner.ExecutionPlan, votes []decision.Vote) (Int
 		r.done(StageProjection, "publish refused: "+out.Refused)
 		// I7 vetoes: the registry changed since the policy engine allowed it.
 		return r.decide(decision.Input{Votes: votes, InvariantViolations: []decision.Violation{{Invariant: "I7", Forces: decision.Blocked,
-			Fault: fault.Fault{Code: "CONTRACT_PUBLISH_PARTIALLY_COMMITTED", Family: fault.SemanticFaults, Severity: fault.SeverityCritical,
+			Fault: fault.Fault{Code: fault.CodeContractPublishPartiallyCommitted, Family: fault.SemanticFaults, Severity: fault.SeverityCritical,
 				Stage: fault.StageStateProjection, DetectedBeforeExecution: true, MandatoryAction: "block", Message: out.Refused,
 				Remediation: []string{"resolve the pending units (rerun the intent that wrote them) before publishing"}}}}})
 	}

@@ -92,6 +92,15 @@ const (
 	// CodeIntentGraphInvalid: a composite intent's graph has a cycle, a
 	// dangling dependency or another structural problem (whitepaper 5.4).
 	CodeIntentGraphInvalid = "INTENT_GRAPH_INVALID"
+	// CodeScopeLockConflict: conflict_resolution reject found the target
+	// scope held or queued for (section 10).
+	CodeScopeLockConflict = "SCOPE_LOCK_CONFLICT"
+	// CodeExecutionUnitFailed: a unit could not run at all (its retries
+	// exhausted on an infrastructure error).
+	CodeExecutionUnitFailed = "EXECUTION_UNIT_FAILED"
+	// CodeContractPublishPartiallyCommitted is the bundle's I7 code, used
+	// when a publish meets a registry that changed after the policy check.
+	CodeContractPublishPartiallyCommitted = "CONTRACT_PUBLISH_PARTIALLY_COMMITTED"
 	// CodeCodeGenerationRefused: the generator refused the plan.
 	CodeCodeGenerationRefused = "CODE_GENERATION_REFUSED"
 )
