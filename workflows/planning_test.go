@@ -46,7 +46,7 @@ func TestApprovedIntentIsCostedPlannedGeneratedAndValidated(t *testing.T) {
 	require.True(t, res.DryRun)
 
 	types := eventTypes(t, id)
-	require.Subset(t, types, []string{audit.EventPreCostEstimated, audit.EventExecutionPlanned, audit.EventCodeGenerated, audit.EventCodeAnalysis})
+	require.Subset(t, types, []string{audit.EventPolicyApprove, audit.EventPreCostEstimated, audit.EventExecutionPlanned, audit.EventCodeGenerated, audit.EventCodeAnalysis})
 	// Causal order: cost, plan, code, analysis, decision.
 	pos := func(e string) int {
 		for i, x := range types {
