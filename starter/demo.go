@@ -294,10 +294,12 @@ func (c *cli) runScenario(ctx context.Context, svc *service.Service, s scenario)
 			fmt.Fprintf(c.out, "  -> nobody answers; the %s timer runs out\n", workflows.EscalationTimerName)
 		}
 	})
+	// The injector must have finished before the scenario's cleanup runs.
+	derr := <-duringErr
 	if answerErr != nil {
 		return res, answerErr
 	}
-	if derr := <-duringErr; derr != nil {
+	if derr != nil {
 		return res, derr
 	}
 	return res, err

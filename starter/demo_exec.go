@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -159,9 +160,11 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 				errs[i] = err
 				return
 			}
-			results[i], errs[i] = svc.Wait(ctx, id, 100*time.Millisecond, nil, func(workflows.PendingEscalation) {
-				errs[i] = approve(ctx, id)
+			var approveErr error
+			res, err := svc.Wait(ctx, id, 100*time.Millisecond, nil, func(workflows.PendingEscalation) {
+				approveErr = approve(ctx, id)
 			})
+			results[i], errs[i] = res, errors.Join(err, approveErr)
 		}()
 	}
 	wg.Wait()

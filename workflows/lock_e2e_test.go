@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -73,11 +74,11 @@ func TestTwentyIntentsOnOneScopeAreSerialized(t *testing.T) {
 				errs[i] = err
 				return
 			}
-			results[i], errs[i] = svc.Wait(ctx, id, 200*time.Millisecond, nil, func(workflows.PendingEscalation) {
-				if err := svc.Confirm(ctx, id, workflows.SignalApprove, "lock-test", "ok"); err != nil {
-					errs[i] = err
-				}
+			var approveErr error
+			res, err := svc.Wait(ctx, id, 200*time.Millisecond, nil, func(workflows.PendingEscalation) {
+				approveErr = svc.Confirm(ctx, id, workflows.SignalApprove, "lock-test", "ok")
 			})
+			results[i], errs[i] = res, errors.Join(err, approveErr)
 		}()
 	}
 	wg.Wait()
