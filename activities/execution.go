@@ -583,24 +583,17 @@ func (a *Activities) PublishDataset(ctx context.Context, in PublishInput) (Publi
 	if !ok || !dataplane.Governed(d) {
 		return Published{}, invalid(fmt.Errorf("publish %s: not a silver or gold dataset of the catalog", in.Dataset))
 	}
-	env, err := a.Store.LatestSnapshot(ctx)
-	if err != nil {
-		return Published{}, err
-	}
-	if st, ok := env.Dataset(d.Name); ok && (st.State != registry.StateCommitted || !st.PublishAllowed) {
-		return Published{Refused: fmt.Sprintf("%s is %s with publish_allowed=%v in registry %s (I7)", d.Name, st.State, st.PublishAllowed, env.VersionID)}, nil
-	}
 	var out Published
-	err = pgx.BeginFunc(ctx, a.Store.Pool(), func(tx pgx.Tx) error {
-		if d.PartitionKey == "" {
-			out.Partitions = nil
-			return dataplane.SetPublication(ctx, tx, d, nil, dataplane.Published, in.IntentID)
+	err := a.Store.WithLatestSnapshot(ctx, func(ctx context.Context, tx pgx.Tx, env registry.EnvironmentState) error {
+		if st, ok := env.Dataset(d.Name); ok && (st.State != registry.StateCommitted || !st.PublishAllowed) {
+			out.Refused = fmt.Sprintf("%s is %s with publish_allowed=%v in registry %s (I7)", d.Name, st.State, st.PublishAllowed, env.VersionID)
+			return nil
 		}
 		var err error
 		if out.Partitions, err = dataplane.Partitions(ctx, tx, d, "", ""); err != nil {
 			return err
 		}
-		if len(out.Partitions) == 0 {
+		if d.PartitionKey != "" && len(out.Partitions) == 0 {
 			return nil
 		}
 		return dataplane.SetPublication(ctx, tx, d, out.Partitions, dataplane.Published, in.IntentID)

@@ -49,22 +49,21 @@ func (a *Activities) SweepTTL(ctx context.Context, in SweepInput) (Swept, error)
 		return Swept{}, invalid(err)
 	}
 	out := Swept{Transitions: res.Transitions}
-	if len(res.Changed) > 0 {
-		version := projection.VersionID(res.ParentVersionID, "ttl_sweep:"+in.SweepID)
-		snap, err := a.Store.CommitSnapshot(ctx, res.ParentVersionID, res.Changed, nil, "ttl_sweep", "", version)
-		if errors.Is(err, db.ErrStaleParent) {
-			return Swept{}, fmt.Errorf("TTL sweep: a projection committed meanwhile; the retry sweeps the new snapshot: %w", err)
-		}
-		if err != nil {
-			return Swept{}, err
-		}
-		out.VersionID = snap.VersionID
-	}
+	var escalations []db.Escalation
 	for _, e := range res.Escalations() {
-		if err := a.Store.RecordEscalation(ctx, e.Dataset, e.Since); err != nil {
-			return Swept{}, err
-		}
+		escalations = append(escalations, db.Escalation{Dataset: e.Dataset, Since: e.Since})
 	}
+	// The stale snapshot and the escalations commit together: a retry
+	// after a partial write would sweep a snapshot already stale and lose
+	// the transitions to audit.
+	snap, err := a.Store.CommitSweep(ctx, res.ParentVersionID, projection.VersionID(res.ParentVersionID, "ttl_sweep:"+in.SweepID), res.Changed, escalations)
+	if errors.Is(err, db.ErrStaleParent) {
+		return Swept{}, fmt.Errorf("TTL sweep: a projection committed meanwhile; the retry sweeps the new snapshot: %w", err)
+	}
+	if err != nil {
+		return Swept{}, err
+	}
+	out.VersionID = snap.VersionID
 	a.Logger.Info("TTL sweep", zap.String("sweep_id", in.SweepID), zap.Int("transitions", len(res.Transitions)), zap.String("version_id", out.VersionID))
 	return out, nil
 }

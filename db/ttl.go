@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/contextualflux/cfa/db/dbsqlc"
+	"github.com/contextualflux/cfa/internal/registry"
 )
 
 // Escalation is one state escalated to manual review by the TTL policy.
@@ -45,4 +48,61 @@ func (s *Store) ReviewEscalation(ctx context.Context, dataset, by string) (int64
 		return 0, fmt.Errorf("review TTL escalation of %s: %w", dataset, err)
 	}
 	return n, nil
+}
+
+// CommitSweep commits a TTL sweep in one transaction: the snapshot that
+// marks datasets stale (when any) and the escalations to record. A retry
+// after a commit finds the snapshot by its version id and records nothing
+// twice.
+func (s *Store) CommitSweep(ctx context.Context, parentVersionID, versionID string, changed []registry.DatasetState, escalations []Escalation) (registry.EnvironmentState, error) {
+	var env registry.EnvironmentState
+	err := s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
+		if len(changed) > 0 {
+			id, err := parseVersion("version_id", versionID)
+			if err != nil {
+				return err
+			}
+			parent, err := parseVersion("parent_version_id", parentVersionID)
+			if err != nil {
+				return err
+			}
+			if err := q.LockSnapshotWriters(ctx); err != nil {
+				return fmt.Errorf("lock registry for writing: %w", err)
+			}
+			if env, err = commitSnapshot(ctx, q, id, parent, changed, nil, "ttl_sweep", ""); err != nil {
+				return err
+			}
+		}
+		for _, e := range escalations {
+			if err := q.RecordEscalation(ctx, dbsqlc.RecordEscalationParams{Dataset: e.Dataset, Since: e.Since.UTC().Truncate(time.Microsecond)}); err != nil {
+				return fmt.Errorf("record TTL escalation of %s: %w", e.Dataset, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return registry.EnvironmentState{}, fmt.Errorf("commit TTL sweep: %w", err)
+	}
+	return env, nil
+}
+
+// WithLatestSnapshot runs fn in one transaction with the latest committed
+// snapshot, holding projections off until it commits, so what fn decides
+// from the registry still holds when its writes land.
+func (s *Store) WithLatestSnapshot(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx, env registry.EnvironmentState) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := s.q.WithTx(tx)
+		if err := q.LockSnapshotsShared(ctx); err != nil {
+			return fmt.Errorf("lock registry for reading: %w", err)
+		}
+		row, err := q.LatestCommittedSnapshot(ctx)
+		if err != nil {
+			return fmt.Errorf("read latest registry snapshot: %w", err)
+		}
+		env, err := loadEnvironment(ctx, q, row)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, tx, env)
+	})
 }

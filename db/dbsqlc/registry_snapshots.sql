@@ -42,3 +42,7 @@ SELECT * FROM registry_snapshots
 WHERE status = 'committed' AND intent_id = @intent_id AND reason = @reason
 ORDER BY seq DESC
 LIMIT 1;
+
+-- name: LockSnapshotsShared :exec
+-- Holds projections off while a reader acts on what it read (publish).
+LOCK TABLE registry_snapshots IN SHARE MODE;

@@ -137,6 +137,16 @@ func (q *Queries) LockSnapshotWriters(ctx context.Context) error {
 	return err
 }
 
+const lockSnapshotsShared = `-- name: LockSnapshotsShared :exec
+LOCK TABLE registry_snapshots IN SHARE MODE
+`
+
+// Holds projections off while a reader acts on what it read (publish).
+func (q *Queries) LockSnapshotsShared(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, lockSnapshotsShared)
+	return err
+}
+
 const markSnapshotCommitted = `-- name: MarkSnapshotCommitted :one
 UPDATE registry_snapshots
 SET status = 'committed', committed_at = clock_timestamp()
