@@ -62,6 +62,12 @@ func (c *cli) submitCmd() *cobra.Command {
 				}
 				req.Plan = p
 			}
+			if unitRetry > 0 && unitRetry < time.Second {
+				return fmt.Errorf("submit: --unit-retry-base must be at least 1s, got %s", unitRetry)
+			}
+			if timeout > 0 && timeout < time.Second {
+				return fmt.Errorf("submit: --escalation-timeout must be at least 1s, got %s", timeout)
+			}
 			req.UnitRetryBaseSeconds = int(unitRetry / time.Second)
 			if unitRetry < 0 {
 				req.UnitRetryBaseSeconds = -1

@@ -132,6 +132,8 @@ func TestSubmitRefusesBadPlanningInputBeforeConnecting(t *testing.T) {
 		{"missing graph", []string{"submit", "--graph", filepath.Join(dir, "none.yaml")}, "read intent graph"},
 		{"plan with an unknown field", []string{"submit", "x", "--plan", badPlan}, "not an execution plan"},
 		{"negative ceiling", []string{"submit", "x", "--cost-ceiling", "-1"}, "--cost-ceiling must be a positive number"},
+		{"sub-second retry base", []string{"submit", "x", "--unit-retry-base", "500ms"}, "--unit-retry-base must be at least 1s"},
+		{"sub-second escalation timeout", []string{"submit", "x", "--escalation-timeout", "500ms"}, "--escalation-timeout must be at least 1s"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
