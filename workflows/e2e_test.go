@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/workflows"
@@ -74,7 +75,10 @@ func TestEndToEndApproveBySignal(t *testing.T) {
 	defer w.Stop()
 
 	svc := &service.Service{Temporal: c, Store: store}
-	id, err := svc.Submit(ctx, service.SubmitRequest{Text: reconcileToSilver, SubmittedBy: "e2e"})
+	// On the seeded data plane, so the run (and its recorded history)
+	// goes through execution: units, runtime validation, projection.
+	seedDemo(t, false)
+	id, err := svc.Submit(ctx, service.SubmitRequest{Text: reconcileToSilver, SubmittedBy: "e2e", AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
 	require.NoError(t, err)
 
 	var pending *workflows.PendingEscalation
@@ -91,6 +95,8 @@ func TestEndToEndApproveBySignal(t *testing.T) {
 	var res workflows.IntentResult
 	require.NoError(t, c.GetWorkflow(ctx, id, "").Get(ctx, &res))
 	require.Equal(t, decision.Approved, res.DecisionState)
+	require.NotNil(t, res.Execution)
+	require.Len(t, res.Execution.Units, 3, "the intent executed its three partitions")
 
 	rs, err := store.AuditByIntent(ctx, id)
 	require.NoError(t, err)
