@@ -37,25 +37,35 @@ type GovernInput struct {
 	IntentID    string                    `json:"intent_id"`
 	Signed      Signed                    `json:"signed"`
 	Environment registry.EnvironmentState `json:"environment"`
+	// Propose ends the cycle at the first replan (replan_mode propose):
+	// Final is then the replanned signature, for a resubmission.
+	Propose bool `json:"propose,omitempty"`
 }
 
 // Governance is the Policy Engine's verdict after at most 3 replans.
 type Governance struct {
 	Attempts []PolicyAttempt `json:"attempts"`
-	// Outcome is approve or block; a replan never ends the loop.
+	// Outcome is approve or block; replan only in propose mode, where a
+	// replan ends the cycle.
 	Outcome string `json:"outcome"`
 	// MaxReplansExceeded marks a block by replan_policy.on_max_exceeded.
 	MaxReplansExceeded bool          `json:"max_replans_exceeded,omitempty"`
 	Reason             string        `json:"reason,omitempty"`
 	Faults             []fault.Fault `json:"faults,omitempty"`
 	Warnings           []string      `json:"warnings,omitempty"`
-	Final              Signed        `json:"final"`
+	// WarningFaults are the faults behind Warnings, for the decision.
+	WarningFaults []fault.Fault `json:"warning_faults,omitempty"`
+	Final         Signed        `json:"final"`
 }
 
 // Govern applies the policy bundle with at most MaxReplanAttempts replans
 // (step 7). Each attempt carries its signature and hash for the audit.
 func (a *Activities) Govern(_ context.Context, in GovernInput) (Governance, error) {
-	g, err := policy.Govern(in.Signed.Signature, in.Environment, a.Catalog, a.Bundle)
+	govern := policy.Govern
+	if in.Propose {
+		govern = policy.Propose
+	}
+	g, err := govern(in.Signed.Signature, in.Environment, a.Catalog, a.Bundle)
 	if err != nil {
 		return Governance{}, invalid(err)
 	}
@@ -69,12 +79,16 @@ func (a *Activities) governance(intentID string, g policy.Governance) Governance
 		MaxReplansExceeded: g.Reason == policy.ReasonMaxReplanAttemptsExceeded,
 		Final:              Signed{Signature: g.Final, Hash: g.FinalHash},
 	}
-	if g.Decision == decision.Blocked {
+	switch g.Decision {
+	case decision.Blocked:
 		out.Outcome = OutcomeBlock
+	case decision.Replanned:
+		out.Outcome = OutcomeReplan
 	}
 	for _, w := range g.Warnings {
 		out.Warnings = append(out.Warnings, w.Code)
 	}
+	out.WarningFaults = g.Warnings
 	for _, at := range g.Attempts {
 		pa := PolicyAttempt{
 			Replan: at.Signature.Replan, Signature: at.Signature, SignatureHash: at.Hash,

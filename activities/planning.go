@@ -72,6 +72,9 @@ type CostReplanInput struct {
 	Signed      Signed                    `json:"signed"`
 	Environment registry.EnvironmentState `json:"environment"`
 	Verdict     precost.Verdict           `json:"verdict"`
+	// Propose ends the cycle with the replanned signature (replan_mode
+	// propose) instead of governing it.
+	Propose bool `json:"propose,omitempty"`
 }
 
 // ReplanForCost applies the Pre-cost Estimator's filter as one replan
@@ -82,7 +85,11 @@ func (a *Activities) ReplanForCost(_ context.Context, in CostReplanInput) (Gover
 		return Governance{}, invalid(fmt.Errorf("replan for cost of intent %s: verdict %s carries no filter to apply", in.IntentID, v.Action))
 	}
 	iv := policy.Intervention{Op: v.Intervention.Op, LastDays: v.Intervention.LastDays}
-	g, err := policy.ReplanWith(in.Signed.Signature, []policy.Intervention{iv}, *v.Fault, in.Environment, a.Catalog, a.Bundle)
+	replan := policy.ReplanWith
+	if in.Propose {
+		replan = policy.ProposeWith
+	}
+	g, err := replan(in.Signed.Signature, []policy.Intervention{iv}, *v.Fault, in.Environment, a.Catalog, a.Bundle)
 	if err != nil {
 		return Governance{}, invalid(err)
 	}

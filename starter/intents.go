@@ -124,6 +124,7 @@ func (c *cli) submitCmd() *cobra.Command {
 	cmd.Flags().StringVar(&req.PartialFailureMode, "partial-failure-mode", "", "selective_quarantine (default), full_rollback, partial_commit_no_publish or degraded_publish")
 	cmd.Flags().StringVar(&req.OnConflict, "on-conflict", "", "when another intent holds the target scope: queue (default) or reject")
 	cmd.Flags().DurationVar(&unitRetry, "unit-retry-base", 0, "backoff base before a failed consistency unit is retried (default 30s)")
+	cmd.Flags().StringVar(&req.ReplanMode, "replan-mode", "", "auto (default: replans are applied and governed again, at most 3) or propose (the first replan ends the intent replanned with the proposed signature)")
 	cmd.Flags().BoolVar(&req.DryRun, "dry-run", false, "stop after static validation: cost, plan and code, nothing runs")
 	cmd.Flags().Float64Var(&req.CostCeilingDBU, "cost-ceiling", 0, "cost_ceiling_dbu for this intent (default 50)")
 	cmd.Flags().StringVar(&graphFile, "graph", "", "composite intent: an intent_graph YAML (whitepaper 5.4), run as child workflows in dependency order")
@@ -281,10 +282,13 @@ func (c *cli) confirmCmd(signal string) *cobra.Command {
 }
 
 func (c *cli) statusCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "status INTENT_ID",
+	var proposed bool
+	cmd := &cobra.Command{
+		Use:   "status INTENT_ID [--proposed]",
 		Short: "Show an intent's stage, pending escalation and decision",
-		Args:  cobra.ExactArgs(1),
+		Example: `  cfa status intent-0193...
+  cfa status intent-0193... --proposed | cfa submit -f -   # the next cycle of a replanned intent`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			svc, err := c.service(cmd.Context(), false)
 			if err != nil {
@@ -292,6 +296,17 @@ func (c *cli) statusCmd() *cobra.Command {
 			}
 			st, err := svc.Status(cmd.Context(), args[0])
 			if err != nil {
+				return err
+			}
+			if proposed {
+				if st.Result == nil || st.Result.Proposed == nil {
+					return fmt.Errorf("status: intent %s proposed no signature; only an intent decided replanned with --replan-mode propose has one", args[0])
+				}
+				out, err := yaml.Marshal(st.Result.Proposed)
+				if err != nil {
+					return fmt.Errorf("status: encode the proposed signature: %w", err)
+				}
+				_, err = c.out.Write(out)
 				return err
 			}
 			return c.emit(st, func(w io.Writer) {
@@ -312,6 +327,8 @@ func (c *cli) statusCmd() *cobra.Command {
 			})
 		},
 	}
+	cmd.Flags().BoolVar(&proposed, "proposed", false, "print only the proposed signature (YAML) of a replanned intent, for cfa submit -f -")
+	return cmd
 }
 
 func (c *cli) listCmd() *cobra.Command {
@@ -374,6 +391,10 @@ func printResult(w io.Writer, r workflows.IntentResult) {
 	}
 	if r.Replans > 0 {
 		fmt.Fprintf(w, "  replans: %d\n", r.Replans)
+	}
+	if r.Proposed != nil {
+		fmt.Fprintf(w, "  proposed signature (replan %d): %s\n  next cycle: cfa status %s --proposed | cfa submit -f -\n",
+			r.Proposed.Replan, r.ProposedHash, r.IntentID)
 	}
 	if pc := r.PreCost; pc != nil {
 		fmt.Fprintf(w, "  pre-cost: %.2f DBU of a %.0f DBU ceiling, shuffle %.1f GB, risk %.2f, confidence %.2f (%s): %s\n",

@@ -16,6 +16,7 @@ import (
 	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
+	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/resolution"
 	"github.com/contextualflux/cfa/internal/signature"
 	"github.com/contextualflux/cfa/internal/ttl"
@@ -222,11 +223,16 @@ func (r *intentRun) run() (IntentResult, error) {
 
 	// Step 7: apply policies, at most 3 replans (I1, I2, I7).
 	var gov activities.Governance
-	if err := r.local(a.Govern, &gov, activities.GovernInput{IntentID: r.id, Signed: signed, Environment: cons.Environment}); err != nil {
+	if err := r.local(a.Govern, &gov, activities.GovernInput{IntentID: r.id, Signed: signed, Environment: cons.Environment, Propose: r.proposes()}); err != nil {
 		return r.result, err
 	}
 	if err := r.auditGovernance(gov); err != nil {
 		return r.result, err
+	}
+	if gov.Outcome == activities.OutcomeReplan {
+		// propose mode: this cycle ends; the replanned signature is the
+		// next cycle's input.
+		return r.decide(decision.Input{Votes: []decision.Vote{r.proposeReplan(gov, decision.AuthorityPolicyEngine, StagePolicyEngine)}})
 	}
 	r.setSignature(gov.Final)
 	vote := decision.Vote{Authority: decision.AuthorityPolicyEngine, Outcome: decision.Approved, Reason: gov.Reason, Faults: gov.Faults}
@@ -235,6 +241,7 @@ func (r *intentRun) run() (IntentResult, error) {
 		vote.Outcome = decision.Blocked
 	case len(gov.Warnings) > 0:
 		vote.Outcome = decision.ApprovedWithWarnings
+		vote.Faults = append(vote.Faults, gov.WarningFaults...)
 	}
 	// Histories recorded before steps 8–10 existed decide here; replaying
 	// them must issue the same commands (workflows/testdata).
@@ -244,6 +251,18 @@ func (r *intentRun) run() (IntentResult, error) {
 	}
 	// Steps 8–10: pre-cost, planning, code generation, static validation.
 	return r.plan(gov.Final, cons.Environment, vote)
+}
+
+func (r *intentRun) proposes() bool { return r.in.ReplanMode == policy.ReplanPropose }
+
+// proposeReplan records the replanned signature of a cycle that ends
+// replanned (replan_mode propose) and returns by's replanned vote.
+func (r *intentRun) proposeReplan(gov activities.Governance, by decision.Authority, stage string) decision.Vote {
+	p := gov.Final.Signature
+	r.result.Proposed, r.result.ProposedHash = &p, gov.Final.Hash
+	r.result.Replans = p.Replan
+	r.done(stage, fmt.Sprintf("replan %d proposed: %s; resubmit it for the next cycle", p.Replan, gov.Final.Hash[:16]))
+	return decision.Vote{Authority: by, Outcome: decision.Replanned, Reason: gov.Reason, Faults: gov.Faults}
 }
 
 // confirm runs the Confirmation Orchestrator's wait: approve or reject by

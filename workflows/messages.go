@@ -72,6 +72,11 @@ type IntentInput struct {
 	// UnitRetryBaseSeconds is the retry backoff base of a failed unit
 	// (whitepaper 5.8: 30 s).
 	UnitRetryBaseSeconds int `json:"unit_retry_base_seconds,omitempty"`
+	// ReplanMode is auto (default: the Policy Engine and the Pre-cost
+	// Estimator replan and govern again, at most 3 times) or propose (the
+	// first replan ends the cycle with decision replanned and the
+	// replanned signature, for review and resubmission).
+	ReplanMode string `json:"replan_mode,omitempty"`
 }
 
 // Stage names reported by QueryStatus, in flow order (whitepaper section 7).

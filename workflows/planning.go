@@ -241,12 +241,22 @@ func (r *intentRun) preCost(signed activities.Signed, env registry.EnvironmentSt
 			return signed, pc, nil, nil
 		case precost.ActionForceReplanWithFilter:
 			var gov activities.Governance
-			if err := r.local(a.ReplanForCost, &gov, activities.CostReplanInput{IntentID: r.id, Signed: signed, Environment: env, Verdict: v}); err != nil {
+			if err := r.local(a.ReplanForCost, &gov, activities.CostReplanInput{IntentID: r.id, Signed: signed, Environment: env, Verdict: v, Propose: r.proposes()}); err != nil {
 				return signed, pc, nil, err
 			}
 			outcome := "replanned"
 			if gov.Outcome == activities.OutcomeBlock {
 				outcome = "blocked"
+			}
+			if gov.Outcome == activities.OutcomeReplan {
+				if err := r.audit(audit.EventPreCostReplan, StagePreCost, outcome, system(), audit.ActionInvoke, []string{"signature:" + signed.Hash}, map[string]any{
+					"fault": v.Fault, "intervention": v.Intervention, "hint_estimated_dbu": v.HintEstimatedDBU,
+					"reason": gov.Reason, "proposed_signature_hash": gov.Final.Hash,
+				}); err != nil {
+					return signed, pc, nil, err
+				}
+				vote := r.proposeReplan(gov, decision.AuthorityPreCostEstimator, StagePreCost)
+				return signed, pc, &vote, nil
 			}
 			if err := r.audit(audit.EventPreCostReplan, StagePreCost, outcome, system(), audit.ActionInvoke, []string{"signature:" + signed.Hash}, map[string]any{
 				"fault": v.Fault, "intervention": v.Intervention, "hint_estimated_dbu": v.HintEstimatedDBU,

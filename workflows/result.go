@@ -46,6 +46,11 @@ type IntentResult struct {
 	SignatureHash  string                         `json:"intent_signature_hash,omitempty"`
 	PolicyAttempts []PolicyAttempt                `json:"policy_attempts,omitempty"`
 	Replans        int                            `json:"replans"`
+	// Proposed is the replanned signature of a cycle that ended replanned
+	// (replan_mode propose): submit it (`cfa status ID --proposed | cfa
+	// submit -f -`) to start the next cycle.
+	Proposed     *signature.Signature `json:"proposed_signature,omitempty"`
+	ProposedHash string               `json:"proposed_signature_hash,omitempty"`
 	// CostConfirmation is the human escalation the Pre-cost Estimator asked
 	// for, when it did.
 	CostConfirmation *ConfirmationRecord `json:"cost_confirmation,omitempty"`

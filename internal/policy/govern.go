@@ -19,7 +19,22 @@ const (
 	ReasonPolicyBlock               = "policy_block"
 	ReasonInterventionFailed        = "intervention_failed"
 	ReasonMaxReplanAttemptsExceeded = "max_replan_attempts_exceeded" // whitepaper 5.3 replan_policy
+	// ReasonReplanProposed ends a cycle in propose mode: the replanned
+	// signature is returned for a new cycle instead of being governed here.
+	ReasonReplanProposed = "replan_proposed"
 )
+
+// Replan modes (IntentInput.ReplanMode): who starts the next cycle.
+const (
+	// ReplanAuto: Govern loops, each replan governed again (5.3).
+	ReplanAuto = "auto"
+	// ReplanPropose: Propose ends the cycle at the first replan, decision
+	// replanned; a resubmission of the replanned signature is the next cycle.
+	ReplanPropose = "propose"
+)
+
+// ReplanModes lists the replan modes.
+var ReplanModes = []string{ReplanAuto, ReplanPropose}
 
 // Attempt is one evaluated signature of the replan loop; the workflow
 // audits each one.
@@ -31,11 +46,14 @@ type Attempt struct {
 
 // Governance is the Policy Engine's final word on an intent.
 type Governance struct {
-	// Decision is approved, approved_with_warnings or blocked.
+	// Decision is approved, approved_with_warnings or blocked; Propose
+	// also returns replanned.
 	Decision      decision.State `json:"decision"`
 	Reason        string         `json:"reason"`
 	BundleVersion string         `json:"policy_bundle_version"`
 	// Final is the last signature evaluated; when approved, the one to plan.
+	// When replanned (Propose), the replanned signature, not yet evaluated:
+	// the input of the next cycle.
 	Final     signature.Signature `json:"final_signature"`
 	FinalHash string              `json:"final_intent_signature_hash"`
 	// Attempts lists every evaluation, first the input signature, then each
@@ -69,25 +87,66 @@ func Govern(sig signature.Signature, env registry.EnvironmentState, cat *catalog
 		ev := b.Evaluate(cur, env)
 		g.Attempts = append(g.Attempts, Attempt{Signature: cur, Hash: hash, Evaluation: ev})
 		g.Final, g.FinalHash = cur, hash
-		switch ev.Outcome {
-		case Approve:
-			g.Decision, g.Reason, g.Warnings = decision.Approved, ReasonApproved, ev.Warnings
-			if len(ev.Warnings) > 0 {
-				g.Decision, g.Reason = decision.ApprovedWithWarnings, ReasonApprovedWithWarnings
-			}
+		next, done := g.settle(cur, ev, b, cat)
+		if done {
 			return g, nil
-		case Block:
-			return g.block(ReasonPolicyBlock, blockingFaults(ev)), nil
-		}
-		if cur.Replan >= b.MaxReplanAttempts {
-			return g.block(ReasonMaxReplanAttemptsExceeded, []fault.Fault{maxReplanFault(b.MaxReplanAttempts, ev)}), nil
-		}
-		next, err := Apply(cur, ev.Interventions, cat)
-		if err != nil {
-			return g.block(ReasonInterventionFailed, []fault.Fault{interventionFault(ev, err)}), nil
 		}
 		cur = next
 	}
+}
+
+// Propose evaluates sig once. Approve and block end as in Govern; a replan
+// applies the interventions and returns the replanned signature as Final
+// with decision replanned, for a new cycle (a resubmission) instead of
+// governing it here. The replan limit counts across cycles through
+// signature.Replan, so a chain of proposals ends blocked like the loop.
+func Propose(sig signature.Signature, env registry.EnvironmentState, cat *catalog.Catalog, b *Bundle) (Governance, error) {
+	if b == nil {
+		return Governance{}, errors.New("propose replan: policy bundle is nil; load it with policy.Default or policy.Load")
+	}
+	hash, err := sig.Hash()
+	if err != nil {
+		return Governance{}, fmt.Errorf("propose replan for intent %q at replan %d: %w", sig.Intent, sig.Replan, err)
+	}
+	ev := b.Evaluate(sig, env)
+	g := Governance{BundleVersion: b.Version, Final: sig, FinalHash: hash, Attempts: []Attempt{{Signature: sig, Hash: hash, Evaluation: ev}}}
+	next, done := g.settle(sig, ev, b, cat)
+	if done {
+		return g, nil
+	}
+	nextHash, err := next.Hash()
+	if err != nil {
+		return Governance{}, fmt.Errorf("propose replan for intent %q: hash the replanned signature: %w", sig.Intent, err)
+	}
+	g.Decision, g.Reason, g.Faults = decision.Replanned, ReasonReplanProposed, ev.Faults
+	g.Final, g.FinalHash = next, nextHash
+	return g, nil
+}
+
+// settle ends g on approve, block, the replan limit or a failing
+// intervention (done), or returns the replanned signature.
+func (g *Governance) settle(cur signature.Signature, ev Evaluation, b *Bundle, cat *catalog.Catalog) (signature.Signature, bool) {
+	switch ev.Outcome {
+	case Approve:
+		g.Decision, g.Reason, g.Warnings = decision.Approved, ReasonApproved, ev.Warnings
+		if len(ev.Warnings) > 0 {
+			g.Decision, g.Reason = decision.ApprovedWithWarnings, ReasonApprovedWithWarnings
+		}
+		return cur, true
+	case Block:
+		*g = g.block(ReasonPolicyBlock, blockingFaults(ev))
+		return cur, true
+	}
+	if cur.Replan >= b.MaxReplanAttempts {
+		*g = g.block(ReasonMaxReplanAttemptsExceeded, []fault.Fault{maxReplanFault(b.MaxReplanAttempts, ev)})
+		return cur, true
+	}
+	next, err := Apply(cur, ev.Interventions, cat)
+	if err != nil {
+		*g = g.block(ReasonInterventionFailed, []fault.Fault{interventionFault(ev, err)})
+		return cur, true
+	}
+	return next, false
 }
 
 func (g Governance) block(reason string, faults []fault.Fault) Governance {

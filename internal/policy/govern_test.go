@@ -156,3 +156,64 @@ func TestGovernNilBundle(t *testing.T) {
 	_, err := policy.Govern(whitepaperSignature(), testEnv(), testCatalog(), nil)
 	require.ErrorContains(t, err, "policy bundle is nil")
 }
+
+// TestProposeEndsTheCycleReplanned: in propose mode a replan ends the cycle
+// with decision replanned and the replanned signature; resubmitting each
+// proposal converges to what the automatic loop approves, and the limit
+// counts across cycles.
+func TestProposeEndsTheCycleReplanned(t *testing.T) {
+	t.Parallel()
+	b := mustDefault(t)
+	in := whitepaperSignature()
+	inHash, err := in.Hash()
+	require.NoError(t, err)
+
+	g, err := policy.Propose(in, testEnv(), testCatalog(), b)
+	require.NoError(t, err)
+	require.Equal(t, decision.Replanned, g.Decision)
+	require.Equal(t, policy.ReasonReplanProposed, g.Reason)
+	require.Len(t, g.Attempts, 1, "only the input is evaluated")
+	require.Equal(t, inHash, g.Attempts[0].Hash)
+	require.NotEmpty(t, g.Faults, "the faults that required the replan explain it")
+	require.Equal(t, 1, g.Final.Replan)
+	finalHash, err := g.Final.Hash()
+	require.NoError(t, err)
+	require.Equal(t, finalHash, g.FinalHash)
+
+	auto, err := policy.Govern(in, testEnv(), testCatalog(), b)
+	require.NoError(t, err)
+	next, err := policy.Propose(g.Final, testEnv(), testCatalog(), b)
+	require.NoError(t, err)
+	require.Equal(t, auto.Decision, next.Decision, "the next cycle approves what the loop approves")
+	require.Equal(t, auto.FinalHash, next.FinalHash)
+
+	cases := []struct {
+		name   string
+		bundle string
+		replan int
+		want   decision.State
+		reason string
+	}{
+		{"approved at once", "", 0, decision.Approved, policy.ReasonApproved},
+		{"replan limit reached in an earlier cycle", "nonconverging", 3, decision.Blocked, policy.ReasonMaxReplanAttemptsExceeded},
+		{"replan below the limit", "nonconverging", 2, decision.Replanned, policy.ReasonReplanProposed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			bb, sig := b, governedSignature()
+			if tc.bundle != "" {
+				var err error
+				bb, err = policy.Load(os.DirFS(filepath.Join("testdata", tc.bundle)))
+				require.NoError(t, err)
+				sig = whitepaperSignature()
+			}
+			sig.Replan = tc.replan
+			g, err := policy.Propose(sig, testEnv(), testCatalog(), bb)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, g.Decision)
+			require.Equal(t, tc.reason, g.Reason)
+		})
+	}
+	_, err = policy.Propose(in, testEnv(), testCatalog(), nil)
+	require.ErrorContains(t, err, "policy bundle is nil")
+}

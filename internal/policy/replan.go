@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/contextualflux/cfa/internal/catalog"
+	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/signature"
@@ -24,6 +25,17 @@ const ReasonReplanIneffective = "replan_ineffective"
 // is not narrowed by add_temporal_filter, docs/adr/0023), which would
 // otherwise loop until the limit.
 func ReplanWith(sig signature.Signature, ivs []Intervention, cause fault.Fault, env registry.EnvironmentState, cat *catalog.Catalog, b *Bundle) (Governance, error) {
+	return replanWith(sig, ivs, cause, env, cat, b, false)
+}
+
+// ProposeWith is ReplanWith in propose mode: the replanned signature is
+// returned as Final with decision replanned, ungoverned, for a new cycle.
+// The same limit, failure and no-change checks block first.
+func ProposeWith(sig signature.Signature, ivs []Intervention, cause fault.Fault, env registry.EnvironmentState, cat *catalog.Catalog, b *Bundle) (Governance, error) {
+	return replanWith(sig, ivs, cause, env, cat, b, true)
+}
+
+func replanWith(sig signature.Signature, ivs []Intervention, cause fault.Fault, env registry.EnvironmentState, cat *catalog.Catalog, b *Bundle, propose bool) (Governance, error) {
 	if b == nil {
 		return Governance{}, errors.New("replan intent: policy bundle is nil; load it with policy.Default or policy.Load")
 	}
@@ -56,6 +68,15 @@ func ReplanWith(sig signature.Signature, ivs []Intervention, cause fault.Fault, 
 		f.Message = fmt.Sprintf("the interventions %v leave the signature unchanged: %s", ivs, cause.Message)
 		f.Remediation = append([]string{"narrow the explicit date range of the intent's temporal filter"}, cause.Remediation...)
 		return g.block(ReasonReplanIneffective, []fault.Fault{f}), nil
+	}
+	if propose {
+		nextHash, err := next.Hash()
+		if err != nil {
+			return Governance{}, fmt.Errorf("replan intent %q: hash the replanned signature: %w", sig.Intent, err)
+		}
+		g.Decision, g.Reason, g.Faults = decision.Replanned, ReasonReplanProposed, []fault.Fault{cause}
+		g.Final, g.FinalHash = next, nextHash
+		return g, nil
 	}
 	return Govern(next, env, cat, b)
 }

@@ -64,6 +64,24 @@ func TestReplanWith(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, c.state, g.Decision)
 			require.Equal(t, c.reason, g.Reason)
+			// Propose blocks on the same grounds before governing; where
+			// the replan is made, it ends the cycle ungoverned.
+			p, err := policy.ProposeWith(c.sig(), c.ivs, cause, testEnv(), testCatalog(), b)
+			require.NoError(t, err)
+			if c.reason == policy.ReasonApproved || c.reason == policy.ReasonPolicyBlock {
+				require.Equal(t, decision.Replanned, p.Decision)
+				require.Equal(t, policy.ReasonReplanProposed, p.Reason)
+				require.Equal(t, []fault.Fault{cause}, p.Faults)
+				require.Equal(t, c.lastDays, p.Final.Constraints.TemporalFilter.LastDays)
+				require.Equal(t, c.sig().Replan+1, p.Final.Replan)
+				h, err := p.Final.Hash()
+				require.NoError(t, err)
+				require.Equal(t, h, p.FinalHash)
+			} else {
+				require.Equal(t, g.Decision, p.Decision)
+				require.Equal(t, g.Reason, p.Reason)
+				require.Equal(t, g.Faults, p.Faults)
+			}
 			if c.code != "" {
 				require.Len(t, g.Faults, 1)
 				require.Equal(t, c.code, g.Faults[0].Code)

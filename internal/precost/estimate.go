@@ -189,6 +189,11 @@ func buildShape(sig signature.Signature, cat *catalog.Catalog, m Model, now time
 	slices.SortFunc(s.Sources, byName)
 	slices.SortFunc(s.Targets, byName)
 	s.Join = (sig.HasOp(signature.OpJoin) || sig.HasOp(signature.OpEnrich)) && len(s.Sources) >= 2
+	if len(s.Sources) == 0 && sig.HasOp(signature.OpPublish) {
+		// Publish-only (docs/adr/0073): nothing is read or written, so no
+		// merge reads the target, whatever set_merge_key added.
+		s.Merge = false
+	}
 
 	if tf := sig.Constraints.TemporalFilter; tf != nil {
 		days, err := filterDays(*tf, now)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/contextualflux/cfa/internal/catalog"
+	"github.com/contextualflux/cfa/internal/planner/plannertest"
 	"github.com/contextualflux/cfa/internal/precost"
 	"github.com/contextualflux/cfa/internal/signature"
 )
@@ -204,4 +205,21 @@ func TestWrittenDBU(t *testing.T) {
 	require.InDelta(t, (1+3)/64.0, m.WrittenDBU(precost.GiB, true), 1e-12, "1 precost.GiB read and merged")
 	require.InDelta(t, (1+2)/64.0, m.WrittenDBU(precost.GiB, false), 1e-12, "1 precost.GiB read and overwritten")
 	require.Less(t, m.WrittenDBU(precost.GiB, true), m.WrittenDBU(2*precost.GiB, true))
+}
+
+// TestPublishOnlyCostsNothing: a publish-only intent (no source, publish)
+// reads and writes no data, even with the merge set_merge_key added; a
+// write to the same target with a source is still priced.
+func TestPublishOnlyCostsNothing(t *testing.T) {
+	t.Parallel()
+	cat := fiscalCatalog(t)
+	pub := plannertest.PublishOnly(cat)
+	e := estimate(t, input(t, pub))
+	require.Zero(t, e.EstimatedDBU)
+	require.Zero(t, e.Model.MergeReadGiB)
+	require.Len(t, e.Shape.Targets, 1, "the target stays in the priced shape")
+
+	write := pub
+	write.Datasets = append(write.Datasets, signature.Dataset{Name: "silver_documentos", Role: signature.RoleSource})
+	require.Positive(t, estimate(t, input(t, write)).EstimatedDBU)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/contextualflux/cfa/internal/composite"
 	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/planner"
+	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/signature"
 	"github.com/contextualflux/cfa/workflows"
 )
@@ -59,6 +60,8 @@ type SubmitRequest struct {
 	OnConflict string
 	// UnitRetryBaseSeconds is the unit retry backoff base; 0 is 30 s.
 	UnitRetryBaseSeconds int
+	// ReplanMode is auto (default) or propose.
+	ReplanMode string
 }
 
 // NewIntentID returns a fresh, time-ordered intent id.
@@ -89,6 +92,7 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (string, error)
 		SubmittedBy: req.SubmittedBy, EscalationTimeoutSeconds: req.EscalationTimeoutSeconds,
 		DryRun: req.DryRun, CostCeilingDBU: req.CostCeilingDBU, Plan: req.Plan, AsOf: req.AsOf,
 		PartialFailureMode: req.PartialFailureMode, OnConflict: req.OnConflict, UnitRetryBaseSeconds: req.UnitRetryBaseSeconds,
+		ReplanMode: req.ReplanMode,
 	}
 	return id, s.start(ctx, id, workflows.IntentWorkflowName, in)
 }
@@ -283,6 +287,9 @@ func (req SubmitRequest) Validate() error {
 	}
 	if req.OnConflict != "" && req.OnConflict != "queue" && req.OnConflict != "reject" {
 		return fmt.Errorf("submit: --on-conflict must be queue or reject, got %q", req.OnConflict)
+	}
+	if req.ReplanMode != "" && !slices.Contains(policy.ReplanModes, req.ReplanMode) {
+		return fmt.Errorf("submit: --replan-mode must be one of %v, got %q", policy.ReplanModes, req.ReplanMode)
 	}
 	if req.UnitRetryBaseSeconds < 0 {
 		return fmt.Errorf("submit: --unit-retry-base must be positive, got %ds", req.UnitRetryBaseSeconds)
