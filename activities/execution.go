@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -371,7 +374,9 @@ func environmental(trigger partialexecution.Trigger, reason string) error {
 }
 
 // classify turns what the database said into a retryable error or an
-// environmental fault.
+// environmental fault. The order matters: a cancelled context first (what
+// the database said then is a consequence), then a revoked permission,
+// exhausted storage and a lost connection.
 func classify(ctx context.Context, err error, sources ...string) error {
 	var pg *pgconn.PgError
 	if ctx.Err() != nil && workerStopping(ctx) {
@@ -388,17 +393,40 @@ func classify(ctx context.Context, err error, sources ...string) error {
 			return environmental(partialexecution.TriggerForbiddenOperation, "forbidden operation at run time: "+err.Error())
 		}
 		return environmental(partialexecution.TriggerExternalPermissionRevoked, "permission revoked: "+err.Error())
-	case errors.As(err, &pg) && (pg.Code == "53100" || pg.Code == "53200" || pg.Code == "58030"):
+	case errors.As(err, &pg) && isStorageExhausted(pg.Code):
 		return environmental(partialexecution.TriggerStorageQuotaExceeded, "storage exhausted: "+err.Error())
-	case pgconn.SafeToRetry(err) || isConnectionLost(err):
+	case isConnectionLost(err):
 		return environmental(partialexecution.TriggerConnectionLost, "connection lost: "+err.Error())
 	}
 	return err // retried by the activity RetryPolicy
 }
 
+// isStorageExhausted: disk_full, out_of_memory, io_error.
+func isStorageExhausted(code string) bool {
+	return code == "53100" || code == "53200" || code == "58030"
+}
+
+// isConnectionLost reports whether the unit's session is gone: the server
+// ended it (a backend terminated by pg_terminate_backend reports FATAL
+// 57P01 admin_shutdown, with pgx's *pgconn.PgError, before closing the
+// socket), it was shutting down or starting, a connection exception (class
+// 08), the socket closed under the client (EOF, reset, broken pipe), or no
+// connection could be made. The statement's work is lost with the session.
 func isConnectionLost(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		switch {
+		case pg.Code == "57P01", pg.Code == "57P02", pg.Code == "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now
+			return true
+		case strings.HasPrefix(pg.Code, "08"): // connection_exception
+			return true
+		}
+	}
 	var ce *pgconn.ConnectError
-	return errors.As(err, &ce)
+	return errors.As(err, &ce) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE)
 }
 
 func (a *Activities) statementTimeout() time.Duration {

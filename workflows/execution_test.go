@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -291,23 +292,33 @@ func TestProjectionFailureBlocksTheNextIntentUntilResolved(t *testing.T) {
 
 // TestPanicRollbackTriggers: an environmental fault during execution
 // interrupts every unit, quarantines every output and projects nothing.
+// Every trigger is a real fault: a cancellation, a new policy bundle, a
+// REVOKE, and faults Postgres raises in the unit's own session (disk_full,
+// the backend terminated mid-statement).
 func TestPanicRollbackTriggers(t *testing.T) {
 	other, err := policy.Load(os.DirFS("../internal/policy/testdata/nonconverging"))
 	require.NoError(t, err)
+	type inject = func(t *testing.T, env *testsuite.TestWorkflowEnvironment, acts *activities.Activities, intentID string)
 	cases := []struct {
 		name    string
 		trigger string
-		inject  func(env *testsuite.TestWorkflowEnvironment, acts *activities.Activities)
+		inject  inject
 		broken  string // the partition that fails and waits for its retry
 	}{
 		{"execution cancelled, finished units read after the cancelled one", string(partialexecution.TriggerExecutionCancelled),
-			func(env *testsuite.TestWorkflowEnvironment, _ *activities.Activities) { env.CancelWorkflow() }, "2026-01-01"},
+			func(_ *testing.T, env *testsuite.TestWorkflowEnvironment, _ *activities.Activities, _ string) {
+				env.CancelWorkflow()
+			}, "2026-01-01"},
 		{"policy bundle changed mid-execution", string(partialexecution.TriggerPolicyBundleChangedMidExec),
-			func(_ *testsuite.TestWorkflowEnvironment, acts *activities.Activities) { acts.Bundle = other }, ""},
+			func(_ *testing.T, _ *testsuite.TestWorkflowEnvironment, acts *activities.Activities, _ string) {
+				acts.Bundle = other
+			}, ""},
 		{"execution cancelled", string(partialexecution.TriggerExecutionCancelled),
-			func(env *testsuite.TestWorkflowEnvironment, _ *activities.Activities) { env.CancelWorkflow() }, ""},
+			func(_ *testing.T, env *testsuite.TestWorkflowEnvironment, _ *activities.Activities, _ string) {
+				env.CancelWorkflow()
+			}, ""},
 		{"permission revoked", string(partialexecution.TriggerExternalPermissionRevoked),
-			func(*testsuite.TestWorkflowEnvironment, *activities.Activities) {
+			func(t *testing.T, _ *testsuite.TestWorkflowEnvironment, _ *activities.Activities, _ string) {
 				ctx := context.Background()
 				rows, err := store.Pool().Query(ctx, `SELECT DISTINCT grantee::text FROM information_schema.role_table_grants
 					WHERE table_schema = 'bronze' AND table_name = 'nfe' AND privilege_type = 'SELECT' AND grantee::text LIKE 'cfa_sbx_%'`)
@@ -319,6 +330,17 @@ func TestPanicRollbackTriggers(t *testing.T) {
 					_, err := store.Pool().Exec(ctx, "REVOKE SELECT ON bronze.nfe FROM "+pgx.Identifier{r}.Sanitize())
 					require.NoError(t, err)
 				}
+			}, ""},
+		{"storage exhausted", string(partialexecution.TriggerStorageQuotaExceeded),
+			func(t *testing.T, _ *testsuite.TestWorkflowEnvironment, _ *activities.Activities, intentID string) {
+				// What Postgres raises when the disk is full (SQLSTATE 53100).
+				injectStagingFault(t, intentID, `RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'`)
+			}, ""},
+		{"connection lost", string(partialexecution.TriggerConnectionLost),
+			func(t *testing.T, _ *testsuite.TestWorkflowEnvironment, _ *activities.Activities, intentID string) {
+				// The unit's own backend is terminated mid-statement: the
+				// server sends FATAL 57P01 and closes the socket.
+				injectStagingFault(t, intentID, `PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5)`)
 			}, ""},
 	}
 	for _, c := range cases {
@@ -337,14 +359,14 @@ func TestPanicRollbackTriggers(t *testing.T) {
 			approveAt(env, time.Minute)
 			// The broken partition fails its first attempt at once and waits
 			// 10 s before the retry: the fault lands in between.
-			env.RegisterDelayedCallback(func() { c.inject(env, acts) }, time.Minute+5*time.Second)
+			env.RegisterDelayedCallback(func() { c.inject(t, env, acts, id) }, time.Minute+5*time.Second)
 			env.ExecuteWorkflow(workflows.IntentWorkflowName, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 10})
 			require.True(t, env.IsWorkflowCompleted())
 			var res workflows.IntentResult
 			require.NoError(t, env.GetWorkflowResult(&res), "a panic is a decision, not a workflow failure")
 			require.Equal(t, decision.Quarantined, res.DecisionState, res.Reason)
 			require.NotNil(t, res.Execution.Panic)
-			require.Equal(t, c.trigger, res.Execution.Panic.Trigger)
+			require.Equal(t, c.trigger, res.Execution.Panic.Trigger, res.Execution.Panic.Reason)
 
 			after, err := store.LatestSnapshot(ctx)
 			require.NoError(t, err)
@@ -430,4 +452,37 @@ func TestScopeIsReleasedWhenTheIntentFails(t *testing.T) {
 	require.NoError(t, store.Pool().QueryRow(context.Background(),
 		`SELECT count(*) FROM scope_locks WHERE intent_id = $1 AND release_reason = 'cancelled'`, id).Scan(&released))
 	require.Positive(t, released)
+}
+
+// injectStagingFault makes every row the units of intentID write into
+// staging.silver_documentos run body first, in the unit's own session: a
+// BEFORE INSERT OR UPDATE trigger on the staging table, calling a SECURITY
+// DEFINER function owned by the test's superuser, so that it fires, and may
+// terminate its own backend, under the sandbox role the unit SET ROLE to.
+// Other sessions (the seeding, the quarantine, other tests) are untouched.
+// Cleanup removes both, so later tests are unaffected.
+func injectStagingFault(t *testing.T, intentID, body string) {
+	t.Helper()
+	ctx := context.Background()
+	const fn = "staging.cfa_test_fault"
+	_, err := store.Pool().Exec(ctx, `CREATE OR REPLACE FUNCTION `+fn+`() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fault$
+BEGIN
+	IF current_setting('`+dataplane.SettingIntentID+`', true) = TG_ARGV[0] THEN
+		`+body+`;
+	END IF;
+	RETURN NEW;
+END
+$fault$`)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, err := store.Pool().Exec(context.Background(), `DROP TRIGGER IF EXISTS cfa_test_fault ON staging.silver_documentos;
+DROP FUNCTION IF EXISTS `+fn+`()`)
+		require.NoError(t, err)
+	})
+	_, err = store.Pool().Exec(ctx, `GRANT EXECUTE ON FUNCTION `+fn+`() TO PUBLIC;
+DROP TRIGGER IF EXISTS cfa_test_fault ON staging.silver_documentos;
+CREATE TRIGGER cfa_test_fault BEFORE INSERT OR UPDATE ON staging.silver_documentos
+	FOR EACH ROW EXECUTE FUNCTION `+fn+`('`+strings.ReplaceAll(intentID, "'", "''")+`')`)
+	require.NoError(t, err)
 }
