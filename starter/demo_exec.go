@@ -194,6 +194,23 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 	expect("n", queued == 1, fmt.Sprintf("%d of the two intents waited for the scope, want 1", queued))
 	fmt.Fprintln(w)
 
+	// (p) step 18: the reconcile skill gathers evidence in its window
+	// (fiscal: last_3_days); with its third successful execution it is a
+	// promotion candidate.
+	if err := seed(""); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(w, "  bronze.nfe reseeded without the nulls")
+	for i, want := range []decision.State{decision.Approved, decision.PromotionCandidate} {
+		res, err := run(scenario{key: "p", title: fmt.Sprintf("the reconcile skill, clean run %d of 2 (with (l), 3 successful executions)", i+1),
+			text: reconcile, asOf: dataplane.DemoAsOf, retryBase: 1, answer: approve, want: want})
+		if err != nil {
+			return nil, err
+		}
+		expect("p", res.Promotion != nil, "no promotion evaluation")
+	}
+	fmt.Fprintln(w)
+
 	// (o) panic rollback: a new policy bundle is deployed while the broken
 	// partition waits for its retry; the retry runs on the new worker.
 	if pid, err := strconv.Atoi(os.Getenv("CFA_DEMO_WORKER_PID")); err == nil {

@@ -423,6 +423,10 @@ func printResult(w io.Writer, r workflows.IntentResult) {
 	if ex := r.Execution; ex != nil {
 		printExecution(w, *ex)
 	}
+	if pr := r.Promotion; pr != nil {
+		fmt.Fprintf(w, "  promotion: %s (%s): IFo %.2f, IFs %.2f, IFg %.0f, IDI %.2f; %d of %d executions of the skill successful in %s\n",
+			pr.Outcome, pr.Reason, pr.IFo, pr.IFs, pr.IFg, pr.IDI, pr.SuccessfulExecutions, pr.Executions, pr.Window)
+	}
 	for _, f := range r.Faults {
 		fmt.Fprintf(w, "  fault %s (%s, %s): %s\n", f.Code, f.Family, f.Severity, f.Message)
 	}

@@ -14,10 +14,12 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/contextualflux/cfa/activities"
+	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
+	"github.com/contextualflux/cfa/internal/lifecycle"
 	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/policies"
@@ -62,6 +64,7 @@ func TestEveryDecisionStateIsReachable(t *testing.T) {
 	cases := []struct {
 		state  decision.State
 		broken bool
+		before int // earlier runs of the same intent, in its skill's window
 		bundle func(t *testing.T) *policy.Bundle
 		in     workflows.IntentInput
 		// inject runs during the broken partition's retry backoff.
@@ -95,11 +98,23 @@ func TestEveryDecisionStateIsReachable(t *testing.T) {
 				require.Equal(t, string(partialexecution.TriggerPolicyBundleChangedMidExec), res.Execution.Panic.Trigger)
 			}},
 		{state: decision.RolledBack, broken: true, in: workflows.IntentInput{Text: reconcileToSilver, PartialFailureMode: string(partialexecution.FullRollback)}},
+		{state: decision.PromotionCandidate, before: 2, in: workflows.IntentInput{Text: reconcileToSilver},
+			check: func(t *testing.T, res workflows.IntentResult) {
+				require.Equal(t, workflows.StagePromotion, res.DecidedBy)
+				require.Equal(t, lifecycle.ReasonThresholdsMet, res.Promotion.Reason)
+				require.Equal(t, 3, res.Promotion.SuccessfulExecutions)
+			}},
 	}
 	seen := map[decision.State]bool{}
 	for _, c := range cases {
 		t.Run(string(c.state), func(t *testing.T) {
 			seedDemo(t, c.broken)
+			for range c.before {
+				id := uniqueID(t)
+				env := newEnv(t, newActivities(t, nil), id)
+				approveAt(env, time.Minute)
+				require.Equal(t, decision.Approved, run(t, env, workflows.IntentInput{Text: c.in.Text, AsOf: dataplane.DemoAsOf}).DecisionState)
+			}
 			acts := newActivities(t, nil)
 			if c.bundle != nil {
 				acts = newActivities(t, c.bundle(t))
@@ -122,9 +137,6 @@ func TestEveryDecisionStateIsReachable(t *testing.T) {
 		})
 	}
 	for _, s := range decision.States {
-		if s == decision.PromotionCandidate {
-			continue // the lifecycle evaluation has its own test
-		}
 		require.True(t, seen[s], "no case reaches %s", s)
 	}
 }
@@ -184,4 +196,58 @@ func decisionEventState(t *testing.T, intentID string) string {
 	}
 	require.NoError(t, json.Unmarshal(details, &d))
 	return d.State
+}
+
+// TestPromotionEvaluation: step 18 evaluates every executed intent of one
+// skill (its shape hash) over the domain's window. Two clean runs are not
+// enough evidence, the third is a promotion_candidate, a partial run is
+// not_eligible with the whitepaper's reason partial_execution, and the
+// evidence is write-once.
+func TestPromotionEvaluation(t *testing.T) {
+	seedDemo(t, false)
+	runOnce := func() (string, workflows.IntentResult) {
+		id := uniqueID(t)
+		env := newEnv(t, newActivities(t, nil), id)
+		approveAt(env, time.Minute)
+		return id, run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
+	}
+	for i := 1; i <= 3; i++ {
+		id, res := runOnce()
+		require.NotNil(t, res.Promotion)
+		ev := res.Promotion
+		require.Equal(t, i, ev.Executions)
+		require.Equal(t, "last_3_days", ev.Window, "fiscal is a high-volatility domain")
+		require.Equal(t, 1.0, ev.IFg)
+		require.Equal(t, 1.0, ev.IDI)
+		require.Contains(t, eventTypes(t, id), audit.EventPromotionEvaluation)
+		if i < 3 {
+			require.Equal(t, decision.Approved, res.DecisionState)
+			require.Equal(t, lifecycle.ReasonInsufficientExecutions, ev.Reason)
+			require.Equal(t, lifecycle.OutcomeNotEligible, ev.Outcome)
+			continue
+		}
+		require.Equal(t, decision.PromotionCandidate, res.DecisionState, res.Reason)
+		require.Equal(t, lifecycle.OutcomeEligible, ev.Outcome)
+		require.GreaterOrEqual(t, ev.IFo, 0.75)
+		require.GreaterOrEqual(t, ev.IFs, 0.90)
+	}
+
+	// The upstream partition breaks: the next run is partial, and the
+	// skill's indices carry it.
+	cat, err := app.LoadCatalog("")
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, dataplane.Reset(ctx, store.Pool(), cat))
+	require.NoError(t, dataplane.Seed(ctx, store.Pool(), cat, dataplane.Options{BreakPartition: "2026-01-03"}))
+	id, res := runOnce()
+	require.Equal(t, decision.PartiallyCommitted, res.DecisionState)
+	require.Equal(t, lifecycle.ReasonPartialExecution, res.Promotion.Reason)
+	require.Equal(t, 4, res.Promotion.Executions)
+	require.Less(t, res.Promotion.Current.ExecutionStability, 1.0, "a unit failed its three attempts")
+	require.Less(t, res.Promotion.Current.SemanticDriftAbsence, 1.0, "null ratio drift in one of three units")
+
+	_, err = store.Pool().Exec(ctx, `UPDATE skill_executions SET eligible = true WHERE intent_id = $1`, id)
+	require.ErrorContains(t, err, "write-once")
+	_, err = store.Pool().Exec(ctx, `DELETE FROM skill_executions WHERE intent_id = $1`, id)
+	require.ErrorContains(t, err, "write-once")
 }

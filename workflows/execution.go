@@ -241,8 +241,10 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 			}
 		}
 	}
+	ran := executed{signed: signed, plan: p, codeHash: r.result.CodeHash, units: len(units.Keys)}
 	if panicked != nil {
-		return r.panicRollback(p, flow, *panicked, finished, units, votes)
+		ran.critical = true
+		return r.panicRollback(p, flow, *panicked, finished, units, votes, ran)
 	}
 
 	// Step 15: retry_failed_units → apply_partial_failure_policy → project_state.
@@ -292,7 +294,11 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 		PolicyBundleVersion: signed.Signature.ExecutionContext.PolicyBundleVersion, Now: workflow.Now(r.ctx).UTC(),
 		ShapeHash: shape, ActualDBU: actual,
 	}).Get(r.ctx, &proj); err != nil {
-		return r.projectionFailed(p, signed, err, votes)
+		ran.critical, ran.shape = true, shape
+		if aggErr == nil {
+			ran.runtime = &agg
+		}
+		return r.projectionFailed(p, signed, err, votes, ran)
 	}
 	for _, a := range outcome.Actions {
 		r.setUnit(a.Key, string(a.Action), a.Attempts, -1, a.ErrorCode)
@@ -309,8 +315,15 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 
 	if aggErr == nil {
 		votes = append(votes, agg.Vote())
+		ran.runtime = &agg
 	}
-	return r.decide(decision.Input{Votes: append(votes, outcome.Vote)})
+	ran.shape = shape
+	for _, a := range outcome.Actions {
+		if a.Action == partialexecution.ActionCommit {
+			ran.committed++
+		}
+	}
+	return r.decideExecuted(decision.Input{Votes: append(votes, outcome.Vote)}, ran)
 }
 
 // unitResult reads one unit's outcome; an environmental fault is returned
@@ -356,7 +369,7 @@ func unitResult(u partialexecution.Unit, out activities.UnitOutcome, err error) 
 // panicRollback runs Panic Rollback: every unit's output to quarantine, nothing
 // projected, the scopes released, PANIC_ROLLBACK_TRIGGERED audited.
 func (r *intentRun) panicRollback(p planner.ExecutionPlan, flow *partialexecution.Flow, env activities.EnvironmentalFault,
-	finished []partialexecution.UnitResult, units activities.Units, votes []decision.Vote,
+	finished []partialexecution.UnitResult, units activities.Units, votes []decision.Vote, ran executed,
 ) (IntentResult, error) {
 	var inFlight []partialexecution.Unit
 	for _, k := range units.Keys {
@@ -388,7 +401,7 @@ func (r *intentRun) panicRollback(p planner.ExecutionPlan, flow *partialexecutio
 	if out.Violation != nil {
 		in.InvariantViolations = []decision.Violation{*out.Violation}
 	}
-	return r.decide(in)
+	return r.decideExecuted(in, ran)
 }
 
 // replanStale handles stale_environment_state: re-consult, re-sign with the
@@ -572,7 +585,7 @@ func (r *intentRun) checkScope(sig signature.Signature) (*decision.Input, error)
 // marker blocks every intent on a conflicting scope until an operator
 // resolves it (`cfa registry resolve`); nothing reached the target, so this
 // intent is rolled back, its outputs left in staging for the resolution.
-func (r *intentRun) projectionFailed(p planner.ExecutionPlan, signed activities.Signed, cause error, votes []decision.Vote) (IntentResult, error) {
+func (r *intentRun) projectionFailed(p planner.ExecutionPlan, signed activities.Signed, cause error, votes []decision.Vote, ran executed) (IntentResult, error) {
 	var wake []string
 	if err := r.local(a.MarkProjectionFailed, &wake, activities.ProjectionFailedInput{
 		IntentID: r.id, Scopes: r.result.Execution.Scopes, ParentVersionID: signed.Signature.ExecutionContext.RegistryVersionID,
@@ -589,10 +602,10 @@ func (r *intentRun) projectionFailed(p planner.ExecutionPlan, signed activities.
 		return r.result, err
 	}
 	r.done(StageProjection, "failed: environment_state_uncertain until `cfa registry resolve "+r.id+"`")
-	return r.decide(decision.Input{Votes: votes, InvariantViolations: []decision.Violation{{Invariant: "I4", Forces: decision.RolledBack,
+	return r.decideExecuted(decision.Input{Votes: votes, InvariantViolations: []decision.Violation{{Invariant: "I4", Forces: decision.RolledBack,
 		Fault: fault.Fault{Code: fault.CodeEnvironmentStateUncertain, Family: fault.EnvironmentalFaults, Severity: fault.SeverityCritical,
 			Stage: fault.StageStateProjection, MandatoryAction: "block_next_intent", Message: msg,
-			Remediation: []string{"check the registry against the data, then `cfa registry resolve " + r.id + " --by NAME --reason TEXT`"}}}}})
+			Remediation: []string{"check the registry against the data, then `cfa registry resolve " + r.id + " --by NAME --reason TEXT`"}}}}}, ran)
 }
 
 // checkCertain is the I4 gate: a non-nil input blocks the intent.

@@ -41,6 +41,15 @@ func seedDemo(t *testing.T, broken bool) {
 	seedDemoBroken(t, partition)
 }
 
+// clearLifecycle forgets every skill's executions (step 18), so a test's
+// decisions do not depend on the executions of the tests before it.
+// TRUNCATE, since the table refuses row deletes.
+func clearLifecycle(t *testing.T) {
+	t.Helper()
+	_, err := store.Pool().Exec(context.Background(), `TRUNCATE skill_executions`)
+	require.NoError(t, err)
+}
+
 // seedDemoBroken seeds the data plane with the given partition (if any)
 // breaking max_null_ratio.
 func seedDemoBroken(t *testing.T, partition string) {
@@ -51,6 +60,7 @@ func seedDemoBroken(t *testing.T, partition string) {
 	require.NoError(t, dataplane.Reset(ctx, store.Pool(), cat))
 	opts := dataplane.Options{BreakPartition: partition}
 	require.NoError(t, dataplane.Seed(ctx, store.Pool(), cat, opts))
+	clearLifecycle(t)
 	// The package shares one registry: leave silver_documentos committed
 	// for the tests that follow, whatever this one projected.
 	t.Cleanup(func() {

@@ -68,8 +68,11 @@ type intentRun struct {
 	// holdsScope: the intent has an active scope request, waiting or held
 	// (steps 11–16); whatever ends the intent releases it.
 	holdsScope bool
-	status     Status
-	result     IntentResult
+	// costReplans counts the Pre-cost Estimator's replans: with the stale
+	// ones, the drift the Promotion Engine's IDI measures.
+	costReplans int
+	status      Status
+	result      IntentResult
 }
 
 // IntentWorkflow runs the governed flow of whitepaper section 7 for one

@@ -85,7 +85,9 @@ func TestTwentyIntentsOnOneScopeAreSerialized(t *testing.T) {
 	queued := 0
 	for i, r := range results {
 		require.NoError(t, errs[i], ids[i])
-		require.Equal(t, decision.Approved, r.DecisionState, "%s: %s", ids[i], r.Reason)
+		// From the third success on, the skill may be a promotion candidate
+		// (step 18): approved all the same.
+		require.Contains(t, []decision.State{decision.Approved, decision.PromotionCandidate}, r.DecisionState, "%s: %s", ids[i], r.Reason)
 		require.NotNil(t, r.Execution)
 		require.NotEmpty(t, r.Execution.RegistryVersionID, "%s projected", ids[i])
 		if r.Execution.Queued {

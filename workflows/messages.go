@@ -97,6 +97,7 @@ const (
 	StagePartial      = "partial_execution_state"
 	StageProjection   = "state_projection"
 	StageDecision     = "decision_engine"
+	StagePromotion    = "promotion_engine"
 	StageAudit        = "audit_trail"
 	StageCompleted    = "completed"
 )
@@ -138,6 +139,10 @@ type UnitState struct {
 	RowsOut   int64  `json:"rows_out,omitempty"`
 	ErrorCode string `json:"error_code,omitempty"`
 }
+
+// ChangeLifecycleEvaluation is the workflow.GetVersion change id that added
+// the Promotion Engine's evaluation (step 18) after an execution's decision.
+const ChangeLifecycleEvaluation = "lifecycle-evaluation-step-18"
 
 // ChangeTTLIntentCheck is the workflow.GetVersion change id that added the
 // TTL policy's check of a new intent (block_dependent_intents).

@@ -278,6 +278,7 @@ func (r *intentRun) preCost(signed activities.Signed, env registry.EnvironmentSt
 			}
 			r.done(StagePreCost, fmt.Sprintf("replanned with %s(%s, last %d days)", v.Intervention.Op, v.Intervention.Column, v.Intervention.LastDays))
 			signed = gov.Final
+			r.costReplans++
 		default:
 			f := fault.Fault{Code: fault.CodePreCostCeilingExceeded, Family: fault.SemanticFaults, Severity: fault.SeverityCritical,
 				Stage: fault.StagePreCostEstimator, DetectedBeforeExecution: true, MandatoryAction: "block", Message: v.Reason}

@@ -5,6 +5,7 @@ import (
 	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
+	"github.com/contextualflux/cfa/internal/lifecycle"
 	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/resolution"
@@ -64,8 +65,10 @@ type IntentResult struct {
 	Static          *StaticSummary          `json:"static_validation,omitempty"`
 	DryRun          bool                    `json:"dry_run,omitempty"`
 	// Execution is steps 11–16, when the intent ran.
-	Execution   *ExecutionSummary `json:"execution,omitempty"`
-	AuditEvents int64             `json:"audit_events"`
+	Execution *ExecutionSummary `json:"execution,omitempty"`
+	// Promotion is step 18's evaluation of the skill, when the intent ran.
+	Promotion   *lifecycle.Evaluation `json:"promotion,omitempty"`
+	AuditEvents int64                 `json:"audit_events"`
 }
 
 // ExecutionSummary is what the sandbox run did.

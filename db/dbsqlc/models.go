@@ -137,6 +137,18 @@ type ScopeLock struct {
 	ReleaseReason *string
 }
 
+type SkillExecution struct {
+	IntentID      string
+	PromotionUnit string
+	Domain        string
+	DecidedAt     time.Time
+	DecisionState string
+	Eligible      bool
+	Evidence      []byte
+	Evaluation    []byte
+	RecordedAt    time.Time
+}
+
 type TtlEscalation struct {
 	Dataset     string
 	Since       time.Time

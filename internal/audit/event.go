@@ -41,6 +41,8 @@ const (
 	EventEnvironmentUpdate   = "ENVIRONMENT_UPDATE"
 	EventPanicRollback       = "PANIC_ROLLBACK_TRIGGERED"
 	EventDecision            = "DECISION"
+	// EventPromotionEvaluation is step 18's promotion_evaluation (5.15).
+	EventPromotionEvaluation = "PROMOTION_EVALUATION"
 	EventIntentCompleted     = "INTENT_COMPLETED"
 	EventRegistrySnapshot    = "REGISTRY_SNAPSHOT_COMMITTED"
 )

@@ -70,3 +70,29 @@ func TestMeasure(t *testing.T) {
 		require.Equal(t, want, m.Schema, "the unit columns are not part of the output schema")
 	})
 }
+
+func TestDuplicateKeys(t *testing.T) {
+	t.Parallel()
+	pool := seededDB(t)
+	ctx := context.Background()
+	clientes := dataset(t, "clientes")
+	n, err := dataplane.DuplicateKeys(ctx, pool, clientes)
+	require.NoError(t, err)
+	require.Zero(t, n, "the seed keeps cliente_id unique")
+
+	// A duplicated key, seen inside a transaction that is rolled back.
+	tx, err := pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	_, err = tx.Exec(ctx, `INSERT INTO bronze.clientes SELECT * FROM bronze.clientes ORDER BY cliente_id LIMIT 2`)
+	require.NoError(t, err)
+	n, err = dataplane.DuplicateKeys(ctx, tx, clientes)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), n)
+
+	keyless := clientes
+	keyless.MergeKey = ""
+	n, err = dataplane.DuplicateKeys(ctx, pool, keyless)
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
