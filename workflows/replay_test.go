@@ -17,7 +17,8 @@ import (
 // kept: workers must still replay intents started before an upgrade.
 func TestReplayRecordedHistory(t *testing.T) {
 	for _, file := range []string{
-		"testdata/intent_approved_history.json",                  // a full execution: units, projection
+		"testdata/intent_approved_history.json",                  // a full execution, then the promotion evaluation (step 18)
+		"testdata/intent_approved_history_before_lifecycle.json", // a full execution: units, projection
 		"testdata/intent_approved_history_no_data.json",          // step 3 check, I4 gate; nothing in the window
 		"testdata/intent_approved_history_before_gates.json",     // steps 11–16 (ChangeExecutionSteps = 1)
 		"testdata/intent_approved_history_before_execution.json", // steps 8–10 (ChangePlanningSteps = 1)
