@@ -85,7 +85,7 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 	if _, err := svc.Store.Pool().Exec(ctx, `DELETE FROM precost_history`); err != nil {
 		return fmt.Errorf("reset the pre-cost history for the demo: %w", err)
 	}
-	// Likewise the skills' evidence (step 18), so scenario (p) earns its
+	// Likewise the skills' evidence (step 18), so scenario (m) earns its
 	// promotion from this run's executions. TRUNCATE: rows are write-once.
 	if _, err := svc.Store.Pool().Exec(ctx, `TRUNCATE skill_executions`); err != nil {
 		return fmt.Errorf("reset the skills' executions for the demo: %w", err)

@@ -120,7 +120,22 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 	show()
 	fmt.Fprintln(w)
 
-	// (m) panic rollback: the sandbox loses its permission mid-execution.
+	// (m) step 18: the reconcile skill gathers evidence in its window
+	// (fiscal: last_3_days). After (l)'s publish the registry entry is
+	// committed, as it was for (j), so these runs share (j)'s signature
+	// shape (the skill); the third success makes it a promotion candidate.
+	for i, want := range []decision.State{decision.Approved, decision.Approved, decision.PromotionCandidate} {
+		res, err := run(scenario{key: "m", title: fmt.Sprintf("the reconcile skill, clean run %d of 3", i+1),
+			text: reconcile, asOf: dataplane.DemoAsOf, retryBase: 1, answer: approve, want: want})
+		if err != nil {
+			return nil, err
+		}
+		expect("m", res.Promotion != nil && res.Promotion.SuccessfulExecutions == i+1,
+			fmt.Sprintf("promotion evaluation: want %d successful executions in the window", i+1))
+	}
+	fmt.Fprintln(w)
+
+	// (n) panic rollback: the sandbox loses its permission mid-execution.
 	if err := seed("2026-01-03"); err != nil {
 		return nil, err
 	}
@@ -133,21 +148,21 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 		fmt.Fprintf(w, "  -> REVOKE SELECT ON bronze.nfe FROM the sandbox role (%d roles) while the units run\n", n)
 		return err
 	}
-	res, err = run(scenario{key: "m", title: "panic rollback: permission revoked mid-execution", text: reconcile, asOf: dataplane.DemoAsOf,
+	res, err = run(scenario{key: "n", title: "panic rollback: permission revoked mid-execution", text: reconcile, asOf: dataplane.DemoAsOf,
 		retryBase: 3, answer: approve, during: revoke, want: decision.Quarantined})
 	if err != nil {
 		return nil, err
 	}
-	expect("m", res.Execution != nil && res.Execution.Panic != nil, "no PANIC_ROLLBACK_TRIGGERED")
+	expect("n", res.Execution != nil && res.Execution.Panic != nil, "no PANIC_ROLLBACK_TRIGGERED")
 	show()
 	fmt.Fprintln(w)
 
-	// (n) two intents on one scope: the second waits for the first's
+	// (o) two intents on one scope: the second waits for the first's
 	// projection. The broken partition's retries keep the first busy.
 	if err := seed("2026-01-03"); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(w, "-- (n) two intents on one scope (silver_documentos), submitted together\n")
+	fmt.Fprintf(w, "-- (o) two intents on one scope (silver_documentos), submitted together\n")
 	var wg sync.WaitGroup
 	results := make([]workflows.IntentResult, 2)
 	errs := make([]error, 2)
@@ -170,7 +185,7 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 	wg.Wait()
 	for i, r := range results {
 		if errs[i] != nil {
-			return nil, fmt.Errorf("scenario (n): %w", errs[i])
+			return nil, fmt.Errorf("scenario (o): %w", errs[i])
 		}
 		queued := "acquired the scope at once"
 		if r.Execution != nil && r.Execution.Queued {
@@ -191,27 +206,10 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 			queued++
 		}
 	}
-	expect("n", queued == 1, fmt.Sprintf("%d of the two intents waited for the scope, want 1", queued))
+	expect("o", queued == 1, fmt.Sprintf("%d of the two intents waited for the scope, want 1", queued))
 	fmt.Fprintln(w)
 
-	// (p) step 18: the reconcile skill gathers evidence in its window
-	// (fiscal: last_3_days); with its third successful execution it is a
-	// promotion candidate.
-	if err := seed(""); err != nil {
-		return nil, err
-	}
-	fmt.Fprintln(w, "  bronze.nfe reseeded without the nulls")
-	for i, want := range []decision.State{decision.Approved, decision.PromotionCandidate} {
-		res, err := run(scenario{key: "p", title: fmt.Sprintf("the reconcile skill, clean run %d of 2 (with (l), 3 successful executions)", i+1),
-			text: reconcile, asOf: dataplane.DemoAsOf, retryBase: 1, answer: approve, want: want})
-		if err != nil {
-			return nil, err
-		}
-		expect("p", res.Promotion != nil, "no promotion evaluation")
-	}
-	fmt.Fprintln(w)
-
-	// (o) panic rollback: a new policy bundle is deployed while the broken
+	// (p) panic rollback: a new policy bundle is deployed while the broken
 	// partition waits for its retry; the retry runs on the new worker.
 	if pid, err := strconv.Atoi(os.Getenv("CFA_DEMO_WORKER_PID")); err == nil {
 		stop, err := c.demoBundleChange(ctx, svc, pid, approve, &failures)
@@ -222,10 +220,10 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 			return nil, err
 		}
 	} else {
-		fmt.Fprintln(w, "-- (o) skipped: run through `make demo` to deploy a new policy bundle mid-execution")
+		fmt.Fprintln(w, "-- (p) skipped: run through `make demo` to deploy a new policy bundle mid-execution")
 	}
 	if p, q := results[0].Execution, results[1].Execution; p != nil && q != nil && p.RegistryVersionID == q.RegistryVersionID {
-		failures = append(failures, "(n) both intents projected the same registry version")
+		failures = append(failures, "(o) both intents projected the same registry version")
 	}
 	fmt.Fprintln(w)
 	return failures, nil
@@ -352,15 +350,15 @@ func (c *cli) demoBundleChange(ctx context.Context, svc *service.Service, pid in
 			_ = next.Wait()
 		}
 	}
-	fmt.Fprintf(w, "-- (o) panic rollback: the policy bundle changes mid-execution\n")
-	res, err := c.runScenario(ctx, svc, scenario{key: "o", text: "reconcile nfe with clientes and persist to silver", asOf: dataplane.DemoAsOf,
+	fmt.Fprintf(w, "-- (p) panic rollback: the policy bundle changes mid-execution\n")
+	res, err := c.runScenario(ctx, svc, scenario{key: "p", text: "reconcile nfe with clientes and persist to silver", asOf: dataplane.DemoAsOf,
 		retryBase: 8, answer: approve, during: deploy, want: decision.Quarantined})
 	if err != nil {
-		return stop, fmt.Errorf("scenario (o): %w", err)
+		return stop, fmt.Errorf("scenario (p): %w", err)
 	}
 	printResult(w, res)
 	if res.Execution == nil || res.Execution.Panic == nil || res.Execution.Panic.Trigger != string(partialexecution.TriggerPolicyBundleChangedMidExec) {
-		*failures = append(*failures, "(o) no PANIC_ROLLBACK_TRIGGERED for the policy bundle change")
+		*failures = append(*failures, "(p) no PANIC_ROLLBACK_TRIGGERED for the policy bundle change")
 	}
 	fmt.Fprintln(w)
 	return stop, nil
