@@ -613,7 +613,14 @@ func (a *Activities) PublishDataset(ctx context.Context, in PublishInput) (Publi
 	}
 	var out Published
 	err := a.Store.WithLatestSnapshot(ctx, func(ctx context.Context, tx pgx.Tx, env registry.EnvironmentState) error {
-		if st, ok := env.Dataset(d.Name); ok && (st.State != registry.StateCommitted || !st.PublishAllowed) {
+		st, ok := env.Dataset(d.Name)
+		switch {
+		case !ok:
+			// No projection ever recorded the dataset: whatever its table
+			// holds did not come through a governed write (I7).
+			out.Refused = fmt.Sprintf("%s has no entry in registry %s: no execution was projected into it, so it is not known to be trusted (I7); write it with a governed intent first", d.Name, env.VersionID)
+			return nil
+		case st.State != registry.StateCommitted || !st.PublishAllowed:
 			out.Refused = fmt.Sprintf("%s is %s with publish_allowed=%v in registry %s (I7)", d.Name, st.State, st.PublishAllowed, env.VersionID)
 			return nil
 		}

@@ -421,6 +421,13 @@ func (r *intentRun) replanStale(signed activities.Signed, rv revalidation.Result
 		if rv.Fault != nil {
 			f.Remediation = rv.Fault.Remediation
 		}
+		if workflow.GetVersion(r.ctx, ChangeStaleReplanLimitEvent, workflow.DefaultVersion, 1) == 1 {
+			if err := r.audit(audit.EventMaxReplanExceeded, StageRevalidation, "blocked", system(), audit.ActionInvoke, nil, map[string]any{
+				"reason": "max_replan_attempts_exceeded", "cause": revalidation.ReasonStaleEnvironmentState, "replans": signed.Signature.Replan,
+			}); err != nil {
+				return r.result, err
+			}
+		}
 		return r.decide(decision.Input{Votes: append(votes, decision.Vote{Authority: decision.AuthorityRevalidation, Outcome: decision.Blocked,
 			Reason: "max_replan_attempts_exceeded", Faults: []fault.Fault{f}})})
 	}
@@ -451,6 +458,7 @@ func (r *intentRun) replanStale(signed activities.Signed, rv revalidation.Result
 		return r.decide(decision.Input{Votes: []decision.Vote{vote}})
 	case len(gov.Warnings) > 0:
 		vote.Outcome = decision.ApprovedWithWarnings
+		vote.Faults = append(vote.Faults, gov.WarningFaults...)
 	}
 	return r.plan(gov.Final, cons.Environment, vote)
 }

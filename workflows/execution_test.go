@@ -16,6 +16,7 @@ import (
 
 	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/db/dbtest"
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/dataplane"
@@ -495,4 +496,33 @@ DROP TRIGGER IF EXISTS cfa_test_fault ON staging.silver_documentos;
 CREATE TRIGGER cfa_test_fault BEFORE INSERT OR UPDATE ON staging.silver_documentos
 	FOR EACH ROW EXECUTE FUNCTION `+fn+`('`+strings.ReplaceAll(intentID, "'", "''")+`')`)
 	require.NoError(t, err)
+}
+
+// TestPublishOfADatasetNoProjectionRecordedIsRefused: a dataset with no
+// registry entry never went through a governed write, so publishing it as
+// trusted is refused (I7); once a projection records it committed, it may
+// be published. A fresh database, so the registry holds only what the test
+// writes.
+func TestPublishOfADatasetNoProjectionRecordedIsRefused(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.New(t, "workflows_publish")
+	cat, err := app.LoadCatalog("")
+	require.NoError(t, err)
+	require.NoError(t, dataplane.Ensure(ctx, d.Pool, cat))
+	s := db.New(d.Pool)
+	acts := newActivities(t, nil)
+	acts.Store = s
+
+	out, err := acts.PublishDataset(ctx, activities.PublishInput{IntentID: "publish-unknown", Dataset: "gold_faturamento_uf"})
+	require.NoError(t, err)
+	require.Contains(t, out.Refused, "no entry in registry")
+	var published int
+	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM public.cfa_publication`).Scan(&published))
+	require.Zero(t, published)
+
+	_, err = s.SetDatasetStates(ctx, []registry.DatasetState{{Name: "gold_faturamento_uf", State: registry.StateCommitted, PublishAllowed: true}}, "a projection")
+	require.NoError(t, err)
+	out, err = acts.PublishDataset(ctx, activities.PublishInput{IntentID: "publish-known", Dataset: "gold_faturamento_uf"})
+	require.NoError(t, err)
+	require.Empty(t, out.Refused)
 }

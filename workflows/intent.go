@@ -202,7 +202,7 @@ func (r *intentRun) run() (IntentResult, error) {
 		return r.result, err
 	}
 	r.result.Confirmation = &conf
-	if conf.Outcome == ConfirmationRejected || conf.Outcome == ConfirmationTimeout {
+	if conf.Outcome == ConfirmationRejected || conf.Outcome == ConfirmationTimeout || conf.Outcome == ConfirmationCancelled {
 		return r.decide(decision.Input{Votes: []decision.Vote{confirmationVote(conf)}})
 	}
 
@@ -332,6 +332,18 @@ func (r *intentRun) awaitHuman(rec ConfirmationRecord, asked signature.Signature
 	sel.AddFuture(timer, func(workflow.Future) { rec.Outcome = ConfirmationTimeout })
 	sel.Select(r.ctx)
 	cancelTimer()
+	if r.ctx.Err() != nil && workflow.GetVersion(r.ctx, ChangeCancelDuringWait, workflow.DefaultVersion, 1) == 1 {
+		// Cancelled while waiting (the timer was cancelled with the
+		// workflow): no one timed out. The decision and the end event are
+		// still recorded (I5), on a context the cancellation does not reach.
+		r.ctx, _ = workflow.NewDisconnectedContext(r.ctx)
+		r.status.Pending = nil
+		workflow.SetCurrentDetails(r.ctx, "")
+		rec.Outcome, rec.Reason = ConfirmationCancelled, "intent_cancelled"
+		r.done(StageConfirmation, fmt.Sprintf("%s: the intent was cancelled while waiting, blocked", rec.Mode))
+		return rec, r.audit(audit.EventConfirmationCancelled, StageConfirmation, "cancelled", system(), audit.ActionInvoke,
+			[]string{"intent:" + r.id}, map[string]any{"reason": rec.Reason, "deadline": deadline})
+	}
 	r.status.Pending = nil
 	workflow.SetCurrentDetails(r.ctx, "")
 	rec.By, rec.Reason = sig.By, sig.Reason
@@ -365,8 +377,11 @@ func (r *intentRun) awaitHuman(rec ConfirmationRecord, asked signature.Signature
 func confirmationVote(c ConfirmationRecord) decision.Vote {
 	code := fault.CodeHumanConfirmationRejected
 	reason := "human_confirmation_rejected: " + c.Reason
-	if c.Outcome == ConfirmationTimeout {
+	switch c.Outcome {
+	case ConfirmationTimeout:
 		code, reason = fault.CodeHumanEscalationTimeout, "human_confirmation_timeout"
+	case ConfirmationCancelled:
+		code, reason = fault.CodeIntentCancelled, "intent_cancelled"
 	}
 	return decision.Vote{
 		Authority: decision.AuthorityConfirmation, Outcome: decision.Blocked, Reason: reason,

@@ -160,6 +160,33 @@ func TestEscalationTimeoutBlocks(t *testing.T) {
 	require.Contains(t, eventTypes(t, id), audit.EventHumanEscalationTimeout)
 }
 
+// TestCancelDuringEscalationIsNotATimeout: an intent cancelled while it
+// waits for a human is blocked as cancelled, nobody is notified of a
+// timeout, and the trail still ends with the decision (I5).
+func TestCancelDuringEscalationIsNotATimeout(t *testing.T) {
+	id := uniqueID(t)
+	acts := newActivities(t, nil)
+	env := newEnv(t, acts, id)
+	notified := 0
+	env.OnActivity(acts.NotifyGovernance, anyCtx, anyArg).Return(func(context.Context, activities.Notification) error {
+		notified++
+		return nil
+	})
+	env.RegisterDelayedCallback(env.CancelWorkflow, 30*time.Second)
+	start := env.Now()
+	res := run(t, env, workflows.IntentInput{Text: goldWrite})
+	require.Equal(t, decision.Blocked, res.DecisionState)
+	require.Equal(t, "intent_cancelled", res.Reason)
+	require.Equal(t, fault.CodeIntentCancelled, res.Faults[0].Code)
+	require.Equal(t, workflows.ConfirmationCancelled, res.Confirmation.Outcome)
+	require.Less(t, env.Now().Sub(start), time.Minute, "decided at the cancellation, not at the deadline")
+	require.Zero(t, notified)
+	types := eventTypes(t, id)
+	require.Contains(t, types, audit.EventConfirmationCancelled)
+	require.NotContains(t, types, audit.EventHumanEscalationTimeout)
+	require.Equal(t, audit.EventIntentCompleted, types[len(types)-1])
+}
+
 func TestEscalationTimeoutIsConfigurablePerRun(t *testing.T) {
 	id := uniqueID(t)
 	env := newEnv(t, newActivities(t, nil), id)

@@ -140,6 +140,15 @@ type UnitState struct {
 	ErrorCode string `json:"error_code,omitempty"`
 }
 
+// ChangeStaleReplanLimitEvent is the workflow.GetVersion change id that
+// audits MAX_REPLAN_ATTEMPTS_EXCEEDED when a stale_environment_state replan
+// would pass the limit.
+const ChangeStaleReplanLimitEvent = "stale-replan-limit-event"
+
+// ChangeCancelDuringWait is the workflow.GetVersion change id that records
+// a cancellation during a human wait as cancelled, not as a timeout.
+const ChangeCancelDuringWait = "cancel-during-human-wait"
+
 // ChangeLifecycleEvaluation is the workflow.GetVersion change id that added
 // the Promotion Engine's evaluation (step 18) after an execution's decision.
 const ChangeLifecycleEvaluation = "lifecycle-evaluation-step-18"

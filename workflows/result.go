@@ -19,6 +19,8 @@ const (
 	ConfirmationApproved    = "approved"
 	ConfirmationRejected    = "rejected"
 	ConfirmationTimeout     = "timeout"
+	// ConfirmationCancelled: the intent was cancelled while it waited.
+	ConfirmationCancelled = "cancelled"
 )
 
 // ConfirmationRecord is how step 5 ended.

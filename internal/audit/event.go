@@ -14,6 +14,7 @@ const (
 	EventHumanApproved          = "HUMAN_CONFIRMATION_APPROVED"
 	EventHumanRejected          = "HUMAN_CONFIRMATION_REJECTED"
 	EventHumanEscalationTimeout = "HUMAN_ESCALATION_TIMEOUT"
+	EventConfirmationCancelled  = "CONFIRMATION_CANCELLED"
 	EventSignatureGenerated     = "SIGNATURE_GENERATED"
 	EventPolicyApprove          = "POLICY_APPROVE"
 	EventPolicyReplan           = "POLICY_REPLAN"

@@ -81,6 +81,7 @@ const (
 	CodeIntentUnresolved          = "INTENT_UNRESOLVED"
 	CodeHumanEscalationTimeout    = "HUMAN_ESCALATION_TIMEOUT"
 	CodeHumanConfirmationRejected = "HUMAN_CONFIRMATION_REJECTED"
+	CodeIntentCancelled           = "INTENT_CANCELLED"
 	CodeMaxReplanAttemptsExceeded = "MAX_REPLAN_ATTEMPTS_EXCEEDED"
 	CodeContextStateStale         = "CONTEXT_STATE_STALE"
 	CodeEnvironmentStateUncertain = "ENVIRONMENT_STATE_UNCERTAIN"
