@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,10 +28,15 @@ type PromotionInput struct {
 	DecidedAt time.Time             `json:"decided_at"`
 	Decision  decision.Decision     `json:"decision"`
 	// DriftReplans: stale_environment_state and pre-cost replans.
-	DriftReplans    int  `json:"drift_replans"`
-	Units           int  `json:"units"`
-	CommittedUnits  int  `json:"committed_units"`
-	CriticalFailure bool `json:"critical_failure"` // panic rollback or projection failure
+	DriftReplans int `json:"drift_replans"`
+	Units        int `json:"units"`
+	// Attempts over every unit (a retried unit counts each attempt).
+	Attempts int `json:"attempts"`
+	// Committed are the units committed into the target: their
+	// partitions are where the merge key must still be unique.
+	Committed       []string `json:"committed,omitempty"`
+	CommittedUnits  int      `json:"committed_units"`
+	CriticalFailure bool     `json:"critical_failure"` // panic rollback or projection failure
 	// Runtime is the aggregated runtime validation; nil when no unit
 	// reported (a panic before any finished).
 	Runtime *runtimevalidation.Report `json:"runtime,omitempty"`
@@ -44,7 +50,11 @@ func (a *Activities) EvaluatePromotion(ctx context.Context, in PromotionInput) (
 	if !ok {
 		return lifecycle.Evaluation{}, invalid(fmt.Errorf("evaluate promotion of intent %s: target %q is not in the catalog", in.IntentID, in.Plan.Target))
 	}
-	dups, err := dataplane.DuplicateKeys(ctx, a.Store.Pool(), target)
+	var partitions []string
+	if target.PartitionKey != "" {
+		partitions = in.Committed
+	}
+	dups, err := dataplane.DuplicateKeys(ctx, a.Store.Pool(), target, partitions)
 	if err != nil {
 		return lifecycle.Evaluation{}, err
 	}
@@ -52,7 +62,7 @@ func (a *Activities) EvaluatePromotion(ctx context.Context, in PromotionInput) (
 	if err != nil {
 		return lifecycle.Evaluation{}, err
 	}
-	ex := evidence(in, dups == 0, compliant, target.Layer)
+	ex := evidence(in, dups == 0, compliant, target.Layer == declaredLayer(in.Signature.TargetLayer))
 	pol := lifecycle.DefaultPolicy()
 	_, window, err := pol.Window(ex.Domain)
 	if err != nil {
@@ -76,11 +86,16 @@ func (a *Activities) EvaluatePromotion(ctx context.Context, in PromotionInput) (
 	return ev, nil
 }
 
-// policyCompliant: no invariant vetoed the decision, and the policy in force
-// still approves the signature (a changed bundle may invalidate the skill,
-// whitepaper 5.12 "Policy change").
+// governanceInvariants are the invariants whose veto is a governance
+// violation; I4 (an uncertain environment) and I5 are environmental or
+// audit failures, which IFo's stability already scores.
+var governanceInvariants = []string{"invariant:I1", "invariant:I2", "invariant:I6", "invariant:I7"}
+
+// policyCompliant: no governance invariant vetoed the decision, and the
+// policy in force still approves the signature (a changed bundle may
+// invalidate the skill, whitepaper 5.12 "Policy change").
 func (a *Activities) policyCompliant(ctx context.Context, in PromotionInput) (bool, error) {
-	if strings.HasPrefix(in.Decision.DecidedBy, "invariant:") {
+	if slices.Contains(governanceInvariants, in.Decision.DecidedBy) {
 		return false, nil
 	}
 	if a.Bundle.Version == in.Signature.ExecutionContext.PolicyBundleVersion {
@@ -94,14 +109,13 @@ func (a *Activities) policyCompliant(ctx context.Context, in PromotionInput) (bo
 }
 
 // evidence maps one execution onto the Promotion Engine's inputs.
-func evidence(in PromotionInput, keyUnique, compliant bool, targetLayer string) lifecycle.Execution {
+func evidence(in PromotionInput, keyUnique, compliant, layerAdherent bool) lifecycle.Execution {
 	ec := in.Signature.ExecutionContext
 	ex := lifecycle.Execution{
 		IntentID: in.IntentID, PromotionUnit: in.ShapeHash, Domain: in.Signature.Domain, DecidedAt: in.DecidedAt.UTC(),
 		DecisionState: in.Decision.State, DriftReplans: in.DriftReplans,
-		Units: in.Units, Attempts: in.Units, CommittedUnits: in.CommittedUnits, CriticalFailure: in.CriticalFailure,
-		KeyUnique: keyUnique, PolicyCompliant: compliant, PIIProtected: true,
-		LayerAdherent: targetLayer == in.Plan.TargetLayer,
+		Units: in.Units, Attempts: max(in.Attempts, in.Units), CommittedUnits: in.CommittedUnits, CriticalFailure: in.CriticalFailure,
+		KeyUnique: keyUnique, PolicyCompliant: compliant, PIIProtected: true, LayerAdherent: layerAdherent,
 		Reproducible: ec.PolicyBundleVersion != "" && ec.CatalogSnapshotVersion != "" && ec.RegistryVersionID != "" &&
 			in.Plan.Hash != "" && in.CodeHash != "",
 	}
@@ -109,8 +123,9 @@ func evidence(in PromotionInput, keyUnique, compliant bool, targetLayer string) 
 	if rep == nil {
 		return ex
 	}
+	// The unit reports are of each unit's last attempt: earlier attempts'
+	// duration and cost are not in them.
 	ex.DurationMS, ex.CostDBU = rep.Totals.DurationMS, rep.Totals.CostDBU
-	ex.Attempts = max(rep.Totals.Attempts, ex.Units)
 	for _, u := range rep.Units {
 		for _, c := range u.Metrics.OutputSchema {
 			if containsFold(in.Plan.Contract.ForbiddenColumns, c.Name) {
@@ -129,6 +144,15 @@ func evidence(in PromotionInput, keyUnique, compliant bool, targetLayer string) 
 		}
 	}
 	return ex
+}
+
+// declaredLayer is the destination of a signature's target_layer:
+// bronze_to_silver declares silver.
+func declaredLayer(targetLayer string) string {
+	if i := strings.LastIndex(targetLayer, "_to_"); i >= 0 {
+		return targetLayer[i+len("_to_"):]
+	}
+	return targetLayer
 }
 
 func containsFold(list []string, s string) bool {

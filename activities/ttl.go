@@ -78,15 +78,13 @@ type TTLCheckInput struct {
 // CheckTTL applies the TTL policy to a new intent: a dataset whose expired
 // quarantine awaits manual review blocks it (block_dependent_intents).
 func (a *Activities) CheckTTL(ctx context.Context, in TTLCheckInput) (ttl.IntentCheck, error) {
-	recorded, err := a.Store.Escalations(ctx)
+	recorded, err := a.Store.ReviewedEscalations(ctx, in.Datasets)
 	if err != nil {
 		return ttl.IntentCheck{}, err
 	}
-	var reviewed []ttl.Escalation
+	reviewed := make([]ttl.Escalation, 0, len(recorded))
 	for _, e := range recorded {
-		if e.ReviewedAt != nil {
-			reviewed = append(reviewed, ttl.Escalation{Dataset: e.Dataset, Since: e.Since})
-		}
+		reviewed = append(reviewed, ttl.Escalation{Dataset: e.Dataset, Since: e.Since})
 	}
 	out, err := ttl.CheckIntent(in.Environment, in.Datasets, in.Now, reviewed, ttl.Default())
 	if err != nil {

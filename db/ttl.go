@@ -41,6 +41,20 @@ func (s *Store) Escalations(ctx context.Context) ([]Escalation, error) {
 	return out, nil
 }
 
+// ReviewedEscalations returns the reviewed escalations of datasets only,
+// for the TTL check of one intent (not the whole table).
+func (s *Store) ReviewedEscalations(ctx context.Context, datasets []string) ([]Escalation, error) {
+	rows, err := s.q.ReviewedEscalationsOf(ctx, datasets)
+	if err != nil {
+		return nil, fmt.Errorf("list reviewed TTL escalations of %v: %w", datasets, err)
+	}
+	out := make([]Escalation, len(rows))
+	for i, r := range rows {
+		out[i] = Escalation{Dataset: r.Dataset, Since: r.Since.UTC(), EscalatedAt: r.EscalatedAt.UTC(), ReviewedAt: r.ReviewedAt, ReviewedBy: deref(r.ReviewedBy)}
+	}
+	return out, nil
+}
+
 // ReviewEscalation records the manual review of a dataset's open escalations.
 func (s *Store) ReviewEscalation(ctx context.Context, dataset, by string) (int64, error) {
 	n, err := s.q.ReviewEscalation(ctx, dbsqlc.ReviewEscalationParams{Dataset: dataset, ReviewedBy: &by})

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/contextualflux/cfa/internal/composite"
@@ -23,22 +25,47 @@ import (
 
 func (c *cli) submitCmd() *cobra.Command {
 	var (
-		file      string
-		planFile  string
-		graphFile string
-		unitRetry time.Duration
-		wait      bool
-		req       service.SubmitRequest
-		timeout   time.Duration
+		file         string
+		planFile     string
+		graphFile    string
+		fromProposal string
+		unitRetry    time.Duration
+		wait         bool
+		req          service.SubmitRequest
+		timeout      time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   `submit ["intent text"] [-f signature.yaml]`,
 		Short: "Submit an intent (text or structured signature); prints the intent id",
 		Example: `  cfa submit "aggregate revenue by state from vendas_diarias" --wait
   cfa submit -f signature.yaml
-  cat signature.yaml | cfa submit -f -`,
+  cat signature.yaml | cfa submit -f -
+  cfa submit --from-proposal intent-0193... --wait   # the next cycle of a replanned intent`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if fromProposal != "" {
+				// The next cycle keeps the options of the cycle it
+				// continues: only who submits, the id and --wait apply.
+				var extra []string
+				cmd.Flags().Visit(func(f *pflag.Flag) {
+					if !slices.Contains([]string{"from-proposal", "wait", "id", "by", "output"}, f.Name) {
+						extra = append(extra, "--"+f.Name)
+					}
+				})
+				if len(args) == 1 || len(extra) > 0 {
+					return fmt.Errorf("submit: --from-proposal continues intent %s with its proposed signature and its options; drop %v", fromProposal, append(args, extra...))
+				}
+				svc, err := c.service(cmd.Context(), false)
+				if err != nil {
+					return err
+				}
+				by := req.SubmittedBy
+				id, err := svc.SubmitNextCycle(cmd.Context(), fromProposal, req.IntentID, by)
+				if err != nil {
+					return err
+				}
+				return c.followSubmitted(cmd, svc, id, wait)
+			}
 			if len(args) == 1 {
 				req.Text = args[0]
 			}
@@ -90,30 +117,10 @@ func (c *cli) submitCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if ok, err := svc.WorkerPolling(cmd.Context()); err == nil && !ok {
-				fmt.Fprintf(os.Stderr, "warning: no worker polls task queue %s; intent %s waits until one starts (bin/cfa-worker, or make demo)\n", workflows.TaskQueue, id)
-			}
-			if !wait {
-				return c.emit(map[string]string{"intent_id": id}, func(w io.Writer) { fmt.Fprintln(w, id) })
-			}
-			if !c.json() {
-				fmt.Fprintf(c.out, "intent %s submitted\n", id)
-			}
-			res, err := svc.Wait(cmd.Context(), id, 250*time.Millisecond, func(s workflows.StageReport) {
-				if !c.json() {
-					fmt.Fprintf(c.out, "  %-26s %s\n", s.Stage, s.Summary)
-				}
-			}, func(p workflows.PendingEscalation) {
-				if !c.json() {
-					fmt.Fprintf(c.out, "  waiting for confirmation (%s) until %s: cfa approve %s --by NAME --reason TEXT\n", p.Mode, p.Deadline.Format(time.RFC3339), id)
-				}
-			})
-			if err != nil {
-				return err
-			}
-			return c.emit(res, func(w io.Writer) { printResult(w, res) })
+			return c.followSubmitted(cmd, svc, id, wait)
 		},
 	}
+	cmd.Flags().StringVar(&fromProposal, "from-proposal", "", "start the next cycle of an intent decided replanned (--replan-mode propose): its proposed signature with its options")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "structured signature (YAML or JSON); - reads standard input")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the intent to its decision, printing each stage")
 	cmd.Flags().StringVar(&req.IntentID, "id", "", "intent id (= workflow id); generated when empty")
@@ -130,6 +137,33 @@ func (c *cli) submitCmd() *cobra.Command {
 	cmd.Flags().StringVar(&graphFile, "graph", "", "composite intent: an intent_graph YAML (whitepaper 5.4), run as child workflows in dependency order")
 	cmd.Flags().StringVar(&planFile, "plan", "", "execution plan JSON from an external planner (as `cfa plan ID -o json` prints it); its code must pass static validation")
 	return cmd
+}
+
+// followSubmitted prints a submitted intent's id or, with --wait, follows it
+// to its decision.
+func (c *cli) followSubmitted(cmd *cobra.Command, svc *service.Service, id string, wait bool) error {
+	if ok, err := svc.WorkerPolling(cmd.Context()); err == nil && !ok {
+		fmt.Fprintf(os.Stderr, "warning: no worker polls task queue %s; intent %s waits until one starts (bin/cfa-worker, or make demo)\n", workflows.TaskQueue, id)
+	}
+	if !wait {
+		return c.emit(map[string]string{"intent_id": id}, func(w io.Writer) { fmt.Fprintln(w, id) })
+	}
+	if !c.json() {
+		fmt.Fprintf(c.out, "intent %s submitted\n", id)
+	}
+	res, err := svc.Wait(cmd.Context(), id, 250*time.Millisecond, func(s workflows.StageReport) {
+		if !c.json() {
+			fmt.Fprintf(c.out, "  %-26s %s\n", s.Stage, s.Summary)
+		}
+	}, func(p workflows.PendingEscalation) {
+		if !c.json() {
+			fmt.Fprintf(c.out, "  waiting for confirmation (%s) until %s: cfa approve %s --by NAME --reason TEXT\n", p.Mode, p.Deadline.Format(time.RFC3339), id)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return c.emit(res, func(w io.Writer) { printResult(w, res) })
 }
 
 // submitGraph starts a composite intent and, with --wait, follows it.
@@ -287,7 +321,7 @@ func (c *cli) statusCmd() *cobra.Command {
 		Use:   "status INTENT_ID [--proposed]",
 		Short: "Show an intent's stage, pending escalation and decision",
 		Example: `  cfa status intent-0193...
-  cfa status intent-0193... --proposed | cfa submit -f -   # the next cycle of a replanned intent`,
+  cfa status intent-0193... --proposed   # the signature a replanned intent proposes, as YAML`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			svc, err := c.service(cmd.Context(), false)
@@ -393,8 +427,8 @@ func printResult(w io.Writer, r workflows.IntentResult) {
 		fmt.Fprintf(w, "  replans: %d\n", r.Replans)
 	}
 	if r.Proposed != nil {
-		fmt.Fprintf(w, "  proposed signature (replan %d): %s\n  next cycle: cfa status %s --proposed | cfa submit -f -\n",
-			r.Proposed.Replan, r.ProposedHash, r.IntentID)
+		fmt.Fprintf(w, "  proposed signature (replan %d): %s (cfa status %s --proposed)\n  next cycle: cfa submit --from-proposal %s\n",
+			r.Proposed.Replan, r.ProposedHash, r.IntentID, r.IntentID)
 	}
 	if pc := r.PreCost; pc != nil {
 		fmt.Fprintf(w, "  pre-cost: %.2f DBU of a %.0f DBU ceiling, shuffle %.1f GB, risk %.2f, confidence %.2f (%s): %s\n",

@@ -134,6 +134,9 @@ func TestSubmitRefusesBadPlanningInputBeforeConnecting(t *testing.T) {
 		{"negative ceiling", []string{"submit", "x", "--cost-ceiling", "-1"}, "--cost-ceiling must be a positive number"},
 		{"sub-second retry base", []string{"submit", "x", "--unit-retry-base", "500ms"}, "--unit-retry-base must be at least 1s"},
 		{"sub-second escalation timeout", []string{"submit", "x", "--escalation-timeout", "500ms"}, "--escalation-timeout must be at least 1s"},
+		{"unknown replan mode", []string{"submit", "x", "--replan-mode", "manual"}, "--replan-mode must be one of [auto propose]"},
+		{"next cycle with its own options", []string{"submit", "--from-proposal", "intent-1", "--cost-ceiling", "5"}, "drop [--cost-ceiling]"},
+		{"next cycle with text", []string{"submit", "x", "--from-proposal", "intent-1"}, "drop [x]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

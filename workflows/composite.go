@@ -189,7 +189,7 @@ func (r *intentRun) schedule(in CompositeInput) ([]SubIntentOutcome, error) {
 					return
 				}
 				o.State, o.Result = SubIntentDecided, &res
-				if res.DecisionState == decision.Approved || res.DecisionState == decision.ApprovedWithWarnings {
+				if decision.Succeeded(res.DecisionState) {
 					succeeded = append(succeeded, id)
 				} else {
 					failed = append(failed, id)

@@ -141,9 +141,11 @@ func TestEveryDecisionStateIsReachable(t *testing.T) {
 	}
 }
 
-// TestProposedReplanIsTheNextCycle: a pre-cost replan in propose mode ends
-// the cycle replanned with the narrowed signature; submitting that
-// signature starts the next cycle, whose replan count carries on.
+// TestProposedReplanIsTheNextCycle: in propose mode each replan ends its
+// cycle with the proposed signature and the next cycle's input (the same
+// options and correlation id); running that input is the next cycle, whose
+// replan count carries on: a policy proposal, then a pre-cost proposal,
+// then an approved third cycle.
 func TestProposedReplanIsTheNextCycle(t *testing.T) {
 	clearCostHistory(t)
 	id := uniqueID(t)
@@ -151,28 +153,35 @@ func TestProposedReplanIsTheNextCycle(t *testing.T) {
 	approveAt(env, time.Minute)
 	// The policy replan is proposed first; its proposal is then over the
 	// 10 DBU ceiling, and the pre-cost replan is proposed in turn.
-	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, ReplanMode: policy.ReplanPropose, DryRun: true})
+	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, ReplanMode: policy.ReplanPropose, CostCeilingDBU: 10, DryRun: true, CorrelationID: "cycles"})
 	require.Equal(t, decision.Replanned, res.DecisionState)
 	require.Equal(t, string(decision.AuthorityPolicyEngine), res.DecidedBy)
-	first := *res.Proposed
+	next := res.NextCycle
+	require.NotNil(t, next)
+	require.Equal(t, res.Proposed, next.Signature)
+	require.Empty(t, next.Text)
+	require.Equal(t, "cycles", next.CorrelationID)
+	require.Equal(t, 10.0, next.CostCeilingDBU, "the options carry over")
+	require.Equal(t, policy.ReplanPropose, next.ReplanMode)
 
 	id2 := uniqueID(t)
 	env = newEnv(t, newActivities(t, nil), id2)
 	approveAt(env, time.Minute)
-	res = run(t, env, workflows.IntentInput{Signature: &first, ReplanMode: policy.ReplanPropose, CostCeilingDBU: 10, DryRun: true})
+	res = run(t, env, *next)
 	require.Equal(t, decision.Replanned, res.DecisionState, res.Reason)
 	require.Equal(t, string(decision.AuthorityPreCostEstimator), res.DecidedBy)
 	require.Equal(t, []string{fault.CodePreCostCeilingExceeded}, faultCodesOf(res.Faults))
 	require.Equal(t, 2, res.Proposed.Replan, "the count carries across cycles")
 	require.Less(t, res.Proposed.Constraints.TemporalFilter.LastDays, 30)
 	require.Contains(t, eventTypes(t, id2), audit.EventPreCostReplan)
-	second := *res.Proposed
+	require.Equal(t, "cycles", res.CorrelationID)
 
 	id3 := uniqueID(t)
 	env = newEnv(t, newActivities(t, nil), id3)
 	approveAt(env, time.Minute, 3*time.Minute)
-	res = run(t, env, workflows.IntentInput{Signature: &second, ReplanMode: policy.ReplanPropose, CostCeilingDBU: 10, DryRun: true})
+	res = run(t, env, *res.NextCycle)
 	require.Equal(t, decision.Approved, res.DecisionState, res.Reason)
+	require.Nil(t, res.NextCycle)
 	require.Equal(t, 2, res.Replans)
 	require.Nil(t, res.Proposed)
 }
@@ -243,7 +252,7 @@ func TestPromotionEvaluation(t *testing.T) {
 	require.Equal(t, decision.PartiallyCommitted, res.DecisionState)
 	require.Equal(t, lifecycle.ReasonPartialExecution, res.Promotion.Reason)
 	require.Equal(t, 4, res.Promotion.Executions)
-	require.Less(t, res.Promotion.Current.ExecutionStability, 1.0, "a unit failed its three attempts")
+	require.Equal(t, 0.4, res.Promotion.Current.ExecutionStability, "2 units committed over 5 attempts (1 + 1 + 3)")
 	require.Less(t, res.Promotion.Current.SemanticDriftAbsence, 1.0, "null ratio drift in one of three units")
 
 	_, err = store.Pool().Exec(ctx, `UPDATE skill_executions SET eligible = true WHERE intent_id = $1`, id)

@@ -244,6 +244,11 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 	ran := executed{signed: signed, plan: p, codeHash: r.result.CodeHash, units: len(units.Keys)}
 	if panicked != nil {
 		ran.critical = true
+		// Finished units with their attempts; each interrupted one ran once.
+		ran.attempts = len(units.Keys) - len(finished)
+		for _, f := range finished {
+			ran.attempts += f.Attempts
+		}
 		return r.panicRollback(p, flow, *panicked, finished, units, votes, ran)
 	}
 
@@ -264,6 +269,12 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 	}
 	st := outcome.State
 	sum.PartialExecutionState, sum.PublishStatus = &st, string(outcome.PublishStatus)
+	for _, a := range outcome.Actions {
+		ran.attempts += a.Attempts
+		if a.Action == partialexecution.ActionCommit {
+			ran.committed = append(ran.committed, a.Key)
+		}
+	}
 	if err := r.audit(audit.EventPartialExecution, StagePartial, string(st.OverallState), system(), audit.ActionInvoke, []string{"dataset:" + p.Target}, map[string]any{
 		"partial_execution_state": st, "unit_actions": outcome.Actions, "publish_status": outcome.PublishStatus,
 	}); err != nil {
@@ -294,7 +305,8 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 		PolicyBundleVersion: signed.Signature.ExecutionContext.PolicyBundleVersion, Now: workflow.Now(r.ctx).UTC(),
 		ShapeHash: shape, ActualDBU: actual,
 	}).Get(r.ctx, &proj); err != nil {
-		ran.critical, ran.shape = true, shape
+		// Nothing reached the target.
+		ran.critical, ran.shape, ran.committed = true, shape, nil
 		if aggErr == nil {
 			ran.runtime = &agg
 		}
@@ -318,11 +330,6 @@ func (r *intentRun) execute(signed activities.Signed, p planner.ExecutionPlan, c
 		ran.runtime = &agg
 	}
 	ran.shape = shape
-	for _, a := range outcome.Actions {
-		if a.Action == partialexecution.ActionCommit {
-			ran.committed++
-		}
-	}
 	return r.decideExecuted(decision.Input{Votes: append(votes, outcome.Vote)}, ran)
 }
 
@@ -444,11 +451,16 @@ func (r *intentRun) replanStale(signed activities.Signed, rv revalidation.Result
 		return r.result, err
 	}
 	var gov activities.Governance
-	if err := r.local(a.Govern, &gov, activities.GovernInput{IntentID: r.id, Signed: resigned, Environment: cons.Environment}); err != nil {
+	if err := r.local(a.Govern, &gov, activities.GovernInput{IntentID: r.id, Signed: resigned, Environment: cons.Environment, Propose: r.proposes()}); err != nil {
 		return r.result, err
 	}
 	if err := r.auditGovernance(gov); err != nil {
 		return r.result, err
+	}
+	if gov.Outcome == activities.OutcomeReplan {
+		// propose mode: the new environment asks for a change the user
+		// has not seen; the cycle ends with it (docs/adr/0097).
+		return r.decide(decision.Input{Votes: append(votes, r.proposeReplan(gov, decision.AuthorityPolicyEngine, StagePolicyEngine))})
 	}
 	r.setSignature(gov.Final)
 	vote := decision.Vote{Authority: decision.AuthorityPolicyEngine, Outcome: decision.Approved, Reason: gov.Reason, Faults: gov.Faults}

@@ -263,6 +263,10 @@ func (r *intentRun) proposes() bool { return r.in.ReplanMode == policy.ReplanPro
 func (r *intentRun) proposeReplan(gov activities.Governance, by decision.Authority, stage string) decision.Vote {
 	p := gov.Final.Signature
 	r.result.Proposed, r.result.ProposedHash = &p, gov.Final.Hash
+	next := r.in
+	next.Text, next.Signature, next.CorrelationID = "", &p, r.result.CorrelationID
+	next.Plan = nil // a supplied plan was checked against the old signature
+	r.result.NextCycle = &next
 	r.result.Replans = p.Replan
 	r.done(stage, fmt.Sprintf("replan %d proposed: %s; resubmit it for the next cycle", p.Replan, gov.Final.Hash[:16]))
 	return decision.Vote{Authority: by, Outcome: decision.Replanned, Reason: gov.Reason, Faults: gov.Faults}

@@ -20,7 +20,8 @@ type executed struct {
 	codeHash  string
 	shape     string // the promotion unit; computed here when empty
 	units     int
-	committed int
+	attempts  int      // over every unit
+	committed []string // the units committed into the target
 	critical  bool
 	runtime   *runtimevalidation.Report
 }
@@ -54,7 +55,8 @@ func (r *intentRun) decideExecuted(in decision.Input, ex executed) (IntentResult
 	if err := r.local(a.EvaluatePromotion, &ev, activities.PromotionInput{
 		IntentID: r.id, Signature: ex.signed.Signature, ShapeHash: ex.shape, Plan: ex.plan, CodeHash: ex.codeHash,
 		DecidedAt: workflow.Now(r.ctx).UTC(), Decision: d, DriftReplans: stale + r.costReplans,
-		Units: ex.units, CommittedUnits: ex.committed, CriticalFailure: ex.critical, Runtime: ex.runtime,
+		Units: ex.units, Attempts: ex.attempts, Committed: ex.committed, CommittedUnits: len(ex.committed),
+		CriticalFailure: ex.critical, Runtime: ex.runtime,
 	}); err != nil {
 		workflow.GetLogger(r.ctx).Error("promotion evaluation failed; the decision stands without it", "intent_id", r.id, "error", err)
 		r.done(StagePromotion, "evaluation failed: "+err.Error())

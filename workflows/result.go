@@ -50,10 +50,13 @@ type IntentResult struct {
 	PolicyAttempts []PolicyAttempt                `json:"policy_attempts,omitempty"`
 	Replans        int                            `json:"replans"`
 	// Proposed is the replanned signature of a cycle that ended replanned
-	// (replan_mode propose): submit it (`cfa status ID --proposed | cfa
-	// submit -f -`) to start the next cycle.
+	// (replan_mode propose), for review: `cfa status ID --proposed`.
 	Proposed     *signature.Signature `json:"proposed_signature,omitempty"`
 	ProposedHash string               `json:"proposed_signature_hash,omitempty"`
+	// NextCycle is the input of the next cycle: the proposed signature
+	// with this cycle's options and correlation id (`cfa submit
+	// --from-proposal ID`).
+	NextCycle *IntentInput `json:"next_cycle,omitempty"`
 	// CostConfirmation is the human escalation the Pre-cost Estimator asked
 	// for, when it did.
 	CostConfirmation *ConfirmationRecord `json:"cost_confirmation,omitempty"`

@@ -8,3 +8,9 @@ SELECT * FROM ttl_escalations ORDER BY dataset, since;
 -- name: ReviewEscalation :execrows
 UPDATE ttl_escalations SET reviewed_at = now(), reviewed_by = @reviewed_by
 WHERE dataset = @dataset AND reviewed_at IS NULL;
+
+-- name: ReviewedEscalationsOf :many
+-- The reviewed escalations of the datasets an intent touches (its TTL check).
+SELECT * FROM ttl_escalations
+WHERE dataset = ANY(@datasets::text[]) AND reviewed_at IS NOT NULL
+ORDER BY dataset, since;

@@ -72,3 +72,36 @@ func (q *Queries) ReviewEscalation(ctx context.Context, arg ReviewEscalationPara
 	}
 	return result.RowsAffected(), nil
 }
+
+const reviewedEscalationsOf = `-- name: ReviewedEscalationsOf :many
+SELECT dataset, since, escalated_at, reviewed_at, reviewed_by FROM ttl_escalations
+WHERE dataset = ANY($1::text[]) AND reviewed_at IS NOT NULL
+ORDER BY dataset, since
+`
+
+// The reviewed escalations of the datasets an intent touches (its TTL check).
+func (q *Queries) ReviewedEscalationsOf(ctx context.Context, datasets []string) ([]TtlEscalation, error) {
+	rows, err := q.db.Query(ctx, reviewedEscalationsOf, datasets)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TtlEscalation{}
+	for rows.Next() {
+		var i TtlEscalation
+		if err := rows.Scan(
+			&i.Dataset,
+			&i.Since,
+			&i.EscalatedAt,
+			&i.ReviewedAt,
+			&i.ReviewedBy,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

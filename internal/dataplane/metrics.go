@@ -257,15 +257,21 @@ func StagedBytes(ctx context.Context, db Querier, target catalog.Dataset, intent
 
 // DuplicateKeys counts the key values of d's target table held by more than
 // one row (domain_invariant_preservation, whitepaper 5.11): 0 when the
-// merge key is still unique. A dataset without a merge key has none.
-func DuplicateKeys(ctx context.Context, db Querier, d catalog.Dataset) (int64, error) {
+// merge key is still unique. For a partitioned dataset only the given
+// partitions are read (what one execution committed); none reads nothing.
+// A dataset without a merge key has none.
+func DuplicateKeys(ctx context.Context, db Querier, d catalog.Dataset, partitions []string) (int64, error) {
 	key := Key(d)
-	if len(key) == 0 {
+	if len(key) == 0 || (d.PartitionKey != "" && len(partitions) == 0) {
 		return 0, nil
 	}
+	where, args := "", []any{}
+	if d.PartitionKey != "" {
+		where, args = " WHERE "+partitionText("t", d)+" = ANY($1::text[])", []any{partitions}
+	}
 	var n int64
-	err := db.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s GROUP BY %s HAVING count(*) > 1) d",
-		Table(d), qList(key))).Scan(&n)
+	err := db.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s t%s GROUP BY %s HAVING count(*) > 1) d",
+		Table(d), where, prefixed("t", key)), args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count duplicate keys of %s: %w", Table(d), err)
 	}

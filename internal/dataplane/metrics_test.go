@@ -76,7 +76,7 @@ func TestDuplicateKeys(t *testing.T) {
 	pool := seededDB(t)
 	ctx := context.Background()
 	clientes := dataset(t, "clientes")
-	n, err := dataplane.DuplicateKeys(ctx, pool, clientes)
+	n, err := dataplane.DuplicateKeys(ctx, pool, clientes, nil)
 	require.NoError(t, err)
 	require.Zero(t, n, "the seed keeps cliente_id unique")
 
@@ -86,13 +86,26 @@ func TestDuplicateKeys(t *testing.T) {
 	defer func() { _ = tx.Rollback(ctx) }()
 	_, err = tx.Exec(ctx, `INSERT INTO bronze.clientes SELECT * FROM bronze.clientes ORDER BY cliente_id LIMIT 2`)
 	require.NoError(t, err)
-	n, err = dataplane.DuplicateKeys(ctx, tx, clientes)
+	n, err = dataplane.DuplicateKeys(ctx, tx, clientes, nil)
 	require.NoError(t, err)
 	require.Equal(t, int64(2), n)
 
 	keyless := clientes
 	keyless.MergeKey = ""
-	n, err = dataplane.DuplicateKeys(ctx, pool, keyless)
+	n, err = dataplane.DuplicateKeys(ctx, pool, keyless, nil)
 	require.NoError(t, err)
 	require.Zero(t, n)
+
+	// Partitioned: only the partitions given are read.
+	nfe := dataset(t, "nfe")
+	_, err = tx.Exec(ctx, `INSERT INTO bronze.nfe SELECT * FROM bronze.nfe WHERE processing_date = '2026-01-02' ORDER BY nfe_id LIMIT 3`)
+	require.NoError(t, err)
+	for _, c := range []struct {
+		partitions []string
+		want       int64
+	}{{[]string{"2026-01-02"}, 3}, {[]string{"2026-01-01", "2026-01-03"}, 0}, {nil, 0}} {
+		n, err = dataplane.DuplicateKeys(ctx, tx, nfe, c.partitions)
+		require.NoError(t, err)
+		require.Equal(t, c.want, n, "%v", c.partitions)
+	}
 }

@@ -62,3 +62,16 @@ func TestParse(t *testing.T) {
 	_, err := Parse("done")
 	require.ErrorContains(t, err, "closed enum")
 }
+
+func TestSucceeded(t *testing.T) {
+	t.Parallel()
+	want := map[State]bool{
+		Approved: true, ApprovedWithWarnings: true, PromotionCandidate: true,
+		Replanned: false, Blocked: false, PartiallyCommitted: false,
+		Quarantined: false, RolledBack: false,
+	}
+	require.Len(t, want, len(States), "every state has an expectation")
+	for _, s := range States {
+		require.Equal(t, want[s], Succeeded(s), s)
+	}
+}

@@ -23,6 +23,13 @@ const (
 // States lists the enum in declaration order.
 var States = []State{Approved, ApprovedWithWarnings, Replanned, Blocked, PartiallyCommitted, Quarantined, RolledBack, PromotionCandidate}
 
+// Succeeded reports whether s lets what depends on the intent go on: a
+// complete execution, with or without warnings, or one labelled a
+// promotion candidate (step 18).
+func Succeeded(s State) bool {
+	return s == Approved || s == ApprovedWithWarnings || s == PromotionCandidate
+}
+
 // Parse returns the State named s, or an error naming the allowed values.
 func Parse(s string) (State, error) {
 	for _, st := range States {

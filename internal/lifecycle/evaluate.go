@@ -23,9 +23,12 @@ const (
 	ReasonNotReproducible = "not_reproducible"
 	// The current execution ran no unit: there is nothing to promote.
 	ReasonNotExecuted = "not_executed"
-	// The current execution is not approved (the whitepaper's audit example
-	// gives this reason for a partially_committed run).
+	// The current execution is not complete (the whitepaper's audit
+	// example gives this reason for a partially_committed run).
 	ReasonPartialExecution = "partial_execution"
+	// The current execution is complete with warnings: evidence for the
+	// window, never labelled (the label would hide its alerts).
+	ReasonApprovedWithWarnings = "approved_with_warnings"
 	// IFg < 1 in the window: one violation is enough.
 	ReasonGovernanceViolation = "governance_violation"
 	// IDI below the watchlist limit: the domain moved under the skill.
@@ -170,12 +173,16 @@ func reason(p Policy, current Execution, ev Evaluation) string {
 	switch {
 	case !current.Reproducible:
 		return ReasonNotReproducible
+	case ev.IFg < 1:
+		// Before partial_execution: a PII exposure in a quarantined run
+		// must be reported as what it is.
+		return ReasonGovernanceViolation
 	case current.Units == 0:
 		return ReasonNotExecuted
+	case current.DecisionState == decision.ApprovedWithWarnings:
+		return ReasonApprovedWithWarnings
 	case !approved(current.DecisionState):
 		return ReasonPartialExecution
-	case ev.IFg < 1:
-		return ReasonGovernanceViolation
 	case ev.IDI < p.IDIWatchlist:
 		return ReasonIntentDrift
 	case ev.SuccessfulExecutions < p.MinExecutions:

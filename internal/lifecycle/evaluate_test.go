@@ -90,11 +90,11 @@ func TestEveryReasonIsReachable(t *testing.T) {
 		{"partially committed", with(cur, func(e *lifecycle.Execution) {
 			e.DecisionState, e.CommittedUnits, e.DriftFaultUnits = decision.PartiallyCommitted, 3, 1
 		}), twoClean(), lifecycle.ReasonPartialExecution},
-		{"approved with warnings is not promoted", with(cur, func(e *lifecycle.Execution) { e.DecisionState = decision.ApprovedWithWarnings }), twoClean(), lifecycle.ReasonPartialExecution},
+		{"approved with warnings is not promoted", with(cur, func(e *lifecycle.Execution) { e.DecisionState = decision.ApprovedWithWarnings }), twoClean(), lifecycle.ReasonApprovedWithWarnings},
 		{"quarantined", schemaFaulted("cur", t0), twoClean(), lifecycle.ReasonPartialExecution},
-		{"partial wins over governance", with(cur, func(e *lifecycle.Execution) {
+		{"governance wins over partial", with(cur, func(e *lifecycle.Execution) {
 			e.DecisionState, e.PIIProtected = decision.Quarantined, false
-		}), twoClean(), lifecycle.ReasonPartialExecution},
+		}), twoClean(), lifecycle.ReasonGovernanceViolation},
 		{"governance violation in history", cur, []lifecycle.Execution{clean("h1", hoursAgo(48)), with(clean("h2", hoursAgo(24)), func(e *lifecycle.Execution) { e.LayerAdherent = false })}, lifecycle.ReasonGovernanceViolation},
 		{"governance wins over drift", with(cur, func(e *lifecycle.Execution) { e.PolicyCompliant = false }), []lifecycle.Execution{drifted(clean("h1", hoursAgo(48))), drifted(clean("h2", hoursAgo(24)))}, lifecycle.ReasonGovernanceViolation},
 		{"intent drift", cur, []lifecycle.Execution{clean("h1", hoursAgo(48)), drifted(clean("h2", hoursAgo(24)))}, lifecycle.ReasonIntentDrift},

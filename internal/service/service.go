@@ -97,6 +97,28 @@ func (s *Service) Submit(ctx context.Context, req SubmitRequest) (string, error)
 	return id, s.start(ctx, id, workflows.IntentWorkflowName, in)
 }
 
+// SubmitNextCycle starts the next cycle of an intent decided replanned in
+// replan_mode propose: its proposed signature, with the options of the
+// cycle it came from and the same correlation id. newID may be empty.
+func (s *Service) SubmitNextCycle(ctx context.Context, intentID, newID, submittedBy string) (string, error) {
+	st, err := s.Status(ctx, intentID)
+	if err != nil {
+		return "", err
+	}
+	if st.Result == nil || st.Result.NextCycle == nil {
+		return "", fmt.Errorf("submit --from-proposal: intent %s proposed no next cycle; only an intent decided replanned with --replan-mode propose has one", intentID)
+	}
+	in := *st.Result.NextCycle
+	if submittedBy != "" {
+		in.SubmittedBy = submittedBy
+	}
+	id := newID
+	if id == "" {
+		id = NewIntentID()
+	}
+	return id, s.start(ctx, id, workflows.IntentWorkflowName, in)
+}
+
 // CompositeRequest is one composite intent (whitepaper 5.4) to start.
 type CompositeRequest struct {
 	Graph                    composite.IntentGraph
