@@ -22,6 +22,7 @@ import (
 	"github.com/contextualflux/cfa/internal/composite"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/planner"
+	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/workflows"
@@ -232,6 +233,11 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 	if _, err := svc.Store.SetDatasetStates(ctx, seed, "demo: reseed before the composite intent"); err != nil {
 		return err
 	}
+	if msg, err := c.demoProposedCycles(ctx, svc, reconcile, approveBySignal); err != nil {
+		return err
+	} else if msg != "" {
+		failures = append(failures, "(e') "+msg)
+	}
 	if msg, err := c.demoComposite(ctx, svc); err != nil {
 		return err
 	} else if msg != "" {
@@ -265,6 +271,52 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 	}
 	fmt.Fprintln(w, "demo complete: every scenario reached its expected decision")
 	return nil
+}
+
+// demoProposedCycles runs (e) in replan_mode propose: every replan ends its
+// cycle as replanned with a proposed signature, and `submit
+// --from-proposal` starts the next cycle with the same options. It returns
+// what differs from the expectation: replanned by the policy engine, then
+// by the pre-cost estimator, then approved with 2 replans.
+func (c *cli) demoProposedCycles(ctx context.Context, svc *service.Service, text string, approve func(context.Context, string) error) (string, error) {
+	w := c.out
+	fmt.Fprintf(w, "-- (e') (e) with --replan-mode propose: each replan ends its cycle; submit --from-proposal starts the next\n  intent: %q\n", text)
+	id, err := svc.Submit(ctx, service.SubmitRequest{Text: text, SubmittedBy: "demo", CostCeilingDBU: 10, DryRun: true, ReplanMode: policy.ReplanPropose})
+	if err != nil {
+		return "", err
+	}
+	want := []decision.State{decision.Replanned, decision.Replanned, decision.Approved}
+	var got []string
+	for cycle := range want {
+		fmt.Fprintf(w, "  cycle %d: intent_id %s\n", cycle+1, id)
+		var answerErr error
+		res, err := svc.Wait(ctx, id, 100*time.Millisecond, nil, func(workflows.PendingEscalation) { answerErr = approve(ctx, id) })
+		if err = errors.Join(err, answerErr); err != nil {
+			return "", fmt.Errorf("scenario (e') cycle %d: %w", cycle+1, err)
+		}
+		printResult(w, res)
+		got = append(got, fmt.Sprintf("%s by %s", res.DecisionState, res.DecidedBy))
+		if res.DecisionState != want[cycle] {
+			return fmt.Sprintf("cycle %d got %s, want %s", cycle+1, res.DecisionState, want[cycle]), nil
+		}
+		if res.NextCycle == nil {
+			if res.Replans != 2 {
+				return fmt.Sprintf("the approved cycle counts %d replans, want 2", res.Replans), nil
+			}
+			break
+		}
+		next, err := svc.SubmitNextCycle(ctx, id, "", "demo")
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(w, "  $ cfa submit --from-proposal %s  -> %s\n", id, next)
+		id = next
+	}
+	fmt.Fprintf(w, "  cycles: %s\n\n", strings.Join(got, " -> "))
+	if len(got) != len(want) {
+		return fmt.Sprintf("%d cycles, want %d", len(got), len(want)), nil
+	}
+	return "", nil
 }
 
 func (c *cli) runScenario(ctx context.Context, svc *service.Service, s scenario) (workflows.IntentResult, error) {
