@@ -72,7 +72,12 @@ func TestEndToEndApproveBySignal(t *testing.T) {
 	w.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
 	w.RegisterActivity(acts)
 	require.NoError(t, w.Start())
-	defer w.Stop()
+	stopped := false
+	defer func() {
+		if !stopped {
+			w.Stop()
+		}
+	}()
 
 	svc := &service.Service{Temporal: c, Store: store}
 	// On the seeded data plane, so the run (and its recorded history)
@@ -131,6 +136,18 @@ func TestEndToEndApproveBySignal(t *testing.T) {
 	if os.Getenv("UPDATE_HISTORY") != "" {
 		writeHistory(t, ctx, c, id, "testdata/intent_approved_history.json")
 	}
+
+	// With no worker left, the status still shows the decision and the
+	// units, read from the history, without waiting for a query timeout.
+	w.Stop()
+	stopped = true
+	began := time.Now()
+	st, err = svc.Status(ctx, id)
+	require.NoError(t, err)
+	require.NotNil(t, st.Result)
+	require.Equal(t, decision.Approved, st.Result.DecisionState)
+	require.Len(t, st.Units, 3)
+	require.Less(t, time.Since(began), 5*time.Second)
 }
 
 // writeHistory records a history for the replay test (UPDATE_HISTORY=1).

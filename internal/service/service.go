@@ -216,21 +216,44 @@ func (s *Service) Status(ctx context.Context, intentID string) (workflows.Status
 		return st, fmt.Errorf("describe intent %s: %w", intentID, err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
-	// A finished intent still answers: the query replays its history.
-	v, err := s.Temporal.QueryWorkflow(ctx, intentID, "", workflows.QueryStatus)
+	running := info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	// A finished intent still answers the query (a worker replays its
+	// history, which takes well under a second); with no worker the query
+	// would wait for its timeout, so a finished one gets a short deadline.
+	qctx := ctx
+	if !running {
+		var cancel context.CancelFunc
+		qctx, cancel = context.WithTimeout(ctx, finishedQueryTimeout)
+		defer cancel()
+	}
+	v, err := s.Temporal.QueryWorkflow(qctx, intentID, "", workflows.QueryStatus)
 	if err == nil {
 		err = v.Get(&st)
 	}
 	if err == nil {
 		return st, nil
 	}
-	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	if running {
 		return st, fmt.Errorf("query status of running intent %s: %w", intentID, err)
 	}
-	// Finished and no worker to replay it: report the execution status.
+	// Finished and no worker to replay it: the result is in the history,
+	// which needs no worker to read.
 	st = workflows.Status{IntentID: intentID, Stage: strings.ToLower(info.GetStatus().String())}
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		var res workflows.IntentResult
+		if err := s.Temporal.GetWorkflow(ctx, intentID, "").Get(ctx, &res); err == nil && res.IntentID != "" {
+			st.Stage, st.Result = workflows.StageCompleted, &res
+			if res.Execution != nil {
+				st.Units = res.Execution.Units
+			}
+		}
+	}
 	return st, nil
 }
+
+// finishedQueryTimeout bounds the status query of a finished intent: with
+// no worker to replay it, its result is read from the history instead.
+const finishedQueryTimeout = 2 * time.Second
 
 // Wait follows an intent until it completes, calling onStage once per newly
 // completed stage. It polls the status query; poll is its interval.
