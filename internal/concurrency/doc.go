@@ -30,9 +30,8 @@
 // (Conflicts). ScopesFor derives an intent's target scopes from plain inputs
 // (the datasets it writes, their partition key, the partition values or
 // the [from, to) date window it covers). The FIFO queue itself lives in
-// Postgres (db.AcquireScopes); Blockers and Next state its ordering rule as
-// pure functions so the database code and the tests share one definition.
-// docs/adr/0085 records the decisions.
+// Postgres (db.AcquireScopes, the ScopeBlockers query), where grants are
+// made atomically. docs/adr/0085 records the decisions.
 //
 // Everything is pure: no clock, no SQL, no Temporal, no map-order
 // dependence.

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/concurrency"
 )
 
@@ -42,9 +43,8 @@ func TestWhitepaperConcurrencyControlNames(t *testing.T) {
 	require.Equal(t, []concurrency.ScopeKind{concurrency.ScopeDataset, concurrency.ScopeDatasetPartition}, doc.CC.ScopeDefinition)
 	require.Equal(t, concurrency.BeforePreExecutionRevalidation, doc.CC.Lock["acquisition"])
 	require.Equal(t, concurrency.AfterStateProjectionConfirmed, doc.CC.Lock["release"])
-	mode, err := concurrency.ParseConflictResolution(doc.CC.Conflict["on_conflict"])
-	require.NoError(t, err)
-	require.Equal(t, concurrency.DefaultOnConflict, mode)
+	// The store's queue is the default, under the whitepaper's name.
+	require.Equal(t, db.OnConflictQueue, doc.CC.Conflict["on_conflict"])
 }
 
 func TestScopeKeyRoundTrip(t *testing.T) {

@@ -330,7 +330,7 @@ func (req SubmitRequest) Validate() error {
 	if req.PartialFailureMode != "" && !slices.Contains(partialexecution.Modes, partialexecution.Mode(req.PartialFailureMode)) {
 		return fmt.Errorf("submit: --partial-failure-mode must be one of %v, got %q", partialexecution.Modes, req.PartialFailureMode)
 	}
-	if req.OnConflict != "" && req.OnConflict != "queue" && req.OnConflict != "reject" {
+	if req.OnConflict != "" && req.OnConflict != db.OnConflictQueue && req.OnConflict != db.OnConflictReject {
 		return fmt.Errorf("submit: --on-conflict must be queue or reject, got %q", req.OnConflict)
 	}
 	if req.ReplanMode != "" && !slices.Contains(policy.ReplanModes, req.ReplanMode) {
