@@ -34,11 +34,15 @@ func (s *Store) Escalations(ctx context.Context) ([]Escalation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list TTL escalations: %w", err)
 	}
+	return escalationsOf(rows), nil
+}
+
+func escalationsOf(rows []dbsqlc.TtlEscalation) []Escalation {
 	out := make([]Escalation, len(rows))
 	for i, r := range rows {
 		out[i] = Escalation{Dataset: r.Dataset, Since: r.Since.UTC(), EscalatedAt: r.EscalatedAt.UTC(), ReviewedAt: r.ReviewedAt, ReviewedBy: deref(r.ReviewedBy)}
 	}
-	return out, nil
+	return out
 }
 
 // ReviewedEscalations returns the reviewed escalations of datasets only,
@@ -48,11 +52,7 @@ func (s *Store) ReviewedEscalations(ctx context.Context, datasets []string) ([]E
 	if err != nil {
 		return nil, fmt.Errorf("list reviewed TTL escalations of %v: %w", datasets, err)
 	}
-	out := make([]Escalation, len(rows))
-	for i, r := range rows {
-		out[i] = Escalation{Dataset: r.Dataset, Since: r.Since.UTC(), EscalatedAt: r.EscalatedAt.UTC(), ReviewedAt: r.ReviewedAt, ReviewedBy: deref(r.ReviewedBy)}
-	}
-	return out, nil
+	return escalationsOf(rows), nil
 }
 
 // ReviewEscalation records the manual review of a dataset's open escalations.

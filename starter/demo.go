@@ -109,7 +109,7 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 		args := []string{workflows.SignalApprove, id, "--by", "gold-owner", "--reason", "gold publication reviewed"}
 		fmt.Fprintf(w, "  -> $ cfa %s\n", strings.Join(quoteArgs(args), " "))
 		out, err := exec.CommandContext(ctx, self, args...).CombinedOutput()
-		fmt.Fprintf(w, "     %s", indent(string(out)))
+		fmt.Fprint(w, indentAll(strings.TrimRight(string(out), "\n"), "     "))
 		if err != nil {
 			return fmt.Errorf("cfa approve: %w", err)
 		}
@@ -438,10 +438,6 @@ func quoteArgs(args []string) []string {
 		out[i] = a
 	}
 	return out
-}
-
-func indent(s string) string {
-	return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n     ") + "\n"
 }
 
 func joinAny[T ~string](ts []T) string {

@@ -70,9 +70,9 @@ func (r *intentRun) decideExecuted(in decision.Input, ex executed) (IntentResult
 		ev.Outcome, ev.Reason, ev.IFo, ev.IFs, ev.IFg, ev.IDI, ev.Executions, ev.SuccessfulExecutions, ev.Window))
 	if s := ev.State(d.State); s != d.State {
 		d.State, d.DecidedBy = s, StagePromotion
+		th := lifecycle.DefaultPolicy().Thresholds // the policy EvaluatePromotion applies
 		d.Reason = fmt.Sprintf("%s: IFo %.2f >= %.2f, IFs %.2f >= %.2f, IFg %.0f over %d successful executions in %s",
-			ev.Reason, ev.IFo, lifecycle.DefaultPolicy().Thresholds.IFo, ev.IFs, lifecycle.DefaultPolicy().Thresholds.IFs, ev.IFg,
-			ev.SuccessfulExecutions, ev.Window)
+			ev.Reason, ev.IFo, th.IFo, ev.IFs, th.IFs, ev.IFg, ev.SuccessfulExecutions, ev.Window)
 	}
 	return r.record(d)
 }

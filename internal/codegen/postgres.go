@@ -234,13 +234,18 @@ func windowPredicate(w *planner.Window) string {
 // holds only digits and hyphens.
 func dateLiteral(d string) string { return "DATE '" + d + "'" }
 
-// q quotes one (possibly qualified) identifier.
-func q(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
+// Ident quotes one (possibly qualified) Postgres identifier, as every
+// generated statement names tables and columns.
+func Ident(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
 
-func qList(names []string) string {
+// IdentList quotes each name and joins them with ", ".
+func IdentList(names []string) string {
 	out := make([]string, len(names))
 	for i, n := range names {
-		out[i] = q(n)
+		out[i] = Ident(n)
 	}
 	return strings.Join(out, ", ")
 }
+
+// q and qList are short names for the generator's many uses.
+var q, qList = Ident, IdentList

@@ -128,16 +128,8 @@ func QuarantineTable(d catalog.Dataset) string { return q(SchemaQuarantine, d.Na
 // "silver_published"."silver_documentos".
 func PublishedView(d catalog.Dataset) string { return q(d.Layer+PublishedSuffix, d.Name) }
 
-// q quotes one (possibly qualified) identifier.
-func q(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
-
-func qList(names []string) string {
-	out := make([]string, len(names))
-	for i, n := range names {
-		out[i] = q(n)
-	}
-	return strings.Join(out, ", ")
-}
+// q and qList quote identifiers the way the generated code does.
+var q, qList = codegen.Ident, codegen.IdentList
 
 // prefixed qualifies each column with alias: "s"."a", "s"."b".
 func prefixed(alias string, names []string) string {
