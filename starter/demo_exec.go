@@ -15,9 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/dataplane"
@@ -144,7 +141,8 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 			return err
 		}
 		time.Sleep(300 * time.Millisecond) // the units are running or backing off
-		n, err := revokeSandbox(ctx, pool)
+		nfe, _ := cat.Get("nfe")
+		n, err := dataplane.RevokeSandboxSelect(ctx, pool, nfe)
 		fmt.Fprintf(w, "  -> REVOKE SELECT ON bronze.nfe FROM the sandbox role (%d roles) while the units run\n", n)
 		return err
 	}
@@ -259,27 +257,6 @@ func waitForStage(ctx context.Context, svc *service.Service, id, stage string) e
 		time.Sleep(50 * time.Millisecond)
 	}
 	return fmt.Errorf("intent %s did not reach stage %s in 2 minutes", id, stage)
-}
-
-// revokeSandbox takes SELECT on bronze.nfe away from every role that was
-// granted it (the sandbox roles): an external permission revoked
-// mid-execution.
-func revokeSandbox(ctx context.Context, pool *pgxpool.Pool) (int, error) {
-	rows, err := pool.Query(ctx, `SELECT DISTINCT grantee::text FROM information_schema.role_table_grants
-		WHERE table_schema = 'bronze' AND table_name = 'nfe' AND privilege_type = 'SELECT' AND grantee::text LIKE 'cfa_sbx_%'`)
-	if err != nil {
-		return 0, fmt.Errorf("find sandbox roles: %w", err)
-	}
-	roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return 0, err
-	}
-	for _, r := range roles {
-		if _, err := pool.Exec(ctx, "REVOKE SELECT ON bronze.nfe FROM "+pgx.Identifier{r}.Sanitize()); err != nil {
-			return 0, fmt.Errorf("revoke from %s: %w", r, err)
-		}
-	}
-	return len(roles), nil
 }
 
 // partitionTable renders `cfa dataplane show` for the demo.

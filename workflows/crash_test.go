@@ -10,11 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/testsuite"
 
 	"github.com/contextualflux/cfa/db"
-	"github.com/contextualflux/cfa/db/dbtest"
-	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/service"
@@ -37,19 +34,9 @@ func TestWorkerKilledMidUnitCompletesWithTheSameData(t *testing.T) {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "build the worker: %s", out)
 
-	d := dbtest.New(t, "workflows_crash")
-	cat, err := app.LoadCatalog("")
-	require.NoError(t, err)
-	require.NoError(t, dataplane.Ensure(ctx, d.Pool, cat))
 	// Large enough that a unit's statement runs for a while.
-	require.NoError(t, dataplane.Seed(ctx, d.Pool, cat, dataplane.Options{RowsPerPartition: 60000, ClientCount: 5000}))
-
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: temporalCLI(t), LogLevel: "error",
-		ExtraArgs: []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
-	})
-	require.NoError(t, err)
-	defer func() { _ = srv.Stop() }()
+	d, _ := dataPlaneDB(ctx, t, "workflows_crash", &dataplane.Options{RowsPerPartition: 60000, ClientCount: 5000})
+	srv := startDevServer(ctx, t)
 
 	logs := os.Getenv("CRASH_TEST_LOGS")
 	if logs == "" {

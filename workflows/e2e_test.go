@@ -11,9 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -23,19 +20,6 @@ import (
 	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/workflows"
 )
-
-// temporalCLI finds the pinned dev server binary that `make test` installs.
-func temporalCLI(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("TEMPORAL_CLI")
-	if p == "" {
-		p, _ = filepath.Abs("../bin/temporal")
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("Temporal CLI not found at %s: run `make test` (it installs bin/temporal) or set TEMPORAL_CLI", p)
-	}
-	return p
-}
 
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
@@ -57,27 +41,10 @@ func TestEndToEndApproveBySignal(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: temporalCLI(t),
-		LogLevel:     "error",
-		ExtraArgs:    []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
-	})
-	require.NoError(t, err)
-	defer func() { _ = srv.Stop() }()
-	c := srv.Client()
-
+	c := startDevServer(ctx, t).Client()
 	acts := newActivities(t, nil)
 	acts.Logger = zap.NewNop()
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
-	w.RegisterActivity(acts)
-	require.NoError(t, w.Start())
-	stopped := false
-	defer func() {
-		if !stopped {
-			w.Stop()
-		}
-	}()
+	w := startWorker(t, c, acts)
 
 	svc := &service.Service{Temporal: c, Store: store}
 	// On the seeded data plane, so the run (and its recorded history)
@@ -140,7 +107,6 @@ func TestEndToEndApproveBySignal(t *testing.T) {
 	// With no worker left, the status still shows the decision and the
 	// units, read from the history, without waiting for a query timeout.
 	w.Stop()
-	stopped = true
 	began := time.Now()
 	st, err = svc.Status(ctx, id)
 	require.NoError(t, err)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/db"
-	"github.com/contextualflux/cfa/db/dbtest"
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/dataplane"
@@ -330,17 +329,9 @@ func TestPanicRollbackTriggers(t *testing.T) {
 			}, ""},
 		{"permission revoked", string(partialexecution.TriggerExternalPermissionRevoked),
 			func(t *testing.T, _ *testsuite.TestWorkflowEnvironment, _ *activities.Activities, _ string) {
-				ctx := context.Background()
-				rows, err := store.Pool().Query(ctx, `SELECT DISTINCT grantee::text FROM information_schema.role_table_grants
-					WHERE table_schema = 'bronze' AND table_name = 'nfe' AND privilege_type = 'SELECT' AND grantee::text LIKE 'cfa_sbx_%'`)
+				n, err := dataplane.RevokeSandboxSelect(context.Background(), store.Pool(), datasetOf(t, "nfe"))
 				require.NoError(t, err)
-				roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
-				require.NoError(t, err)
-				require.NotEmpty(t, roles)
-				for _, r := range roles {
-					_, err := store.Pool().Exec(ctx, "REVOKE SELECT ON bronze.nfe FROM "+pgx.Identifier{r}.Sanitize())
-					require.NoError(t, err)
-				}
+				require.Positive(t, n)
 			}, ""},
 		{"storage exhausted", string(partialexecution.TriggerStorageQuotaExceeded),
 			func(t *testing.T, _ *testsuite.TestWorkflowEnvironment, _ *activities.Activities, intentID string) {
@@ -505,10 +496,7 @@ CREATE TRIGGER cfa_test_fault BEFORE INSERT OR UPDATE ON staging.silver_document
 // writes.
 func TestPublishOfADatasetNoProjectionRecordedIsRefused(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.New(t, "workflows_publish")
-	cat, err := app.LoadCatalog("")
-	require.NoError(t, err)
-	require.NoError(t, dataplane.Ensure(ctx, d.Pool, cat))
+	d, _ := dataPlaneDB(ctx, t, "workflows_publish", nil)
 	s := db.New(d.Pool)
 	acts := newActivities(t, nil)
 	acts.Store = s

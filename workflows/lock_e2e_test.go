@@ -9,15 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
-	"go.uber.org/zap"
 
-	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/db"
-	"github.com/contextualflux/cfa/db/dbtest"
-	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/service"
@@ -34,28 +27,10 @@ func TestTwentyIntentsOnOneScopeAreSerialized(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	d := dbtest.New(t, "workflows_lock20")
-	cat, err := app.LoadCatalog("")
-	require.NoError(t, err)
-	require.NoError(t, dataplane.Ensure(ctx, d.Pool, cat))
-	require.NoError(t, dataplane.Seed(ctx, d.Pool, cat, dataplane.Options{RowsPerPartition: 1200, ClientCount: 300}))
-
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: temporalCLI(t), LogLevel: "error",
-		ExtraArgs: []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
-	})
-	require.NoError(t, err)
-	defer func() { _ = srv.Stop() }()
-	c := srv.Client()
+	d, cat := dataPlaneDB(ctx, t, "workflows_lock20", &dataplane.Options{RowsPerPartition: 1200, ClientCount: 300})
+	c := startDevServer(ctx, t).Client()
 	s := db.New(d.Pool)
-	bundle, err := app.LoadBundle("")
-	require.NoError(t, err)
-	acts := &activities.Activities{Store: s, Catalog: cat, Bundle: bundle, Logger: zap.NewNop(), Notifier: &activities.Notifier{}, Temporal: c}
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
-	w.RegisterActivity(acts)
-	require.NoError(t, w.Start())
-	defer w.Stop()
+	startWorker(t, c, devActivities(t, c, s, cat, nil))
 	svc := &service.Service{Temporal: c, Store: s}
 
 	const n = 20
@@ -131,32 +106,15 @@ func TestScopeOfADeadHolderIsRecovered(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	d := dbtest.New(t, "workflows_recover")
-	cat, err := app.LoadCatalog("")
-	require.NoError(t, err)
-	require.NoError(t, dataplane.Ensure(ctx, d.Pool, cat))
-	require.NoError(t, dataplane.Seed(ctx, d.Pool, cat, dataplane.Options{RowsPerPartition: 1200, ClientCount: 300}))
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: temporalCLI(t), LogLevel: "error",
-		ExtraArgs: []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
-	})
-	require.NoError(t, err)
-	defer func() { _ = srv.Stop() }()
-	c := srv.Client()
+	d, cat := dataPlaneDB(ctx, t, "workflows_recover", &dataplane.Options{RowsPerPartition: 1200, ClientCount: 300})
+	c := startDevServer(ctx, t).Client()
 	s := db.New(d.Pool)
-	bundle, err := app.LoadBundle("")
-	require.NoError(t, err)
-	acts := &activities.Activities{Store: s, Catalog: cat, Bundle: bundle, Logger: zap.NewNop(), Notifier: &activities.Notifier{}, Temporal: c}
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
-	w.RegisterActivity(acts)
-	require.NoError(t, w.Start())
-	defer w.Stop()
+	startWorker(t, c, devActivities(t, c, s, cat, nil))
 	svc := &service.Service{Temporal: c, Store: s}
 
 	// The dead holder: an intent that waits for a confirmation, holds the
 	// whole dataset (as if it had reached step 11) and is terminated.
-	_, err = svc.Submit(ctx, service.SubmitRequest{IntentID: "dead-holder", Text: reconcileToSilver, AsOf: dataplane.DemoAsOf})
+	_, err := svc.Submit(ctx, service.SubmitRequest{IntentID: "dead-holder", Text: reconcileToSilver, AsOf: dataplane.DemoAsOf})
 	require.NoError(t, err)
 	st, err := s.AcquireScopes(ctx, db.LockRequest{IntentID: "dead-holder", WorkflowID: "dead-holder", Scopes: []db.LockScope{{Dataset: "silver_documentos"}}})
 	require.NoError(t, err)

@@ -13,14 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
-	"go.uber.org/zap"
 
-	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/db"
-	"github.com/contextualflux/cfa/db/dbtest"
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/dataplane"
@@ -49,35 +44,19 @@ func TestModesAndPanicTriggersOnTheDevServer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	d := dbtest.New(t, "workflows_modes")
-	cat, err := app.LoadCatalog("")
-	require.NoError(t, err)
-	require.NoError(t, dataplane.Ensure(ctx, d.Pool, cat))
-
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: temporalCLI(t), LogLevel: "error",
-		ExtraArgs: []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
-	})
-	require.NoError(t, err)
-	defer func() { _ = srv.Stop() }()
-	c := srv.Client()
+	d, cat := dataPlaneDB(ctx, t, "workflows_modes", nil)
+	c := startDevServer(ctx, t).Client()
 	s := db.New(d.Pool)
-	shipped, err := app.LoadBundle("")
-	require.NoError(t, err)
 
 	// The worker is replaced mid-intent by the bundle-change case, so it is
 	// held in a variable: each Activities value belongs to one worker and is
 	// never written while its activities run.
-	startWorker := func(bundle *policy.Bundle) worker.Worker {
-		acts := &activities.Activities{Store: s, Catalog: cat, Bundle: bundle, Logger: zap.NewNop(), Notifier: &activities.Notifier{}, Temporal: c}
-		w := worker.New(c, workflows.TaskQueue, worker.Options{})
-		w.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
-		w.RegisterActivity(acts)
-		require.NoError(t, w.Start())
-		return w
+	shipped, err := app.LoadBundle("")
+	require.NoError(t, err)
+	runWorker := func(bundle *policy.Bundle) worker.Worker {
+		return startWorker(t, c, devActivities(t, c, s, cat, bundle))
 	}
-	current := startWorker(shipped)
-	defer func() { current.Stop() }()
+	current := runWorker(shipped)
 	svc := &service.Service{Temporal: c, Store: s}
 
 	// run submits the intent, approves its escalations by signal and returns
@@ -269,7 +248,9 @@ func TestModesAndPanicTriggersOnTheDevServer(t *testing.T) {
 			{trigger: partialexecution.TriggerExternalPermissionRevoked, retryBase: 2,
 				during: func(t *testing.T, id string) {
 					waitForUnitRetry(t, ctx, c, svc, id)
-					require.Positive(t, revokeSandboxRoles(t, ctx, d.Pool), "the sandbox role had SELECT on bronze.nfe")
+					n, err := dataplane.RevokeSandboxSelect(ctx, d.Pool, datasetOf(t, "nfe"))
+					require.NoError(t, err)
+					require.Positive(t, n, "the sandbox role had SELECT on bronze.nfe")
 				}},
 			{trigger: partialexecution.TriggerStorageQuotaExceeded, retryBase: 2,
 				setup: func(t *testing.T, id string) {
@@ -292,10 +273,10 @@ func TestModesAndPanicTriggersOnTheDevServer(t *testing.T) {
 					// made under. The shipped bundle is restored afterwards.
 					waitForUnitRetry(t, ctx, c, svc, id)
 					current.Stop()
-					current = startWorker(other)
+					current = runWorker(other)
 					t.Cleanup(func() {
 						current.Stop()
-						current = startWorker(shipped)
+						current = runWorker(shipped)
 					})
 				}},
 		}
@@ -377,23 +358,6 @@ func waitForUnitRetry(t *testing.T, ctx context.Context, c client.Client, svc *s
 		}
 		return true
 	})
-}
-
-// revokeSandboxRoles takes SELECT on bronze.nfe away from the sandbox roles,
-// as starter/demo_exec.go's revokeSandbox does. The next intent's
-// PrepareSandbox grants it again.
-func revokeSandboxRoles(t *testing.T, ctx context.Context, pool *pgxpool.Pool) int {
-	t.Helper()
-	rows, err := pool.Query(ctx, `SELECT DISTINCT grantee::text FROM information_schema.role_table_grants
-		WHERE table_schema = 'bronze' AND table_name = 'nfe' AND privilege_type = 'SELECT' AND grantee::text LIKE 'cfa_sbx_%'`)
-	require.NoError(t, err)
-	roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
-	for _, r := range roles {
-		_, err := pool.Exec(ctx, "REVOKE SELECT ON bronze.nfe FROM "+pgx.Identifier{r}.Sanitize())
-		require.NoError(t, err)
-	}
-	return len(roles)
 }
 
 // installStagingFault is injectStagingFault (execution_test.go) on the given

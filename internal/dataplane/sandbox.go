@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	pg "github.com/pganalyze/pg_query_go/v6"
 
 	"github.com/contextualflux/cfa/internal/catalog"
@@ -305,4 +306,28 @@ func writeRelations(script string) ([]*pg.RangeVar, error) {
 		}
 	}
 	return out, nil
+}
+
+// RevokeSandboxSelect takes SELECT on source away from every sandbox role
+// that holds it, as an operator revoking access would: a unit reading it
+// next fails with 42501 (external_permission_revoked, a Panic Rollback).
+// The next intent's EnsureSandboxRole grants it again. It returns how many
+// roles lost the grant.
+func RevokeSandboxSelect(ctx context.Context, db Querier, source catalog.Dataset) (int, error) {
+	rows, err := db.Query(ctx, `SELECT DISTINCT grantee::text FROM information_schema.role_table_grants
+		WHERE table_schema = $1 AND table_name = $2 AND privilege_type = 'SELECT' AND starts_with(grantee::text, $3)`,
+		source.Layer, source.Name, sandboxPrefix)
+	if err != nil {
+		return 0, fmt.Errorf("find the sandbox roles reading %s: %w", Table(source), err)
+	}
+	roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, fmt.Errorf("find the sandbox roles reading %s: %w", Table(source), err)
+	}
+	for _, r := range roles {
+		if _, err := db.Exec(ctx, "REVOKE SELECT ON "+Table(source)+" FROM "+q(r)); err != nil {
+			return 0, fmt.Errorf("revoke SELECT on %s from %s: %w", Table(source), r, err)
+		}
+	}
+	return len(roles), nil
 }
