@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -85,7 +84,7 @@ func (a *Activities) DiscoverUnits(ctx context.Context, in UnitsInput) (Units, e
 	if src.Name == "" {
 		return out, invalid(fmt.Errorf("discover units of intent %s: the plan partitions by %s but no extract is filtered on it", in.IntentID, load.Params.Load.PartitionKey))
 	}
-	keys, err := dataplane.Partitions(ctx, a.Store.Pool(), src, p.Window.From, p.Window.To)
+	keys, err := a.Store.Partitions(ctx, src, p.Window.From, p.Window.To)
 	if err != nil {
 		return out, fmt.Errorf("discover units of intent %s: %w", in.IntentID, err)
 	}
@@ -252,7 +251,7 @@ type UnitInput struct {
 // PrepareSandbox creates (or re-grants) the plan's sandbox role before its
 // units run: SELECT on its sources, writes on its target's staging only.
 func (a *Activities) PrepareSandbox(ctx context.Context, in UnitsInput) (string, error) {
-	role, err := dataplane.EnsureSandboxRole(ctx, a.Store.Pool(), a.Catalog, dataplane.ScopeOf(in.Plan))
+	role, err := a.Store.EnsureSandboxRole(ctx, a.Catalog, dataplane.ScopeOf(in.Plan))
 	if err != nil {
 		return "", fmt.Errorf("prepare the sandbox of intent %s: %w", in.IntentID, err)
 	}
@@ -295,43 +294,11 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 	}
 	activity.RecordHeartbeat(ctx, in.Key)
 	start := time.Now()
-	var m dataplane.Metrics
-	var written int64
-	err = pgx.BeginFunc(ctx, a.Store.Pool(), func(tx pgx.Tx) error {
-		// A retry starts from an empty slot: the unit's earlier rows go.
-		if _, err := dataplane.Discard(ctx, tx, target, in.IntentID, in.Key); err != nil {
-			return err
-		}
-		if err := dataplane.BeginUnit(ctx, tx, role, unit); err != nil {
-			return err
-		}
-		// Heartbeat while the statement runs: a worker that dies is noticed
-		// within the heartbeat timeout and the unit is retried elsewhere.
-		done := make(chan struct{})
-		defer close(done)
-		go func() {
-			t := time.NewTicker(5 * time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					activity.RecordHeartbeat(ctx, in.Key)
-				}
-			}
-		}()
-		if _, err := tx.Exec(ctx, staged); err != nil {
-			return err
-		}
-		activity.RecordHeartbeat(ctx, in.Key)
-		var err error
-		if m, err = dataplane.MeasureUnit(ctx, tx, target, in.IntentID, in.Key); err != nil {
-			return err
-		}
-		written, err = dataplane.StagedBytes(ctx, tx, target, in.IntentID, in.Key)
-		return err
+	run, err := a.Store.RunUnit(ctx, db.UnitRun{
+		Target: target, Unit: unit, Role: role, Script: staged,
+		Heartbeat: func() { activity.RecordHeartbeat(ctx, in.Key) }, HeartbeatEvery: 5 * time.Second,
 	})
+	m, written := run.Metrics, run.StagedBytes
 	if err != nil {
 		return UnitOutcome{}, classify(ctx, fmt.Errorf("execute unit %s of intent %s: %w", in.Key, in.IntentID, err), dataplane.ScopeOf(in.Plan).Sources...)
 	}
@@ -480,75 +447,59 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 	if !ok {
 		return Projected{}, invalid(fmt.Errorf("project intent %s: target %s is not in the catalog", in.IntentID, in.Plan.Target))
 	}
-	out := Projected{Moved: map[string]int64{}}
-	moves := func(ctx context.Context, tx pgx.Tx) error {
-		var commit []dataplane.Unit
-		for _, act := range in.Outcome.Actions {
-			u := dataplane.Unit{IntentID: in.IntentID, Key: act.Key}
-			if in.Partitioned {
-				u.Partition = act.Key
-			}
-			switch act.Action {
-			case partialexecution.ActionCommit:
-				commit = append(commit, u)
-			case partialexecution.ActionQuarantine:
-				n, err := dataplane.Quarantine(ctx, tx, target, in.IntentID, act.Key, act.ErrorCode)
-				if err != nil {
-					return err
-				}
-				out.Moved["quarantined"] += n
-			default:
-				n, err := dataplane.Discard(ctx, tx, target, in.IntentID, act.Key)
-				if err != nil {
-					return err
-				}
-				out.Moved["discarded"] += n
-			}
+	moves := make([]db.UnitMove, 0, len(in.Outcome.Actions))
+	for _, act := range in.Outcome.Actions {
+		m := db.UnitMove{Key: act.Key, FaultCode: act.ErrorCode}
+		if in.Partitioned {
+			m.Partition = act.Key
 		}
-		if len(commit) > 0 {
-			n, err := dataplane.Promote(ctx, tx, in.Plan, a.Catalog, in.IntentID, commit)
-			if err != nil {
-				return err
-			}
-			out.Moved["committed"] += n
+		switch act.Action {
+		case partialexecution.ActionCommit:
+			m.Move = db.MoveCommit
+		case partialexecution.ActionQuarantine:
+			m.Move = db.MoveQuarantine
+		default:
+			m.Move = db.MoveDiscard
 		}
-		return nil
+		moves = append(moves, m)
 	}
-	res, err := a.Store.ProjectExecution(ctx, in.IntentID, moves, func(ctx context.Context, tx pgx.Tx, latest registry.EnvironmentState) (db.ProjectionCommit, error) {
-		p, err := projection.Project(projection.Input{
-			Previous: latest, Outcomes: in.Outcome.Projections(), Now: in.Now,
-			Execution: registry.ExecutionRecord{
-				IntentID: in.IntentID, Outcome: string(in.Outcome.State.OverallState), ConsistencyUnit: string(in.Plan.ConsistencyUnit),
-				Timestamp: in.Now, PolicyBundleVersion: in.PolicyBundleVersion,
-			},
-		})
-		if err != nil {
-			return db.ProjectionCommit{}, err
-		}
-		out.Withheld = p.Withheld
-		// Publication follows the state the projection writes (I7: a
-		// dataset left partially_committed is at most degraded).
-		projected := map[string]string{}
-		for _, d := range p.Datasets {
-			projected[d.Name] = d.State
-		}
-		for _, d := range in.Outcome.Datasets {
-			if len(d.CommittedPartitions) == 0 {
-				continue
+	var out Projected
+	res, err := a.Store.ProjectExecution(ctx, db.ProjectionRequest{
+		IntentID: in.IntentID, Plan: in.Plan, Catalog: a.Catalog, Target: target, Moves: moves,
+		Project: func(latest registry.EnvironmentState) (db.ProjectionCommit, []db.PublicationChange, error) {
+			p, err := projection.Project(projection.Input{
+				Previous: latest, Outcomes: in.Outcome.Projections(), Now: in.Now,
+				Execution: registry.ExecutionRecord{
+					IntentID: in.IntentID, Outcome: string(in.Outcome.State.OverallState), ConsistencyUnit: string(in.Plan.ConsistencyUnit),
+					Timestamp: in.Now, PolicyBundleVersion: in.PolicyBundleVersion,
+				},
+			})
+			if err != nil {
+				return db.ProjectionCommit{}, nil, err
 			}
-			status := dataplane.PublishStatus(d.PublishStatusAfter(projected[d.Dataset]))
-			if status == "" {
-				continue
+			out.Withheld = p.Withheld
+			// Publication follows the state the projection writes (I7: a
+			// dataset left partially_committed is at most degraded).
+			projected := map[string]string{}
+			for _, d := range p.Datasets {
+				projected[d.Name] = d.State
 			}
-			if err := dataplane.SetPublication(ctx, tx, target, d.CommittedPartitions, status, in.IntentID); err != nil {
-				return db.ProjectionCommit{}, err
+			var pubs []db.PublicationChange
+			for _, d := range in.Outcome.Datasets {
+				if len(d.CommittedPartitions) == 0 {
+					continue
+				}
+				if status := dataplane.PublishStatus(d.PublishStatusAfter(projected[d.Dataset])); status != "" {
+					pubs = append(pubs, db.PublicationChange{Partitions: d.CommittedPartitions, Status: status})
+				}
 			}
-		}
-		return db.ProjectionCommit{ParentVersionID: p.ParentVersionID, VersionID: p.VersionID, Datasets: p.Changed, History: p.ExecutionHistory}, nil
+			return db.ProjectionCommit{ParentVersionID: p.ParentVersionID, VersionID: p.VersionID, Datasets: p.Changed, History: p.ExecutionHistory}, pubs, nil
+		},
 	})
 	if err != nil {
 		return Projected{}, err
 	}
+	out.Moved = res.Moved
 	out.Environment, out.Wake, out.Replayed = res.Environment, res.Wake, res.Replayed
 	// The feedback loop (5.5): the real cost of this execution, once.
 	if in.ShapeHash != "" {
@@ -576,18 +527,11 @@ func (a *Activities) PanicRollback(ctx context.Context, in PanicInput) ([]string
 	if !ok {
 		return nil, invalid(fmt.Errorf("panic rollback of intent %s: target %s is not in the catalog", in.IntentID, in.Plan.Target))
 	}
-	err := pgx.BeginFunc(ctx, a.Store.Pool(), func(tx pgx.Tx) error {
-		for _, act := range in.Outcome.Actions {
-			if _, err := dataplane.Quarantine(ctx, tx, target, in.IntentID, act.Key, in.Outcome.Fault.Code); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("panic rollback of intent %s: quarantine: %w", in.IntentID, err)
+	keys := make([]string, 0, len(in.Outcome.Actions))
+	for _, act := range in.Outcome.Actions {
+		keys = append(keys, act.Key)
 	}
-	return a.Store.ReleaseScopes(ctx, in.IntentID, db.ReleasePanicRollback)
+	return a.Store.PanicRollback(ctx, target, in.IntentID, keys, in.Outcome.Fault.Code)
 }
 
 // PublishInput publishes a dataset (a publish-only plan).
@@ -611,32 +555,22 @@ func (a *Activities) PublishDataset(ctx context.Context, in PublishInput) (Publi
 	if !ok || !dataplane.Governed(d) {
 		return Published{}, invalid(fmt.Errorf("publish %s: not a silver or gold dataset of the catalog", in.Dataset))
 	}
-	var out Published
-	err := a.Store.WithLatestSnapshot(ctx, func(ctx context.Context, tx pgx.Tx, env registry.EnvironmentState) error {
+	pub, err := a.Store.Publish(ctx, d, in.IntentID, func(env registry.EnvironmentState) string {
 		st, ok := env.Dataset(d.Name)
 		switch {
 		case !ok:
 			// No projection ever recorded the dataset: whatever its table
 			// holds did not come through a governed write (I7).
-			out.Refused = fmt.Sprintf("%s has no entry in registry %s: no execution was projected into it, so it is not known to be trusted (I7); write it with a governed intent first", d.Name, env.VersionID)
-			return nil
+			return fmt.Sprintf("%s has no entry in registry %s: no execution was projected into it, so it is not known to be trusted (I7); write it with a governed intent first", d.Name, env.VersionID)
 		case st.State != registry.StateCommitted || !st.PublishAllowed:
-			out.Refused = fmt.Sprintf("%s is %s with publish_allowed=%v in registry %s (I7)", d.Name, st.State, st.PublishAllowed, env.VersionID)
-			return nil
+			return fmt.Sprintf("%s is %s with publish_allowed=%v in registry %s (I7)", d.Name, st.State, st.PublishAllowed, env.VersionID)
 		}
-		var err error
-		if out.Partitions, err = dataplane.Partitions(ctx, tx, d, "", ""); err != nil {
-			return err
-		}
-		if d.PartitionKey != "" && len(out.Partitions) == 0 {
-			return nil
-		}
-		return dataplane.SetPublication(ctx, tx, d, out.Partitions, dataplane.Published, in.IntentID)
+		return ""
 	})
 	if err != nil {
-		return Published{}, fmt.Errorf("publish %s: %w", d.Name, err)
+		return Published{}, err
 	}
-	return out, nil
+	return Published{Partitions: pub.Partitions, Refused: pub.Refused}, nil
 }
 
 // ScopeCheckInput is step 3: the datasets an intent will write.

@@ -9,7 +9,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/lifecycle"
 	"github.com/contextualflux/cfa/internal/planner"
@@ -54,7 +53,7 @@ func (a *Activities) EvaluatePromotion(ctx context.Context, in PromotionInput) (
 	if target.PartitionKey != "" {
 		partitions = in.Committed
 	}
-	dups, err := dataplane.DuplicateKeys(ctx, a.Store.Pool(), target, partitions)
+	dups, err := a.Store.DuplicateKeys(ctx, target, partitions)
 	if err != nil {
 		return lifecycle.Evaluation{}, err
 	}

@@ -39,50 +39,57 @@ func (s *Store) AppendAudit(ctx context.Context, e audit.Event) (audit.Receipt, 
 
 	var out audit.Receipt
 	err := s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
-		head, err := q.LockChainHead(ctx)
-		if err != nil {
-			return fmt.Errorf("lock audit chain head: %w: run the migrations", err)
-		}
-		// A concurrent retry may have appended the same event while we waited.
-		if row, err := q.GetAuditEventByKey(ctx, key); err == nil {
-			out, err = sameEvent(e, row)
-			return err
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("look up audit event %s/%d: %w", e.IntentID, e.Seq, err)
-		}
-
-		if e.Seq > 1 {
-			_, err := q.GetAuditEventByKey(ctx, dbsqlc.GetAuditEventByKeyParams{IntentID: e.IntentID, Seq: e.Seq - 1})
-			if errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("append audit event %s/%d: seq %d is not recorded: %w: append an intent's events in seq order",
-					e.IntentID, e.Seq, e.Seq-1, ErrAuditOutOfOrder)
-			}
-			if err != nil {
-				return fmt.Errorf("look up audit event %s/%d: %w", e.IntentID, e.Seq-1, err)
-			}
-		}
-		prev := head.Integrity
-		if len(prev) == 0 {
-			prev = audit.GenesisPrevHash()
-		}
-		r, err := audit.Seal(e, head.Position+1, prev)
-		if err != nil {
-			return fmt.Errorf("seal audit event %s/%d: %w", e.IntentID, e.Seq, err)
-		}
-		params, err := insertParams(e, r)
-		if err != nil {
-			return err
-		}
-		if err := q.InsertAuditEvent(ctx, params); err != nil {
-			return fmt.Errorf("insert audit event %s at position %d: %w", r.ReceiptID, r.Position, err)
-		}
-		if err := q.AdvanceChainHead(ctx, dbsqlc.AdvanceChainHeadParams{Position: r.Position, Integrity: r.Integrity}); err != nil {
-			return fmt.Errorf("advance audit chain head to %d: %w", r.Position, err)
-		}
-		out = normalizeReceipt(r)
-		return nil
+		var err error
+		out, err = appendEvent(ctx, q, e)
+		return err
 	})
 	return out, err
+}
+
+// appendEvent seals e at the head of the chain and stores it inside the
+// caller's transaction, which it makes wait for the chain head lock.
+func appendEvent(ctx context.Context, q *dbsqlc.Queries, e audit.Event) (audit.Receipt, error) {
+	e.Timestamp = e.Timestamp.UTC().Truncate(time.Microsecond)
+	key := dbsqlc.GetAuditEventByKeyParams{IntentID: e.IntentID, Seq: e.Seq}
+	head, err := q.LockChainHead(ctx)
+	if err != nil {
+		return audit.Receipt{}, fmt.Errorf("lock audit chain head: %w: run the migrations", err)
+	}
+	// A concurrent retry may have appended the same event while we waited.
+	if row, err := q.GetAuditEventByKey(ctx, key); err == nil {
+		return sameEvent(e, row)
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		return audit.Receipt{}, fmt.Errorf("look up audit event %s/%d: %w", e.IntentID, e.Seq, err)
+	}
+	if e.Seq > 1 {
+		_, err := q.GetAuditEventByKey(ctx, dbsqlc.GetAuditEventByKeyParams{IntentID: e.IntentID, Seq: e.Seq - 1})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return audit.Receipt{}, fmt.Errorf("append audit event %s/%d: seq %d is not recorded: %w: append an intent's events in seq order",
+				e.IntentID, e.Seq, e.Seq-1, ErrAuditOutOfOrder)
+		}
+		if err != nil {
+			return audit.Receipt{}, fmt.Errorf("look up audit event %s/%d: %w", e.IntentID, e.Seq-1, err)
+		}
+	}
+	prev := head.Integrity
+	if len(prev) == 0 {
+		prev = audit.GenesisPrevHash()
+	}
+	r, err := audit.Seal(e, head.Position+1, prev)
+	if err != nil {
+		return audit.Receipt{}, fmt.Errorf("seal audit event %s/%d: %w", e.IntentID, e.Seq, err)
+	}
+	params, err := insertParams(e, r)
+	if err != nil {
+		return audit.Receipt{}, err
+	}
+	if err := q.InsertAuditEvent(ctx, params); err != nil {
+		return audit.Receipt{}, fmt.Errorf("insert audit event %s at position %d: %w", r.ReceiptID, r.Position, err)
+	}
+	if err := q.AdvanceChainHead(ctx, dbsqlc.AdvanceChainHeadParams{Position: r.Position, Integrity: r.Integrity}); err != nil {
+		return audit.Receipt{}, fmt.Errorf("advance audit chain head to %d: %w", r.Position, err)
+	}
+	return normalizeReceipt(r), nil
 }
 
 // AuditByIntent returns the receipts of one intent in causal (seq) order.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -36,6 +37,35 @@ func EnsureDatabase(ctx context.Context, databaseURL string) error {
 		if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database: a concurrent creator won
 			return nil
 		}
+		return fmt.Errorf("create database %q: %w", name, err)
+	}
+	return nil
+}
+
+// RecreateDatabase drops the database named in databaseURL, with every
+// session still connected to it, and creates it empty. It is for databases
+// that belong to one run (the demo's): it refuses names that do not end in
+// _demo or _test, so an operator's database cannot be dropped by mistake.
+func RecreateDatabase(ctx context.Context, databaseURL string) error {
+	cfg, err := pgx.ParseConfig(databaseURL)
+	if err != nil {
+		return fmt.Errorf("parse database URL: %w; use postgres://user@host:port/dbname", err)
+	}
+	name := cfg.Database
+	if !strings.HasSuffix(name, "_demo") && !strings.HasSuffix(name, "_test") {
+		return fmt.Errorf("recreate database %q: refused, only a database whose name ends in _demo or _test is dropped; point the URL at one", name)
+	}
+	admin := cfg.Copy()
+	admin.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("cannot reach Postgres at %s:%d to recreate %q: %w; start it (scripts/ensure-postgres.sh)", cfg.Host, cfg.Port, name, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database %q: %w", name, err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return fmt.Errorf("create database %q: %w", name, err)
 	}
 	return nil

@@ -54,9 +54,9 @@ func TestSkillExecutionsWindowIdempotenceAndWriteOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, none)
 
-	_, err = testStore.Pool().Exec(ctx, `UPDATE skill_executions SET eligible = false WHERE intent_id = 'skill-b'`)
+	_, err = testDB.Pool.Exec(ctx, `UPDATE skill_executions SET eligible = false WHERE intent_id = 'skill-b'`)
 	require.ErrorContains(t, err, "write-once")
-	_, err = testStore.Pool().Exec(ctx, `DELETE FROM skill_executions WHERE intent_id = 'skill-b'`)
+	_, err = testDB.Pool.Exec(ctx, `DELETE FROM skill_executions WHERE intent_id = 'skill-b'`)
 	require.ErrorContains(t, err, "write-once")
 	_, err = testStore.RecordSkillExecution(ctx, lifecycle.Execution{IntentID: "skill-a", PromotionUnit: "not-a-hash", DecisionState: decision.Approved, DecidedAt: now},
 		lifecycle.Evaluation{})

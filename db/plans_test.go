@@ -36,9 +36,9 @@ func TestExecutionPlanIsWriteOnce(t *testing.T) {
 	require.Equal(t, rec.CodeHash, got.CodeHash)
 	require.True(t, *got.StaticPassed)
 
-	_, err = testStore.Pool().Exec(ctx, `UPDATE execution_plans SET dry_run = true WHERE intent_id = 'plan-once'`)
+	_, err = testDB.Pool.Exec(ctx, `UPDATE execution_plans SET dry_run = true WHERE intent_id = 'plan-once'`)
 	require.ErrorContains(t, err, "write-once")
-	_, err = testStore.Pool().Exec(ctx, `DELETE FROM execution_plans WHERE intent_id = 'plan-once'`)
+	_, err = testDB.Pool.Exec(ctx, `DELETE FROM execution_plans WHERE intent_id = 'plan-once'`)
 	require.ErrorContains(t, err, "write-once")
 
 	_, err = testStore.GetPlan(ctx, "never-planned")

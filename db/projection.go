@@ -10,6 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/contextualflux/cfa/db/dbsqlc"
+	"github.com/contextualflux/cfa/internal/catalog"
+	"github.com/contextualflux/cfa/internal/dataplane"
+	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/registry"
 )
 
@@ -35,38 +38,75 @@ type ProjectionResult struct {
 	// Replayed is true when the projection had already been committed (a
 	// retried activity): nothing was written again.
 	Replayed bool
+	// Moved counts the rows moved, by action (committed, quarantined,
+	// discarded); empty when Replayed.
+	Moved map[string]int64
+}
+
+// Move is what happens to one unit's staged rows at projection.
+type Move string
+
+// The moves of the partial failure policy's unit actions.
+const (
+	MoveCommit     Move = "commit"     // staging → target (merge)
+	MoveQuarantine Move = "quarantine" // staging → quarantine
+	MoveDiscard    Move = "discard"    // staging emptied
+)
+
+// UnitMove is one unit's move; Partition is set for a partition unit.
+type UnitMove struct {
+	Key       string
+	Partition string
+	Move      Move
+	FaultCode string // the quarantine reason
+}
+
+// PublicationChange sets the publication status of committed partitions.
+type PublicationChange struct {
+	Partitions []string
+	Status     dataplane.PublishStatus
+}
+
+// ProjectionRequest is one State Projection (step 16).
+type ProjectionRequest struct {
+	IntentID string
+	Plan     planner.ExecutionPlan
+	Catalog  *catalog.Catalog
+	Target   catalog.Dataset
+	Moves    []UnitMove
+	// Project computes, from the latest committed snapshot, what to commit
+	// on top of it and the publication statuses that follow. It must be
+	// pure: it runs inside the transaction, with the registry locked.
+	Project func(latest registry.EnvironmentState) (ProjectionCommit, []PublicationChange, error)
 }
 
 // ProjectExecution is step 16, atomic and versioned: in one transaction it
-// runs moves (staging → target, quarantine), commits the new registry
-// snapshot that build computes from the latest one (build may write more in
-// the same transaction: the publication), and releases the intent's scopes
-// (release: after_state_projection_confirmed). Either all of it commits or
-// none. The moves run before the registry writer lock is taken: the held
-// scope already keeps other intents off these datasets, and other
-// projections need not wait for the copy. A retry after a commit returns
-// the committed snapshot and changes nothing (the database allows one
-// projection per intent).
-func (s *Store) ProjectExecution(ctx context.Context, intentID string,
-	moves func(ctx context.Context, tx pgx.Tx) error,
-	build func(ctx context.Context, tx pgx.Tx, latest registry.EnvironmentState) (ProjectionCommit, error),
-) (ProjectionResult, error) {
-	var out ProjectionResult
+// moves each unit's staged rows (staging → target, quarantine or discard),
+// commits the snapshot that Project computes from the latest one with the
+// publication it implies, and releases the intent's scopes (release:
+// after_state_projection_confirmed). Either all of it commits or none. The
+// moves run before the registry writer lock is taken: the held scope
+// already keeps other intents off these datasets, and other projections
+// need not wait for the copy. A retry after a commit returns the committed
+// snapshot and changes nothing (the database allows one projection per
+// intent).
+func (s *Store) ProjectExecution(ctx context.Context, req ProjectionRequest) (ProjectionResult, error) {
+	out := ProjectionResult{Moved: map[string]int64{}}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
-		done, err := q.ProjectionOfIntent(ctx, dbsqlc.ProjectionOfIntentParams{IntentID: &intentID, Reason: ReasonStateProjection})
+		done, err := q.ProjectionOfIntent(ctx, dbsqlc.ProjectionOfIntentParams{IntentID: &req.IntentID, Reason: ReasonStateProjection})
 		switch {
 		case err == nil:
 			if out.Environment, err = loadEnvironment(ctx, q, done); err != nil {
 				return err
 			}
 			out.Replayed = true
-			out.Wake, err = releaseScopes(ctx, q, intentID, ReleaseProjectionConfirmed)
+			out.Wake, err = releaseScopes(ctx, q, req.IntentID, ReleaseProjectionConfirmed)
 			return err
 		case !errors.Is(err, pgx.ErrNoRows):
 			return fmt.Errorf("look for an earlier projection: %w", err)
 		}
-		if err := moves(ctx, tx); err != nil {
+		if err := moveUnits(ctx, tx, req, out.Moved); err != nil {
 			return err
 		}
 		if err := q.LockSnapshotWriters(ctx); err != nil {
@@ -80,9 +120,14 @@ func (s *Store) ProjectExecution(ctx context.Context, intentID string,
 		if err != nil {
 			return err
 		}
-		pc, err := build(ctx, tx, latest)
+		pc, pubs, err := req.Project(latest)
 		if err != nil {
 			return err
+		}
+		for _, p := range pubs {
+			if err := dataplane.SetPublication(ctx, tx, req.Target, p.Partitions, p.Status, req.IntentID); err != nil {
+				return err
+			}
 		}
 		id, err := parseVersion("version_id", pc.VersionID)
 		if err != nil {
@@ -92,16 +137,51 @@ func (s *Store) ProjectExecution(ctx context.Context, intentID string,
 		if err != nil {
 			return err
 		}
-		if out.Environment, err = commitSnapshot(ctx, q, id, parent, pc.Datasets, pc.History, ReasonStateProjection, intentID); err != nil {
+		if out.Environment, err = commitSnapshot(ctx, q, id, parent, pc.Datasets, pc.History, ReasonStateProjection, req.IntentID); err != nil {
 			return err
 		}
-		out.Wake, err = releaseScopes(ctx, q, intentID, ReleaseProjectionConfirmed)
+		out.Wake, err = releaseScopes(ctx, q, req.IntentID, ReleaseProjectionConfirmed)
 		return err
 	})
 	if err != nil {
-		return ProjectionResult{}, fmt.Errorf("project intent %s: %w", intentID, err)
+		return ProjectionResult{}, fmt.Errorf("project intent %s: %w", req.IntentID, err)
 	}
 	return out, nil
+}
+
+// moveUnits applies each unit's move; the committed units are merged into
+// the target together.
+func moveUnits(ctx context.Context, tx pgx.Tx, req ProjectionRequest, moved map[string]int64) error {
+	var commit []dataplane.Unit
+	for _, m := range req.Moves {
+		switch m.Move {
+		case MoveCommit:
+			commit = append(commit, dataplane.Unit{IntentID: req.IntentID, Key: m.Key, Partition: m.Partition})
+		case MoveQuarantine:
+			n, err := dataplane.Quarantine(ctx, tx, req.Target, req.IntentID, m.Key, m.FaultCode)
+			if err != nil {
+				return err
+			}
+			moved["quarantined"] += n
+		case MoveDiscard:
+			n, err := dataplane.Discard(ctx, tx, req.Target, req.IntentID, m.Key)
+			if err != nil {
+				return err
+			}
+			moved["discarded"] += n
+		default:
+			return fmt.Errorf("unit %s: unknown move %q: use commit, quarantine or discard", m.Key, m.Move)
+		}
+	}
+	if len(commit) == 0 {
+		return nil
+	}
+	n, err := dataplane.Promote(ctx, tx, req.Plan, req.Catalog, req.IntentID, commit)
+	if err != nil {
+		return err
+	}
+	moved["committed"] += n
+	return nil
 }
 
 // releaseScopes releases the intent's scopes inside the caller's

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	catalogfiles "github.com/contextualflux/cfa/catalog"
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/db/dbtest"
+	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/registry"
 )
 
@@ -21,55 +22,68 @@ func TestProjectExecutionIsAtomicAndIdempotent(t *testing.T) {
 	ctx := context.Background()
 	d := dbtest.New(t, "db_projection")
 	s := db.New(d.Pool)
-	_, err := d.Pool.Exec(ctx, `CREATE TABLE moved (unit text PRIMARY KEY)`)
-	require.NoError(t, err)
 	ds := "silver_documentos"
-	_, err = s.AcquireScopes(ctx, lockReq("p1", "", db.LockScope{Dataset: ds, Partition: "2026-01-01"}))
+	_, err := s.AcquireScopes(ctx, lockReq("p1", "", db.LockScope{Dataset: ds, Partition: "2026-01-01"}))
 	require.NoError(t, err)
 	st, err := s.AcquireScopes(ctx, lockReq("p2", "", db.LockScope{Dataset: ds}))
 	require.NoError(t, err)
 	require.False(t, st.Held)
 
-	version := uuid.NewString()
-	moves := func(ctx context.Context, tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO moved VALUES ('2026-01-01') ON CONFLICT DO NOTHING`)
-		return err
+	// One staged row of unit 2026-01-01: the projection discards it.
+	cat, err := catalog.Load(catalogfiles.FS)
+	require.NoError(t, err)
+	require.NoError(t, s.EnsureDataPlane(ctx, cat))
+	target, ok := cat.Get(ds)
+	require.True(t, ok)
+	_, err = d.Pool.Exec(ctx, `INSERT INTO staging.silver_documentos (nfe_id, processing_date, cfa_intent_id, cfa_unit_key)
+		VALUES ('n1', '2026-01-01', 'p1', '2026-01-01')`)
+	require.NoError(t, err)
+	staged := func() (n int) {
+		require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM staging.silver_documentos WHERE cfa_intent_id = 'p1'`).Scan(&n))
+		return n
 	}
-	build := func(fail bool) func(context.Context, pgx.Tx, registry.EnvironmentState) (db.ProjectionCommit, error) {
-		return func(ctx context.Context, tx pgx.Tx, latest registry.EnvironmentState) (db.ProjectionCommit, error) {
-			if fail {
-				return db.ProjectionCommit{}, errors.New("storage lost")
-			}
-			return db.ProjectionCommit{ParentVersionID: latest.VersionID, VersionID: version,
-				Datasets: []registry.DatasetState{{Name: ds, State: registry.StatePartiallyCommitted, PendingPartitions: []string{"2026-01-03"}}},
-				History:  []registry.ExecutionRecord{{IntentID: "p1", Outcome: "partially_committed", Timestamp: time.Now(), PolicyBundleVersion: "v1"}},
-			}, nil
+
+	version := uuid.NewString()
+	request := func(fail bool) db.ProjectionRequest {
+		return db.ProjectionRequest{
+			IntentID: "p1", Catalog: cat, Target: target,
+			Moves: []db.UnitMove{{Key: "2026-01-01", Partition: "2026-01-01", Move: db.MoveDiscard}},
+			Project: func(latest registry.EnvironmentState) (db.ProjectionCommit, []db.PublicationChange, error) {
+				if fail {
+					return db.ProjectionCommit{}, nil, errors.New("storage lost")
+				}
+				return db.ProjectionCommit{ParentVersionID: latest.VersionID, VersionID: version,
+					Datasets: []registry.DatasetState{{Name: ds, State: registry.StatePartiallyCommitted, PendingPartitions: []string{"2026-01-03"}}},
+					History:  []registry.ExecutionRecord{{IntentID: "p1", Outcome: "partially_committed", Timestamp: time.Now(), PolicyBundleVersion: "v1"}},
+				}, nil, nil
+			},
 		}
 	}
 
-	_, err = s.ProjectExecution(ctx, "p1", moves, build(true))
+	_, err = s.ProjectExecution(ctx, request(true))
 	require.ErrorContains(t, err, "storage lost")
-	var n int
-	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM moved`).Scan(&n))
-	require.Zero(t, n, "a failed projection moves nothing")
+	require.Equal(t, 1, staged(), "a failed projection moves nothing")
 	st, err = s.AcquireScopes(ctx, lockReq("p2", "", db.LockScope{Dataset: ds}))
 	require.NoError(t, err)
 	require.False(t, st.Held, "and releases nothing (I4)")
 
-	res, err := s.ProjectExecution(ctx, "p1", moves, build(false))
+	res, err := s.ProjectExecution(ctx, request(false))
 	require.NoError(t, err)
 	require.False(t, res.Replayed)
+	require.Equal(t, int64(1), res.Moved["discarded"])
+	require.Zero(t, staged())
 	require.Equal(t, version, res.Environment.VersionID)
 	require.Equal(t, []string{"wf-p2"}, res.Wake)
 	got, ok := res.Environment.Dataset(ds)
 	require.True(t, ok)
 	require.Equal(t, registry.StatePartiallyCommitted, got.State)
 
-	again, err := s.ProjectExecution(ctx, "p1", func(context.Context, pgx.Tx) error {
-		return fmt.Errorf("moves must not run on a replay")
-	}, func(context.Context, pgx.Tx, registry.EnvironmentState) (db.ProjectionCommit, error) {
-		return db.ProjectionCommit{}, fmt.Errorf("must not be called on a replay")
-	})
+	replay := request(false)
+	replay.Moves = []db.UnitMove{{Key: "x", Move: "not a move"}} // would fail if it ran
+	replay.Project = func(registry.EnvironmentState) (db.ProjectionCommit, []db.PublicationChange, error) {
+		return db.ProjectionCommit{}, nil, fmt.Errorf("must not be called on a replay")
+	}
+	again, err := s.ProjectExecution(ctx, replay)
 	require.NoError(t, err)
 	require.True(t, again.Replayed)
 	require.Equal(t, version, again.Environment.VersionID)

@@ -230,17 +230,6 @@ func commitSnapshot(ctx context.Context, q *dbsqlc.Queries, id, parent uuid.UUID
 	return env, err
 }
 
-// SetDatasetStates commits a new snapshot on top of the latest one with the
-// given datasets overridden, for seeding and demos. It is not idempotent:
-// each call writes a new version.
-func (s *Store) SetDatasetStates(ctx context.Context, changes []registry.DatasetState, reason string) (registry.EnvironmentState, error) {
-	latest, err := s.LatestSnapshot(ctx)
-	if err != nil {
-		return registry.EnvironmentState{}, err
-	}
-	return s.CommitSnapshot(ctx, latest.VersionID, changes, nil, reason, "", uuid.NewString())
-}
-
 // loadEnvironment reads the datasets of one snapshot row.
 func loadEnvironment(ctx context.Context, q *dbsqlc.Queries, snap dbsqlc.RegistrySnapshot) (registry.EnvironmentState, error) {
 	rows, err := q.ListDatasetStates(ctx, snap.VersionID)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/db/dbtest"
+	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/registry"
 )
 
@@ -280,16 +281,33 @@ func TestCommitSnapshotValidatesDatasets(t *testing.T) {
 	require.Equal(t, db.GenesisVersionID, latest.VersionID, "a failed commit leaves nothing behind")
 }
 
-func TestSetDatasetStates(t *testing.T) {
+func TestOverrideDatasetStatesIsAudited(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, _ := newRegistry(t)
-	_, err := s.SetDatasetStates(ctx, []registry.DatasetState{clientesCommitted}, "seed")
+	for _, op := range []db.Operator{{Reason: "no one"}, {By: "maria"}, {By: " ", Reason: " "}} {
+		_, _, err := s.OverrideDatasetStates(ctx, []registry.DatasetState{clientesCommitted}, op)
+		require.ErrorContains(t, err, "--by and --reason", "an override says who and why")
+	}
+	latest, err := s.LatestSnapshot(ctx)
 	require.NoError(t, err)
+	require.Equal(t, db.GenesisVersionID, latest.VersionID, "a refused override commits nothing")
+
+	env, actionID, err := s.OverrideDatasetStates(ctx, []registry.DatasetState{clientesCommitted}, db.Operator{By: "maria", Reason: "seed"})
+	require.NoError(t, err)
+	trail, err := s.AuditByIntent(ctx, actionID)
+	require.NoError(t, err)
+	require.Len(t, trail, 3)
+	require.NoError(t, audit.CompletePerIntent(trail))
+	require.Equal(t, audit.EventRegistrySnapshot, trail[1].EventType())
+	require.Equal(t, "maria", trail[1].Actor.ID)
+	require.Contains(t, trail[1].Context[audit.CtxDetails], `"reason":"seed"`)
+	require.Contains(t, trail[1].Context[audit.CtxDetails], env.VersionID)
+	require.Equal(t, []string{"dataset:clientes_anon"}, trail[1].Targets)
 
 	partial := silverPartial
 	partial.UpdatedAt = time.Time{} // stamped with the commit time
-	env, err := s.SetDatasetStates(ctx, []registry.DatasetState{partial}, "demo: silver_documentos partially committed")
+	env, _, err = s.OverrideDatasetStates(ctx, []registry.DatasetState{partial}, db.Operator{By: "test", Reason: "demo: silver_documentos partially committed"})
 	require.NoError(t, err)
 	require.Len(t, env.Datasets, 2)
 	got, ok := env.Dataset("silver_documentos")
@@ -305,4 +323,40 @@ func TestSnapshotByVersionErrors(t *testing.T) {
 	require.ErrorIs(t, err, db.ErrSnapshotNotFound)
 	_, err = testStore.SnapshotByVersion(context.Background(), "not-a-uuid")
 	require.ErrorContains(t, err, "is not a uuid")
+}
+
+func TestResolveProjectionFailureIsAudited(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := newRegistry(t)
+	require.NoError(t, s.RecordProjectionFailure(ctx, db.ProjectionFailure{IntentID: "failed-1", Scopes: []string{"dataset:silver_documentos"},
+		ParentVersionID: db.GenesisVersionID, Cause: "storage lost", FailedAt: day}))
+
+	_, err := s.ResolveProjectionFailure(ctx, "failed-1", db.Operator{By: "maria"})
+	require.ErrorContains(t, err, "--by and --reason")
+	ok, err := s.ResolveProjectionFailure(ctx, "no-such-intent", db.Operator{By: "maria", Reason: "checked"})
+	require.NoError(t, err)
+	require.False(t, ok, "nothing to resolve")
+
+	ok, err = s.ResolveProjectionFailure(ctx, "failed-1", db.Operator{By: "maria", Reason: "registry checked against the data"})
+	require.NoError(t, err)
+	require.True(t, ok)
+	open, err := s.OpenProjectionFailures(ctx)
+	require.NoError(t, err)
+	require.Empty(t, open)
+
+	var trail []audit.Receipt
+	for after := int64(0); ; {
+		page, err := s.AuditChain(ctx, after, 100)
+		require.NoError(t, err)
+		if len(page) == 0 {
+			break
+		}
+		trail, after = append(trail, page...), page[len(page)-1].Position
+	}
+	require.Len(t, trail, 3, "one operator action, and no event for the refused or empty calls")
+	require.NoError(t, audit.CompletePerIntent(trail))
+	require.Equal(t, audit.EventProjectionFailureResolved, trail[1].EventType())
+	require.Equal(t, []string{"intent:failed-1"}, trail[1].Targets)
+	require.Contains(t, trail[1].Context[audit.CtxDetails], "registry checked against the data")
 }

@@ -51,8 +51,13 @@ func New(pool *pgxpool.Pool) *Store {
 	return &Store{pool: pool, q: dbsqlc.New(pool)}
 }
 
-// Pool returns the underlying pool, for health checks and migrations.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+// Ping checks that Postgres answers (a readiness probe).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping Postgres at %s: %w", describe(s.pool), err)
+	}
+	return nil
+}
 
 // Close closes the pool.
 func (s *Store) Close() { s.pool.Close() }

@@ -99,24 +99,3 @@ func (s *Store) CommitSweep(ctx context.Context, parentVersionID, versionID stri
 	}
 	return env, nil
 }
-
-// WithLatestSnapshot runs fn in one transaction with the latest committed
-// snapshot, holding projections off until it commits, so what fn decides
-// from the registry still holds when its writes land.
-func (s *Store) WithLatestSnapshot(ctx context.Context, fn func(ctx context.Context, tx pgx.Tx, env registry.EnvironmentState) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		q := s.q.WithTx(tx)
-		if err := q.LockSnapshotsShared(ctx); err != nil {
-			return fmt.Errorf("lock registry for reading: %w", err)
-		}
-		row, err := q.LatestCommittedSnapshot(ctx)
-		if err != nil {
-			return fmt.Errorf("read latest registry snapshot: %w", err)
-		}
-		env, err := loadEnvironment(ctx, q, row)
-		if err != nil {
-			return err
-		}
-		return fn(ctx, tx, env)
-	})
-}

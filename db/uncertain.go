@@ -44,14 +44,3 @@ func (s *Store) OpenProjectionFailures(ctx context.Context) ([]ProjectionFailure
 	}
 	return out, nil
 }
-
-// ResolveProjectionFailure records that an operator checked the registry
-// against the data (or the projection was redone). It reports false when the
-// intent had no open marker.
-func (s *Store) ResolveProjectionFailure(ctx context.Context, intentID, by, resolution string) (bool, error) {
-	n, err := s.q.ResolveProjectionFailure(ctx, dbsqlc.ResolveProjectionFailureParams{IntentID: intentID, ResolvedBy: &by, Resolution: &resolution})
-	if err != nil {
-		return false, fmt.Errorf("resolve the failed projection of intent %s: %w", intentID, err)
-	}
-	return n > 0, nil
-}

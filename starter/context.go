@@ -97,15 +97,24 @@ func (c *cli) registryCmd() *cobra.Command {
 	show.Flags().StringVar(&version, "version", "", "registry version_id to read (default: latest committed)")
 
 	var (
-		state, lastOK, reason string
-		publish               bool
-		pending, quarantined  []string
+		state, lastOK, reason, setBy string
+		publish                      bool
+		pending, quarantined         []string
 	)
 	set := &cobra.Command{
-		Use:   "set DATASET --state STATE [--publish-allowed=false] [--pending P] [--quarantined P]",
-		Short: "Commit a snapshot that sets one dataset's environment_state (operator or seed use)",
-		Args:  cobra.ExactArgs(1),
+		Use:   "set DATASET --state STATE --by NAME --reason TEXT [--publish-allowed=false] [--pending P] [--quarantined P]",
+		Short: "Override one dataset's environment_state by hand (audited with who and why)",
+		Long: `Commits a registry snapshot that sets one dataset's environment_state,
+outside any intent: for an operator repairing the registry after checking
+it against the data. The change and who made it, and why, are recorded in
+the audit trail in the same transaction (an operator action has its own
+trail id, registry-override-<version>). Prefer a governed intent: it
+projects the state it produced.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(setBy) == "" || strings.TrimSpace(reason) == "" {
+				return fmt.Errorf("registry set %s: --by and --reason are required: the override is recorded in the audit trail", args[0])
+			}
 			cat, err := app.LoadCatalog(c.cfg.CatalogDir)
 			if err != nil {
 				return err
@@ -126,12 +135,12 @@ func (c *cli) registryCmd() *cobra.Command {
 				Name: args[0], State: state, PublishAllowed: publish, LastSuccessfulPartition: lastOK,
 				PendingPartitions: pending, QuarantinedUnits: quarantined, UpdatedAt: time.Now().UTC(),
 			}
-			env, err := store.SetDatasetStates(cmd.Context(), []registry.DatasetState{ds}, reason)
+			env, actionID, err := store.OverrideDatasetStates(cmd.Context(), []registry.DatasetState{ds}, db.Operator{By: setBy, Reason: reason})
 			if err != nil {
 				return err
 			}
 			return c.emit(env, func(w io.Writer) {
-				fmt.Fprintf(w, "committed registry snapshot %s\n", env.VersionID)
+				fmt.Fprintf(w, "committed registry snapshot %s (audited as %s)\n", env.VersionID, actionID)
 				printEnvironment(w, env)
 			})
 		},
@@ -141,7 +150,8 @@ func (c *cli) registryCmd() *cobra.Command {
 	set.Flags().StringVar(&lastOK, "last-successful-partition", "", "last_successful_partition")
 	set.Flags().StringSliceVar(&pending, "pending", nil, "pending partitions")
 	set.Flags().StringSliceVar(&quarantined, "quarantined", nil, "quarantined units")
-	set.Flags().StringVar(&reason, "reason", "operator change", "why (kept with the snapshot)")
+	set.Flags().StringVar(&reason, "reason", "", "why (required; kept with the snapshot and in the audit trail)")
+	set.Flags().StringVar(&setBy, "by", "", "who makes the change (required; recorded in the audit trail)")
 
 	var by, why string
 	resolve := &cobra.Command{
@@ -174,7 +184,7 @@ Without an argument, lists the open markers.`,
 			if strings.TrimSpace(by) == "" || strings.TrimSpace(why) == "" {
 				return fmt.Errorf("registry resolve %s: --by and --reason are required: the resolution is recorded", args[0])
 			}
-			ok, err := store.ResolveProjectionFailure(cmd.Context(), args[0], by, why)
+			ok, err := store.ResolveProjectionFailure(cmd.Context(), args[0], db.Operator{By: by, Reason: why})
 			if err != nil {
 				return err
 			}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/contextualflux/cfa/internal/app"
@@ -38,11 +37,11 @@ func (c *cli) dataplaneCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := dataplane.Ensure(cmd.Context(), store.Pool(), cat); err != nil {
+			if err := store.EnsureDataPlane(cmd.Context(), cat); err != nil {
 				return err
 			}
 			opts := dataplane.Options{Partitions: partitions, RowsPerPartition: rows, BreakPartition: broken}
-			if err := dataplane.Seed(cmd.Context(), store.Pool(), cat, opts); err != nil {
+			if err := store.SeedDataPlane(cmd.Context(), cat, opts); err != nil {
 				return err
 			}
 			p := partitions
@@ -121,10 +120,6 @@ func (c *cli) partitionRows(ctx context.Context, d catalog.Dataset) ([]partition
 		}
 		return byPart[p]
 	}
-	pk := "'-'"
-	if d.PartitionKey != "" {
-		pk = pgx.Identifier{d.PartitionKey}.Sanitize()
-	}
 	for _, src := range []struct {
 		table string
 		set   func(*partitionRow, int64)
@@ -132,22 +127,19 @@ func (c *cli) partitionRows(ctx context.Context, d catalog.Dataset) ([]partition
 		{dataplane.Table(d), func(r *partitionRow, n int64) { r.Target = n }},
 		{dataplane.QuarantineTable(d), func(r *partitionRow, n int64) { r.Quarantined = n }},
 	} {
-		rs, err := store.Pool().Query(ctx, fmt.Sprintf("SELECT %s::text, count(*) FROM %s GROUP BY 1 ORDER BY 1", pk, src.table))
+		counts, err := store.PartitionCounts(ctx, d, src.table)
 		if err != nil {
-			return nil, fmt.Errorf("dataplane show %s: %w (run `cfa dataplane seed` first)", src.table, err)
+			return nil, fmt.Errorf("dataplane show: %w (run `cfa dataplane seed` first)", err)
 		}
-		for rs.Next() {
-			var p string
-			var n int64
-			if err := rs.Scan(&p, &n); err != nil {
-				rs.Close()
-				return nil, err
+		for _, c := range counts {
+			p := c.Partition
+			if p == "" {
+				p = "-"
 			}
-			src.set(get(p), n)
+			src.set(get(p), c.Rows)
 		}
-		rs.Close()
 	}
-	pubs, err := dataplane.Publications(ctx, store.Pool(), d)
+	pubs, err := store.Publications(ctx, d)
 	if err != nil {
 		return nil, err
 	}

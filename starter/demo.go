@@ -81,17 +81,10 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 	for _, d := range cat.Datasets {
 		seed = append(seed, registry.DatasetState{Name: d.Name, State: registry.StateCommitted, PublishAllowed: true, UpdatedAt: time.Now().UTC()})
 	}
-	// The pre-cost feedback loop learns from every execution; the demo
-	// starts from the model so its figures are the same on every run.
-	if _, err := svc.Store.Pool().Exec(ctx, `DELETE FROM precost_history`); err != nil {
-		return fmt.Errorf("reset the pre-cost history for the demo: %w", err)
-	}
-	// Likewise the skills' evidence (step 18), so scenario (m) earns its
-	// promotion from this run's executions. TRUNCATE: rows are write-once.
-	if _, err := svc.Store.Pool().Exec(ctx, `TRUNCATE skill_executions`); err != nil {
-		return fmt.Errorf("reset the skills' executions for the demo: %w", err)
-	}
-	env, err := svc.Store.SetDatasetStates(ctx, seed, "demo seed: all datasets committed")
+	// The pre-cost feedback loop and the skills' evidence learn from every
+	// execution; the demo runs on a database of its own, made fresh for
+	// each run by scripts/demo.sh, so its figures are the same every time.
+	env, _, err := svc.Store.OverrideDatasetStates(ctx, seed, db.Operator{By: "cfa-demo", Reason: "demo seed: all datasets committed"})
 	if err != nil {
 		return err
 	}
@@ -116,11 +109,11 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 		return nil
 	}
 	markPartial := func(ctx context.Context) error {
-		env, err := svc.Store.SetDatasetStates(ctx, []registry.DatasetState{{
+		env, _, err := svc.Store.OverrideDatasetStates(ctx, []registry.DatasetState{{
 			Name: "silver_documentos", State: registry.StatePartiallyCommitted, PublishAllowed: false,
 			LastSuccessfulPartition: "2026-01-02", PendingPartitions: []string{"2026-01-03"}, QuarantinedUnits: []string{"2026-01-03"},
 			UpdatedAt: time.Now().UTC(),
-		}}, "demo: projection of a partial execution (whitepaper 5.9 example)")
+		}}, db.Operator{By: "cfa-demo", Reason: "demo: projection of a partial execution (whitepaper 5.9 example)"})
 		if err == nil {
 			fmt.Fprintf(w, "  registry snapshot %s: silver_documentos.state = partially_committed, publish_allowed = false\n", env.VersionID)
 		}
@@ -230,7 +223,7 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 
 	// (i) The whitepaper's composite intent, on a registry reseeded so that
 	// (g)'s partial state does not constrain it.
-	if _, err := svc.Store.SetDatasetStates(ctx, seed, "demo: reseed before the composite intent"); err != nil {
+	if _, _, err := svc.Store.OverrideDatasetStates(ctx, seed, db.Operator{By: "cfa-demo", Reason: "demo: reseed before the composite intent"}); err != nil {
 		return err
 	}
 	if msg, err := c.demoProposedCycles(ctx, svc, reconcile, approveBySignal); err != nil {
@@ -243,7 +236,7 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 	} else if msg != "" {
 		failures = append(failures, "(i) "+msg)
 	}
-	if _, err := svc.Store.SetDatasetStates(ctx, seed, "demo: reseed before execution"); err != nil {
+	if _, _, err := svc.Store.OverrideDatasetStates(ctx, seed, db.Operator{By: "cfa-demo", Reason: "demo: reseed before execution"}); err != nil {
 		return err
 	}
 	msgs, err := c.demoExecution(ctx, svc, cat, approveBySignal)

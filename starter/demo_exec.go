@@ -33,15 +33,14 @@ import (
 // two intents on one scope. It returns what differs from the expectation.
 func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *catalog.Catalog, approve func(context.Context, string) error) ([]string, error) {
 	w := c.out
-	pool := svc.Store.Pool()
-	if err := dataplane.Ensure(ctx, pool, cat); err != nil {
+	if err := svc.Store.EnsureDataPlane(ctx, cat); err != nil {
 		return nil, err
 	}
-	if err := dataplane.Reset(ctx, pool, cat); err != nil {
+	if err := svc.Store.ResetDataPlane(ctx, cat); err != nil {
 		return nil, err
 	}
 	seed := func(broken string) error {
-		return dataplane.Seed(ctx, pool, cat, dataplane.Options{BreakPartition: broken})
+		return svc.Store.SeedDataPlane(ctx, cat, dataplane.Options{BreakPartition: broken})
 	}
 	if err := seed("2026-01-03"); err != nil {
 		return nil, err
@@ -142,7 +141,7 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 		}
 		time.Sleep(300 * time.Millisecond) // the units are running or backing off
 		nfe, _ := cat.Get("nfe")
-		n, err := dataplane.RevokeSandboxSelect(ctx, pool, nfe)
+		n, err := svc.Store.RevokeSandboxSelect(ctx, nfe)
 		fmt.Fprintf(w, "  -> REVOKE SELECT ON bronze.nfe FROM the sandbox role (%d roles) while the units run\n", n)
 		return err
 	}
@@ -282,7 +281,7 @@ func (c *cli) demoBundleChange(ctx context.Context, svc *service.Service, pid in
 	if err := writeNextBundle(dir); err != nil {
 		return nil, err
 	}
-	if err := dataplane.Seed(ctx, svc.Store.Pool(), mustCatalog(c), dataplane.Options{BreakPartition: "2026-01-03"}); err != nil {
+	if err := svc.Store.SeedDataPlane(ctx, mustCatalog(c), dataplane.Options{BreakPartition: "2026-01-03"}); err != nil {
 		return nil, err
 	}
 	var next *exec.Cmd

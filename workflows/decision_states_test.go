@@ -198,7 +198,7 @@ func faultCodesOf(fs []fault.Fault) []string {
 func decisionEventState(t *testing.T, intentID string) string {
 	t.Helper()
 	var details []byte
-	require.NoError(t, store.Pool().QueryRow(context.Background(),
+	require.NoError(t, testDB.Pool.QueryRow(context.Background(),
 		`SELECT details FROM audit_events WHERE intent_id = $1 AND event_type = $2`, intentID, audit.EventDecision).Scan(&details))
 	var d struct {
 		State string `json:"decision_state"`
@@ -246,8 +246,8 @@ func TestPromotionEvaluation(t *testing.T) {
 	cat, err := app.LoadCatalog("")
 	require.NoError(t, err)
 	ctx := context.Background()
-	require.NoError(t, dataplane.Reset(ctx, store.Pool(), cat))
-	require.NoError(t, dataplane.Seed(ctx, store.Pool(), cat, dataplane.Options{BreakPartition: "2026-01-03"}))
+	require.NoError(t, dataplane.Reset(ctx, testDB.Pool, cat))
+	require.NoError(t, dataplane.Seed(ctx, testDB.Pool, cat, dataplane.Options{BreakPartition: "2026-01-03"}))
 	id, res := runOnce()
 	require.Equal(t, decision.PartiallyCommitted, res.DecisionState)
 	require.Equal(t, lifecycle.ReasonPartialExecution, res.Promotion.Reason)
@@ -255,8 +255,8 @@ func TestPromotionEvaluation(t *testing.T) {
 	require.Equal(t, 0.4, res.Promotion.Current.ExecutionStability, "2 units committed over 5 attempts (1 + 1 + 3)")
 	require.Less(t, res.Promotion.Current.SemanticDriftAbsence, 1.0, "null ratio drift in one of three units")
 
-	_, err = store.Pool().Exec(ctx, `UPDATE skill_executions SET eligible = true WHERE intent_id = $1`, id)
+	_, err = testDB.Pool.Exec(ctx, `UPDATE skill_executions SET eligible = true WHERE intent_id = $1`, id)
 	require.ErrorContains(t, err, "write-once")
-	_, err = store.Pool().Exec(ctx, `DELETE FROM skill_executions WHERE intent_id = $1`, id)
+	_, err = testDB.Pool.Exec(ctx, `DELETE FROM skill_executions WHERE intent_id = $1`, id)
 	require.ErrorContains(t, err, "write-once")
 }

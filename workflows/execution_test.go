@@ -46,7 +46,7 @@ func seedDemo(t *testing.T, broken bool) {
 // TRUNCATE, since the table refuses row deletes.
 func clearLifecycle(t *testing.T) {
 	t.Helper()
-	_, err := store.Pool().Exec(context.Background(), `TRUNCATE skill_executions`)
+	_, err := testDB.Pool.Exec(context.Background(), `TRUNCATE skill_executions`)
 	require.NoError(t, err)
 }
 
@@ -57,16 +57,16 @@ func seedDemoBroken(t *testing.T, partition string) {
 	ctx := context.Background()
 	cat, err := app.LoadCatalog("")
 	require.NoError(t, err)
-	require.NoError(t, dataplane.Reset(ctx, store.Pool(), cat))
+	require.NoError(t, dataplane.Reset(ctx, testDB.Pool, cat))
 	opts := dataplane.Options{BreakPartition: partition}
-	require.NoError(t, dataplane.Seed(ctx, store.Pool(), cat, opts))
+	require.NoError(t, dataplane.Seed(ctx, testDB.Pool, cat, opts))
 	clearLifecycle(t)
 	// The package shares one registry: leave silver_documentos committed
 	// for the tests that follow, whatever this one projected.
 	t.Cleanup(func() {
-		_, err := store.SetDatasetStates(context.Background(), []registry.DatasetState{
+		_, _, err := store.OverrideDatasetStates(context.Background(), []registry.DatasetState{
 			{Name: "silver_documentos", State: registry.StateCommitted, PublishAllowed: true},
-		}, "test cleanup")
+		}, db.Operator{By: "test", Reason: "test cleanup"})
 		require.NoError(t, err)
 	})
 }
@@ -106,7 +106,7 @@ func TestExecutionPartialFailureSelectiveQuarantine(t *testing.T) {
 	require.Contains(t, sd.PendingPartitions, "2026-01-03")
 
 	var target, quarantined, staged int
-	pool := store.Pool()
+	pool := testDB.Pool
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM silver.silver_documentos WHERE processing_date = '2026-01-03'`).Scan(&target))
 	require.Zero(t, target, "the failed partition never reaches the target")
 	require.NoError(t, pool.QueryRow(context.Background(), `SELECT count(*) FROM quarantine.silver_documentos WHERE cfa_intent_id = $1`, id).Scan(&quarantined))
@@ -127,7 +127,7 @@ func TestExecutionPartialFailureSelectiveQuarantine(t *testing.T) {
 func TestExecutionCommitsAllAndIsIdempotent(t *testing.T) {
 	seedDemo(t, false)
 	count := func() (n int) {
-		require.NoError(t, store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM silver.silver_documentos`).Scan(&n))
+		require.NoError(t, testDB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM silver.silver_documentos`).Scan(&n))
 		return n
 	}
 	var first int
@@ -208,11 +208,11 @@ func TestExecutionPartialFailureModes(t *testing.T) {
 				require.Equal(t, want, u.State, "unit %s", u.Key)
 			}
 			var n int
-			require.NoError(t, store.Pool().QueryRow(context.Background(),
+			require.NoError(t, testDB.Pool.QueryRow(context.Background(),
 				`SELECT count(*) FROM silver.silver_documentos WHERE processing_date = '2026-01-01'`).Scan(&n))
 			require.Equal(t, c.targetRow, n > 0)
 			var status []string
-			rows, err := store.Pool().Query(context.Background(),
+			rows, err := testDB.Pool.Query(context.Background(),
 				`SELECT status FROM public.cfa_publication WHERE dataset = 'silver_documentos' AND partition_value = '2026-01-01'`)
 			require.NoError(t, err)
 			status, err = pgx.CollectRows(rows, pgx.RowTo[string])
@@ -247,7 +247,7 @@ func TestTOCTOUProjectionBetweenResolutionAndExecutionReplans(t *testing.T) {
 	env := newEnv(t, newActivities(t, nil), id)
 	approveAt(env, time.Minute)
 	env.RegisterDelayedCallback(func() {
-		_, err := store.SetDatasetStates(ctx, []registry.DatasetState{{Name: "gold_faturamento_uf", State: registry.StateCommitted, PublishAllowed: true}}, "another projection")
+		_, _, err := store.OverrideDatasetStates(ctx, []registry.DatasetState{{Name: "gold_faturamento_uf", State: registry.StateCommitted, PublishAllowed: true}}, db.Operator{By: "test", Reason: "another projection"})
 		require.NoError(t, err)
 		_, err = store.ReleaseScopes(ctx, holder, db.ReleaseCancelled)
 		require.NoError(t, err)
@@ -281,7 +281,7 @@ func TestProjectionFailureBlocksTheNextIntentUntilResolved(t *testing.T) {
 	require.Equal(t, decision.RolledBack, res.DecisionState, res.Reason)
 	require.Equal(t, "invariant:I4", res.DecidedBy)
 	var n int
-	require.NoError(t, store.Pool().QueryRow(ctx, `SELECT count(*) FROM silver.silver_documentos`).Scan(&n))
+	require.NoError(t, testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM silver.silver_documentos`).Scan(&n))
 	require.Zero(t, n, "nothing reached the target")
 
 	next := uniqueID(t)
@@ -290,7 +290,7 @@ func TestProjectionFailureBlocksTheNextIntentUntilResolved(t *testing.T) {
 	require.Equal(t, fault.CodeEnvironmentStateUncertain, blocked.Faults[0].Code)
 	require.NotContains(t, eventTypes(t, next), audit.EventConfirmationRequested, "blocked before anyone is asked")
 
-	ok, err := store.ResolveProjectionFailure(ctx, failing, "operator", "registry checked against the data")
+	ok, err := store.ResolveProjectionFailure(ctx, failing, db.Operator{By: "operator", Reason: "registry checked against the data"})
 	require.NoError(t, err)
 	require.True(t, ok)
 	after := uniqueID(t)
@@ -329,7 +329,7 @@ func TestPanicRollbackTriggers(t *testing.T) {
 			}, ""},
 		{"permission revoked", string(partialexecution.TriggerExternalPermissionRevoked),
 			func(t *testing.T, _ *testsuite.TestWorkflowEnvironment, _ *activities.Activities, _ string) {
-				n, err := dataplane.RevokeSandboxSelect(context.Background(), store.Pool(), datasetOf(t, "nfe"))
+				n, err := dataplane.RevokeSandboxSelect(context.Background(), testDB.Pool, datasetOf(t, "nfe"))
 				require.NoError(t, err)
 				require.Positive(t, n)
 			}, ""},
@@ -374,9 +374,9 @@ func TestPanicRollbackTriggers(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, before.VersionID, after.VersionID, "nothing projected")
 			var target, quarantined int
-			require.NoError(t, store.Pool().QueryRow(ctx, `SELECT count(*) FROM silver.silver_documentos`).Scan(&target))
+			require.NoError(t, testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM silver.silver_documentos`).Scan(&target))
 			require.Zero(t, target)
-			require.NoError(t, store.Pool().QueryRow(ctx, `SELECT count(*) FROM quarantine.silver_documentos WHERE cfa_intent_id = $1`, id).Scan(&quarantined))
+			require.NoError(t, testDB.Pool.QueryRow(ctx, `SELECT count(*) FROM quarantine.silver_documentos WHERE cfa_intent_id = $1`, id).Scan(&quarantined))
 			require.Positive(t, quarantined, "the staged outputs are quarantined")
 			require.Contains(t, eventTypes(t, id), audit.EventPanicRollback)
 			active, err := store.ActiveLocks(ctx)
@@ -408,7 +408,7 @@ func TestDegradedPublishIsVisibleToReaders(t *testing.T) {
 	res := run(t, env, workflows.IntentInput{Signature: sig, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1, PartialFailureMode: "degraded_publish"})
 	require.Equal(t, decision.PartiallyCommitted, res.DecisionState, res.Reason)
 
-	rows, err := store.Pool().Query(ctx, `SELECT processing_date::text, cfa_publish_status, count(*) FROM silver_published.silver_documentos GROUP BY 1, 2 ORDER BY 1`)
+	rows, err := testDB.Pool.Query(ctx, `SELECT processing_date::text, cfa_publish_status, count(*) FROM silver_published.silver_documentos GROUP BY 1, 2 ORDER BY 1`)
 	require.NoError(t, err)
 	type vis struct {
 		partition, status string
@@ -451,7 +451,7 @@ func TestScopeIsReleasedWhenTheIntentFails(t *testing.T) {
 		require.NotEqual(t, id, h.IntentID, "the failed intent released its scope")
 	}
 	var released int
-	require.NoError(t, store.Pool().QueryRow(context.Background(),
+	require.NoError(t, testDB.Pool.QueryRow(context.Background(),
 		`SELECT count(*) FROM scope_locks WHERE intent_id = $1 AND release_reason = 'cancelled'`, id).Scan(&released))
 	require.Positive(t, released)
 }
@@ -467,7 +467,7 @@ func injectStagingFault(t *testing.T, intentID, body string) {
 	t.Helper()
 	ctx := context.Background()
 	const fn = "staging.cfa_test_fault"
-	_, err := store.Pool().Exec(ctx, `CREATE OR REPLACE FUNCTION `+fn+`() RETURNS trigger
+	_, err := testDB.Pool.Exec(ctx, `CREATE OR REPLACE FUNCTION `+fn+`() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fault$
 BEGIN
 	IF current_setting('`+dataplane.SettingIntentID+`', true) = TG_ARGV[0] THEN
@@ -478,11 +478,11 @@ END
 $fault$`)
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_, err := store.Pool().Exec(context.Background(), `DROP TRIGGER IF EXISTS cfa_test_fault ON staging.silver_documentos;
+		_, err := testDB.Pool.Exec(context.Background(), `DROP TRIGGER IF EXISTS cfa_test_fault ON staging.silver_documentos;
 DROP FUNCTION IF EXISTS `+fn+`()`)
 		require.NoError(t, err)
 	})
-	_, err = store.Pool().Exec(ctx, `GRANT EXECUTE ON FUNCTION `+fn+`() TO PUBLIC;
+	_, err = testDB.Pool.Exec(ctx, `GRANT EXECUTE ON FUNCTION `+fn+`() TO PUBLIC;
 DROP TRIGGER IF EXISTS cfa_test_fault ON staging.silver_documentos;
 CREATE TRIGGER cfa_test_fault BEFORE INSERT OR UPDATE ON staging.silver_documentos
 	FOR EACH ROW EXECUTE FUNCTION `+fn+`('`+strings.ReplaceAll(intentID, "'", "''")+`')`)
@@ -508,7 +508,7 @@ func TestPublishOfADatasetNoProjectionRecordedIsRefused(t *testing.T) {
 	require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM public.cfa_publication`).Scan(&published))
 	require.Zero(t, published)
 
-	_, err = s.SetDatasetStates(ctx, []registry.DatasetState{{Name: "gold_faturamento_uf", State: registry.StateCommitted, PublishAllowed: true}}, "a projection")
+	_, _, err = s.OverrideDatasetStates(ctx, []registry.DatasetState{{Name: "gold_faturamento_uf", State: registry.StateCommitted, PublishAllowed: true}}, db.Operator{By: "test", Reason: "a projection"})
 	require.NoError(t, err)
 	out, err = acts.PublishDataset(ctx, activities.PublishInput{IntentID: "publish-known", Dataset: "gold_faturamento_uf"})
 	require.NoError(t, err)

@@ -26,11 +26,14 @@ import (
 
 // The workflow tests run the real activities against this package's own
 // Postgres database: only Temporal's clock and dispatch are simulated.
-var store *db.Store
+var (
+	store  *db.Store
+	testDB *dbtest.Database
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(dbtest.Main(m, "workflows", func(d *dbtest.Database) {
-		store = db.New(d.Pool)
+		store, testDB = db.New(d.Pool), d
 		cat, err := app.LoadCatalog("")
 		if err != nil {
 			panic(err)

@@ -106,9 +106,9 @@ func TestModesAndPanicTriggersOnTheDevServer(t *testing.T) {
 		require.NoError(t, dataplane.Seed(ctx, d.Pool, cat, dataplane.Options{BreakPartition: brokenPartition}))
 		_, err := d.Pool.Exec(ctx, `TRUNCATE skill_executions`)
 		require.NoError(t, err)
-		env, err := s.SetDatasetStates(ctx, []registry.DatasetState{
+		env, _, err := s.OverrideDatasetStates(ctx, []registry.DatasetState{
 			{Name: "silver_documentos", State: registry.StateCommitted, PublishAllowed: true},
-		}, "modes e2e: start over")
+		}, db.Operator{By: "test", Reason: "modes e2e: start over"})
 		require.NoError(t, err)
 		return env
 	}

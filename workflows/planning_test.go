@@ -80,7 +80,7 @@ func TestApprovedIntentIsCostedPlannedGeneratedAndValidated(t *testing.T) {
 // same intent shape in other tests recorded their (tiny) real cost.
 func clearCostHistory(t *testing.T) {
 	t.Helper()
-	_, err := store.Pool().Exec(context.Background(), `DELETE FROM precost_history`)
+	_, err := testDB.Pool.Exec(context.Background(), `DELETE FROM precost_history`)
 	require.NoError(t, err)
 }
 

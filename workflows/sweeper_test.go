@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/contextualflux/cfa/activities"
+	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/ttl"
@@ -35,10 +36,10 @@ func runSweep(t *testing.T, at time.Time) activities.Swept {
 func TestTTLSweeperMarksStaleAndEscalatesOnce(t *testing.T) {
 	ctx := context.Background()
 	base := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	_, err := store.SetDatasetStates(ctx, []registry.DatasetState{
+	_, _, err := store.OverrideDatasetStates(ctx, []registry.DatasetState{
 		{Name: "ttl_partial", State: registry.StatePartiallyCommitted, PendingPartitions: []string{"2029-12-31"}, UpdatedAt: base},
 		{Name: "ttl_quarantined", State: registry.StateQuarantined, QuarantinedUnits: []string{"2029-12-30"}, UpdatedAt: base},
-	}, "ttl test")
+	}, db.Operator{By: "test", Reason: "ttl test"})
 	require.NoError(t, err)
 
 	// Within the TTL nothing changes.
@@ -85,10 +86,10 @@ func TestExpiredQuarantineBlocksDependentIntentsUntilReviewed(t *testing.T) {
 	ctx := context.Background()
 	// vendas_diarias quarantined 40 days ago: past the 30-day TTL.
 	since := time.Now().UTC().Add(-40 * 24 * time.Hour)
-	_, err := store.SetDatasetStates(ctx, []registry.DatasetState{{Name: "vendas_diarias", State: registry.StateQuarantined, QuarantinedUnits: []string{"x"}, UpdatedAt: since}}, "ttl test")
+	_, _, err := store.OverrideDatasetStates(ctx, []registry.DatasetState{{Name: "vendas_diarias", State: registry.StateQuarantined, QuarantinedUnits: []string{"x"}, UpdatedAt: since}}, db.Operator{By: "test", Reason: "ttl test"})
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_, err := store.SetDatasetStates(ctx, []registry.DatasetState{{Name: "vendas_diarias", State: registry.StateCommitted, PublishAllowed: true}}, "test cleanup")
+		_, _, err := store.OverrideDatasetStates(ctx, []registry.DatasetState{{Name: "vendas_diarias", State: registry.StateCommitted, PublishAllowed: true}}, db.Operator{By: "test", Reason: "test cleanup"})
 		require.NoError(t, err)
 	})
 	id := uniqueID(t)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/db"
-	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -41,9 +40,9 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger) (worker.Work
 	}
 	// The data plane the sandbox runs on: layer, staging and quarantine
 	// schemas made from the catalog (idempotent).
-	if err := dataplane.Ensure(ctx, store.Pool(), cat); err != nil {
+	if err := store.EnsureDataPlane(ctx, cat); err != nil {
 		store.Close()
-		return nil, nil, fmt.Errorf("prepare the data plane at %s: %w", redact(cfg.DatabaseURL), err)
+		return nil, nil, err
 	}
 	c, err := Dial(cfg, logger)
 	if err != nil {

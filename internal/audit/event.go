@@ -2,6 +2,7 @@ package audit
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -46,7 +47,20 @@ const (
 	EventPromotionEvaluation = "PROMOTION_EVALUATION"
 	EventIntentCompleted     = "INTENT_COMPLETED"
 	EventRegistrySnapshot    = "REGISTRY_SNAPSHOT_COMMITTED"
+	// EventProjectionFailureResolved: an operator resolved the I4 marker
+	// of a failed projection.
+	EventProjectionFailureResolved = "PROJECTION_FAILURE_RESOLVED"
 )
+
+// EncodeDetails encodes an event's payload as the JSON object Seal
+// canonicalises (encoding/json: struct fields in declaration order).
+func EncodeDetails(v any) (json.RawMessage, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode audit details %T: %w", v, err)
+	}
+	return b, nil
+}
 
 // PrincipalType is the CFS Principal type.
 type PrincipalType string
