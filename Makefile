@@ -18,9 +18,10 @@ test: $(BIN)/temporal ## every test: unit, workflow, Postgres integration, end t
 	@scripts/ensure-postgres.sh $(if $(CI),--install,)
 	$(GO) test -count=1 -timeout 20m ./...
 
-build: ## build bin/cfa (CLI) and bin/cfa-worker
+build: ## build bin/cfa (CLI), bin/cfa-worker and bin/cfa-demo
 	$(GO) build -o $(BIN)/cfa ./starter
-	$(GO) build -o $(BIN)/cfa-worker ./worker
+	$(GO) build -o $(BIN)/cfa-worker ./cmd/cfa-worker
+	$(GO) build -o $(BIN)/cfa-demo ./cmd/cfa-demo
 
 $(BIN)/temporal:
 	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
@@ -47,10 +48,10 @@ lint: ## go vet, staticcheck and workflowcheck
 bench: ## domain benchmarks (ns/op, allocs/op)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
-bench-e2e: build $(BIN)/temporal ## end-to-end decision latency p50/p99 vs a bare workflow
+bench-e2e: build $(BIN)/temporal ## end-to-end latency and history size: auto intent vs empty and one-activity workflows
 	@export DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cfa?sslmode=disable}; \
 	  scripts/ensure-postgres.sh && scripts/ensure-temporal.sh && bin/cfa migrate >/dev/null
-	@scripts/with-worker.sh bin/cfa bench --n 50
+	@scripts/with-worker.sh bin/cfa-demo bench --n 50
 
 clean: ## remove binaries and local state
 	rm -rf bin .data

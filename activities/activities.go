@@ -1,44 +1,56 @@
 // Package activities adapts the CFA domain packages and the Postgres store to
-// Temporal activities. Each method is one stage of the governed flow; the
-// logic lives in internal/*, the state in db.
+// Temporal activities. Each method is one stage of the governed flow: it
+// calls a domain package (internal/*), reads or writes the store, appends
+// the stage's audit events and returns what the workflow needs to go on,
+// including the stage's vote for the Decision Engine and whether the flow
+// stops there. Workflow code never decides; it only orders these calls.
 package activities
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
-	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/extension"
 	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/policy"
-	"github.com/contextualflux/cfa/internal/registry"
-	"github.com/contextualflux/cfa/internal/resolution"
-	"github.com/contextualflux/cfa/internal/signature"
 )
 
 // ErrInvalidInput marks errors that no retry can fix; workflows list it in
 // RetryPolicy.NonRetryableErrorTypes.
 const ErrInvalidInput = "InvalidInput"
 
-// Activities holds the dependencies every stage needs.
+// Activities holds the dependencies every stage needs. Its fields are the
+// interfaces the stages use; internal/app wires the shipped implementations
+// and the extension points of whitepaper section 9 (Extensions).
 type Activities struct {
-	Store    *db.Store
-	Catalog  *catalog.Catalog
-	Bundle   *policy.Bundle
-	Logger   *zap.Logger
-	Notifier *Notifier
+	// Store is the intents index, plans, scope locks, data plane and
+	// lifecycle evidence (db.Store).
+	Store Storage
+	// Catalog and Bundle are the data catalog and policy bundle in force.
+	Catalog *catalog.Catalog
+	Bundle  *policy.Bundle
+	// Extensions are the extension points of whitepaper section 9, the
+	// registry's snapshot provider and storage and the audit trail's
+	// storage among them; New fills the unset ones with the shipped ones.
+	Extensions extension.Points
+	Logger     *zap.Logger
+	Notifier   *Notifier
 	// Temporal lets lock acquisition check whether a holder's workflow is
 	// still running; nil disables recovery (workflow unit tests).
 	Temporal client.Client
 	// Execution tunes the sandbox (statement timeout, runtime limits).
 	Execution ExecutionConfig
+
+	cache snapshots
 }
 
 func invalid(err error) error {
@@ -49,143 +61,121 @@ func (a *Activities) log(intentID, stage string) *zap.Logger {
 	return a.Logger.With(zap.String("intent_id", intentID), zap.String("stage", stage))
 }
 
-// AuditInput is one event and its stage details, encoded here rather than
-// in workflow code (encoding/json is not workflow-safe).
-type AuditInput struct {
-	Event   audit.Event `json:"event"`
-	Details any         `json:"details,omitempty"`
+// Step is what the workflow gives every stage activity besides its input:
+// whose stage it is and where its audit events go. The workflow assigns Seq
+// (the seq of the stage's first event), so a retried activity appends the
+// same events, idempotent on intent_id and seq, and none can be reordered.
+type Step struct {
+	IntentID            string    `json:"intent_id"`
+	CorrelationID       string    `json:"correlation_id"`
+	PolicyBundleVersion string    `json:"policy_bundle_version,omitempty"`
+	Seq                 int64     `json:"seq"`
+	At                  time.Time `json:"at"` // workflow time
 }
 
-// RecordAudit appends one event to the audit trail. IntentID+Seq is the
-// idempotency key, so a retry returns the receipt already stored.
-func (a *Activities) RecordAudit(ctx context.Context, in AuditInput) (AuditAck, error) {
-	e := in.Event
-	if in.Details != nil {
-		b, err := json.Marshal(in.Details)
+// Stage is what every stage activity returns besides its output.
+type Stage struct {
+	// Summary is the stage's line in `cfa status`.
+	Summary string `json:"summary,omitempty"`
+	// Events is the number of audit events the stage appended.
+	Events int64 `json:"events,omitempty"`
+	// Votes are the stage's votes for the Decision Engine (step 17).
+	Votes []decision.Vote `json:"votes,omitempty"`
+	// Violations are the invariant vetoes the stage found.
+	Violations []decision.Violation `json:"violations,omitempty"`
+	// Stop ends the flow after this stage: the Decision Engine decides
+	// from the votes cast so far.
+	Stop bool `json:"stop,omitempty"`
+}
+
+// StageOf returns the common part of a stage activity's output.
+func (s Stage) StageOf() Stage { return s }
+
+func (s *Stage) vote(v decision.Vote) { s.Votes = append(s.Votes, v) }
+
+// stop ends the flow with v.
+func (s *Stage) stop(v decision.Vote) { s.vote(v); s.Stop = true }
+
+// veto ends the flow with an invariant's veto.
+func (s *Stage) veto(v decision.Violation) {
+	s.Violations = append(s.Violations, v)
+	s.Stop = true
+}
+
+// System is the principal of the stages the worker runs.
+var System = audit.Principal{ID: "cfa-worker", Type: audit.PrincipalSystem, AuthContext: "temporal"}
+
+// trail collects a stage's audit events; flush appends them in one call.
+type trail struct {
+	step   Step
+	events []audit.Event
+	err    error
+}
+
+func newTrail(st Step) *trail { return &trail{step: st} }
+
+// add records one event of the stage as the system; targets nil means the
+// intent itself.
+func (t *trail) add(stage, outcome string, action audit.Action, targets []string, p events.Payload) {
+	t.addBy(System, stage, outcome, action, targets, p)
+}
+
+func (t *trail) addBy(actor audit.Principal, stage, outcome string, action audit.Action, targets []string, p events.Payload) {
+	if t.err != nil {
+		return
+	}
+	if targets == nil {
+		targets = []string{"intent:" + t.step.IntentID}
+	}
+	e := audit.Event{
+		IntentID: t.step.IntentID, Seq: t.step.Seq + int64(len(t.events)), CorrelationID: t.step.CorrelationID,
+		PolicyBundleVersion: t.step.PolicyBundleVersion, Stage: stage, EventType: p.EventType(), Outcome: outcome,
+		Actor: actor, Action: action, Targets: targets, Timestamp: t.step.At.UTC(),
+	}
+	if _, empty := p.(events.IntentCompleted); !empty {
+		b, err := audit.EncodeDetails(p)
 		if err != nil {
-			return AuditAck{}, invalid(fmt.Errorf("encode details of %s: %w", e.EventType, err))
+			t.err = err
+			return
 		}
 		e.Details = b
 	}
-	r, err := a.Store.AppendAudit(ctx, e)
-	if errors.Is(err, audit.ErrInvalidEvent) {
-		// No retry can make an invalid event valid.
-		return AuditAck{}, invalid(fmt.Errorf("record audit event %s #%d for intent %s: %w", e.EventType, e.Seq, e.IntentID, err))
+	t.events = append(t.events, e)
+}
+
+// flush appends the collected events in order and returns how many.
+func (a *Activities) flush(ctx context.Context, t *trail) (int64, error) {
+	if t.err != nil {
+		return 0, invalid(t.err)
 	}
-	if err != nil {
-		return AuditAck{}, fmt.Errorf("record audit event %s #%d for intent %s: %w", e.EventType, e.Seq, e.IntentID, err)
+	if len(t.events) == 0 {
+		return 0, nil
 	}
-	return AuditAck{ReceiptID: r.ReceiptID, Position: r.Position}, nil
-}
-
-// AuditAck identifies a stored receipt.
-type AuditAck struct {
-	ReceiptID string `json:"receipt_id"`
-	Position  int64  `json:"position"`
-}
-
-// TrackInput is the intents-index row; a structured signature is stored
-// as its JSON.
-type TrackInput struct {
-	Intent    db.Intent            `json:"intent"`
-	Signature *signature.Signature `json:"signature,omitempty"`
-}
-
-// TrackIntent upserts the intent's row in the intents index (for `list`).
-func (a *Activities) TrackIntent(ctx context.Context, in TrackInput) error {
-	rec := in.Intent
-	if in.Signature != nil {
-		b, err := json.Marshal(in.Signature)
-		if err != nil {
-			return invalid(fmt.Errorf("encode signature of intent %s: %w", rec.IntentID, err))
+	if _, err := a.Extensions.Audit.Append(ctx, t.events...); err != nil {
+		first := t.events[0]
+		err = fmt.Errorf("record audit events %s from #%d for intent %s: %w", first.EventType, first.Seq, first.IntentID, err)
+		if errors.Is(err, audit.ErrInvalidEvent) {
+			return 0, invalid(err)
 		}
-		rec.Source, rec.Input = db.SourceSignature, string(b)
+		return 0, err
 	}
-	if _, err := a.Store.UpsertIntent(ctx, rec); err != nil {
-		return fmt.Errorf("track intent %s: %w", rec.IntentID, err)
+	return int64(len(t.events)), nil
+}
+
+// finish flushes the trail into the stage's event count.
+func (a *Activities) finish(ctx context.Context, t *trail, s *Stage) error {
+	n, err := a.flush(ctx, t)
+	s.Events = n
+	return err
+}
+
+func datasetTargets(names []string) []string {
+	if len(names) == 0 {
+		return nil
 	}
-	return nil
-}
-
-// Consultation is what step 2 reads: the registry snapshot and the versions
-// of the catalog and policy bundle in force (the execution_context).
-type Consultation struct {
-	Environment            registry.EnvironmentState `json:"environment"`
-	CatalogSnapshotVersion string                    `json:"catalog_snapshot_version"`
-	PolicyBundleVersion    string                    `json:"policy_bundle_version"`
-	MaxReplanAttempts      int                       `json:"max_replan_attempts"`
-}
-
-// ConsultRegistry reads latest_committed_before_intent_resolution (I3).
-func (a *Activities) ConsultRegistry(ctx context.Context) (Consultation, error) {
-	env, err := a.Store.LatestSnapshot(ctx)
-	if err != nil {
-		return Consultation{}, fmt.Errorf("consult context registry: %w", err)
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "dataset:" + n
 	}
-	return Consultation{
-		Environment:            env,
-		CatalogSnapshotVersion: a.Catalog.SnapshotVersion,
-		PolicyBundleVersion:    a.Bundle.Version,
-		MaxReplanAttempts:      a.Bundle.MaxReplanAttempts,
-	}, nil
+	return out
 }
-
-// NormalizeInput is the Normalizer's input: text or a structured signature.
-type NormalizeInput struct {
-	IntentID    string                    `json:"intent_id"`
-	Text        string                    `json:"text,omitempty"`
-	Signature   *signature.Signature      `json:"signature,omitempty"`
-	Environment registry.EnvironmentState `json:"environment"`
-}
-
-// Normalize runs the Intent Normalizer + Semantic Resolution (step 4).
-func (a *Activities) Normalize(_ context.Context, in NormalizeInput) (resolution.SemanticResolution, error) {
-	var res resolution.SemanticResolution
-	switch {
-	case in.Signature != nil && in.Text != "":
-		return res, invalid(errors.New("normalize: give either text or a structured signature, not both"))
-	case in.Signature != nil:
-		res = resolution.ResolveStructured(*in.Signature, a.Catalog, in.Environment)
-	default:
-		res = resolution.Resolve(in.Text, a.Catalog, in.Environment)
-	}
-	a.log(in.IntentID, "intent_normalizer").Info("semantic resolution",
-		zap.Bool("resolved", res.Resolved), zap.Float64("confidence_score", res.ConfidenceScore),
-		zap.String("confirmation_mode", string(res.ConfirmationMode)), zap.String("reason", res.Reason))
-	return res, nil
-}
-
-// SignInput binds a signature to its execution_context.
-type SignInput struct {
-	Signature        signature.Signature        `json:"signature"`
-	ExecutionContext signature.ExecutionContext `json:"execution_context"`
-}
-
-// Signed is a State Signature with its intent_signature_hash.
-type Signed struct {
-	Signature signature.Signature `json:"signature"`
-	Hash      string              `json:"intent_signature_hash"`
-}
-
-// Sign generates the State Signature with execution_context (step 6).
-func (a *Activities) Sign(_ context.Context, in SignInput) (Signed, error) {
-	s := in.Signature.Canonical()
-	s.ExecutionContext = in.ExecutionContext
-	h, err := s.Hash()
-	if err != nil {
-		return Signed{}, invalid(err)
-	}
-	return Signed{Signature: s, Hash: h}, nil
-}
-
-// Decide runs the Decision Engine (step 17).
-func (a *Activities) Decide(_ context.Context, in decision.Input) (decision.Decision, error) {
-	d, err := decision.Decide(in)
-	if err != nil {
-		return d, invalid(err)
-	}
-	return d, nil
-}
-
-// Noop does nothing; BareWorkflow uses it as the latency baseline.
-func (a *Activities) Noop(context.Context) error { return nil }

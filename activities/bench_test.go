@@ -1,32 +1,28 @@
 package activities_test
 
 import (
-	"context"
 	"testing"
 
-	"go.uber.org/zap"
-
-	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/resolution"
 )
 
-// BenchmarkDecision measures the pure kernel of one intent, as the
+// BenchmarkDecision measures the pure kernel of one intent as the stage
 // activities run it: resolve + sign + govern (with its replan) + decide.
-// No Postgres and no Temporal: those costs are in `cfa bench`.
+// No Postgres and no Temporal: those costs are in `make bench-e2e`.
 func BenchmarkDecision(b *testing.B) {
 	cat, err := app.LoadCatalog("")
 	if err != nil {
 		b.Fatal(err)
 	}
-	bundle, err := app.LoadBundle("")
+	bundle, err := app.LoadBundle(b.Context(), "")
 	if err != nil {
 		b.Fatal(err)
 	}
-	a := &activities.Activities{Catalog: cat, Bundle: bundle, Logger: zap.NewNop()}
 	env := registry.EnvironmentState{VersionID: "bench"}
-	ctx := context.Background()
 	cases := map[string]string{
 		"auto_aggregate":         "aggregate vendas_diarias by day",
 		"reconcile_with_replan":  "reconcile nfe with clientes and persist to silver",
@@ -36,23 +32,19 @@ func BenchmarkDecision(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				res, err := a.Normalize(ctx, activities.NormalizeInput{Text: text, Environment: env})
-				if err != nil || !res.Resolved {
-					b.Fatalf("resolve %q: %v %s", text, err, res.Reason)
+				res := resolution.Resolve(text, cat, env)
+				if !res.Resolved {
+					b.Fatalf("resolve %q: %s", text, res.Reason)
 				}
-				s, err := a.Sign(ctx, activities.SignInput{Signature: res.Signature})
+				sig := res.Signature.Canonical()
+				if _, err := sig.Hash(); err != nil {
+					b.Fatal(err)
+				}
+				g, err := policy.Govern(sig, env, cat, bundle)
 				if err != nil {
 					b.Fatal(err)
 				}
-				g, err := a.Govern(ctx, activities.GovernInput{Signed: s, Environment: env})
-				if err != nil {
-					b.Fatal(err)
-				}
-				out := decision.Approved
-				if g.Outcome == activities.OutcomeBlock {
-					out = decision.Blocked
-				}
-				if _, err := a.Decide(ctx, decision.Input{Votes: []decision.Vote{{Authority: decision.AuthorityPolicyEngine, Outcome: out}}}); err != nil {
+				if _, err := decision.Decide(decision.Input{Votes: []decision.Vote{g.Vote(decision.AuthorityPolicyEngine)}}); err != nil {
 					b.Fatal(err)
 				}
 			}

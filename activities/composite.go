@@ -2,40 +2,99 @@ package activities
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/composite"
-	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/intent"
 )
 
-// GraphCheck is a composite intent's graph verdict: its levels, or the
-// problems that block it.
-type GraphCheck struct {
-	Levels   [][]string `json:"levels,omitempty"`
-	Problems []string   `json:"problems,omitempty"`
+// CompositeReceiveInput is a composite intent as submitted, and its row in
+// the intents index.
+type CompositeReceiveInput struct {
+	Composite events.CompositeReceived `json:"composite"`
+	Index     db.Intent                `json:"index"`
+}
+
+// ReceiveComposite records a composite intent (step 1 of its parent).
+func (a *Activities) ReceiveComposite(ctx context.Context, st Step, in CompositeReceiveInput) (Stage, error) {
+	row := in.Index
+	row.Source, row.Input = db.SourceComposite, in.Composite.Graph.RootIntent
+	if _, err := a.Store.UpsertIntent(ctx, row); err != nil {
+		return Stage{}, fmt.Errorf("track intent %s: %w", st.IntentID, err)
+	}
+	t := newTrail(st)
+	t.addBy(Submitter(in.Composite.SubmittedBy), intent.StageReceived, "received", audit.ActionInvoke, nil, in.Composite)
+	out := Stage{Summary: "intent graph " + in.Composite.Graph.RootIntent}
+	return out, a.finish(ctx, t, &out)
+}
+
+// GraphChecked is a composite intent's graph verdict: its levels, or the
+// vote that blocks it.
+type GraphChecked struct {
+	Stage
+	Levels [][]string `json:"levels,omitempty"`
 }
 
 // CheckIntentGraph validates a composite intent's graph (cycles, dangling
-// dependencies, ids). An invalid graph is a verdict, not an error: the
-// workflow blocks it and records why.
-func (a *Activities) CheckIntentGraph(_ context.Context, g composite.IntentGraph) (GraphCheck, error) {
+// dependencies, ids); the starter validated it, a workflow started by other
+// means is checked again before anything runs. An invalid graph blocks the
+// composite with every problem named.
+func (a *Activities) CheckIntentGraph(ctx context.Context, st Step, g composite.IntentGraph) (GraphChecked, error) {
+	out := GraphChecked{}
 	if err := g.Validate(); err != nil {
-		var out GraphCheck
+		var problems []string
 		for _, p := range composite.Problems(err) {
-			out.Problems = append(out.Problems, p.Error())
+			problems = append(problems, p.Error())
 		}
-		if len(out.Problems) == 0 {
-			out.Problems = []string{err.Error()}
+		if len(problems) == 0 {
+			problems = []string{err.Error()}
 		}
+		v := composite.InvalidGraphVote(problems)
+		out.Summary = "invalid intent graph: " + v.Reason
+		out.stop(v)
 		return out, nil
 	}
-	return GraphCheck{Levels: g.Levels()}, nil
+	out.Levels = g.Levels()
+	t := newTrail(st)
+	t.add(intent.StageComposite, "accepted", audit.ActionInvoke, nil, events.IntentGraphAccepted{
+		RootIntent: g.RootIntent, Levels: out.Levels, Dependencies: g.Dependencies, SharedContext: g.SharedContext,
+	})
+	out.Summary = fmt.Sprintf("%d sub-intents in %d levels", len(g.SubIntents), len(out.Levels))
+	return out, a.finish(ctx, t, &out.Stage)
 }
 
-// ConsolidateComposite decides a composite intent from its sub-intents.
-func (a *Activities) ConsolidateComposite(_ context.Context, subs []decision.SubDecision) (decision.Decision, error) {
-	d, err := decision.Consolidate(subs)
-	if err != nil {
-		return d, invalid(err)
+// SubIntentEvent is one step of a composite's schedule: a sub-intent
+// started, decided or skipped (exactly one is set).
+type SubIntentEvent struct {
+	Started *events.SubIntentStarted `json:"started,omitempty"`
+	Decided *events.SubIntentDecided `json:"decided,omitempty"`
+	Skipped *events.SubIntentSkipped `json:"skipped,omitempty"`
+}
+
+// RecordSubIntent records one step of a composite's schedule, under the
+// composite's correlation id.
+func (a *Activities) RecordSubIntent(ctx context.Context, st Step, in SubIntentEvent) (Stage, error) {
+	t := newTrail(st)
+	out := Stage{}
+	switch {
+	case in.Started != nil:
+		t.add(intent.StageComposite, "started", audit.ActionInvoke, []string{"intent:" + in.Started.IntentID}, *in.Started)
+		out.Summary = "started " + in.Started.SubIntent
+	case in.Decided != nil:
+		outcome := in.Decided.State
+		if in.Decided.DecisionState != "" {
+			outcome = string(in.Decided.DecisionState)
+		}
+		t.add(intent.StageComposite, outcome, audit.ActionInvoke, []string{"intent:" + in.Decided.IntentID}, *in.Decided)
+		out.Summary = fmt.Sprintf("%s: %s", in.Decided.SubIntent, outcome)
+	case in.Skipped != nil:
+		t.add(intent.StageComposite, "skipped", audit.ActionInvoke, nil, *in.Skipped)
+		out.Summary = "skipped " + in.Skipped.SubIntent + ": " + in.Skipped.Reason
+	default:
+		return out, invalid(fmt.Errorf("record sub-intent of intent %s: no event given", st.IntentID))
 	}
-	return d, nil
+	return out, a.finish(ctx, t, &out)
 }

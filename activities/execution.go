@@ -2,16 +2,13 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
@@ -19,9 +16,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/catalog"
+	"github.com/contextualflux/cfa/internal/codegen"
 	"github.com/contextualflux/cfa/internal/concurrency"
 	"github.com/contextualflux/cfa/internal/dataplane"
+	"github.com/contextualflux/cfa/internal/fault"
+	"github.com/contextualflux/cfa/internal/intent"
 	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/precost"
@@ -43,159 +45,191 @@ type EnvironmentalFault struct {
 	Reason  string                   `json:"reason"`
 }
 
-// UnitsInput names the plan whose consistency units are wanted.
-type UnitsInput struct {
-	IntentID string                `json:"intent_id"`
-	Plan     planner.ExecutionPlan `json:"plan"`
+// PlanRef names the recorded plan and code of one signature of an intent:
+// the execution reads them from the planning record, so neither travels in
+// the workflow's history again.
+type PlanRef struct {
+	IntentID      string `json:"intent_id"`
+	SignatureHash string `json:"intent_signature_hash"`
 }
 
-// Units are the consistency units of one execution.
-type Units struct {
-	ConsistencyUnit partialexecution.ConsistencyUnit `json:"consistency_unit"`
-	Target          string                           `json:"target"`
-	Keys            []string                         `json:"keys"`
-	// Partitioned: each key is a partition value of the sources and target.
-	Partitioned bool `json:"partitioned"`
+// executable is a recorded plan and its Postgres code.
+type executable struct {
+	Plan planner.ExecutionPlan
+	Code codegen.Artifact
 }
 
-// DiscoverUnits lists the consistency units of a plan: for a partition unit,
-// the partition values the window holds in the partitioned source (an empty
-// partition is no unit); otherwise one unit, the target dataset.
-func (a *Activities) DiscoverUnits(ctx context.Context, in UnitsInput) (Units, error) {
-	p := in.Plan
-	out := Units{Target: p.Target}
-	load, ok := p.LoadStep()
-	if !ok || p.ConsistencyUnit != planner.UnitPartition || p.Window == nil || load.Params.Load.PartitionKey == "" {
-		out.ConsistencyUnit = partialexecution.ConsistencyUnit{Type: partialexecution.UnitType(unitType(p.ConsistencyUnit)), Key: p.Target}
-		out.Keys = []string{p.Target}
-		return out, nil
-	}
-	out.ConsistencyUnit = partialexecution.ConsistencyUnit{Type: partialexecution.UnitPartition, Key: load.Params.Load.PartitionKey}
-	out.Partitioned = true
-	var src catalog.Dataset
-	for _, s := range p.Steps {
-		if s.Kind == planner.KindExtract && s.Params.Filter != nil {
-			if src, ok = a.Catalog.Get(s.Dataset); !ok {
-				return out, invalid(fmt.Errorf("discover units of intent %s: dataset %s is not in the catalog", in.IntentID, s.Dataset))
-			}
-			break
-		}
-	}
-	if src.Name == "" {
-		return out, invalid(fmt.Errorf("discover units of intent %s: the plan partitions by %s but no extract is filtered on it", in.IntentID, load.Params.Load.PartitionKey))
-	}
-	keys, err := a.Store.Partitions(ctx, src, p.Window.From, p.Window.To)
+func (a *Activities) executable(ctx context.Context, ref PlanRef) (executable, error) {
+	rec, err := a.Store.GetPlanOfSignature(ctx, ref.IntentID, ref.SignatureHash)
 	if err != nil {
-		return out, fmt.Errorf("discover units of intent %s: %w", in.IntentID, err)
+		return executable{}, err
 	}
-	out.Keys = keys
+	var out executable
+	if err := json.Unmarshal(rec.Plan, &out.Plan); err != nil || rec.Plan == nil {
+		return executable{}, invalid(fmt.Errorf("read the plan of intent %s: %v: the planning record has no valid plan", ref.IntentID, err))
+	}
+	var arts []codegen.Artifact
+	if err := json.Unmarshal(rec.Artifacts, &arts); err != nil || len(arts) == 0 {
+		return executable{}, invalid(fmt.Errorf("read the code of intent %s: %v: the planning record has no code", ref.IntentID, err))
+	}
+	out.Code = arts[0] // the Postgres artifact, first (Code.Artifacts)
 	return out, nil
 }
 
-func unitType(u planner.ConsistencyUnit) string {
-	if u == planner.UnitPartition {
-		return string(planner.UnitDataset) // a partition unit with no window runs as one dataset unit
+func (e executable) script() string {
+	var b strings.Builder
+	for _, f := range e.Code.Files {
+		b.WriteString(f.Content)
 	}
-	return string(u)
+	return b.String()
 }
 
 // LockInput asks for the target scopes of a plan (step 11).
 type LockInput struct {
-	IntentID   string                `json:"intent_id"`
-	WorkflowID string                `json:"workflow_id"`
-	RunID      string                `json:"run_id"`
-	Plan       planner.ExecutionPlan `json:"plan"`
-	OnConflict string                `json:"on_conflict,omitempty"`
+	Plan       PlanRef `json:"plan"`
+	WorkflowID string  `json:"workflow_id"`
+	RunID      string  `json:"run_id"`
+	OnConflict string  `json:"on_conflict,omitempty"`
+	// Queued: the intent already waits (SCOPE_LOCK_QUEUED is recorded once).
+	Queued bool `json:"queued,omitempty"`
 }
 
-// LockOutcome says whether the scopes are held, or who comes first.
-type LockOutcome struct {
-	Held      bool            `json:"held"`
-	Rejected  bool            `json:"rejected,omitempty"`
-	Scopes    []string        `json:"scopes"`
-	Ahead     []db.LockHolder `json:"ahead,omitempty"`
-	Recovered []string        `json:"recovered,omitempty"` // dead holders whose scopes were released
+// Locked says whether the scopes are held, or who comes first.
+type Locked struct {
+	Stage
+	Held     bool     `json:"held"`
+	Rejected bool     `json:"rejected,omitempty"`
+	Queued   bool     `json:"queued,omitempty"`
+	Scopes   []string `json:"scopes"`
+	// Recovered are dead holders whose scopes were released.
+	Recovered []string `json:"recovered,omitempty"`
 	// Wake lists the other intents queued on the recovered scopes.
 	Wake []string `json:"wake,omitempty"`
 }
 
 // AcquireScope requests the plan's target scopes (single_active_intent_per_
-// target_scope). A holder whose workflow is no longer running (it died or
-// was terminated before its projection) is recovered: its scopes are
-// released, which is safe because its writes never left staging.
-func (a *Activities) AcquireScope(ctx context.Context, in LockInput) (LockOutcome, error) {
-	scopes, err := scopesOf(in.Plan)
+// target_scope), held until the projection. With conflict_resolution
+// reject a busy scope blocks the intent; with queue it waits in FIFO
+// order. A holder whose workflow is no longer running (it died or was
+// terminated before its projection) is recovered: its scopes are released,
+// which is safe because its writes never left staging.
+func (a *Activities) AcquireScope(ctx context.Context, st Step, in LockInput) (Locked, error) {
+	ex, err := a.executable(ctx, in.Plan)
 	if err != nil {
-		return LockOutcome{}, invalid(fmt.Errorf("lock scopes of intent %s: %w", in.IntentID, err))
+		return Locked{}, err
 	}
-	req := db.LockRequest{IntentID: in.IntentID, WorkflowID: in.WorkflowID, RunID: in.RunID, OnConflict: in.OnConflict}
-	out := LockOutcome{}
+	scopes, err := scopesOf(ex.Plan)
+	if err != nil {
+		return Locked{}, invalid(fmt.Errorf("lock scopes of intent %s: %w", st.IntentID, err))
+	}
+	req := db.LockRequest{IntentID: st.IntentID, WorkflowID: in.WorkflowID, RunID: in.RunID, OnConflict: in.OnConflict}
+	out := Locked{Queued: in.Queued}
 	for _, s := range scopes {
 		req.Scopes = append(req.Scopes, db.LockScope{Dataset: s.Dataset, Partition: s.Partition})
 		out.Scopes = append(out.Scopes, s.Key())
 	}
+	ahead, err := a.acquire(ctx, st.IntentID, req, &out)
+	if err != nil {
+		return out, err
+	}
+	t := newTrail(st)
+	targets := scopeTargets(out.Scopes)
+	switch {
+	case out.Held:
+		t.add(intent.StageLock, "acquired", audit.ActionWrite, targets, events.ScopeAcquired{
+			Scopes: out.Scopes, Queued: in.Queued, Recovered: out.Recovered, LockPoint: "before_pre_execution_revalidation",
+		})
+		out.Summary = fmt.Sprintf("%d scopes held (%s)", len(out.Scopes), firstScope(out.Scopes))
+	case out.Rejected:
+		v := concurrency.ConflictVote(ahead)
+		t.add(intent.StageLock, "blocked", audit.ActionInvoke, targets, events.ScopeRejected{Scopes: out.Scopes, Ahead: ahead})
+		out.Summary = "rejected: " + v.Reason
+		out.stop(v)
+	case !in.Queued:
+		out.Queued = true
+		t.add(intent.StageLock, "queued", audit.ActionInvoke, targets, events.ScopeQueued{Scopes: out.Scopes, Ahead: ahead})
+		out.Summary = "queued behind " + strings.Join(ahead, ", ")
+	}
+	return out, a.finish(ctx, t, &out.Stage)
+}
+
+// acquire asks the store for the scopes, recovering dead holders once, and
+// returns who is ahead.
+func (a *Activities) acquire(ctx context.Context, intentID string, req db.LockRequest, out *Locked) ([]string, error) {
+	var ahead []db.LockHolder
 	for range 2 { // a second try after recovering dead holders
 		st, err := a.Store.AcquireScopes(ctx, req)
 		if errors.Is(err, db.ErrScopeRejected) {
-			out.Rejected, out.Ahead = true, st.Ahead
-			return out, nil
+			out.Rejected, ahead = true, st.Ahead
+			break
 		}
 		if errors.Is(err, db.ErrInvalidLockRequest) {
-			return out, invalid(err)
+			return nil, invalid(err)
 		}
 		if err != nil {
-			return out, err
+			return nil, err
 		}
-		out.Held, out.Ahead = st.Held, st.Ahead
+		out.Held, ahead = st.Held, st.Ahead
 		if st.Held || a.Temporal == nil {
-			return out, nil
+			break
 		}
-		recovered := false
-		for _, h := range st.Ahead {
-			if slices.Contains(out.Recovered, h.IntentID) {
-				continue
-			}
-			// The latest run: a reset holder runs on under a new run id.
-			// Workflow ids are never reused, so a holder Temporal no longer
-			// knows (history past retention) is gone too.
-			status := "not found"
-			desc, err := a.Temporal.DescribeWorkflowExecution(ctx, h.WorkflowID, "")
-			var nf *serviceerror.NotFound
-			switch {
-			case errors.As(err, &nf):
-			case err != nil:
-				continue // Temporal unreachable: recovery waits for the next check
-			case desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-				continue
-			default:
-				status = desc.GetWorkflowExecutionInfo().GetStatus().String()
-			}
-			wake, err := a.Store.ReleaseScopes(ctx, h.IntentID, db.ReleaseRecovered)
-			if err != nil {
-				return out, err
-			}
-			out.Wake = append(out.Wake, wake...)
-			a.log(in.IntentID, "concurrency_control").Warn("recovered the scopes of a dead holder",
-				zap.String("holder", h.IntentID), zap.String("status", status))
-			out.Recovered = append(out.Recovered, h.IntentID)
-			recovered = true
+		recovered, err := a.recoverDeadHolders(ctx, intentID, st.Ahead, out)
+		if err != nil {
+			return nil, err
 		}
 		if !recovered {
-			return out, nil
+			break
 		}
 	}
-	return out, nil
+	ids := make([]string, 0, len(ahead))
+	for _, h := range ahead {
+		ids = append(ids, h.IntentID)
+	}
+	return ids, nil
+}
+
+// recoverDeadHolders releases the scopes of holders whose workflow is no
+// longer running (by its latest run: a reset holder runs on under a new
+// run id; a holder Temporal no longer knows is gone too).
+func (a *Activities) recoverDeadHolders(ctx context.Context, intentID string, ahead []db.LockHolder, out *Locked) (bool, error) {
+	recovered := false
+	for _, h := range ahead {
+		if slices.Contains(out.Recovered, h.IntentID) {
+			continue
+		}
+		status := "not found"
+		desc, err := a.Temporal.DescribeWorkflowExecution(ctx, h.WorkflowID, "")
+		var nf *serviceerror.NotFound
+		switch {
+		case errors.As(err, &nf):
+		case err != nil:
+			continue // Temporal unreachable: recovery waits for the next check
+		case desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+			continue
+		default:
+			status = desc.GetWorkflowExecutionInfo().GetStatus().String()
+		}
+		wake, err := a.Store.ReleaseScopes(ctx, h.IntentID, db.ReleaseRecovered)
+		if err != nil {
+			return recovered, err
+		}
+		out.Wake = append(out.Wake, wake...)
+		a.log(intentID, intent.StageLock).Warn("recovered the scopes of a dead holder", zap.String("holder", h.IntentID), zap.String("status", status))
+		out.Recovered = append(out.Recovered, h.IntentID)
+		recovered = true
+	}
+	return recovered, nil
 }
 
 // ReleaseInput releases an intent's scopes outside a projection.
 type ReleaseInput struct {
-	IntentID string `json:"intent_id"`
-	Reason   string `json:"reason"`
+	Reason string `json:"reason"`
 }
 
-// ReleaseScope releases the intent's scopes and returns who to wake.
-func (a *Activities) ReleaseScope(ctx context.Context, in ReleaseInput) ([]string, error) {
-	return a.Store.ReleaseScopes(ctx, in.IntentID, in.Reason)
+// ReleaseScope releases the intent's scopes (waiting or held) and returns
+// who to wake.
+func (a *Activities) ReleaseScope(ctx context.Context, st Step, in ReleaseInput) ([]string, error) {
+	return a.Store.ReleaseScopes(ctx, st.IntentID, in.Reason)
 }
 
 func scopesOf(p planner.ExecutionPlan) ([]concurrency.Scope, error) {
@@ -209,53 +243,170 @@ func scopesOf(p planner.ExecutionPlan) ([]concurrency.Scope, error) {
 	return concurrency.ScopesFor(t)
 }
 
-// RevalidateInput is step 12: the signed execution_context.
+// RevalidateInput is step 12: the signed signature and the scopes held.
 type RevalidateInput struct {
-	IntentID         string                     `json:"intent_id"`
-	ExecutionContext signature.ExecutionContext `json:"execution_context"`
+	Signed Signed   `json:"signed"`
+	Scopes []string `json:"scopes"`
 }
 
-// Revalidate compares the execution_context with the versions in force now
-// (TOCTOU), after the lock is held.
-func (a *Activities) Revalidate(ctx context.Context, in RevalidateInput) (revalidation.Result, error) {
-	env, err := a.Store.LatestSnapshot(ctx)
+// Revalidated is step 12's outcome. When Stale, the intent is signed again
+// as Next under Consultation and planned again from step 6.
+type Revalidated struct {
+	Stage
+	Stale        bool                `json:"stale,omitempty"`
+	Next         signature.Signature `json:"next"`
+	Consultation Consultation        `json:"consultation"`
+}
+
+// Revalidate is step 12, after the lock is held: I4 first (a projection
+// that failed on a conflicting scope while the intent waited leaves its
+// environment uncertain), then the execution_context against the versions
+// in force now (TOCTOU). A stale environment counts as a replan; past the
+// limit, replan_policy.on_max_exceeded blocks.
+func (a *Activities) Revalidate(ctx context.Context, st Step, in RevalidateInput) (Revalidated, error) {
+	out := Revalidated{}
+	gate, err := a.certain(ctx, st.IntentID, in.Scopes)
 	if err != nil {
-		return revalidation.Result{}, fmt.Errorf("revalidate intent %s: %w", in.IntentID, err)
+		return out, err
 	}
-	res, err := revalidation.Revalidate(in.ExecutionContext, signature.ExecutionContext{
-		PolicyBundleVersion: a.Bundle.Version, CatalogSnapshotVersion: a.Catalog.SnapshotVersion, RegistryVersionID: env.VersionID,
-	})
+	if v := gate.Violation(); v != nil {
+		out.Summary = "environment_state_uncertain: the projection of " + gate.Blockers() + " failed"
+		out.veto(*v)
+		return out, nil
+	}
+	env, err := a.Extensions.Snapshots.LatestSnapshot(ctx)
 	if err != nil {
-		return res, invalid(err)
+		return out, fmt.Errorf("revalidate intent %s: %w", st.IntentID, err)
 	}
-	return res, nil
+	now := Consultation{RegistryVersionID: env.VersionID, CatalogSnapshotVersion: a.Catalog.SnapshotVersion,
+		PolicyBundleVersion: a.Bundle.Version, MaxReplanAttempts: a.Bundle.MaxReplanAttempts}
+	rv, err := revalidation.Revalidate(in.Signed.Signature.ExecutionContext, now.ExecutionContext())
+	if err != nil {
+		return out, invalid(err)
+	}
+	t := newTrail(st)
+	t.add(intent.StageRevalidation, string(rv.Outcome), audit.ActionRead, nil, events.Revalidation{Result: rv})
+	if rv.Outcome != revalidation.Replan {
+		out.Summary = "execution_context current"
+		return out, a.finish(ctx, t, &out.Stage)
+	}
+	out.Summary = "stale_environment_state: " + rv.Summary()
+	next := in.Signed.Signature
+	next.Replan++
+	if next.Replan > now.MaxReplanAttempts {
+		t.add(intent.StageRevalidation, "blocked", audit.ActionInvoke, nil, events.MaxReplanAttemptsExceeded{
+			Reason: "max_replan_attempts_exceeded", Cause: revalidation.ReasonStaleEnvironmentState, Replans: in.Signed.Signature.Replan,
+		})
+		out.stop(revalidation.MaxReplansExceeded(next.Replan, now.MaxReplanAttempts, rv))
+		return out, a.finish(ctx, t, &out.Stage)
+	}
+	// The scope stays held while the intent replans: it keeps its place, and
+	// nothing else can change its datasets meanwhile.
+	out.Stale, out.Next, out.Consultation = true, next, now
+	return out, a.finish(ctx, t, &out.Stage)
+}
+
+// PrepareInput names the plan whose execution is prepared.
+type PrepareInput struct {
+	Plan PlanRef `json:"plan"`
+	// Mode is partial_failure_policy.mode; empty is selective_quarantine.
+	Mode string `json:"mode,omitempty"`
+}
+
+// Units are the consistency units of one execution.
+type Units struct {
+	ConsistencyUnit partialexecution.ConsistencyUnit `json:"consistency_unit"`
+	Target          string                           `json:"target"`
+	Keys            []string                         `json:"keys"`
+	// Partitioned: each key is a partition value of the sources and target.
+	Partitioned bool `json:"partitioned"`
+}
+
+// Prepared is the start of step 13: the units to run and the sandbox role
+// they run as; with no unit, the flow stops with nothing to run.
+type Prepared struct {
+	Stage
+	Units Units  `json:"units"`
+	Role  string `json:"role"`
+}
+
+// PrepareExecution lists the plan's consistency units (for a partition
+// unit, the partitions of the window that hold data in the partitioned
+// source; otherwise one unit, the target) and creates or re-grants the
+// plan's sandbox role: SELECT on its sources, writes on its target's
+// staging only.
+func (a *Activities) PrepareExecution(ctx context.Context, st Step, in PrepareInput) (Prepared, error) {
+	if _, err := partialFailurePolicy(in.Mode); err != nil {
+		return Prepared{}, err
+	}
+	ex, err := a.executable(ctx, in.Plan)
+	if err != nil {
+		return Prepared{}, err
+	}
+	units, err := a.units(ctx, st.IntentID, ex.Plan)
+	if err != nil {
+		return Prepared{}, err
+	}
+	out := Prepared{Units: units}
+	if len(units.Keys) == 0 {
+		// Nothing in the window: nothing runs, nothing changes.
+		out.Summary, out.Stop = "no partition of the window holds data: nothing to run", true
+		return out, nil
+	}
+	if out.Role, err = a.Store.EnsureSandboxRole(ctx, a.Catalog, dataplane.ScopeOf(ex.Plan)); err != nil {
+		return out, fmt.Errorf("prepare the sandbox of intent %s: %w", st.IntentID, err)
+	}
+	out.Summary = fmt.Sprintf("%d consistency units (%s by %s): %s", len(units.Keys), units.ConsistencyUnit.Type, units.ConsistencyUnit.Key, strings.Join(units.Keys, ", "))
+	return out, nil
+}
+
+func (a *Activities) units(ctx context.Context, intentID string, p planner.ExecutionPlan) (Units, error) {
+	out := Units{Target: p.Target}
+	load, ok := p.LoadStep()
+	if !ok || p.ConsistencyUnit != planner.UnitPartition || p.Window == nil || load.Params.Load.PartitionKey == "" {
+		ut := p.ConsistencyUnit
+		if ut == planner.UnitPartition {
+			ut = planner.UnitDataset // a partition unit with no window runs as one dataset unit
+		}
+		out.ConsistencyUnit = partialexecution.ConsistencyUnit{Type: partialexecution.UnitType(ut), Key: p.Target}
+		out.Keys = []string{p.Target}
+		return out, nil
+	}
+	out.ConsistencyUnit = partialexecution.ConsistencyUnit{Type: partialexecution.UnitPartition, Key: load.Params.Load.PartitionKey}
+	out.Partitioned = true
+	var src catalog.Dataset
+	for _, s := range p.Steps {
+		if s.Kind == planner.KindExtract && s.Params.Filter != nil {
+			if src, ok = a.Catalog.Get(s.Dataset); !ok {
+				return out, invalid(fmt.Errorf("discover units of intent %s: dataset %s is not in the catalog", intentID, s.Dataset))
+			}
+			break
+		}
+	}
+	if src.Name == "" {
+		return out, invalid(fmt.Errorf("discover units of intent %s: the plan partitions by %s but no extract is filtered on it", intentID, load.Params.Load.PartitionKey))
+	}
+	keys, err := a.Store.Partitions(ctx, src, p.Window.From, p.Window.To)
+	if err != nil {
+		return out, fmt.Errorf("discover units of intent %s: %w", intentID, err)
+	}
+	out.Keys = keys
+	return out, nil
 }
 
 // UnitInput is one attempt of one consistency unit (step 13).
 type UnitInput struct {
-	IntentID string                `json:"intent_id"`
-	Plan     planner.ExecutionPlan `json:"plan"`
-	// Code is the statically validated Postgres script.
-	Code string `json:"code"`
-	Key  string `json:"key"`
+	IntentID string  `json:"intent_id"`
+	Plan     PlanRef `json:"plan"`
+	Key      string  `json:"key"`
 	// Partitioned: Key is a partition value the unit is narrowed to.
 	Partitioned bool `json:"partitioned"`
 	// PolicyBundleVersion is the signature's; a worker enforcing another
 	// bundle must not run the unit (policy changed mid-execution).
 	PolicyBundleVersion string `json:"policy_bundle_version"`
-	// Role is the sandbox role PrepareSandbox granted for this plan. Units
-	// never grant: a permission revoked mid-execution stays revoked.
+	// Role is the sandbox role PrepareExecution granted for this plan.
+	// Units never grant: a permission revoked mid-execution stays revoked.
 	Role string `json:"role"`
-}
-
-// PrepareSandbox creates (or re-grants) the plan's sandbox role before its
-// units run: SELECT on its sources, writes on its target's staging only.
-func (a *Activities) PrepareSandbox(ctx context.Context, in UnitsInput) (string, error) {
-	role, err := a.Store.EnsureSandboxRole(ctx, a.Catalog, dataplane.ScopeOf(in.Plan))
-	if err != nil {
-		return "", fmt.Errorf("prepare the sandbox of intent %s: %w", in.IntentID, err)
-	}
-	return role, nil
 }
 
 // UnitOutcome is a unit attempt that passed Runtime Validation.
@@ -263,28 +414,31 @@ type UnitOutcome struct {
 	Report runtimevalidation.UnitReport `json:"report"`
 }
 
-// ExecuteUnit runs one consistency unit in the sandbox: under the plan's
-// role, narrowed to its partition, writing only staging, with a statement
-// timeout and heartbeats; then it measures the unit and validates it at
-// runtime. A runtime fault is returned as an error of its code so the
-// activity RetryPolicy retries it (the details carry the report); an
-// environmental fault is ErrEnvironmental and never retried.
+// ExecuteUnit runs one consistency unit in the sandbox (steps 13 and 14):
+// under the plan's role, narrowed to its partition, writing only staging,
+// with a statement timeout and heartbeats; then it measures the unit and
+// validates it at runtime. A runtime fault is returned as an error of its
+// code so the activity RetryPolicy retries it (the details carry the
+// report); an environmental fault is ErrEnvironmental and never retried.
 func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome, error) {
 	attempt := int(activity.GetInfo(ctx).Attempt)
-	log := a.log(in.IntentID, "execution").With(zap.String("unit", in.Key), zap.Int("attempt", attempt))
+	log := a.log(in.IntentID, intent.StageExecution).With(zap.String("unit", in.Key), zap.Int("attempt", attempt))
 	if in.PolicyBundleVersion != a.Bundle.Version {
 		return UnitOutcome{}, environmental(partialexecution.TriggerPolicyBundleChangedMidExec,
 			fmt.Sprintf("policy bundle changed mid-execution: signed %s, in force %s", in.PolicyBundleVersion, a.Bundle.Version))
 	}
-	target, ok := a.Catalog.Get(in.Plan.Target)
+	ex, err := a.executable(ctx, in.Plan)
+	if err != nil {
+		return UnitOutcome{}, err
+	}
+	target, ok := a.Catalog.Get(ex.Plan.Target)
 	if !ok {
-		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: target %s is not in the catalog", in.Key, in.Plan.Target))
+		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: target %s is not in the catalog", in.Key, ex.Plan.Target))
 	}
-	role := in.Role
-	if role == "" {
-		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: no sandbox role; run PrepareSandbox first", in.Key))
+	if in.Role == "" {
+		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: no sandbox role; run PrepareExecution first", in.Key))
 	}
-	staged, err := dataplane.RedirectToStaging(in.Code, target)
+	staged, err := dataplane.RedirectToStaging(ex.script(), target)
 	if err != nil {
 		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: %w", in.Key, err))
 	}
@@ -295,17 +449,18 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 	activity.RecordHeartbeat(ctx, in.Key)
 	start := time.Now()
 	run, err := a.Store.RunUnit(ctx, db.UnitRun{
-		Target: target, Unit: unit, Role: role, Script: staged,
+		Target: target, Unit: unit, Role: in.Role, Script: staged,
 		Heartbeat: func() { activity.RecordHeartbeat(ctx, in.Key) }, HeartbeatEvery: 5 * time.Second,
 	})
-	m, written := run.Metrics, run.StagedBytes
 	if err != nil {
-		return UnitOutcome{}, classify(ctx, fmt.Errorf("execute unit %s of intent %s: %w", in.Key, in.IntentID, err), dataplane.ScopeOf(in.Plan).Sources...)
+		return UnitOutcome{}, classify(ctx, err, dataplane.ScopeOf(ex.Plan).Sources...)
 	}
+	activity.RecordHeartbeat(ctx, in.Key)
+	m := run.Metrics
 	metrics := runtimevalidation.UnitMetrics{
 		Dataset: target.Name, Key: in.Key, Attempt: attempt, RowsOut: m.Rows,
 		NullRatio: map[string]float64{}, DurationMS: time.Since(start).Milliseconds(),
-		CostDBU: precost.DefaultModel().WrittenDBU(written, in.Plan.Strategy == planner.MergeWithDeterministicKey),
+		CostDBU: precost.DefaultModel().WrittenDBU(run.StagedBytes, ex.Plan.Strategy == planner.MergeWithDeterministicKey),
 	}
 	for _, c := range m.Columns {
 		metrics.NullRatio[c.Name] = c.NullRatio
@@ -313,7 +468,7 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 	for _, c := range m.Schema {
 		metrics.OutputSchema = append(metrics.OutputSchema, runtimevalidation.Column{Name: c.Name, Type: c.Type})
 	}
-	load, _ := in.Plan.LoadStep()
+	load, _ := ex.Plan.LoadStep()
 	expected := make([]runtimevalidation.Column, 0, len(load.Columns))
 	for _, c := range load.Columns {
 		expected = append(expected, runtimevalidation.Column{Name: c.Name, Type: c.Type})
@@ -340,116 +495,361 @@ func environmental(trigger partialexecution.Trigger, reason string) error {
 	})
 }
 
-// classify turns what the database said into a retryable error or an
-// environmental fault. The order matters: a cancelled context first (what
-// the database said then is a consequence), then a revoked permission,
-// exhausted storage and a lost connection.
-func classify(ctx context.Context, err error, sources ...string) error {
-	var pg *pgconn.PgError
-	if ctx.Err() != nil && workerStopping(ctx) {
-		// A worker shutting down (a deploy) is no cancellation of the
-		// intent: the attempt is retried on another worker.
-		return err
+// UnitRan is how one unit's activity ended, as the workflow read it.
+type UnitRan struct {
+	Key string `json:"key"`
+	// Report is the last attempt's report (passed or failed at runtime).
+	Report *runtimevalidation.UnitReport `json:"report,omitempty"`
+	// Error is why a unit with no report failed (its retries ran out).
+	Error string `json:"error,omitempty"`
+	// Environmental is set when the environment invalidated the unit.
+	Environmental *EnvironmentalFault `json:"environmental,omitempty"`
+}
+
+// ReadUnit reads one unit's activity result: a report (passed, or failed
+// at run time with the report in the error's details), an environmental
+// fault, a cancellation, or an error without a report. It decodes what
+// ExecuteUnit encodes, so the workflow never interprets an error itself.
+// cancelled says the workflow was cancelled meanwhile: a unit that had
+// finished is then interrupted all the same (execution_cancelled).
+func ReadUnit(key string, out UnitOutcome, err error, cancelled bool) UnitRan {
+	ran := UnitRan{Key: key}
+	if err == nil && cancelled {
+		ran.Environmental = &EnvironmentalFault{Trigger: partialexecution.TriggerExecutionCancelled, Reason: "execution cancelled"}
+		return ran
 	}
-	switch {
-	case ctx.Err() != nil:
-		return environmental(partialexecution.TriggerExecutionCancelled, "execution cancelled: "+err.Error())
-	case errors.As(err, &pg) && pg.Code == "42501":
-		if permissionOutsideScope(pg.Message, sources) {
-			// The unit touched what its plan does not: I6 over I4.
-			return environmental(partialexecution.TriggerForbiddenOperation, "forbidden operation at run time: "+err.Error())
+	if err == nil {
+		rep := out.Report
+		ran.Report = &rep
+		return ran
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		if appErr.Type() == ErrEnvironmental {
+			env := EnvironmentalFault{Trigger: partialexecution.TriggerConnectionLost, Reason: appErr.Error()}
+			if appErr.HasDetails() {
+				_ = appErr.Details(&env)
+			}
+			ran.Environmental = &env
+			return ran
 		}
-		return environmental(partialexecution.TriggerExternalPermissionRevoked, "permission revoked: "+err.Error())
-	case errors.As(err, &pg) && isStorageExhausted(pg.Code):
-		return environmental(partialexecution.TriggerStorageQuotaExceeded, "storage exhausted: "+err.Error())
-	case isConnectionLost(err):
-		return environmental(partialexecution.TriggerConnectionLost, "connection lost: "+err.Error())
-	}
-	return err // retried by the activity RetryPolicy
-}
-
-// isStorageExhausted: disk_full, out_of_memory, io_error.
-func isStorageExhausted(code string) bool {
-	return code == "53100" || code == "53200" || code == "58030"
-}
-
-// isConnectionLost reports whether the unit's session is gone: the server
-// ended it (a backend terminated by pg_terminate_backend reports FATAL
-// 57P01 admin_shutdown, with pgx's *pgconn.PgError, before closing the
-// socket), it was shutting down or starting, a connection exception (class
-// 08), the socket closed under the client (EOF, reset, broken pipe), or no
-// connection could be made. The statement's work is lost with the session.
-func isConnectionLost(err error) bool {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) {
-		switch {
-		case pg.Code == "57P01", pg.Code == "57P02", pg.Code == "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now
-			return true
-		case strings.HasPrefix(pg.Code, "08"): // connection_exception
-			return true
+		var failed UnitOutcome
+		if appErr.HasDetails() && appErr.Details(&failed) == nil {
+			if _, ok := failed.Report.Primary(); ok {
+				rep := failed.Report
+				ran.Report = &rep
+				return ran
+			}
 		}
 	}
-	var ce *pgconn.ConnectError
-	return errors.As(err, &ce) || pgconn.SafeToRetry(err) ||
-		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, net.ErrClosed) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE)
-}
-
-func (a *Activities) statementTimeout() time.Duration {
-	if a.Execution.StatementTimeout > 0 {
-		return a.Execution.StatementTimeout
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) {
+		ran.Environmental = &EnvironmentalFault{Trigger: partialexecution.TriggerExecutionCancelled, Reason: "execution cancelled"}
+		return ran
 	}
-	return 5 * time.Minute
+	ran.Error = err.Error()
+	return ran
 }
 
-func (a *Activities) limits() runtimevalidation.Limits {
-	if a.Execution.Limits != nil {
-		return *a.Execution.Limits
+// State is the unit's line in `cfa status` once its activity ended:
+// successful, or failed with its fault's code.
+func (r UnitRan) State() UnitState {
+	st := UnitState{Key: r.Key, State: string(partialexecution.StatusSuccessful), RowsOut: rows(r.Report)}
+	if r.Report != nil {
+		st.Attempts = max(r.Report.Attempt, 1)
 	}
-	return runtimevalidation.DefaultLimits()
+	switch f, _ := primary(r.Report); {
+	case r.Report == nil:
+		st.State, st.Attempts, st.ErrorCode = string(partialexecution.StatusFailed), int(partialexecution.DefaultRetryPolicy().MaxAttempts), fault.CodeExecutionUnitFailed
+	case !r.Report.Passed:
+		st.State, st.ErrorCode = string(partialexecution.StatusFailed), f.Code
+	}
+	return st
 }
 
-// ExecutionConfig tunes the sandbox; the zero value is the whitepaper's.
-type ExecutionConfig struct {
-	StatementTimeout time.Duration
-	Limits           *runtimevalidation.Limits
+// PartialInput is step 15: how every unit ran, and the panic that stopped
+// the execution, if one did.
+type PartialInput struct {
+	Plan             PlanRef   `json:"plan"`
+	Units            Units     `json:"units"`
+	Ran              []UnitRan `json:"ran"` // the units that finished, in key order
+	Mode             string    `json:"mode,omitempty"`
+	PublishRequested bool      `json:"publish_requested,omitempty"`
+	// Panic is the first environmental fault; every unit not in Ran was
+	// interrupted.
+	Panic *EnvironmentalFault `json:"panic,omitempty"`
+	// Signature is the signed one, whose shape keys the cost history.
+	Signature signature.Signature `json:"signature"`
+}
+
+// Executed is what step 18 needs of an execution, gathered on its way.
+type Executed struct {
+	ShapeHash string `json:"shape_hash"`
+	Units     int    `json:"units"`
+	Attempts  int    `json:"attempts"` // over every unit
+	// Committed are the units committed into the target: their partitions
+	// are where the merge key must still be unique.
+	Committed []string                  `json:"committed,omitempty"`
+	Critical  bool                      `json:"critical,omitempty"` // panic rollback or projection failure
+	Runtime   *runtimevalidation.Report `json:"runtime,omitempty"`
+	ActualDBU float64                   `json:"actual_dbu"`
+}
+
+// Partial is step 15's outcome: what to project (Outcome), or the panic
+// rollback to apply (Panic); the unit states for `cfa status`.
+type Partial struct {
+	Stage
+	Outcome  *partialexecution.Outcome      `json:"outcome,omitempty"`
+	Panic    *partialexecution.PanicOutcome `json:"panic,omitempty"`
+	Executed Executed                       `json:"executed"`
+	States   []UnitState                    `json:"states"`
+}
+
+// UnitState is one consistency unit as `cfa status` shows it.
+type UnitState struct {
+	Key       string `json:"key"`
+	State     string `json:"state"` // running, successful, failed, commit, quarantine, discard, interrupted, quarantined
+	Attempts  int    `json:"attempts,omitempty"`
+	RowsOut   int64  `json:"rows_out,omitempty"`
+	ErrorCode string `json:"error_code,omitempty"`
+}
+
+// ApplyPartialFailurePolicy is step 15, retry_failed_units →
+// apply_partial_failure_policy → project_state, granular by
+// consistency_unit: each finished unit is recorded (CONSISTENCY_UNIT_
+// EXECUTED), the runtime validation of the units is aggregated, and the
+// policy decides each unit's action (PARTIAL_EXECUTION_STATE). After an
+// environmental fault the policy is not applied: Panic Rollback
+// quarantines every unit instead.
+func (a *Activities) ApplyPartialFailurePolicy(ctx context.Context, st Step, in PartialInput) (Partial, error) {
+	policy, err := partialFailurePolicy(in.Mode)
+	if err != nil {
+		return Partial{}, err
+	}
+	shape, err := in.Signature.ShapeHash()
+	if err != nil {
+		return Partial{}, invalid(err)
+	}
+	cfgUnits := make([]partialexecution.Unit, len(in.Units.Keys))
+	for i, k := range in.Units.Keys {
+		cfgUnits[i] = partialexecution.Unit{Dataset: in.Units.Target, Key: k}
+	}
+	flow, err := partialexecution.NewFlow(partialexecution.Config{
+		Policy: policy, Retry: partialexecution.DefaultRetryPolicy(), ConsistencyUnit: in.Units.ConsistencyUnit,
+		PublishRequested: in.PublishRequested, Units: cfgUnits,
+	})
+	if err != nil {
+		return Partial{}, invalid(err)
+	}
+	out := Partial{Executed: Executed{ShapeHash: shape, Units: len(in.Units.Keys)}}
+	t := newTrail(st)
+	var reports []runtimevalidation.UnitReport
+	var finished []partialexecution.UnitResult
+	for _, r := range in.Ran {
+		u := partialexecution.Unit{Dataset: in.Units.Target, Key: r.Key}
+		var res partialexecution.UnitResult
+		switch f, _ := primary(r.Report); {
+		case r.Report != nil && r.Report.Passed:
+			res = partialexecution.Succeeded(u, max(r.Report.Attempt, 1))
+		case r.Report != nil:
+			res = partialexecution.Failed(u, max(r.Report.Attempt, 1), f)
+		default:
+			res = partialexecution.CouldNotRun(u, int(partialexecution.DefaultRetryPolicy().MaxAttempts), r.Error)
+		}
+		if r.Report != nil {
+			reports = append(reports, *r.Report)
+			out.Executed.ActualDBU += r.Report.Metrics.CostDBU
+		}
+		finished = append(finished, res)
+		out.States = append(out.States, UnitState{Key: r.Key, State: string(res.Status), Attempts: res.Attempts, RowsOut: rows(r.Report), ErrorCode: res.ErrorCode})
+		t.add(intent.StageExecution, string(res.Status), audit.ActionWrite, []string{fmt.Sprintf("unit:%s/%s", in.Units.Target, r.Key)}, events.UnitExecuted{
+			Unit: r.Key, Attempts: res.Attempts, ErrorCode: res.ErrorCode, Report: r.Report,
+		})
+		// Every finished unit is recorded, before a panic or not: Panic
+		// Rollback quarantines what each one staged.
+		if err := flow.Record(res); err != nil {
+			return out, invalid(err)
+		}
+	}
+	if len(reports) > 0 {
+		if agg, err := runtimevalidation.Aggregate(a.limits(), reports); err == nil {
+			out.Executed.Runtime = &agg
+			if in.Panic == nil {
+				out.vote(agg.Vote())
+			}
+		}
+	}
+	if in.Panic != nil {
+		return out, a.panicOutcome(ctx, t, in, flow, finished, &out)
+	}
+	if retries, err := flow.RetryFailedUnits(); err != nil {
+		return out, invalid(err)
+	} else if len(retries) > 0 {
+		// The activity RetryPolicy already retried each unit.
+		return out, invalid(fmt.Errorf("%d units still retryable after the activity retries", len(retries)))
+	}
+	outcome, err := flow.ApplyPartialFailurePolicy()
+	if err != nil {
+		return out, invalid(err)
+	}
+	if _, err := flow.ProjectState(); err != nil {
+		return out, invalid(err)
+	}
+	for _, act := range outcome.Actions {
+		out.Executed.Attempts += act.Attempts
+		if act.Action == partialexecution.ActionCommit {
+			out.Executed.Committed = append(out.Executed.Committed, act.Key)
+		}
+	}
+	s := outcome.State
+	t.add(intent.StagePartial, string(s.OverallState), audit.ActionInvoke, []string{"dataset:" + in.Units.Target}, events.PartialExecution{
+		State: s, UnitActions: outcome.Actions, PublishStatus: outcome.PublishStatus,
+	})
+	out.Outcome = &outcome
+	out.vote(outcome.Vote)
+	out.Summary = fmt.Sprintf("%s (%s)", s.OverallState, s.ConsistencyPolicy.Mode)
+	return out, a.finish(ctx, t, &out.Stage)
+}
+
+// panicOutcome is Panic Rollback's verdict: every unit, finished or in
+// flight, is quarantined; nothing is projected.
+func (a *Activities) panicOutcome(ctx context.Context, t *trail, in PartialInput, flow *partialexecution.Flow, finished []partialexecution.UnitResult, out *Partial) error {
+	var inFlight []partialexecution.Unit
+	for _, k := range in.Units.Keys {
+		if !slices.ContainsFunc(finished, func(f partialexecution.UnitResult) bool { return f.Key == k }) {
+			inFlight = append(inFlight, partialexecution.Unit{Dataset: in.Units.Target, Key: k})
+			out.States = append(out.States, UnitState{Key: k, State: "interrupted", ErrorCode: ErrEnvironmental})
+		}
+	}
+	p, err := flow.PanicRollback(in.Panic.Trigger, in.Panic.Reason, inFlight)
+	if err != nil {
+		return invalid(err)
+	}
+	// Finished units with their attempts; each interrupted one ran once.
+	out.Executed.Critical = true
+	out.Executed.Attempts = len(inFlight)
+	for _, f := range finished {
+		out.Executed.Attempts += f.Attempts
+	}
+	out.Panic = &p
+	return a.finish(ctx, t, &out.Stage)
+}
+
+func primary(rep *runtimevalidation.UnitReport) (f fault.Fault, failed bool) {
+	if rep == nil {
+		return f, false
+	}
+	return rep.Primary()
+}
+
+// rows is what a unit wrote; -1 when it reported nothing (setUnit then
+// keeps what is known).
+func rows(rep *runtimevalidation.UnitReport) int64 {
+	if rep == nil {
+		return -1
+	}
+	return rep.Metrics.RowsOut
+}
+
+func partialFailurePolicy(mode string) (partialexecution.Policy, error) {
+	m := partialexecution.Mode(mode)
+	if m == "" {
+		m = partialexecution.SelectiveQuarantine
+	}
+	p, err := partialexecution.DefaultPolicy(m)
+	if err != nil {
+		return p, invalid(err)
+	}
+	return p, nil
+}
+
+// PanicInput is a Panic Rollback to apply.
+type PanicInput struct {
+	Plan    PlanRef                       `json:"plan"`
+	Outcome partialexecution.PanicOutcome `json:"outcome"`
+}
+
+// PanicRollback quarantines the staged output of every unit of the intent
+// and releases its scopes, the registry untouched (I6 over I4), then
+// records PANIC_ROLLBACK_TRIGGERED. It returns who to wake and the
+// decision's inputs: the quarantined vote and, for a forbidden operation,
+// I6's veto.
+func (a *Activities) PanicRollback(ctx context.Context, st Step, in PanicInput) (Released, error) {
+	ex, err := a.executable(ctx, in.Plan)
+	if err != nil {
+		return Released{}, err
+	}
+	target, ok := a.Catalog.Get(ex.Plan.Target)
+	if !ok {
+		return Released{}, invalid(fmt.Errorf("panic rollback of intent %s: target %s is not in the catalog", st.IntentID, ex.Plan.Target))
+	}
+	keys := make([]string, 0, len(in.Outcome.Actions))
+	for _, act := range in.Outcome.Actions {
+		keys = append(keys, act.Key)
+	}
+	wake, err := a.Store.PanicRollback(ctx, target, st.IntentID, keys, in.Outcome.Fault.Code)
+	if err != nil {
+		return Released{}, err
+	}
+	p := in.Outcome
+	out := Released{Wake: wake, Stage: Stage{Summary: fmt.Sprintf("PANIC_ROLLBACK_TRIGGERED (%s): every unit quarantined, nothing projected", p.Trigger)}}
+	t := newTrail(st)
+	t.add(intent.StageExecution, "quarantined", audit.ActionWrite, []string{"dataset:" + target.Name}, events.PanicRollback{
+		Trigger: p.Trigger, Reason: p.Reason, UnitActions: p.Actions, ProjectionAllowed: false,
+	})
+	out.vote(p.Vote)
+	if p.Violation != nil {
+		out.veto(*p.Violation)
+	}
+	out.Stop = true
+	return out, a.finish(ctx, t, &out.Stage)
+}
+
+// Released is a stage that released the intent's scopes: who to wake.
+type Released struct {
+	Stage
+	Wake []string `json:"wake,omitempty"`
 }
 
 // ProjectInput is step 16: what the partial failure policy decided.
 type ProjectInput struct {
 	IntentID            string                   `json:"intent_id"`
-	Plan                planner.ExecutionPlan    `json:"plan"`
+	Plan                PlanRef                  `json:"plan"`
 	Outcome             partialexecution.Outcome `json:"outcome"`
 	Partitioned         bool                     `json:"partitioned"`
 	PolicyBundleVersion string                   `json:"policy_bundle_version"`
 	Now                 time.Time                `json:"now"`
-	// ShapeHash keys the pre-cost history; ActualDBU is the sum of the
-	// units' measured cost (every attempt), recorded after the commit.
+	// ShapeHash keys the pre-cost history; ActualDBU is the units'
+	// measured cost, recorded after the commit (the feedback loop).
 	ShapeHash string  `json:"shape_hash"`
 	ActualDBU float64 `json:"actual_dbu"`
 }
 
 // Projected is the committed registry snapshot and who to wake.
 type Projected struct {
-	Environment registry.EnvironmentState `json:"environment"`
-	Wake        []string                  `json:"wake,omitempty"`
-	Replayed    bool                      `json:"replayed,omitempty"`
-	Withheld    []string                  `json:"withheld,omitempty"`
-	Moved       map[string]int64          `json:"moved"`
+	VersionID string           `json:"version_id"`
+	Wake      []string         `json:"wake,omitempty"`
+	Replayed  bool             `json:"replayed,omitempty"`
+	Withheld  []string         `json:"withheld,omitempty"`
+	Moved     map[string]int64 `json:"moved"`
 }
 
-// Project runs the State Projection Protocol: in one transaction the units'
-// outputs are moved (commit → target, quarantine, discard), publication is
-// updated, the new snapshot is committed and the scopes are released.
+// Project runs the State Projection Protocol (step 16): in one transaction
+// the units' outputs are moved (commit → target, quarantine, discard),
+// publication is updated, the new snapshot is committed and the scopes are
+// released; then the real cost feeds the Pre-cost Estimator's history.
 func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, error) {
-	target, ok := a.Catalog.Get(in.Plan.Target)
+	ex, err := a.executable(ctx, in.Plan)
+	if err != nil {
+		return Projected{}, err
+	}
+	target, ok := a.Catalog.Get(ex.Plan.Target)
 	if !ok {
-		return Projected{}, invalid(fmt.Errorf("project intent %s: target %s is not in the catalog", in.IntentID, in.Plan.Target))
+		return Projected{}, invalid(fmt.Errorf("project intent %s: target %s is not in the catalog", in.IntentID, ex.Plan.Target))
 	}
 	moves := make([]db.UnitMove, 0, len(in.Outcome.Actions))
 	for _, act := range in.Outcome.Actions {
-		m := db.UnitMove{Key: act.Key, FaultCode: act.ErrorCode}
+		m := db.UnitMove{Key: act.Key, FaultCode: act.ErrorCode, Move: db.MoveDiscard}
 		if in.Partitioned {
 			m.Partition = act.Key
 		}
@@ -458,19 +858,17 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 			m.Move = db.MoveCommit
 		case partialexecution.ActionQuarantine:
 			m.Move = db.MoveQuarantine
-		default:
-			m.Move = db.MoveDiscard
 		}
 		moves = append(moves, m)
 	}
 	var out Projected
-	res, err := a.Store.ProjectExecution(ctx, db.ProjectionRequest{
-		IntentID: in.IntentID, Plan: in.Plan, Catalog: a.Catalog, Target: target, Moves: moves,
+	res, err := a.Extensions.Registry.ProjectExecution(ctx, db.ProjectionRequest{
+		IntentID: in.IntentID, Plan: ex.Plan, Catalog: a.Catalog, Target: target, Moves: moves,
 		Project: func(latest registry.EnvironmentState) (db.ProjectionCommit, []db.PublicationChange, error) {
 			p, err := projection.Project(projection.Input{
 				Previous: latest, Outcomes: in.Outcome.Projections(), Now: in.Now,
 				Execution: registry.ExecutionRecord{
-					IntentID: in.IntentID, Outcome: string(in.Outcome.State.OverallState), ConsistencyUnit: string(in.Plan.ConsistencyUnit),
+					IntentID: in.IntentID, Outcome: string(in.Outcome.State.OverallState), ConsistencyUnit: string(ex.Plan.ConsistencyUnit),
 					Timestamp: in.Now, PolicyBundleVersion: in.PolicyBundleVersion,
 				},
 			})
@@ -478,214 +876,109 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 				return db.ProjectionCommit{}, nil, err
 			}
 			out.Withheld = p.Withheld
-			// Publication follows the state the projection writes (I7: a
-			// dataset left partially_committed is at most degraded).
-			projected := map[string]string{}
-			for _, d := range p.Datasets {
-				projected[d.Name] = d.State
-			}
-			var pubs []db.PublicationChange
-			for _, d := range in.Outcome.Datasets {
-				if len(d.CommittedPartitions) == 0 {
-					continue
-				}
-				if status := dataplane.PublishStatus(d.PublishStatusAfter(projected[d.Dataset])); status != "" {
-					pubs = append(pubs, db.PublicationChange{Partitions: d.CommittedPartitions, Status: status})
-				}
-			}
-			return db.ProjectionCommit{ParentVersionID: p.ParentVersionID, VersionID: p.VersionID, Datasets: p.Changed, History: p.ExecutionHistory}, pubs, nil
+			return db.ProjectionCommit{ParentVersionID: p.ParentVersionID, VersionID: p.VersionID, Datasets: p.Changed, History: p.ExecutionHistory},
+				publications(in.Outcome, p.Datasets), nil
 		},
 	})
 	if err != nil {
 		return Projected{}, err
 	}
-	out.Moved = res.Moved
-	out.Environment, out.Wake, out.Replayed = res.Environment, res.Wake, res.Replayed
+	out.VersionID, out.Wake, out.Replayed, out.Moved = res.Environment.VersionID, res.Wake, res.Replayed, res.Moved
 	// The feedback loop (5.5): the real cost of this execution, once.
 	if in.ShapeHash != "" {
 		if err := a.Store.RecordCost(ctx, in.ShapeHash, db.CostRun{IntentID: in.IntentID, ExecutedAt: in.Now, ActualDBU: in.ActualDBU}); err != nil {
 			return out, err
 		}
 	}
-	a.log(in.IntentID, "state_projection").Info("projected",
-		zap.String("version_id", res.Environment.VersionID), zap.Bool("replayed", res.Replayed), zap.Any("moved", out.Moved))
+	a.log(in.IntentID, intent.StageProjection).Info("projected",
+		zap.String("version_id", out.VersionID), zap.Bool("replayed", res.Replayed), zap.Any("moved", out.Moved))
 	return out, nil
 }
 
-// PanicInput is a Panic Rollback: every unit's output goes to quarantine,
-// nothing is projected, the scopes are released.
-type PanicInput struct {
-	IntentID string                        `json:"intent_id"`
-	Plan     planner.ExecutionPlan         `json:"plan"`
-	Outcome  partialexecution.PanicOutcome `json:"outcome"`
-}
-
-// PanicRollback quarantines the staged output of every unit of the intent
-// and releases its scopes; the registry is not touched (I6 over I4).
-func (a *Activities) PanicRollback(ctx context.Context, in PanicInput) ([]string, error) {
-	target, ok := a.Catalog.Get(in.Plan.Target)
-	if !ok {
-		return nil, invalid(fmt.Errorf("panic rollback of intent %s: target %s is not in the catalog", in.IntentID, in.Plan.Target))
+// publications: publication follows the state the projection writes (I7:
+// a dataset left partially_committed is at most degraded).
+func publications(o partialexecution.Outcome, projected []registry.DatasetState) []db.PublicationChange {
+	state := map[string]string{}
+	for _, d := range projected {
+		state[d.Name] = d.State
 	}
-	keys := make([]string, 0, len(in.Outcome.Actions))
-	for _, act := range in.Outcome.Actions {
-		keys = append(keys, act.Key)
-	}
-	return a.Store.PanicRollback(ctx, target, in.IntentID, keys, in.Outcome.Fault.Code)
-}
-
-// PublishInput publishes a dataset (a publish-only plan).
-type PublishInput struct {
-	IntentID string `json:"intent_id"`
-	Dataset  string `json:"dataset"`
-}
-
-// Published lists the partitions made visible to readers.
-type Published struct {
-	Partitions []string `json:"partitions"`
-	Refused    string   `json:"refused,omitempty"` // why nothing was published (I7)
-}
-
-// PublishDataset marks every committed partition of the dataset published,
-// so the published view shows it. The latest registry snapshot is read in
-// the same transaction: a dataset that is not committed with
-// publish_allowed is refused (I7), whatever the plan said.
-func (a *Activities) PublishDataset(ctx context.Context, in PublishInput) (Published, error) {
-	d, ok := a.Catalog.Get(in.Dataset)
-	if !ok || !dataplane.Governed(d) {
-		return Published{}, invalid(fmt.Errorf("publish %s: not a silver or gold dataset of the catalog", in.Dataset))
-	}
-	pub, err := a.Store.Publish(ctx, d, in.IntentID, func(env registry.EnvironmentState) string {
-		st, ok := env.Dataset(d.Name)
-		switch {
-		case !ok:
-			// No projection ever recorded the dataset: whatever its table
-			// holds did not come through a governed write (I7).
-			return fmt.Sprintf("%s has no entry in registry %s: no execution was projected into it, so it is not known to be trusted (I7); write it with a governed intent first", d.Name, env.VersionID)
-		case st.State != registry.StateCommitted || !st.PublishAllowed:
-			return fmt.Sprintf("%s is %s with publish_allowed=%v in registry %s (I7)", d.Name, st.State, st.PublishAllowed, env.VersionID)
+	var out []db.PublicationChange
+	for _, d := range o.Datasets {
+		if len(d.CommittedPartitions) == 0 {
+			continue
 		}
-		return ""
+		if status := dataplane.PublishStatus(d.PublishStatusAfter(state[d.Dataset])); status != "" {
+			out = append(out, db.PublicationChange{Partitions: d.CommittedPartitions, Status: status})
+		}
+	}
+	return out
+}
+
+// ProjectionRecord is a committed projection to record.
+type ProjectionRecord struct {
+	Projected Projected `json:"projected"`
+	Scopes    []string  `json:"scopes"`
+}
+
+// RecordProjection records a committed projection (ENVIRONMENT_UPDATE,
+// projected): the new registry version and the scopes released.
+func (a *Activities) RecordProjection(ctx context.Context, st Step, in ProjectionRecord) (Stage, error) {
+	p := in.Projected
+	t := newTrail(st)
+	t.add(intent.StageProjection, "projected", audit.ActionWrite, []string{"context_registry:" + p.VersionID}, events.EnvironmentProjected{
+		VersionID: p.VersionID, Moved: p.Moved, Withheld: p.Withheld, ReleasedScopes: in.Scopes, Replayed: p.Replayed,
 	})
-	if err != nil {
-		return Published{}, err
-	}
-	return Published{Partitions: pub.Partitions, Refused: pub.Refused}, nil
-}
-
-// ScopeCheckInput is step 3: the datasets an intent will write.
-type ScopeCheckInput struct {
-	IntentID string   `json:"intent_id"`
-	Datasets []string `json:"datasets"`
-}
-
-// ScopeCheck says who holds or waits for those datasets now.
-type ScopeCheck struct {
-	Busy    bool     `json:"busy"`
-	Holders []string `json:"holders,omitempty"`
-}
-
-// CheckScope is the lock check of step 3: a read of the scope table, no
-// acquisition (that is step 11, before revalidation).
-func (a *Activities) CheckScope(ctx context.Context, in ScopeCheckInput) (ScopeCheck, error) {
-	active, err := a.Store.ActiveLocks(ctx)
-	if err != nil {
-		return ScopeCheck{}, err
-	}
-	var out ScopeCheck
-	for _, h := range active {
-		if h.IntentID != in.IntentID && slices.Contains(in.Datasets, h.Scope.Dataset) && !slices.Contains(out.Holders, h.IntentID) {
-			out.Holders = append(out.Holders, h.IntentID)
-		}
-	}
-	out.Busy = len(out.Holders) > 0
-	return out, nil
-}
-
-// CertainInput asks I4 whether an intent may run on its scopes.
-type CertainInput struct {
-	IntentID string   `json:"intent_id"`
-	Scopes   []string `json:"scopes"` // concurrency.Scope keys
-}
-
-// CheckEnvironmentCertain applies I4: an unresolved failed projection on a
-// conflicting scope blocks the intent (ENVIRONMENT_STATE_UNCERTAIN).
-func (a *Activities) CheckEnvironmentCertain(ctx context.Context, in CertainInput) (projection.Gate, error) {
-	open, err := a.Store.OpenProjectionFailures(ctx)
-	if err != nil {
-		return projection.Gate{}, err
-	}
-	scopes, err := parseScopes(in.Scopes)
-	if err != nil {
-		return projection.Gate{}, invalid(err)
-	}
-	failed := make([]projection.FailedProjection, 0, len(open))
-	for _, f := range open {
-		fs, err := parseScopes(f.Scopes)
-		if err != nil {
-			return projection.Gate{}, fmt.Errorf("failed projection of intent %s: %w", f.IntentID, err)
-		}
-		failed = append(failed, projection.FailedProjection{IntentID: f.IntentID, Scopes: fs, ParentVersionID: f.ParentVersionID, FailedAt: f.FailedAt, Cause: f.Cause})
-	}
-	return projection.CheckCertain(in.IntentID, scopes, failed), nil
-}
-
-func parseScopes(keys []string) ([]concurrency.Scope, error) {
-	out := make([]concurrency.Scope, 0, len(keys))
-	for _, k := range keys {
-		s, err := concurrency.ParseScope(k)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	out := Stage{Summary: fmt.Sprintf("registry %s; scopes released", p.VersionID)}
+	return out, a.finish(ctx, t, &out)
 }
 
 // ProjectionFailedInput records a projection that did not commit.
 type ProjectionFailedInput struct {
-	IntentID        string    `json:"intent_id"`
-	Scopes          []string  `json:"scopes"`
-	ParentVersionID string    `json:"parent_version_id"`
-	Cause           string    `json:"cause"`
-	At              time.Time `json:"at"`
+	Scopes          []string `json:"scopes"`
+	ParentVersionID string   `json:"parent_version_id"`
+	Cause           string   `json:"cause"`
+	Target          string   `json:"target"`
 }
 
-// MarkProjectionFailed records the I4 marker, then releases the intent's
-// scopes: queued intents wake and are blocked by the marker (with a clear
-// fault) instead of waiting forever. The staged outputs stay in staging.
-func (a *Activities) MarkProjectionFailed(ctx context.Context, in ProjectionFailedInput) ([]string, error) {
-	if err := a.Store.RecordProjectionFailure(ctx, db.ProjectionFailure{
-		IntentID: in.IntentID, Scopes: in.Scopes, ParentVersionID: in.ParentVersionID, Cause: in.Cause, FailedAt: in.At,
+// MarkProjectionFailed applies I4 when the projection did not commit: the
+// marker blocks every intent on a conflicting scope until an operator
+// resolves it (`cfa registry resolve`); the scopes are released so queued
+// intents wake and are blocked with a clear fault instead of waiting. The
+// staged outputs stay in staging for the resolution; the intent is rolled
+// back.
+func (a *Activities) MarkProjectionFailed(ctx context.Context, st Step, in ProjectionFailedInput) (Released, error) {
+	if err := a.Extensions.Registry.RecordProjectionFailure(ctx, db.ProjectionFailure{
+		IntentID: st.IntentID, Scopes: in.Scopes, ParentVersionID: in.ParentVersionID, Cause: in.Cause, FailedAt: st.At,
 	}); err != nil {
-		return nil, err
+		return Released{}, err
 	}
-	return a.Store.ReleaseScopes(ctx, in.IntentID, db.ReleaseProjectionFailed)
+	wake, err := a.Store.ReleaseScopes(ctx, st.IntentID, db.ReleaseProjectionFailed)
+	if err != nil {
+		return Released{}, err
+	}
+	out := Released{Wake: wake, Stage: Stage{Summary: "failed: environment_state_uncertain until `cfa registry resolve " + st.IntentID + "`"}}
+	t := newTrail(st)
+	t.add(intent.StageProjection, "failed", audit.ActionWrite, []string{"dataset:" + in.Target}, events.ProjectionFailed{
+		Error: in.Cause, EnvironmentState: "uncertain", Scopes: in.Scopes,
+	})
+	out.veto(projection.FailedViolation(st.IntentID, in.Cause))
+	return out, a.finish(ctx, t, &out.Stage)
 }
 
-// permissionOutsideScope tells a permission the environment took away (on a
-// source the plan reads) from an operation the plan never declared (any
-// other relation): Postgres says "permission denied for table T".
-func permissionOutsideScope(msg string, sources []string) bool {
-	const prefix = "permission denied for table "
-	i := strings.Index(msg, prefix)
-	if i < 0 || len(sources) == 0 {
-		return false
+func scopeTargets(scopes []string) []string {
+	out := make([]string, 0, len(scopes))
+	for _, s := range scopes {
+		out = append(out, "scope:"+s)
 	}
-	table := strings.Trim(strings.Fields(msg[i+len(prefix):] + " ")[0], `"`)
-	for _, s := range sources {
-		if s == table || strings.HasSuffix(s, "."+table) {
-			return false
-		}
-	}
-	return true
+	return out
 }
 
-func workerStopping(ctx context.Context) bool {
-	select {
-	case <-activity.GetWorkerStopChannel(ctx):
-		return true
-	default:
-		return false
+func firstScope(scopes []string) string {
+	switch len(scopes) {
+	case 0:
+		return "-"
+	case 1:
+		return scopes[0]
 	}
+	return scopes[0] + " … " + scopes[len(scopes)-1]
 }

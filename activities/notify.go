@@ -9,19 +9,21 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/contextualflux/cfa/internal/confirmation"
 )
 
 // Notification tells governance_team that an escalation was left unanswered
 // (whitepaper 5.1b fallback_on_timeout.notify).
 type Notification struct {
-	Notify        string    `json:"notify"` // governance_team
-	IntentID      string    `json:"intent_id"`
-	CorrelationID string    `json:"correlation_id"`
-	Reason        string    `json:"reason"`      // human_confirmation_timeout
-	AuditEvent    string    `json:"audit_event"` // HUMAN_ESCALATION_TIMEOUT
-	Mode          string    `json:"confirmation_mode"`
-	Triggers      []string  `json:"triggers"`
-	Deadline      time.Time `json:"deadline"`
+	Notify        string                 `json:"notify"` // governance_team
+	IntentID      string                 `json:"intent_id"`
+	CorrelationID string                 `json:"correlation_id"`
+	Reason        string                 `json:"reason"`      // human_confirmation_timeout
+	AuditEvent    string                 `json:"audit_event"` // HUMAN_ESCALATION_TIMEOUT
+	Mode          string                 `json:"confirmation_mode"`
+	Triggers      []confirmation.Trigger `json:"triggers"`
+	Deadline      time.Time              `json:"deadline"`
 }
 
 // Notifier delivers notifications: always a structured log line, and a JSON

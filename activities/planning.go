@@ -5,28 +5,33 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
+	"strings"
 
 	"go.uber.org/zap"
 
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/extension"
+	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/audit/events"
+	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/codegen"
+	"github.com/contextualflux/cfa/internal/dataplane"
+	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
+	"github.com/contextualflux/cfa/internal/intent"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/precost"
+	"github.com/contextualflux/cfa/internal/projection"
 	"github.com/contextualflux/cfa/internal/registry"
-	"github.com/contextualflux/cfa/internal/signature"
 	"github.com/contextualflux/cfa/internal/staticcheck"
 )
 
-// PreCostInput is step 8's input: the approved signature, the environment
-// it was governed in, the workflow's clock and the ceiling in force.
+// PreCostInput is step 8's input: the approved signature, the snapshot it
+// was governed in and the ceiling in force.
 type PreCostInput struct {
-	IntentID    string                    `json:"intent_id"`
-	Signed      Signed                    `json:"signed"`
-	Environment registry.EnvironmentState `json:"environment"`
-	Now         time.Time                 `json:"now"`
+	Signed            Signed `json:"signed"`
+	RegistryVersionID string `json:"registry_version_id"`
 	// CostCeilingDBU is cost_ceiling_dbu; 0 means the whitepaper's 50.
 	CostCeilingDBU float64 `json:"cost_ceiling_dbu,omitempty"`
 }
@@ -37,278 +42,454 @@ type PreCost struct {
 	Verdict  precost.Verdict  `json:"verdict"`
 }
 
+// Estimated is step 8's outcome; Verdict.Action says what comes next.
+type Estimated struct {
+	Stage
+	PreCost PreCost `json:"pre_cost"`
+}
+
 // EstimatePreCost runs the Pre-cost Estimator (step 8) over the runs of the
-// same intent_signature_hash in the last 30 days.
-func (a *Activities) EstimatePreCost(ctx context.Context, in PreCostInput) (PreCost, error) {
+// same intent shape in the last 30 days, with the pre_cost_estimator_backend
+// in force, and applies the whitepaper's threshold_policy.
+func (a *Activities) EstimatePreCost(ctx context.Context, st Step, in PreCostInput) (Estimated, error) {
+	env, err := a.snapshot(ctx, in.RegistryVersionID)
+	if err != nil {
+		return Estimated{}, fmt.Errorf("pre-cost of intent %s: %w", st.IntentID, err)
+	}
 	key, err := in.Signed.Signature.ShapeHash()
 	if err != nil {
-		return PreCost{}, invalid(err)
+		return Estimated{}, invalid(err)
 	}
-	runs, err := a.Store.CostHistory(ctx, key, in.Now, precost.HistoryWindow)
+	runs, err := a.Store.CostHistory(ctx, key, st.At, precost.HistoryWindow)
 	if err != nil {
-		return PreCost{}, fmt.Errorf("pre-cost of intent %s: %w", in.IntentID, err)
+		return Estimated{}, fmt.Errorf("pre-cost of intent %s: %w", st.IntentID, err)
 	}
 	hist := make([]precost.Run, len(runs))
 	for i, r := range runs {
 		hist[i] = precost.Run{At: r.ExecutedAt, ActualDBU: r.ActualDBU, ActualShuffleGB: r.ActualShuffleGB}
 	}
-	e, err := precost.EstimateCost(precost.Input{
-		Signature: in.Signed.Signature, Catalog: a.Catalog, Environment: in.Environment,
-		History: hist, Now: in.Now, CostCeilingDBU: in.CostCeilingDBU,
+	backend := a.Extensions.CostEstimator
+	e, err := backend.Estimate(ctx, precost.Input{
+		Signature: in.Signed.Signature, Catalog: a.Catalog, Environment: env,
+		History: hist, Now: st.At, CostCeilingDBU: in.CostCeilingDBU,
 	})
 	if err != nil {
-		return PreCost{}, invalid(fmt.Errorf("pre-cost of intent %s: %w", in.IntentID, err))
+		if errors.Is(err, precost.ErrInvalidInput) {
+			return Estimated{}, invalid(fmt.Errorf("pre-cost of intent %s: %w", st.IntentID, err))
+		}
+		return Estimated{}, fmt.Errorf("pre-cost of intent %s: pre_cost_estimator_backend %s: %w", st.IntentID, backend.Name(), err)
 	}
 	v := precost.Evaluate(e, in.CostCeilingDBU)
-	a.log(in.IntentID, "pre_cost_estimator").Info("pre-cost estimate",
+	rec := events.PreCostEstimated{
+		EstimatedDBU: e.EstimatedDBU, EstimatedShuffleGB: e.EstimatedShuffleGB, CostRiskScore: e.CostRiskScore,
+		Confidence: e.Confidence, Basis: e.Basis, HistoryRuns: e.HistoryRuns, CostCeilingDBU: v.CostCeilingDBU,
+		Action: v.Action, Reason: v.Reason, Intervention: v.Intervention, Fault: v.Fault,
+	}
+	if _, shipped := backend.(extension.ShippedCostEstimator); !shipped {
+		rec.Backend = backend.Name()
+	}
+	t := newTrail(st)
+	t.add(intent.StagePreCost, string(v.Action), audit.ActionInvoke, []string{"signature:" + in.Signed.Hash}, rec)
+	out := Estimated{PreCost: PreCost{Estimate: e, Verdict: v}, Stage: Stage{Summary: fmt.Sprintf("%.2f DBU of a %.0f DBU ceiling (confidence %.2f, %s): %s",
+		e.EstimatedDBU, v.CostCeilingDBU, e.Confidence, e.Basis, v.Action)}}
+	switch v.Action {
+	case precost.ActionProceed, precost.ActionEscalate:
+		// An escalation that is not approved adds the Confirmation
+		// Orchestrator's block to this approval of the spend estimate.
+		out.vote(decision.Vote{Authority: decision.AuthorityPreCostEstimator, Outcome: decision.Approved, Reason: v.Reason})
+	case precost.ActionForceReplanWithFilter:
+	default:
+		out.stop(precost.BlockVote(v))
+	}
+	a.log(st.IntentID, intent.StagePreCost).Info("pre-cost estimate",
 		zap.Float64("estimated_dbu", e.EstimatedDBU), zap.Float64("confidence", e.Confidence),
-		zap.Int("history_runs", e.HistoryRuns), zap.String("action", string(v.Action)))
-	return PreCost{Estimate: e, Verdict: v}, nil
+		zap.Int("history_runs", e.HistoryRuns), zap.String("action", string(v.Action)), zap.String("backend", backend.Name()))
+	return out, a.finish(ctx, t, &out.Stage)
 }
 
 // CostReplanInput asks for the replan of a force_replan_with_filter verdict.
 type CostReplanInput struct {
-	IntentID    string                    `json:"intent_id"`
-	Signed      Signed                    `json:"signed"`
-	Environment registry.EnvironmentState `json:"environment"`
-	Verdict     precost.Verdict           `json:"verdict"`
+	Signed            Signed          `json:"signed"`
+	RegistryVersionID string          `json:"registry_version_id"`
+	Verdict           precost.Verdict `json:"verdict"`
 	// Propose ends the cycle with the replanned signature (replan_mode
 	// propose) instead of governing it.
 	Propose bool `json:"propose,omitempty"`
 }
 
 // ReplanForCost applies the Pre-cost Estimator's filter as one replan
-// (counted toward the 3) and governs the new signature again.
-func (a *Activities) ReplanForCost(_ context.Context, in CostReplanInput) (Governance, error) {
+// (counted toward the 3) and governs the new signature again; the workflow
+// then estimates it again.
+func (a *Activities) ReplanForCost(ctx context.Context, st Step, in CostReplanInput) (Governed, error) {
 	v := in.Verdict
 	if v.Action != precost.ActionForceReplanWithFilter || v.Intervention == nil || v.Fault == nil {
-		return Governance{}, invalid(fmt.Errorf("replan for cost of intent %s: verdict %s carries no filter to apply", in.IntentID, v.Action))
+		return Governed{}, invalid(fmt.Errorf("replan for cost of intent %s: verdict %s carries no filter to apply", st.IntentID, v.Action))
 	}
-	iv := policy.Intervention{Op: v.Intervention.Op, LastDays: v.Intervention.LastDays}
+	env, err := a.snapshot(ctx, in.RegistryVersionID)
+	if err != nil {
+		return Governed{}, fmt.Errorf("replan for cost of intent %s: %w", st.IntentID, err)
+	}
 	replan := policy.ReplanWith
 	if in.Propose {
 		replan = policy.ProposeWith
 	}
-	g, err := replan(in.Signed.Signature, []policy.Intervention{iv}, *v.Fault, in.Environment, a.Catalog, a.Bundle)
+	g, err := replan(in.Signed.Signature, []policy.Intervention{{Op: v.Intervention.Op, LastDays: v.Intervention.LastDays}}, *v.Fault, env, a.Catalog, a.Bundle)
 	if err != nil {
-		return Governance{}, invalid(err)
+		return Governed{}, invalid(err)
 	}
-	return a.governance(in.IntentID, g), nil
+	if g, err = a.validateCompliance(ctx, g, env); err != nil {
+		return Governed{}, err
+	}
+	t := newTrail(st)
+	rec := events.PreCostReplan{Fault: v.Fault, Intervention: v.Intervention, HintEstimatedDBU: v.HintEstimatedDBU, Reason: g.Reason}
+	target := []string{"signature:" + in.Signed.Hash}
+	if g.Decision == decision.Replanned {
+		rec.ProposedSignatureHash = g.FinalHash
+		t.add(intent.StagePreCost, "replanned", audit.ActionInvoke, target, rec)
+		out := Governed{Final: Signed{Signature: g.Final, Hash: g.FinalHash}, Proposed: true,
+			Stage: Stage{Summary: fmt.Sprintf("replan %d proposed: %s; resubmit it for the next cycle", g.Final.Replan, g.FinalHash[:16])}}
+		out.stop(g.CostReplanVote())
+		return out, a.finish(ctx, t, &out.Stage)
+	}
+	outcome := "replanned"
+	if g.Decision == decision.Blocked {
+		outcome = "blocked"
+	}
+	rec.Faults = faultCodes(g.Faults)
+	t.add(intent.StagePreCost, outcome, audit.ActionInvoke, target, rec)
+	out := a.governed(t, g)
+	if g.Decision == decision.Blocked {
+		out.Summary = "replan blocked: " + g.Reason
+		out.stop(g.CostReplanVote())
+	} else {
+		out.Summary = fmt.Sprintf("replanned with %s(%s, last %d days)", v.Intervention.Op, v.Intervention.Column, v.Intervention.LastDays)
+	}
+	return out, a.finish(ctx, t, &out.Stage)
 }
 
-// PlanInput is step 9's input. Supplied is a plan from an external planner
-// (the execution_planner extension point, whitepaper 9): it replaces the
-// governed plan as the code's source, and the governed plan still sets the
-// rules its code is checked against (docs/adr/0075).
+// PlanInput is step 9's input. Supplied is a plan from an external planner:
+// it replaces the governed plan as the code's source, and the governed plan
+// still sets the rules its code is checked against (docs/adr/0075).
 type PlanInput struct {
-	IntentID  string                 `json:"intent_id"`
 	Signed    Signed                 `json:"signed"`
 	AsOf      string                 `json:"as_of"`
 	Composite bool                   `json:"composite,omitempty"`
 	Supplied  *planner.ExecutionPlan `json:"supplied,omitempty"`
+	PreCost   PreCost                `json:"pre_cost"`
+	DryRun    bool                   `json:"dry_run,omitempty"`
 }
 
-// Planned is the Execution Planner's outcome: a plan, or a refusal fault.
-type Planned struct {
-	Plan *planner.ExecutionPlan `json:"plan,omitempty"`
+// Planning is what steps 8–10 produce for one signature; it is recorded
+// once at the end of planning (`cfa plan`, `cfa code`), and the execution
+// reads its plan and code from that record.
+type Planning struct {
+	SignatureHash string                 `json:"intent_signature_hash"`
+	PreCost       PreCost                `json:"pre_cost"`
+	DryRun        bool                   `json:"dry_run,omitempty"`
+	Plan          *planner.ExecutionPlan `json:"plan,omitempty"`
 	// Governed is the planner's own plan when Plan was supplied.
 	Governed *planner.ExecutionPlan `json:"governed,omitempty"`
-	Fault    *fault.Fault           `json:"fault,omitempty"`
-	// ReadOnly: the signature writes no dataset, so there is no write to
-	// plan, generate or validate (docs/adr/0077).
-	ReadOnly bool `json:"read_only,omitempty"`
-	// Conformance is planner.Verify's finding on a supplied plan; the
-	// workflow applies it after static validation has judged the code.
+	// Conformance is planner.Verify's finding on a supplied plan, applied
+	// after Static Validation has judged its code.
 	Conformance *fault.Fault `json:"conformance,omitempty"`
 }
 
+// Planned is step 9's outcome.
+type Planned struct {
+	Stage
+	Planning Planning `json:"planning"`
+}
+
 // PlanExecution runs the Execution Planner (step 9). A signature no template
-// can satisfy is a refusal (a fault), not an activity error.
-func (a *Activities) PlanExecution(_ context.Context, in PlanInput) (Planned, error) {
+// can satisfy is a refusal that blocks, not an activity error; a read-only
+// intent writes nothing, so there is nothing to plan (docs/adr/0077).
+func (a *Activities) PlanExecution(ctx context.Context, st Step, in PlanInput) (Planned, error) {
+	out := Planned{Planning: Planning{SignatureHash: in.Signed.Hash, PreCost: in.PreCost, DryRun: in.DryRun}}
+	t := newTrail(st)
 	if len(in.Signed.Signature.Targets()) == 0 && in.Supplied == nil {
-		a.log(in.IntentID, "execution_planner").Info("read-only intent: no write to plan")
-		return Planned{ReadOnly: true}, nil
+		out.Summary = "read-only intent: nothing is written, so there is no plan, code or static validation"
+		out.Stop = true
+		return out, a.recordPlanning(ctx, st, out.Planning, nil, nil, true)
 	}
 	p, err := planner.Plan(in.Signed.Signature, a.Catalog, planner.Options{AsOf: in.AsOf, Composite: in.Composite})
-	if err != nil {
-		if errors.Is(err, planner.ErrInvalidOptions) {
-			return Planned{}, invalid(err)
-		}
-		f := planFault(err)
-		return Planned{Fault: &f}, nil
-	}
-	out := Planned{Plan: &p}
-	if s := in.Supplied; s != nil {
-		if f := suppliedPlanFault(*s, in.Signed.Hash, a.Catalog.SnapshotVersion); f != nil {
-			return Planned{Fault: f}, nil
-		}
-		out.Plan, out.Governed = s, &p
-		if err := planner.Verify(*s, in.Signed.Signature, a.Catalog); err != nil {
-			f := planFault(err)
-			out.Conformance = &f
-		}
-	}
-	a.log(in.IntentID, "execution_planner").Info("execution plan",
-		zap.String("plan_hash", out.Plan.Hash), zap.Int("steps", len(out.Plan.Steps)),
-		zap.String("consistency_unit", string(out.Plan.ConsistencyUnit)), zap.Bool("supplied", in.Supplied != nil))
-	return out, nil
-}
-
-// planFault turns a planner refusal into the fault the decision records.
-func planFault(err error) fault.Fault {
-	f := fault.Fault{
-		Code: fault.CodePlanConstraintViolated, Family: fault.SemanticFaults, Severity: fault.SeverityHigh,
-		Stage: fault.StageExecutionPlanner, DetectedBeforeExecution: true, MandatoryAction: "block",
-		Message: err.Error(), Remediation: []string{"change the intent so a governed template fits it (one target, sources in the catalog), then resubmit"},
-	}
-	var ce *planner.ConstraintError
-	if errors.As(err, &ce) {
-		f.Rule = ce.Constraint
-		if ce.Remediation != "" {
-			f.Remediation = []string{ce.Remediation}
-		}
-	}
-	return f
-}
-
-// suppliedPlanFault checks that a supplied plan is intact and made for this
-// signature and catalog; what it does is static validation's to judge.
-func suppliedPlanFault(p planner.ExecutionPlan, sigHash, catalogVersion string) *fault.Fault {
-	var problem string
-	switch h, err := planner.HashPlan(p); {
+	var refusal *fault.Fault
+	switch {
+	case errors.Is(err, planner.ErrInvalidOptions):
+		return out, invalid(err)
 	case err != nil:
-		problem = err.Error()
-	case h != p.Hash:
-		problem = fmt.Sprintf("the supplied plan's hash %s does not match its content (%s): it was edited after hashing", p.Hash, h)
-	case p.SignatureHash != sigHash:
-		problem = fmt.Sprintf("the supplied plan was made for signature %s, the approved signature is %s", p.SignatureHash, sigHash)
-	case p.CatalogSnapshotVersion != catalogVersion:
-		problem = fmt.Sprintf("the supplied plan was made against %s, the catalog is %s", p.CatalogSnapshotVersion, catalogVersion)
+		f := planner.RefusalFault(err)
+		refusal = &f
+	case in.Supplied != nil:
+		if refusal = planner.CheckSupplied(*in.Supplied, in.Signed.Hash, a.Catalog.SnapshotVersion); refusal == nil {
+			out.Planning.Plan, out.Planning.Governed = in.Supplied, &p
+			if err := planner.Verify(*in.Supplied, in.Signed.Signature, a.Catalog); err != nil {
+				f := planner.RefusalFault(err)
+				out.Planning.Conformance = &f
+			}
+		}
 	default:
-		return nil
+		out.Planning.Plan = &p
 	}
-	return &fault.Fault{
-		Code: fault.CodePlanConstraintViolated, Family: fault.SemanticFaults, Severity: fault.SeverityCritical,
-		Stage: fault.StageExecutionPlanner, DetectedBeforeExecution: true, MandatoryAction: "block", Rule: "supplied_plan_integrity",
-		Message: problem, Remediation: []string{"re-export the plan with `cfa plan ID -o json` for this signature, edit it, and recompute its hash"},
+	if refusal != nil {
+		t.add(intent.StagePlanner, "refused", audit.ActionInvoke, []string{"signature:" + in.Signed.Hash}, events.ExecutionPlanRefused{Fault: *refusal})
+		out.Summary = "refused: " + refusal.Message
+		out.stop(planVote(decision.AuthorityExecutionPlanner, *refusal))
+		if err := a.finish(ctx, t, &out.Stage); err != nil {
+			return out, err
+		}
+		return out, a.recordPlanning(ctx, st, out.Planning, nil, nil, false)
 	}
+	plan := *out.Planning.Plan
+	stepIDs := make([]string, len(plan.Steps))
+	for i, s := range plan.Steps {
+		stepIDs[i] = s.ID
+	}
+	t.add(intent.StagePlanner, "planned", audit.ActionWrite, []string{"plan:" + plan.Hash}, events.ExecutionPlanGenerated{
+		PlanHash: plan.Hash, IntentSignatureHash: plan.SignatureHash, Steps: stepIDs, Strategy: plan.Strategy,
+		ConsistencyUnit: plan.ConsistencyUnit, ConsistencyRule: plan.ConsistencyRule, Window: plan.Window,
+		Target: plan.Target, Supplied: in.Supplied != nil,
+	})
+	supplied := ""
+	if in.Supplied != nil {
+		supplied = ", supplied by an external planner"
+	}
+	out.Summary = fmt.Sprintf("plan %s: %d steps, %s, consistency_unit %s%s", plan.Hash[:16], len(plan.Steps), plan.Strategy, plan.ConsistencyUnit, supplied)
+	a.log(st.IntentID, intent.StagePlanner).Info("execution plan",
+		zap.String("plan_hash", plan.Hash), zap.Int("steps", len(plan.Steps)),
+		zap.String("consistency_unit", string(plan.ConsistencyUnit)), zap.Bool("supplied", in.Supplied != nil))
+	return out, a.finish(ctx, t, &out.Stage)
+}
+
+func planVote(by decision.Authority, f fault.Fault) decision.Vote {
+	return decision.Vote{Authority: by, Outcome: decision.Blocked, Reason: f.Message, Faults: []fault.Fault{f}}
+}
+
+// Code is the generated code of a plan: the Postgres artifact is what the
+// sandbox runs and Static Validation analyses; the others (dbt, and the
+// custom_template_library's) are artifacts for users who run elsewhere.
+type Code struct {
+	Postgres codegen.Artifact   `json:"postgres"`
+	Others   []codegen.Artifact `json:"others,omitempty"`
+}
+
+// Artifacts lists every artifact, Postgres first.
+func (c Code) Artifacts() []codegen.Artifact {
+	return append([]codegen.Artifact{c.Postgres}, c.Others...)
+}
+
+// Script is the Postgres artifact as one script.
+func (c Code) Script() string {
+	var b strings.Builder
+	for _, f := range c.Postgres.Files {
+		b.WriteString(f.Content)
+	}
+	return b.String()
 }
 
 // GenerateInput is step 9's code generation: the plan to render.
 type GenerateInput struct {
-	IntentID string                `json:"intent_id"`
-	Plan     planner.ExecutionPlan `json:"plan"`
+	Planning Planning `json:"planning"`
 }
 
-// Generated holds the artifacts of every backend; Postgres is the one the
-// executor runs, dbt the artifact for users who run elsewhere.
+// Generated is the code generation's outcome.
 type Generated struct {
-	Postgres codegen.Artifact `json:"postgres"`
-	DBT      codegen.Artifact `json:"dbt"`
-	Fault    *fault.Fault     `json:"fault,omitempty"`
+	Stage
+	Code Code `json:"code"`
 }
 
-// GenerateCode renders the plan with the Postgres and dbt backends.
-func (a *Activities) GenerateCode(_ context.Context, in GenerateInput) (Generated, error) {
-	var out Generated
-	for _, gen := range []struct {
-		backend codegen.Backend
-		into    *codegen.Artifact
-	}{{codegen.Postgres{}, &out.Postgres}, {codegen.DBT{}, &out.DBT}} {
-		art, err := gen.backend.Generate(in.Plan, a.Catalog)
-		if err != nil {
-			out.Fault = &fault.Fault{
-				Code: fault.CodeCodeGenerationRefused, Family: fault.StaticSafetyFaults, Severity: fault.SeverityCritical,
-				Stage: fault.StageStaticValidation, DetectedBeforeExecution: true, MandatoryAction: "block", Rule: gen.backend.Name(),
-				Message: err.Error(), Remediation: []string{"the plan does not match the catalog; replan the intent against the current catalog"},
-			}
-			return out, nil
-		}
-		*gen.into = art
+// GenerateCode renders the plan with the Postgres backend and every backend
+// of the template library. A backend that refuses the plan blocks it.
+func (a *Activities) GenerateCode(ctx context.Context, st Step, in GenerateInput) (Generated, error) {
+	p := in.Planning.Plan
+	if p == nil {
+		return Generated{}, invalid(fmt.Errorf("generate code of intent %s: no plan; run PlanExecution first", st.IntentID))
 	}
-	a.log(in.IntentID, "code_generation").Info("code generated",
-		zap.String("plan_hash", in.Plan.Hash), zap.String("code_hash", out.Postgres.Hash), zap.String("dbt_hash", out.DBT.Hash))
-	return out, nil
+	out := Generated{}
+	t := newTrail(st)
+	backends := []codegen.Backend{codegen.Postgres{}}
+	for _, b := range a.Extensions.Templates.Backends() {
+		if b.Name() != (codegen.Postgres{}).Name() {
+			backends = append(backends, b)
+		}
+	}
+	rec := events.CodeGenerated{PlanHash: p.Hash, Artifacts: map[string]events.Artifact{}}
+	var hashes []string
+	for i, b := range backends {
+		art, err := b.Generate(*p, a.Catalog)
+		if err != nil {
+			f := codegen.RefusalFault(b.Name(), err)
+			t.add(intent.StageCodeGen, "refused", audit.ActionInvoke, []string{"plan:" + p.Hash}, events.CodeGenerationRefused{Fault: f})
+			out.Summary = "refused: " + f.Message
+			out.stop(planVote(decision.AuthorityStaticValidation, f))
+			if err := a.finish(ctx, t, &out.Stage); err != nil {
+				return out, err
+			}
+			return out, a.recordPlanning(ctx, st, in.Planning, nil, nil, false)
+		}
+		if i == 0 {
+			out.Code.Postgres = art
+		} else {
+			out.Code.Others = append(out.Code.Others, art)
+		}
+		files := make([]string, len(art.Files))
+		for j, f := range art.Files {
+			files[j] = f.Path
+		}
+		rec.Artifacts[art.Backend] = events.Artifact{Hash: art.Hash, Files: files}
+		hashes = append(hashes, fmt.Sprintf("%s %s", art.Backend, art.Hash[:16]))
+	}
+	t.add(intent.StageCodeGen, "generated", audit.ActionWrite, []string{"code:" + out.Code.Postgres.Hash}, rec)
+	out.Summary = strings.Join(hashes, ", ")
+	a.log(st.IntentID, intent.StageCodeGen).Info("code generated", zap.String("plan_hash", p.Hash), zap.Strings("artifacts", hashes))
+	return out, a.finish(ctx, t, &out.Stage)
 }
 
-// StaticInput is step 10's input: the code that would run and the governed
-// plan whose contract and scope it must respect.
+// StaticInput is step 10's input: the planning and the code that would run.
 type StaticInput struct {
-	IntentID string                `json:"intent_id"`
-	Governed planner.ExecutionPlan `json:"governed"`
-	Code     codegen.Artifact      `json:"code"`
+	Planning Planning `json:"planning"`
+	Code     Code     `json:"code"`
 }
 
-// ValidateStatic runs Static Validation (step 10) on every file of the
-// Postgres artifact; a violation is a Static Safety Fault.
-func (a *Activities) ValidateStatic(_ context.Context, in StaticInput) (staticcheck.Report, error) {
-	rules, err := codegen.Postgres{}.StaticRules(in.Governed, a.Catalog)
+// Validated is step 10's outcome.
+type Validated struct {
+	Stage
+	Static *events.StaticSummary `json:"static,omitempty"`
+	// PublishOnly: nothing runs in SQL; the flow publishes instead of
+	// executing (docs/adr/0073).
+	PublishOnly bool   `json:"publish_only,omitempty"`
+	Target      string `json:"target,omitempty"`
+}
+
+// ValidateStatic runs Static Validation (step 10) on the Postgres artifact
+// against the governed plan's rules (I6), checks a supplied plan's
+// conformance, and records the planning. A dry run stops here.
+func (a *Activities) ValidateStatic(ctx context.Context, st Step, in StaticInput) (Validated, error) {
+	p := in.Planning.Plan
+	if p == nil {
+		return Validated{}, invalid(fmt.Errorf("static validation of intent %s: no plan; run PlanExecution first", st.IntentID))
+	}
+	out := Validated{Target: p.Target}
+	planned := decision.Vote{Authority: decision.AuthorityExecutionPlanner, Outcome: decision.Approved, Reason: "plan " + p.Hash}
+	if p.PublishOnly() && in.Planning.Governed == nil {
+		out.Summary, out.PublishOnly, out.Stop = "no statement to analyse: publish-only plan", true, in.Planning.DryRun
+		out.vote(planned)
+		return out, a.recordPlanning(ctx, st, in.Planning, &in.Code, nil, false)
+	}
+	governed := *p
+	if in.Planning.Governed != nil {
+		governed = *in.Planning.Governed
+	}
+	rules, err := codegen.Postgres{}.StaticRules(governed, a.Catalog)
 	if err != nil {
-		return staticcheck.Report{}, invalid(fmt.Errorf("static validation of intent %s: %w", in.IntentID, err))
+		return out, invalid(fmt.Errorf("static validation of intent %s: %w", st.IntentID, err))
 	}
 	rep := staticcheck.Report{Passed: true, Violations: []staticcheck.Violation{}}
-	for _, f := range in.Code.Files {
+	for _, f := range in.Code.Postgres.Files {
 		r := staticcheck.Validate(f.Content, rules)
 		rep.Passed = rep.Passed && r.Passed
 		rep.Violations = append(rep.Violations, r.Violations...)
 	}
-	violated := make([]string, 0, len(rep.Violations))
-	for _, v := range rep.Violations {
-		violated = append(violated, string(v.Rule))
+	out.Static = &events.StaticSummary{Passed: rep.Passed, Violated: rep.Violated()}
+	outcome := "passed"
+	if !rep.Passed {
+		outcome = "blocked"
 	}
-	a.log(in.IntentID, "static_validation").Info("code analysis",
-		zap.Bool("passed", rep.Passed), zap.Strings("violated_rules", violated), zap.String("code_hash", in.Code.Hash))
-	return rep, nil
+	t := newTrail(st)
+	hash := in.Code.Postgres.Hash
+	t.add(intent.StageStatic, outcome, audit.ActionInvoke, []string{"code:" + hash}, events.CodeAnalysis{CodeHash: hash, Passed: rep.Passed, Violations: rep.Violations})
+	a.log(st.IntentID, intent.StageStatic).Info("code analysis", zap.Bool("passed", rep.Passed), zap.Strings("violated_rules", rep.Violated()), zap.String("code_hash", hash))
+	switch f := in.Planning.Conformance; {
+	case !rep.Passed:
+		out.Summary = "blocked: " + strings.Join(rep.Violated(), ", ")
+		out.stop(rep.Vote(hash))
+	case f != nil:
+		// A supplied plan whose code is safe may still not be the approved
+		// signature's plan.
+		t.add(intent.StagePlanner, "refused", audit.ActionInvoke, []string{"plan:" + p.Hash}, events.ExecutionPlanRefused{Fault: *f})
+		out.Summary = "supplied plan refused: " + f.Message
+		out.stop(planVote(decision.AuthorityExecutionPlanner, *f))
+	default:
+		out.Summary = "passed"
+		out.vote(planned)
+		out.vote(rep.Vote(hash))
+		out.Stop = in.Planning.DryRun
+	}
+	if err := a.finish(ctx, t, &out.Stage); err != nil {
+		return out, err
+	}
+	return out, a.recordPlanning(ctx, st, in.Planning, &in.Code, &rep, false)
 }
 
-// RecordPlanInput is everything steps 8–10 produced, for `cfa plan` and
-// `cfa code`.
-type RecordPlanInput struct {
-	IntentID      string                 `json:"intent_id"`
-	SignatureHash string                 `json:"intent_signature_hash"`
-	PreCost       PreCost                `json:"pre_cost"`
-	Plan          *planner.ExecutionPlan `json:"plan,omitempty"`
-	Code          *Generated             `json:"code,omitempty"`
-	Static        *staticcheck.Report    `json:"static,omitempty"`
-	DryRun        bool                   `json:"dry_run,omitempty"`
-	ReadOnly      bool                   `json:"read_only,omitempty"`
-}
-
-// RecordPlan stores the planning of an intent once.
-func (a *Activities) RecordPlan(ctx context.Context, in RecordPlanInput) error {
-	rec := db.PlanRecord{IntentID: in.IntentID, SignatureHash: in.SignatureHash, DryRun: in.DryRun, ReadOnly: in.ReadOnly}
+// recordPlanning stores one signature's planning once.
+func (a *Activities) recordPlanning(ctx context.Context, st Step, p Planning, code *Code, static *staticcheck.Report, readOnly bool) error {
+	rec := db.PlanRecord{IntentID: st.IntentID, SignatureHash: p.SignatureHash, DryRun: p.DryRun, ReadOnly: readOnly}
 	var err error
-	if rec.PreCost, err = json.Marshal(in.PreCost); err != nil {
-		return invalid(fmt.Errorf("encode pre-cost of intent %s: %w", in.IntentID, err))
+	if rec.PreCost, err = json.Marshal(p.PreCost); err != nil {
+		return invalid(fmt.Errorf("encode pre-cost of intent %s: %w", st.IntentID, err))
 	}
-	if in.Plan != nil {
-		rec.PlanHash = in.Plan.Hash
-		if rec.Plan, err = json.Marshal(in.Plan); err != nil {
-			return invalid(fmt.Errorf("encode plan of intent %s: %w", in.IntentID, err))
+	if p.Plan != nil && !readOnly {
+		rec.PlanHash = p.Plan.Hash
+		if rec.Plan, err = json.Marshal(p.Plan); err != nil {
+			return invalid(fmt.Errorf("encode plan of intent %s: %w", st.IntentID, err))
 		}
 	}
-	if in.Code != nil && in.Code.Fault == nil {
-		rec.CodeHash = in.Code.Postgres.Hash
-		if rec.Artifacts, err = json.Marshal([]any{in.Code.Postgres, in.Code.DBT}); err != nil {
-			return invalid(fmt.Errorf("encode code of intent %s: %w", in.IntentID, err))
+	if code != nil {
+		rec.CodeHash = code.Postgres.Hash
+		if rec.Artifacts, err = json.Marshal(code.Artifacts()); err != nil {
+			return invalid(fmt.Errorf("encode code of intent %s: %w", st.IntentID, err))
 		}
 	}
-	if in.Static != nil {
-		passed := in.Static.Passed
+	if static != nil {
+		passed := static.Passed
 		rec.StaticPassed = &passed
-		if rec.StaticReport, err = json.Marshal(in.Static); err != nil {
-			return invalid(fmt.Errorf("encode static report of intent %s: %w", in.IntentID, err))
+		if rec.StaticReport, err = json.Marshal(static); err != nil {
+			return invalid(fmt.Errorf("encode static report of intent %s: %w", st.IntentID, err))
 		}
 	}
 	return a.Store.RecordPlan(ctx, rec)
 }
 
-// ShapeHash returns the signature's shape hash, the key of the pre-cost
-// history (encoding is not workflow code's business).
-func (a *Activities) ShapeHash(_ context.Context, sig signature.Signature) (string, error) {
-	h, err := sig.ShapeHash()
-	if err != nil {
-		return "", invalid(err)
+// PublishInput publishes a dataset (a publish-only plan).
+type PublishInput struct {
+	Dataset string `json:"dataset"`
+}
+
+// PublishDataset runs a publish-only plan: every committed partition of the
+// dataset becomes visible in its published view. The latest registry
+// snapshot is read in the same transaction: a dataset that is not committed
+// with publish_allowed is refused (I7), whatever the plan said.
+func (a *Activities) PublishDataset(ctx context.Context, st Step, in PublishInput) (Stage, error) {
+	d, ok := a.Catalog.Get(in.Dataset)
+	if !ok || !dataplane.Governed(d) {
+		return Stage{}, invalid(fmt.Errorf("publish %s: not a silver or gold dataset of the catalog", in.Dataset))
 	}
-	return h, nil
+	pub, err := a.Store.Publish(ctx, d, st.IntentID, func(env registry.EnvironmentState) string { return publishRefusal(d, env) })
+	if err != nil {
+		return Stage{}, err
+	}
+	out := Stage{}
+	if pub.Refused != "" {
+		out.Summary = "publish refused: " + pub.Refused
+		out.veto(projection.PublishRefusedViolation(pub.Refused))
+		return out, nil
+	}
+	t := newTrail(st)
+	t.add(intent.StageProjection, "published", audit.ActionWrite, []string{"dataset:" + d.Name}, events.EnvironmentPublished{Partitions: pub.Partitions})
+	out.Summary = fmt.Sprintf("published %s: %s", d.Name, strings.Join(pub.Partitions, ", "))
+	return out, a.finish(ctx, t, &out)
+}
+
+// publishRefusal says why d cannot be published from env (I7), "" when it
+// can.
+func publishRefusal(d catalog.Dataset, env registry.EnvironmentState) string {
+	st, ok := env.Dataset(d.Name)
+	switch {
+	case !ok:
+		// No projection ever recorded the dataset: whatever its table holds
+		// did not come through a governed write (I7).
+		return fmt.Sprintf("%s has no entry in registry %s: no execution was projected into it, so it is not known to be trusted (I7); write it with a governed intent first", d.Name, env.VersionID)
+	case st.State != registry.StateCommitted || !st.PublishAllowed:
+		return fmt.Sprintf("%s is %s with publish_allowed=%v in registry %s (I7)", d.Name, st.State, st.PublishAllowed, env.VersionID)
+	}
+	return ""
 }

@@ -92,6 +92,37 @@ func appendEvent(ctx context.Context, q *dbsqlc.Queries, e audit.Event) (audit.R
 	return normalizeReceipt(r), nil
 }
 
+// Append seals events into the chain in order, in one transaction, each
+// idempotent on (IntentID, Seq) as AppendAudit is: the
+// audit_trail.storage_backend of the shipped deployment.
+func (s *Store) Append(ctx context.Context, events ...audit.Event) ([]audit.Receipt, error) {
+	if len(events) == 1 {
+		r, err := s.AppendAudit(ctx, events[0])
+		if err != nil {
+			return nil, err
+		}
+		return []audit.Receipt{r}, nil
+	}
+	for _, e := range events {
+		if e.IntentID == "" || e.Seq < 1 {
+			return nil, fmt.Errorf("append audit event %q: intent_id %q seq %d: set intent_id and a seq from 1", e.EventType, e.IntentID, e.Seq)
+		}
+	}
+	out := make([]audit.Receipt, 0, len(events))
+	err := s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
+		out = out[:0]
+		for _, e := range events {
+			r, err := appendEvent(ctx, q, e)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // AuditByIntent returns the receipts of one intent in causal (seq) order.
 func (s *Store) AuditByIntent(ctx context.Context, intentID string) ([]audit.Receipt, error) {
 	rows, err := s.q.ListAuditByIntent(ctx, intentID)

@@ -120,3 +120,18 @@ func intent(r dbsqlc.Intent) Intent {
 		UpdatedAt:        r.UpdatedAt.UTC(),
 	}
 }
+
+// IntentStatusCompleted is the status of an intent that has its decision.
+const IntentStatusCompleted = "completed"
+
+// CompleteIntent records the decision of an intent and marks it completed.
+func (s *Store) CompleteIntent(ctx context.Context, intentID, decisionState, signatureHash, confirmationMode string) error {
+	_, err := s.q.CompleteIntent(ctx, dbsqlc.CompleteIntentParams{
+		DecisionState: optional(decisionState), SignatureHash: optional(signatureHash),
+		ConfirmationMode: optional(confirmationMode), IntentID: intentID,
+	})
+	if err != nil {
+		return fmt.Errorf("complete intent %q: %w", intentID, err)
+	}
+	return nil
+}

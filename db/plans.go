@@ -33,8 +33,9 @@ type PlanRecord struct {
 	RecordedAt    time.Time
 }
 
-// RecordPlan stores an intent's planning once; a retry is a no-op, and the
-// database refuses to change or delete the record afterwards.
+// RecordPlan stores the planning of one cycle of an intent (one signature)
+// once; a retry is a no-op, and the database refuses to change or delete
+// the record afterwards.
 func (s *Store) RecordPlan(ctx context.Context, r PlanRecord) error {
 	err := s.q.RecordExecutionPlan(ctx, dbsqlc.RecordExecutionPlanParams{
 		IntentID: r.IntentID, IntentSignatureHash: r.SignatureHash, PlanHash: optional(r.PlanHash),
@@ -47,9 +48,21 @@ func (s *Store) RecordPlan(ctx context.Context, r PlanRecord) error {
 	return nil
 }
 
-// GetPlan returns the recorded planning of an intent, or ErrPlanNotFound.
+// GetPlan returns the latest recorded planning of an intent, or
+// ErrPlanNotFound.
 func (s *Store) GetPlan(ctx context.Context, intentID string) (PlanRecord, error) {
 	row, err := s.q.GetExecutionPlan(ctx, intentID)
+	return planRecord(intentID, row, err)
+}
+
+// GetPlanOfSignature returns the planning of an intent's signature: the
+// plan and code its execution runs.
+func (s *Store) GetPlanOfSignature(ctx context.Context, intentID, signatureHash string) (PlanRecord, error) {
+	row, err := s.q.GetExecutionPlanOfSignature(ctx, dbsqlc.GetExecutionPlanOfSignatureParams{IntentID: intentID, IntentSignatureHash: signatureHash})
+	return planRecord(intentID, row, err)
+}
+
+func planRecord(intentID string, row dbsqlc.ExecutionPlan, err error) (PlanRecord, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return PlanRecord{}, fmt.Errorf("read execution plan of intent %q: %w: the intent was decided before planning (see `cfa status %s`) or is still running",
 			intentID, ErrPlanNotFound, intentID)

@@ -43,6 +43,20 @@ func TestExecutionPlanIsWriteOnce(t *testing.T) {
 
 	_, err = testStore.GetPlan(ctx, "never-planned")
 	require.ErrorIs(t, err, db.ErrPlanNotFound)
+
+	// A stale environment replans the intent under a new signature: that
+	// cycle's planning is kept beside the first, and is the latest.
+	next := rec
+	next.SignatureHash, next.PlanHash, next.Plan = strings.Repeat("12", 32), strings.Repeat("34", 32), []byte(`{"cycle":2}`)
+	require.NoError(t, testStore.RecordPlan(ctx, next))
+	got, err = testStore.GetPlan(ctx, "plan-once")
+	require.NoError(t, err)
+	require.Equal(t, next.SignatureHash, got.SignatureHash)
+	first, err := testStore.GetPlanOfSignature(ctx, "plan-once", rec.SignatureHash)
+	require.NoError(t, err)
+	require.Equal(t, string(rec.Plan), string(first.Plan))
+	_, err = testStore.GetPlanOfSignature(ctx, "plan-once", strings.Repeat("99", 32))
+	require.ErrorIs(t, err, db.ErrPlanNotFound)
 }
 
 func TestExecutionPlanConstraints(t *testing.T) {

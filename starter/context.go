@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -26,7 +27,7 @@ func (c *cli) policyCmd() *cobra.Command {
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			b, err := app.LoadBundle(dir)
+			b, err := app.LoadBundle(context.Background(), dir)
 			if err != nil {
 				return err
 			}

@@ -9,17 +9,10 @@ import (
 
 	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/db"
-	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/composite"
 	"github.com/contextualflux/cfa/internal/decision"
-	"github.com/contextualflux/cfa/internal/fault"
 )
-
-// CompositeIntentWorkflowName is the registered name of the composite flow.
-const CompositeIntentWorkflowName = "CompositeIntentWorkflow"
-
-// StageComposite reports the sub-intent schedule in QueryStatus.
-const StageComposite = "composite_intent"
 
 // CompositeInput starts a CompositeIntentWorkflow: an intent graph (whitepaper
 // 5.4) and the options every sub-intent runs with.
@@ -62,6 +55,18 @@ type CompositeResult struct {
 // id and the sub-intent's, so the audit correlates them by name too.
 func SubIntentID(parentID, sub string) string { return parentID + "." + sub }
 
+// compositeFlow is the state of one CompositeIntentWorkflow.
+type compositeFlow struct {
+	*journal
+	in  CompositeInput
+	out CompositeResult
+	// The schedule: which sub-intents started, succeeded, failed; the
+	// outcome of each; how many are running and finished.
+	started, succeeded, failed []string
+	outcomes                   map[string]*SubIntentOutcome
+	running, finished          int
+}
+
 // CompositeIntentWorkflow runs the sub-intents of an intent graph as child
 // IntentWorkflows: each starts once its dependencies were approved, so
 // independent branches run in parallel; a sub-intent that is not approved
@@ -70,62 +75,34 @@ func SubIntentID(parentID, sub string) string { return parentID + "." + sub }
 // correlation_id.
 func CompositeIntentWorkflow(ctx workflow.Context, in CompositeInput) (CompositeResult, error) {
 	ctx = workflow.WithLocalActivityOptions(ctx, localOptions())
-	r := &intentRun{ctx: ctx, id: workflow.GetInfo(ctx).WorkflowExecution.ID,
-		in: IntentInput{CorrelationID: in.CorrelationID, SubmittedBy: in.SubmittedBy}}
-	r.result = IntentResult{IntentID: r.id, CorrelationID: in.CorrelationID, DryRun: in.DryRun}
-	if r.result.CorrelationID == "" {
-		r.result.CorrelationID = r.id
+	c := &compositeFlow{journal: newJournal(ctx, in.CorrelationID), in: in, outcomes: map[string]*SubIntentOutcome{}}
+	c.out = CompositeResult{RootIntent: in.Graph.RootIntent, IntentResult: IntentResult{IntentID: c.id, CorrelationID: c.corr, DryRun: in.DryRun}}
+	if err := c.registerQueries(); err != nil {
+		return c.out, err
 	}
-	r.source, r.input = db.SourceComposite, in.Graph.RootIntent
-	r.status = Status{IntentID: r.id, Stage: StageReceived}
-	out := CompositeResult{RootIntent: in.Graph.RootIntent}
-	if err := r.registerQueries(); err != nil {
-		return out, err
-	}
-	if err := r.track(IntentStatusRunning); err != nil {
-		return out, err
-	}
-	if err := r.audit(audit.EventIntentReceived, StageReceived, "received", r.submitter(), audit.ActionInvoke, nil, in); err != nil {
-		return out, err
-	}
-	r.done(StageReceived, "intent graph "+in.Graph.RootIntent)
-
-	// The starter validated the graph; a workflow started by other means
-	// is checked again before anything runs.
-	var check activities.GraphCheck
-	if err := r.local(a.CheckIntentGraph, &check, in.Graph); err != nil {
-		return out, err
-	}
-	if len(check.Problems) > 0 {
-		msg := strings.Join(check.Problems, "; ")
-		r.done(StageComposite, "invalid intent graph: "+msg)
-		res, err := r.decide(decision.Input{Votes: []decision.Vote{{
-			Authority: decision.AuthorityIntentNormalizer, Outcome: decision.Blocked, Reason: msg,
-			Faults: []fault.Fault{{
-				Code: fault.CodeIntentGraphInvalid, Family: fault.SemanticFaults, Severity: fault.SeverityHigh,
-				Stage: fault.StageIntentNormalizer, DetectedBeforeExecution: true, MandatoryAction: "block", Message: msg,
-				Remediation: []string{"fix the intent graph as each problem says (cycles, unknown or repeated dependencies), then resubmit"},
-			}},
-		}}})
-		out.IntentResult = res
-		return out, err
-	}
-	levels := check.Levels
-	out.Levels = levels
-	if err := r.audit(audit.EventIntentGraphAccepted, StageComposite, "accepted", system(), audit.ActionInvoke, nil, map[string]any{
-		"root_intent": in.Graph.RootIntent, "levels": levels, "dependencies": in.Graph.Dependencies, "shared_context": in.Graph.SharedContext,
+	info := workflow.GetInfo(ctx)
+	if _, err := c.local(StageReceived, a.ReceiveComposite, &activities.Stage{}, activities.CompositeReceiveInput{
+		Composite: events.CompositeReceived{Graph: in.Graph, CorrelationID: in.CorrelationID, SubmittedBy: in.SubmittedBy,
+			EscalationTimeoutSeconds: in.EscalationTimeoutSeconds, DryRun: in.DryRun, CostCeilingDBU: in.CostCeilingDBU},
+		Index: db.Intent{IntentID: c.id, WorkflowID: c.id, RunID: info.WorkflowExecution.RunID, CorrelationID: c.corr,
+			Status: IntentStatusRunning, SubmittedAt: info.WorkflowStartTime.UTC()},
 	}); err != nil {
-		return out, err
+		return c.out, err
 	}
-	r.done(StageComposite, fmt.Sprintf("%d sub-intents in %d levels", len(in.Graph.SubIntents), len(levels)))
-
-	outcomes, err := r.schedule(in)
+	var check activities.GraphChecked
+	st, err := c.local(StageComposite, a.CheckIntentGraph, &check, in.Graph)
 	if err != nil {
-		return out, err
+		return c.out, err
 	}
-	out.SubIntents = outcomes
-	subs := make([]decision.SubDecision, 0, len(outcomes))
-	for _, o := range outcomes {
+	if st.Stop {
+		return c.decide(activities.DecideInput{Decision: decision.Input{Votes: st.Votes}})
+	}
+	c.out.Levels = check.Levels
+	if err := c.schedule(); err != nil {
+		return c.out, err
+	}
+	subs := make([]decision.SubDecision, 0, len(c.out.SubIntents))
+	for _, o := range c.out.SubIntents {
 		sd := decision.SubDecision{ID: o.ID, Skipped: o.State != SubIntentDecided, Reason: o.Reason}
 		if o.Result != nil {
 			sd.State, sd.Faults = o.Result.DecisionState, o.Result.Faults
@@ -135,147 +112,136 @@ func CompositeIntentWorkflow(ctx workflow.Context, in CompositeInput) (Composite
 		}
 		subs = append(subs, sd)
 	}
-	var d decision.Decision
-	if err := r.local(a.ConsolidateComposite, &d, subs); err != nil {
-		return out, err
-	}
-	res, err := r.record(d)
-	out.IntentResult = res
-	return out, err
+	return c.decide(activities.DecideInput{Subs: subs})
 }
 
 // schedule starts every ready sub-intent, waits for any to finish, and
 // repeats; when one is not approved its dependents are skipped.
-func (r *intentRun) schedule(in CompositeInput) ([]SubIntentOutcome, error) {
-	g := in.Graph
-	var started, succeeded, failed []string
-	outcomes := map[string]*SubIntentOutcome{}
-	sel := workflow.NewSelector(r.ctx)
-	running, finished := 0, 0
-
+func (c *compositeFlow) schedule() error {
+	g := c.in.Graph
+	sel := workflow.NewSelector(c.ctx)
 	for {
-		for _, id := range g.Ready(started, succeeded) {
-			sub, _ := g.SubIntent(id)
-			childID := SubIntentID(r.id, id)
-			child := IntentInput{
-				Text: sub.Intent, Signature: sub.Signature, CorrelationID: r.result.CorrelationID, SubmittedBy: r.in.SubmittedBy,
-				EscalationTimeoutSeconds: in.EscalationTimeoutSeconds, DryRun: in.DryRun, CostCeilingDBU: in.CostCeilingDBU, Composite: true,
+		for _, id := range g.Ready(c.started, c.succeeded) {
+			if err := c.start(sel, id); err != nil {
+				return err
 			}
-			cctx := workflow.WithChildOptions(r.ctx, workflow.ChildWorkflowOptions{
-				WorkflowID: childID, TaskQueue: TaskQueue,
-				// A failed sub-intent is a decision, not a retry: its
-				// activities already retried what could be retried.
-				RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
-			})
-			started = append(started, id)
-			outcomes[id] = &SubIntentOutcome{ID: id, IntentID: childID}
-			if err := r.audit(audit.EventSubIntentStarted, StageComposite, "started", system(), audit.ActionInvoke, []string{"intent:" + childID}, map[string]any{
-				"sub_intent": id, "intent_id": childID, "depends_on": dependsOn(g, id),
-			}); err != nil {
-				return nil, err
-			}
-			r.done(StageComposite, "started "+id)
-			running++
-			fut := workflow.ExecuteChildWorkflow(cctx, IntentWorkflowName, child)
-			sel.AddFuture(fut, func(f workflow.Future) {
-				running--
-				finished++
-				o := outcomes[id]
-				o.Order = finished
-				var res IntentResult
-				if err := f.Get(r.ctx, &res); err != nil {
-					o.State, o.Reason = SubIntentFailed, fmt.Sprintf("sub-intent %s ended without a decision: %v", id, err)
-					failed = append(failed, id)
-					return
-				}
-				o.State, o.Result = SubIntentDecided, &res
-				if decision.Succeeded(res.DecisionState) {
-					succeeded = append(succeeded, id)
-				} else {
-					failed = append(failed, id)
-				}
-			})
 		}
-		if running == 0 {
+		if c.running == 0 {
 			break
 		}
-		before := len(failed)
-		sel.Select(r.ctx)
-		last := lastFinished(g, outcomes, finished)
-		if err := r.auditSubIntent(last); err != nil {
-			return nil, err
+		before := len(c.failed)
+		sel.Select(c.ctx)
+		if err := c.recordFinished(); err != nil {
+			return err
 		}
-		if len(failed) > before {
-			for _, id := range g.Blocked(failed) {
-				if _, ok := outcomes[id]; ok {
-					continue
-				}
-				o := &SubIntentOutcome{ID: id, State: SubIntentSkipped,
-					Reason: fmt.Sprintf("not started: dependency %s was not approved", strings.Join(failedDeps(g, id, failed), ", "))}
-				outcomes[id] = o
-				started = append(started, id)
-				if err := r.audit(audit.EventSubIntentSkipped, StageComposite, "skipped", system(), audit.ActionInvoke, nil, map[string]any{
-					"sub_intent": id, "reason": o.Reason,
-				}); err != nil {
-					return nil, err
-				}
-				r.done(StageComposite, "skipped "+id+": "+o.Reason)
+		if len(c.failed) > before {
+			if err := c.skipDependents(); err != nil {
+				return err
 			}
 		}
 	}
-	out := make([]SubIntentOutcome, 0, len(outcomes))
 	for _, id := range g.IDs() {
-		if o, ok := outcomes[id]; ok {
-			out = append(out, *o)
-		}
-	}
-	return out, nil
-}
-
-func (r *intentRun) auditSubIntent(o *SubIntentOutcome) error {
-	if o == nil {
-		return nil
-	}
-	details := map[string]any{"sub_intent": o.ID, "intent_id": o.IntentID, "state": o.State, "reason": o.Reason, "order": o.Order}
-	outcome := o.State
-	if o.Result != nil {
-		outcome = string(o.Result.DecisionState)
-		details["decision_state"], details["decided_by"] = o.Result.DecisionState, o.Result.DecidedBy
-		details["plan_hash"], details["code_hash"] = o.Result.PlanHash, o.Result.CodeHash
-	}
-	r.done(StageComposite, fmt.Sprintf("%s: %s", o.ID, outcome))
-	return r.audit(audit.EventSubIntentDecided, StageComposite, outcome, system(), audit.ActionInvoke, []string{"intent:" + o.IntentID}, details)
-}
-
-func lastFinished(g composite.IntentGraph, outcomes map[string]*SubIntentOutcome, order int) *SubIntentOutcome {
-	for _, id := range g.IDs() {
-		if o, ok := outcomes[id]; ok && o.Order == order && o.State != SubIntentSkipped {
-			return o
+		if o, ok := c.outcomes[id]; ok {
+			c.out.SubIntents = append(c.out.SubIntents, *o)
 		}
 	}
 	return nil
 }
 
-func dependsOn(g composite.IntentGraph, id string) []string {
-	out := []string{}
-	for _, d := range g.Dependencies {
-		if d.To == id {
-			out = append(out, d.From)
-		}
+// start runs sub-intent id as a child IntentWorkflow.
+func (c *compositeFlow) start(sel workflow.Selector, id string) error {
+	g := c.in.Graph
+	sub, _ := g.SubIntent(id)
+	childID := SubIntentID(c.id, id)
+	child := IntentInput{
+		Text: sub.Intent, Signature: sub.Signature, CorrelationID: c.corr, SubmittedBy: c.in.SubmittedBy,
+		EscalationTimeoutSeconds: c.in.EscalationTimeoutSeconds, DryRun: c.in.DryRun, CostCeilingDBU: c.in.CostCeilingDBU, Composite: true,
 	}
-	return out
+	cctx := workflow.WithChildOptions(c.ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: childID, TaskQueue: TaskQueue,
+		// A failed sub-intent is a decision, not a retry: its activities
+		// already retried what could be retried.
+		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	c.started = append(c.started, id)
+	c.outcomes[id] = &SubIntentOutcome{ID: id, IntentID: childID}
+	if _, err := c.local(StageComposite, a.RecordSubIntent, &activities.Stage{}, activities.SubIntentEvent{
+		Started: &events.SubIntentStarted{SubIntent: id, IntentID: childID, DependsOn: g.DependsOn(id)},
+	}); err != nil {
+		return err
+	}
+	c.running++
+	sel.AddFuture(workflow.ExecuteChildWorkflow(cctx, IntentWorkflowName, child), func(f workflow.Future) {
+		c.running--
+		c.finished++
+		o := c.outcomes[id]
+		o.Order = c.finished
+		var res IntentResult
+		if err := f.Get(c.ctx, &res); err != nil {
+			o.State, o.Reason = SubIntentFailed, fmt.Sprintf("sub-intent %s ended without a decision: %v", id, err)
+			c.failed = append(c.failed, id)
+			return
+		}
+		o.State, o.Result = SubIntentDecided, &res
+		if decision.Succeeded(res.DecisionState) {
+			c.succeeded = append(c.succeeded, id)
+		} else {
+			c.failed = append(c.failed, id)
+		}
+	})
+	return nil
 }
 
-// failedDeps names the failed sub-intents id depends on, directly or not.
-func failedDeps(g composite.IntentGraph, id string, failed []string) []string {
-	var out []string
-	for _, f := range failed {
-		for _, dep := range g.Dependents(f) {
-			if dep == id {
-				out = append(out, f)
-				break
-			}
+// recordFinished records the sub-intent that finished last.
+func (c *compositeFlow) recordFinished() error {
+	for _, id := range c.in.Graph.IDs() {
+		o, ok := c.outcomes[id]
+		if !ok || o.Order != c.finished || o.State == SubIntentSkipped {
+			continue
+		}
+		ev := &events.SubIntentDecided{SubIntent: o.ID, IntentID: o.IntentID, State: o.State, Reason: o.Reason, Order: o.Order}
+		if r := o.Result; r != nil {
+			ev.DecisionState, ev.DecidedBy, ev.PlanHash, ev.CodeHash = r.DecisionState, r.DecidedBy, r.PlanHash, r.CodeHash
+		}
+		_, err := c.local(StageComposite, a.RecordSubIntent, &activities.Stage{}, activities.SubIntentEvent{Decided: ev})
+		return err
+	}
+	return nil
+}
+
+// skipDependents skips the sub-intents that depend on a failed one.
+func (c *compositeFlow) skipDependents() error {
+	g := c.in.Graph
+	for _, id := range g.Blocked(c.failed) {
+		if _, ok := c.outcomes[id]; ok {
+			continue
+		}
+		o := &SubIntentOutcome{ID: id, State: SubIntentSkipped,
+			Reason: fmt.Sprintf("not started: dependency %s was not approved", strings.Join(g.FailedDependencies(id, c.failed), ", "))}
+		c.outcomes[id] = o
+		c.started = append(c.started, id)
+		if _, err := c.local(StageComposite, a.RecordSubIntent, &activities.Stage{}, activities.SubIntentEvent{
+			Skipped: &events.SubIntentSkipped{SubIntent: id, Reason: o.Reason},
+		}); err != nil {
+			return err
 		}
 	}
-	return out
+	return nil
+}
+
+// decide records the composite's decision (steps 17 and 19).
+func (c *compositeFlow) decide(in activities.DecideInput) (CompositeResult, error) {
+	var d activities.Decided
+	if err := workflow.ExecuteLocalActivity(c.ctx, a.Decide, c.step(), in).Get(c.ctx, &d); err != nil {
+		return c.out, err
+	}
+	c.seq += d.Events
+	c.done(StageDecision, d.Summary)
+	r := &c.out.IntentResult
+	r.DecisionState, r.DecidedBy, r.Reason, r.Faults = d.Decision.State, d.Decision.DecidedBy, d.Decision.Reason, d.Decision.Faults
+	r.AuditEvents = c.seq
+	c.done(StageCompleted, string(d.Decision.State))
+	res := c.out.IntentResult
+	c.status.Result = &res
+	return c.out, nil
 }

@@ -3,13 +3,25 @@ package workflows
 import (
 	"time"
 
+	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/internal/confirmation"
-	"github.com/contextualflux/cfa/internal/planner"
+	"github.com/contextualflux/cfa/internal/intent"
 	"github.com/contextualflux/cfa/internal/signature"
 )
 
 // TaskQueue is where intent workflows and their activities run.
 const TaskQueue = "cfa-intents"
+
+// Workflow type names, as registered and as the CLI, the API and schedules
+// start them.
+const (
+	IntentWorkflowName          = "IntentWorkflow"
+	CompositeIntentWorkflowName = "CompositeIntentWorkflow"
+	TTLSweeperWorkflowName      = "TTLSweeperWorkflow"
+)
+
+// TTLScheduleID is the Temporal Schedule that runs the sweeper.
+const TTLScheduleID = "cfa-ttl-sweeper"
 
 // Signal and query names. The CLI, the API and the Temporal Web UI use these
 // exact strings (README shows the JSON to paste for each signal).
@@ -28,7 +40,7 @@ const (
 )
 
 // DefaultEscalationTimeout is human_timeout_seconds of whitepaper 5.1b.
-const DefaultEscalationTimeout = 300 * time.Second
+const DefaultEscalationTimeout = confirmation.HumanTimeout
 
 // EscalationTimerName names the timer so the Temporal UI shows what it is.
 const EscalationTimerName = "human_timeout_seconds"
@@ -40,66 +52,32 @@ type ConfirmationSignal struct {
 	Reason string `json:"reason"`
 }
 
-// IntentInput starts an IntentWorkflow. Exactly one of Text or Signature.
-type IntentInput struct {
-	Text          string               `json:"text,omitempty"`
-	Signature     *signature.Signature `json:"signature,omitempty"`
-	CorrelationID string               `json:"correlation_id,omitempty"`
-	SubmittedBy   string               `json:"submitted_by,omitempty"`
-	// EscalationTimeoutSeconds overrides the 300 s human timeout for this run.
-	EscalationTimeoutSeconds int `json:"escalation_timeout_seconds,omitempty"`
-	// DryRun stops the flow after static validation (step 10), whatever
-	// comes after it.
-	DryRun bool `json:"dry_run,omitempty"`
-	// CostCeilingDBU overrides cost_ceiling_dbu (whitepaper 5.7: 50).
-	CostCeilingDBU float64 `json:"cost_ceiling_dbu,omitempty"`
-	// Plan is an execution plan from an external planner (the
-	// execution_planner extension point); its code must pass static
-	// validation against the governed plan's rules (docs/adr/0075).
-	Plan *planner.ExecutionPlan `json:"plan,omitempty"`
-	// Composite marks a sub-intent of a composite intent: its plan's
-	// consistency unit is dag_branch (whitepaper 5.5 selection rules).
-	Composite bool `json:"composite,omitempty"`
-	// AsOf (YYYY-MM-DD) resolves relative windows ("last 30 days") against
-	// that date instead of today: reprocessing as of a past date.
-	AsOf string `json:"as_of,omitempty"`
-	// PartialFailureMode is partial_failure_policy.mode (5.8); empty is
-	// selective_quarantine.
-	PartialFailureMode string `json:"partial_failure_mode,omitempty"`
-	// OnConflict is conflict_resolution.on_conflict: queue (default) or
-	// reject.
-	OnConflict string `json:"on_conflict,omitempty"`
-	// UnitRetryBaseSeconds is the retry backoff base of a failed unit
-	// (whitepaper 5.8: 30 s).
-	UnitRetryBaseSeconds int `json:"unit_retry_base_seconds,omitempty"`
-	// ReplanMode is auto (default: the Policy Engine and the Pre-cost
-	// Estimator replan and govern again, at most 3 times) or propose (the
-	// first replan ends the cycle with decision replanned and the
-	// replanned signature, for review and resubmission).
-	ReplanMode string `json:"replan_mode,omitempty"`
-}
+// IntentInput starts an IntentWorkflow: the intent as submitted.
+type IntentInput = intent.Request
 
 // Stage names reported by QueryStatus, in flow order (whitepaper section 7).
 const (
-	StageReceived     = "intent_received"
-	StageRegistry     = "context_registry"
-	StageNormalizer   = "intent_normalizer"
-	StageConfirmation = "confirmation_orchestrator"
-	StageSignature    = "state_signature"
-	StagePolicyEngine = "policy_engine"
-	StagePreCost      = "pre_cost_estimator"
-	StagePlanner      = "execution_planner"
-	StageCodeGen      = "code_generation"
-	StageStatic       = "static_validation"
-	StageLock         = "concurrency_control"
-	StageRevalidation = "pre_execution_revalidation"
-	StageExecution    = "execution"
-	StagePartial      = "partial_execution_state"
-	StageProjection   = "state_projection"
-	StageDecision     = "decision_engine"
-	StagePromotion    = "promotion_engine"
-	StageAudit        = "audit_trail"
-	StageCompleted    = "completed"
+	StageReceived     = intent.StageReceived
+	StageRegistry     = intent.StageRegistry
+	StageNormalizer   = intent.StageNormalizer
+	StageConfirmation = intent.StageConfirmation
+	StageSignature    = intent.StageSignature
+	StagePolicyEngine = intent.StagePolicyEngine
+	StagePreCost      = intent.StagePreCost
+	StagePlanner      = intent.StagePlanner
+	StageCodeGen      = intent.StageCodeGen
+	StageStatic       = intent.StageStatic
+	StageLock         = intent.StageLock
+	StageRevalidation = intent.StageRevalidation
+	StageExecution    = intent.StageExecution
+	StagePartial      = intent.StagePartial
+	StageProjection   = intent.StageProjection
+	StageDecision     = intent.StageDecision
+	StagePromotion    = intent.StagePromotion
+	StageAudit        = intent.StageAudit
+	StageCompleted    = intent.StageCompleted
+	StageComposite    = intent.StageComposite
+	StageTTL          = intent.StageTTL
 )
 
 // PendingEscalation is what an approver is asked to confirm.
@@ -132,49 +110,7 @@ type Status struct {
 }
 
 // UnitState is one consistency unit as `cfa status` shows it.
-type UnitState struct {
-	Key       string `json:"key"`
-	State     string `json:"state"` // running, successful, failed, committed, quarantined, discarded
-	Attempts  int    `json:"attempts,omitempty"`
-	RowsOut   int64  `json:"rows_out,omitempty"`
-	ErrorCode string `json:"error_code,omitempty"`
-}
-
-// ChangeStaleReplanLimitEvent is the workflow.GetVersion change id that
-// audits MAX_REPLAN_ATTEMPTS_EXCEEDED when a stale_environment_state replan
-// would pass the limit.
-const ChangeStaleReplanLimitEvent = "stale-replan-limit-event"
-
-// ChangeCancelDuringWait is the workflow.GetVersion change id that records
-// a cancellation during a human wait as cancelled, not as a timeout.
-const ChangeCancelDuringWait = "cancel-during-human-wait"
-
-// ChangeLifecycleEvaluation is the workflow.GetVersion change id that added
-// the Promotion Engine's evaluation (step 18) after an execution's decision.
-const ChangeLifecycleEvaluation = "lifecycle-evaluation-step-18"
-
-// ChangeTTLIntentCheck is the workflow.GetVersion change id that added the
-// TTL policy's check of a new intent (block_dependent_intents).
-const ChangeTTLIntentCheck = "ttl-intent-check"
-
-// ChangeExecutionGates is the workflow.GetVersion change id that added the
-// I4 gate after the lock and the cost feedback of step 16.
-const ChangeExecutionGates = "execution-i4-gate-cost-feedback"
-
-// ChangeScopeCheck is the workflow.GetVersion change id that added the
-// lock check of step 3.
-const ChangeScopeCheck = "scope-check-step-3"
-
-// ChangeExecutionSteps is the workflow.GetVersion change id that added
-// steps 11–16 (lock, revalidation, sandbox execution, projection).
-const ChangeExecutionSteps = "execution-steps-11-16"
-
-// ChangePlanningSteps is the workflow.GetVersion change id that added steps
-// 8–10 (pre-cost, planning, code generation, static validation).
-const ChangePlanningSteps = "planning-steps-8-10"
-
-// IntentWorkflowName is the registered workflow type name.
-const IntentWorkflowName = "IntentWorkflow"
+type UnitState = activities.UnitState
 
 // Intent statuses kept in the intents index.
 const (

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"github.com/contextualflux/cfa/activities"
+	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
@@ -14,23 +15,18 @@ import (
 
 // Confirmation outcomes recorded in IntentResult.
 const (
-	ConfirmationNotRequired = "not_required"
-	ConfirmationProceeded   = "proceeded" // soft: shown, no conflict
-	ConfirmationApproved    = "approved"
-	ConfirmationRejected    = "rejected"
-	ConfirmationTimeout     = "timeout"
+	ConfirmationNotRequired = confirmation.OutcomeNotRequired
+	ConfirmationProceeded   = confirmation.OutcomeProceeded // soft: shown, no conflict
+	ConfirmationApproved    = confirmation.OutcomeApproved
+	ConfirmationRejected    = confirmation.OutcomeRejected
+	ConfirmationTimeout     = confirmation.OutcomeTimeout
 	// ConfirmationCancelled: the intent was cancelled while it waited.
-	ConfirmationCancelled = "cancelled"
+	ConfirmationCancelled = confirmation.OutcomeCancelled
 )
 
-// ConfirmationRecord is how step 5 ended.
-type ConfirmationRecord struct {
-	Mode     confirmation.Mode      `json:"confirmation_mode"`
-	Triggers []confirmation.Trigger `json:"triggers,omitempty"`
-	Outcome  string                 `json:"outcome"`
-	By       string                 `json:"by,omitempty"`
-	Reason   string                 `json:"reason,omitempty"`
-}
+// ConfirmationRecord is how step 5 (or the Pre-cost Estimator's
+// escalation) ended.
+type ConfirmationRecord = confirmation.Record
 
 // PolicyAttempt is one Policy Engine evaluation of one signature.
 type PolicyAttempt = activities.PolicyAttempt
@@ -98,7 +94,4 @@ type PanicSummary struct {
 
 // StaticSummary is the Static Validation outcome: passed, or the rules
 // violated.
-type StaticSummary struct {
-	Passed   bool     `json:"passed"`
-	Violated []string `json:"violated_rules,omitempty"`
-}
+type StaticSummary = events.StaticSummary

@@ -12,10 +12,43 @@ import (
 const getExecutionPlan = `-- name: GetExecutionPlan :one
 SELECT intent_id, intent_signature_hash, plan_hash, plan, precost, artifacts, code_hash, static_passed, static_report, dry_run, read_only, recorded_at FROM execution_plans
 WHERE intent_id = $1
+ORDER BY recorded_at DESC, intent_signature_hash
+LIMIT 1
 `
 
+// The intent's latest planning (after a stale replan, the last cycle's).
 func (q *Queries) GetExecutionPlan(ctx context.Context, intentID string) (ExecutionPlan, error) {
 	row := q.db.QueryRow(ctx, getExecutionPlan, intentID)
+	var i ExecutionPlan
+	err := row.Scan(
+		&i.IntentID,
+		&i.IntentSignatureHash,
+		&i.PlanHash,
+		&i.Plan,
+		&i.Precost,
+		&i.Artifacts,
+		&i.CodeHash,
+		&i.StaticPassed,
+		&i.StaticReport,
+		&i.DryRun,
+		&i.ReadOnly,
+		&i.RecordedAt,
+	)
+	return i, err
+}
+
+const getExecutionPlanOfSignature = `-- name: GetExecutionPlanOfSignature :one
+SELECT intent_id, intent_signature_hash, plan_hash, plan, precost, artifacts, code_hash, static_passed, static_report, dry_run, read_only, recorded_at FROM execution_plans
+WHERE intent_id = $1 AND intent_signature_hash = $2
+`
+
+type GetExecutionPlanOfSignatureParams struct {
+	IntentID            string
+	IntentSignatureHash string
+}
+
+func (q *Queries) GetExecutionPlanOfSignature(ctx context.Context, arg GetExecutionPlanOfSignatureParams) (ExecutionPlan, error) {
+	row := q.db.QueryRow(ctx, getExecutionPlanOfSignature, arg.IntentID, arg.IntentSignatureHash)
 	var i ExecutionPlan
 	err := row.Scan(
 		&i.IntentID,
@@ -42,7 +75,7 @@ INSERT INTO execution_plans (
     $1, $2, $3, $4, $5, $6,
     $7, $8, $9, $10, $11
 )
-ON CONFLICT (intent_id) DO NOTHING
+ON CONFLICT (intent_id, intent_signature_hash) DO NOTHING
 `
 
 type RecordExecutionPlanParams struct {
@@ -59,7 +92,8 @@ type RecordExecutionPlanParams struct {
 	ReadOnly            bool
 }
 
-// Write-once per intent: a retried activity records nothing new.
+// Write-once per intent and signature: a retried activity records nothing
+// new.
 func (q *Queries) RecordExecutionPlan(ctx context.Context, arg RecordExecutionPlanParams) error {
 	_, err := q.db.Exec(ctx, recordExecutionPlan,
 		arg.IntentID,

@@ -44,3 +44,15 @@ WHERE intent_id = $1;
 SELECT * FROM intents
 ORDER BY submitted_at DESC, intent_id
 LIMIT @max_rows;
+
+-- name: CompleteIntent :one
+-- The end of an intent (step 19): its decision, and the signature and
+-- confirmation mode it was decided with when known.
+UPDATE intents
+SET status = 'completed',
+    decision_state = @decision_state,
+    signature_hash = COALESCE(@signature_hash, signature_hash),
+    confirmation_mode = COALESCE(@confirmation_mode, confirmation_mode),
+    updated_at = now()
+WHERE intent_id = @intent_id
+RETURNING *;

@@ -10,6 +10,51 @@ import (
 	"time"
 )
 
+const completeIntent = `-- name: CompleteIntent :one
+UPDATE intents
+SET status = 'completed',
+    decision_state = $1,
+    signature_hash = COALESCE($2, signature_hash),
+    confirmation_mode = COALESCE($3, confirmation_mode),
+    updated_at = now()
+WHERE intent_id = $4
+RETURNING intent_id, workflow_id, run_id, correlation_id, source, input, submitted_at, status, decision_state, signature_hash, confirmation_mode, updated_at
+`
+
+type CompleteIntentParams struct {
+	DecisionState    *string
+	SignatureHash    *string
+	ConfirmationMode *string
+	IntentID         string
+}
+
+// The end of an intent (step 19): its decision, and the signature and
+// confirmation mode it was decided with when known.
+func (q *Queries) CompleteIntent(ctx context.Context, arg CompleteIntentParams) (Intent, error) {
+	row := q.db.QueryRow(ctx, completeIntent,
+		arg.DecisionState,
+		arg.SignatureHash,
+		arg.ConfirmationMode,
+		arg.IntentID,
+	)
+	var i Intent
+	err := row.Scan(
+		&i.IntentID,
+		&i.WorkflowID,
+		&i.RunID,
+		&i.CorrelationID,
+		&i.Source,
+		&i.Input,
+		&i.SubmittedAt,
+		&i.Status,
+		&i.DecisionState,
+		&i.SignatureHash,
+		&i.ConfirmationMode,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const getIntent = `-- name: GetIntent :one
 SELECT intent_id, workflow_id, run_id, correlation_id, source, input, submitted_at, status, decision_state, signature_hash, confirmation_mode, updated_at FROM intents
 WHERE intent_id = $1

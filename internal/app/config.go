@@ -3,6 +3,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	catalogfiles "github.com/contextualflux/cfa/catalog"
+	"github.com/contextualflux/cfa/extension"
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/policies"
@@ -35,6 +37,14 @@ type Config struct {
 	// TTLSweepEvery is how often the TTL sweeper Schedule runs
 	// (CFA_TTL_SWEEP_EVERY, a Go duration; default 1h).
 	TTLSweepEvery time.Duration
+	// BuildID (CFA_WORKER_BUILD_ID) makes the worker one version of the
+	// Worker Deployment DeploymentName (CFA_WORKER_DEPLOYMENT, default
+	// cfa-worker); empty runs an unversioned worker (docs/adr/0104).
+	BuildID        string
+	DeploymentName string
+	// Promote (CFA_WORKER_PROMOTE=true) makes the worker's version current
+	// once it polls: a single-version rollout.
+	Promote bool
 }
 
 // FromEnv reads Config from the environment with local defaults.
@@ -47,6 +57,9 @@ func FromEnv() Config {
 		PolicyDir:       os.Getenv("CFA_POLICY_DIR"),
 		WebhookURL:      os.Getenv("CFA_NOTIFY_WEBHOOK_URL"),
 		TTLSweepEvery:   durationOr("CFA_TTL_SWEEP_EVERY", time.Hour),
+		BuildID:         os.Getenv("CFA_WORKER_BUILD_ID"),
+		DeploymentName:  envOr("CFA_WORKER_DEPLOYMENT", "cfa-worker"),
+		Promote:         os.Getenv("CFA_WORKER_PROMOTE") == "true",
 	}
 }
 
@@ -91,11 +104,25 @@ func LoadCatalog(dir string) (*catalog.Catalog, error) {
 	return c, nil
 }
 
-// LoadBundle loads, type-checks and compiles the policy bundle.
-func LoadBundle(dir string) (*policy.Bundle, error) {
-	b, err := policy.Load(PolicyFS(dir))
+// LoadBundle loads, type-checks and compiles the policy bundle, with the
+// rules of the custom rule providers (whose rule tests must pass).
+func LoadBundle(ctx context.Context, dir string, providers ...extension.RuleProvider) (*policy.Bundle, error) {
+	sources := make([]policy.RuleSource, 0, len(providers))
+	for _, p := range providers {
+		fsys, err := p.Rules(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("custom_rule_provider %s: %w", p.Name(), err)
+		}
+		sources = append(sources, policy.RuleSource{Name: p.Name(), Version: p.Version(), FS: fsys})
+	}
+	b, err := policy.LoadWith(PolicyFS(dir), sources...)
 	if err != nil {
 		return nil, fmt.Errorf("load policy bundle from %s: %w", describe(dir, "the shipped policies/"), err)
+	}
+	if len(sources) > 0 {
+		if err := b.RunTests(); err != nil {
+			return nil, fmt.Errorf("policy bundle with custom rule providers: a rule test fails: %w", err)
+		}
 	}
 	return b, nil
 }

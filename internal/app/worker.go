@@ -8,6 +8,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -16,18 +17,21 @@ import (
 
 	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/extension"
 	"github.com/contextualflux/cfa/workflows"
 )
 
-// NewWorker loads catalog and bundle, migrates and opens Postgres, dials
-// Temporal and registers the workflows and activities. The returned cleanup
-// closes everything it opened.
-func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger) (worker.Worker, func(), error) {
+// NewWorker loads the catalog and the bundle (with the custom rule
+// providers' rules), migrates and opens Postgres, prepares the data plane,
+// dials Temporal and registers the workflows and the activities with the
+// extension points ext: the one place a deployment's plug-ins are wired.
+// The returned cleanup closes everything it opened.
+func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger, ext extension.Points) (worker.Worker, func(), error) {
 	cat, err := LoadCatalog(cfg.CatalogDir)
 	if err != nil {
 		return nil, nil, err
 	}
-	bundle, err := LoadBundle(cfg.PolicyDir)
+	bundle, err := LoadBundle(ctx, cfg.PolicyDir, ext.RuleProviders...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -49,16 +53,11 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger) (worker.Work
 		store.Close()
 		return nil, nil, err
 	}
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	acts := &activities.Activities{
-		Store: store, Catalog: cat, Bundle: bundle, Logger: logger, Temporal: c,
-		Notifier: &activities.Notifier{WebhookURL: cfg.WebhookURL, Client: &http.Client{Timeout: 10 * time.Second}},
-	}
-	w.RegisterWorkflowWithOptions(workflows.IntentWorkflow, workflow.RegisterOptions{Name: workflows.IntentWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.BareWorkflow, workflow.RegisterOptions{Name: workflows.BareWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.CompositeIntentWorkflow, workflow.RegisterOptions{Name: workflows.CompositeIntentWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.TTLSweeperWorkflow, workflow.RegisterOptions{Name: workflows.TTLSweeperWorkflowName})
-	w.RegisterActivity(acts)
+	w := worker.New(c, workflows.TaskQueue, WorkerOptions(cfg))
+	acts := activities.New(store, cat, bundle, logger, ext)
+	acts.Temporal = c
+	acts.Notifier = &activities.Notifier{WebhookURL: cfg.WebhookURL, Client: &http.Client{Timeout: 10 * time.Second}}
+	Register(w, acts)
 	if err := EnsureTTLSchedule(ctx, c, cfg.TTLSweepEvery); err != nil {
 		// The sweeper is housekeeping: a worker without it still governs.
 		logger.Error("TTL sweeper schedule not created", zap.Error(err))
@@ -66,8 +65,72 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger) (worker.Work
 	logger.Info("worker configured",
 		zap.String("catalog_snapshot_version", cat.SnapshotVersion),
 		zap.String("policy_bundle_version", bundle.Version),
-		zap.Int("policy_rules", len(bundle.Rules)))
+		zap.Int("policy_rules", len(bundle.Rules)),
+		zap.Strings("rule_providers", bundle.Providers),
+		zap.String("deployment", cfg.DeploymentName), zap.String("build_id", cfg.BuildID))
 	return w, func() { c.Close(); store.Close() }, nil
+}
+
+// Registerer is what workflows and activities are registered on: a worker,
+// a replayer or a test environment.
+type Registerer interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+	RegisterActivity(a any)
+}
+
+// Register registers CFA's workflows, pinned to the worker's deployment
+// version when versioning is on (docs/adr/0104), and its activities.
+func Register(r Registerer, acts *activities.Activities) {
+	for _, w := range []struct {
+		name string
+		fn   any
+	}{
+		{workflows.IntentWorkflowName, workflows.IntentWorkflow},
+		{workflows.CompositeIntentWorkflowName, workflows.CompositeIntentWorkflow},
+		{workflows.TTLSweeperWorkflowName, workflows.TTLSweeperWorkflow},
+	} {
+		r.RegisterWorkflowWithOptions(w.fn, workflow.RegisterOptions{Name: w.name, VersioningBehavior: workflow.VersioningBehaviorPinned})
+	}
+	if acts != nil {
+		r.RegisterActivity(acts)
+	}
+}
+
+// WorkerOptions are the worker's options: with a build id (CFA_WORKER_BUILD_ID)
+// the worker is one version of its Worker Deployment and every workflow
+// it starts stays pinned to that version until it completes.
+func WorkerOptions(cfg Config) worker.Options {
+	if cfg.BuildID == "" {
+		return worker.Options{}
+	}
+	return worker.Options{DeploymentOptions: worker.DeploymentOptions{
+		UseVersioning:             true,
+		Version:                   worker.WorkerDeploymentVersion{DeploymentName: cfg.DeploymentName, BuildID: cfg.BuildID},
+		DefaultVersioningBehavior: workflow.VersioningBehaviorPinned,
+	}}
+}
+
+// PromoteVersion makes the worker's version the deployment's current one,
+// so new intents start on it (CFA_WORKER_PROMOTE, for a single-version
+// rollout); it retries until the server has seen the worker poll.
+func PromoteVersion(ctx context.Context, c client.Client, cfg Config, logger *zap.Logger) error {
+	h := c.WorkerDeploymentClient().GetHandle(cfg.DeploymentName)
+	for {
+		_, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: cfg.BuildID, Identity: "cfa-worker"})
+		var nf *serviceerror.NotFound
+		switch {
+		case err == nil:
+			logger.Info("worker deployment version is current", zap.String("deployment", cfg.DeploymentName), zap.String("build_id", cfg.BuildID))
+			return nil
+		case !errors.As(err, &nf):
+			return fmt.Errorf("set %s %s as the current version: %w; set it with `temporal worker deployment set-current-version`", cfg.DeploymentName, cfg.BuildID, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // Dial connects to Temporal with a message that says what to do on failure.

@@ -161,3 +161,27 @@ func sortedUnique(ids []string) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// DependsOn lists the sub-intents id depends on directly, in the order of
+// the graph's dependencies.
+func (g IntentGraph) DependsOn(id string) []string {
+	out := []string{}
+	for _, d := range g.Dependencies {
+		if d.To == id {
+			out = append(out, d.From)
+		}
+	}
+	return out
+}
+
+// FailedDependencies names the failed sub-intents id depends on, directly
+// or not, in the order of failed.
+func (g IntentGraph) FailedDependencies(id string, failed []string) []string {
+	var out []string
+	for _, f := range failed {
+		if slices.Contains(g.Dependents(f), id) {
+			out = append(out, f)
+		}
+	}
+	return out
+}

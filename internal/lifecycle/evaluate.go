@@ -70,6 +70,35 @@ type Evaluation struct {
 	Outcome   string `json:"outcome"`
 	Reason    string `json:"reason"`
 	Lifecycle string `json:"lifecycle,omitempty"`
+	// Signals are the custom_promotion_signal answers (whitepaper 9).
+	Signals []Signal `json:"signals,omitempty"`
+}
+
+// Signal is one external business-value signal on an execution.
+type Signal struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Veto   bool    `json:"veto,omitempty"`
+	Reason string  `json:"reason,omitempty"`
+}
+
+// ReasonSignalVeto: a custom_promotion_signal vetoed an execution the
+// gate found eligible.
+const ReasonSignalVeto = "custom_promotion_signal_veto"
+
+// WithSignal records s on the evaluation. A veto makes an eligible
+// execution not eligible; no signal makes an ineligible one eligible: the
+// gate (IFo, IFs, IFg, executions) still decides promotion.
+func (ev Evaluation) WithSignal(s Signal) Evaluation {
+	ev.Signals = append(ev.Signals, s)
+	if s.Veto && ev.Eligible {
+		ev.Eligible, ev.Outcome = false, OutcomeNotEligible
+		ev.Reason = ReasonSignalVeto + ": " + s.Name
+		if s.Reason != "" {
+			ev.Reason += ": " + s.Reason
+		}
+	}
+	return ev
 }
 
 // State is the decision_state to record for the current execution:
@@ -231,3 +260,20 @@ func inWindow(current Execution, history []Execution, start, end time.Time) ([]E
 	}
 	return window, errors.Join(errs...)
 }
+
+// Label applies the evaluation to the Decision Engine's decision: an
+// eligible execution becomes promotion_candidate, decided by the Promotion
+// Engine with the thresholds it met; any other decision stands.
+func Label(d decision.Decision, ev Evaluation, th Thresholds) decision.Decision {
+	s := ev.State(d.State)
+	if s == d.State {
+		return d
+	}
+	d.State, d.DecidedBy = s, StagePromotionEngine
+	d.Reason = fmt.Sprintf("%s: IFo %.2f >= %.2f, IFs %.2f >= %.2f, IFg %.0f over %d successful executions in %s",
+		ev.Reason, ev.IFo, th.IFo, ev.IFs, th.IFs, ev.IFg, ev.SuccessfulExecutions, ev.Window)
+	return d
+}
+
+// StagePromotionEngine is the stage (and decided_by) of step 18.
+const StagePromotionEngine = "promotion_engine"

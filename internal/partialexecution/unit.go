@@ -169,3 +169,11 @@ func sortedResults(results []UnitResult) ([]UnitResult, error) {
 	}
 	return out, nil
 }
+
+// CouldNotRun is the result of a unit that never produced a report: its
+// attempts ran out on an infrastructure error (msg), so it failed with
+// EXECUTION_UNIT_FAILED as its fault.
+func CouldNotRun(u Unit, attempts int, msg string) UnitResult {
+	return Failed(u, attempts, fault.Fault{Code: fault.CodeExecutionUnitFailed, Family: fault.RuntimeBehavioralFaults,
+		Severity: fault.SeverityHigh, Stage: fault.StageExecution, MandatoryAction: "quarantine", Message: msg})
+}

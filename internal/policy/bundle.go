@@ -80,6 +80,9 @@ type Bundle struct {
 	Version           string
 	MaxReplanAttempts int
 	Rules             []Rule // bundle order: files as listed, rules as written
+	// Providers are the custom_rule_providers whose rules were loaded
+	// after the bundle's, as name@version.
+	Providers []string
 
 	tests []ruleTest
 }
@@ -127,6 +130,22 @@ func Default() (*Bundle, error) { return load(policies.FS, "policies/") }
 // strictly and compiles every condition once.
 func Load(fsys fs.FS) (*Bundle, error) { return load(fsys, "") }
 
+// RuleSource is the rule files of a custom_rule_provider (whitepaper 9):
+// every *.yaml file of FS, in name order, in the bundle's rule file format.
+type RuleSource struct {
+	Name    string
+	Version string
+	FS      fs.FS
+}
+
+// LoadWith loads the bundle of fsys and the rules of each source, compiled
+// and checked like the bundle's own. The sources' names, versions and rules
+// enter the effective policy_bundle_version, so a signature records exactly
+// which rules governed it.
+func LoadWith(fsys fs.FS, sources ...RuleSource) (*Bundle, error) {
+	return load(fsys, "", sources...)
+}
+
 type bundleYAML struct {
 	Name              string   `yaml:"name"`
 	Version           string   `yaml:"version"`
@@ -168,7 +187,7 @@ type ruleTest struct {
 	fires []string
 }
 
-func load(fsys fs.FS, prefix string) (*Bundle, error) {
+func load(fsys fs.FS, prefix string, sources ...RuleSource) (*Bundle, error) {
 	const manifest = "bundle.yaml"
 	var bm bundleYAML
 	if _, err := decodeStrict(fsys, manifest, &bm); err != nil {
@@ -193,6 +212,22 @@ func load(fsys fs.FS, prefix string) (*Bundle, error) {
 	}
 	if len(b.Rules) == 0 {
 		return nil, invalidf("%s%s: no rules in the listed policy files", prefix, manifest)
+	}
+	for _, src := range sources {
+		if src.Name == "" || src.Version == "" || strings.ContainsAny(src.Name+src.Version, "+ \t\n@") {
+			return nil, invalidf("custom_rule_provider %q version %q: name and version are required, with no '+', '@' or spaces", src.Name, src.Version)
+		}
+		files, err := fs.Glob(src.FS, "*.yaml")
+		if err != nil || len(files) == 0 {
+			return nil, invalidf("custom_rule_provider %s: no *.yaml rule file (%v)", src.Name, err)
+		}
+		slices.Sort(files)
+		for _, file := range files {
+			if err := b.loadFile(src.FS, env, "custom_rule_provider "+src.Name+": ", file, seen); err != nil {
+				return nil, err
+			}
+		}
+		b.Providers = append(b.Providers, src.Name+"@"+src.Version)
 	}
 	b.Version, err = b.effectiveVersion()
 	if err != nil {
@@ -449,12 +484,13 @@ func at(lines []int, i int) int {
 // test tables do not change it; any change to a rule does.
 func (b *Bundle) effectiveVersion() (string, error) {
 	content := struct {
-		Facts             string `json:"facts_schema"`
-		Name              string `json:"name"`
-		Version           string `json:"version"`
-		MaxReplanAttempts int    `json:"max_replan_attempts"`
-		Rules             []Rule `json:"rules"`
-	}{FactsSchemaVersion, b.Name, b.DeclaredVersion, b.MaxReplanAttempts, b.Rules}
+		Facts             string   `json:"facts_schema"`
+		Name              string   `json:"name"`
+		Version           string   `json:"version"`
+		MaxReplanAttempts int      `json:"max_replan_attempts"`
+		Rules             []Rule   `json:"rules"`
+		Providers         []string `json:"providers,omitempty"`
+	}{FactsSchemaVersion, b.Name, b.DeclaredVersion, b.MaxReplanAttempts, b.Rules, b.Providers}
 	data, err := json.Marshal(content)
 	if err != nil {
 		return "", fmt.Errorf("hash policy bundle %q: %w", b.Name, err)

@@ -71,6 +71,16 @@ const encodeSizeHint = 1024
 // HasOp reports whether the signature asks for operation op.
 func (s Signature) HasOp(op string) bool { return slices.Contains(s.Operations, op) }
 
+// DatasetNames lists the names of every dataset the intent touches, in the
+// signature's order.
+func (s Signature) DatasetNames() []string {
+	out := make([]string, 0, len(s.Datasets))
+	for _, d := range s.Datasets {
+		out = append(out, d.Name)
+	}
+	return out
+}
+
 // Sources returns the datasets read by the intent.
 func (s Signature) Sources() []Dataset { return s.byRole(RoleSource) }
 

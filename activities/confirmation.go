@@ -1,0 +1,117 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/audit/events"
+	"github.com/contextualflux/cfa/internal/confirmation"
+	"github.com/contextualflux/cfa/internal/intent"
+	"github.com/contextualflux/cfa/internal/signature"
+)
+
+// EscalationInput opens a human escalation of the Confirmation
+// Orchestrator (step 5, or the Pre-cost Estimator's at step 8).
+type EscalationInput struct {
+	Mode      confirmation.Mode      `json:"confirmation_mode"`
+	Triggers  []confirmation.Trigger `json:"triggers"`
+	Signature signature.Signature    `json:"signature"`
+	Deadline  time.Time              `json:"deadline"`
+	// Reason says why a human is asked, beyond the triggers (the cost).
+	Reason string `json:"reason,omitempty"`
+	// Approve and Reject are the signal names an approver sends.
+	Approve, Reject string
+}
+
+// Escalation is an open escalation: what the Temporal UI shows an approver.
+type Escalation struct {
+	Stage
+	Details string `json:"details"`
+}
+
+// OpenEscalation records the question (CONFIRMATION_REQUESTED) and says
+// how to answer it.
+func (a *Activities) OpenEscalation(ctx context.Context, st Step, in EscalationInput) (Escalation, error) {
+	t := newTrail(st)
+	t.add(intent.StageConfirmation, "pending", audit.ActionInvoke, datasetTargets(in.Signature.DatasetNames()), events.ConfirmationRequested{
+		IntentID: st.IntentID, Mode: in.Mode, Triggers: in.Triggers, Signature: in.Signature, Deadline: in.Deadline, Reason: in.Reason,
+	})
+	out := Escalation{Details: fmt.Sprintf(
+		"**%s confirmation required** for intent `%s`\n\nTriggers: %s\n\n%s\n\nDeadline: %s\n\nSend signal `%s` or `%s` with `{\"by\": \"<name>\", \"reason\": \"<why>\"}`.",
+		in.Mode, st.IntentID, joinTriggers(in.Triggers), in.Reason, in.Deadline.Format(time.RFC3339), in.Approve, in.Reject)}
+	return out, a.finish(ctx, t, &out.Stage)
+}
+
+// Answer is how an escalation ended, as the workflow saw it.
+type Answer struct {
+	Mode     confirmation.Mode      `json:"confirmation_mode"`
+	Triggers []confirmation.Trigger `json:"triggers"`
+	Outcome  confirmation.Outcome   `json:"outcome"` // approved, rejected, timeout or cancelled
+	By       string                 `json:"by,omitempty"`
+	Reason   string                 `json:"reason,omitempty"`
+	Deadline time.Time              `json:"deadline"`
+	Timeout  time.Duration          `json:"timeout"`
+}
+
+// Answered is the confirmation's record and, when it does not let the
+// intent go on, the Confirmation Orchestrator's vote.
+type Answered struct {
+	Stage
+	Record confirmation.Record `json:"record"`
+}
+
+// CloseEscalation records the answer: approved or rejected by a human, or
+// the fallback_on_timeout (block, notify governance_team), or a
+// cancellation while waiting (blocked as cancelled, not as a timeout).
+func (a *Activities) CloseEscalation(ctx context.Context, st Step, in Answer) (Answered, error) {
+	rec := confirmation.Record{Mode: in.Mode, Triggers: in.Triggers, Outcome: in.Outcome, By: in.By, Reason: in.Reason}
+	out := Answered{}
+	t := newTrail(st)
+	human := human(in.By)
+	hc := events.HumanConfirmation{Mode: rec.Mode, Triggers: rec.Triggers, Outcome: rec.Outcome, By: rec.By, Reason: rec.Reason}
+	switch in.Outcome {
+	case confirmation.OutcomeApproved:
+		out.Summary = fmt.Sprintf("%s: approved by %s (%s)", in.Mode, in.By, in.Reason)
+		t.addBy(human, intent.StageConfirmation, "approved", audit.ActionApprove, nil, events.HumanApproved(hc))
+	case confirmation.OutcomeRejected:
+		out.Summary = fmt.Sprintf("%s: rejected by %s (%s)", in.Mode, in.By, in.Reason)
+		t.addBy(human, intent.StageConfirmation, "rejected", audit.ActionApprove, nil, events.HumanRejected(hc))
+		out.stop(confirmation.BlockVote(in.Outcome, in.Reason))
+	case confirmation.OutcomeCancelled:
+		rec.By, rec.Reason = "", confirmation.ReasonCancelled
+		out.Summary = fmt.Sprintf("%s: the intent was cancelled while waiting, blocked", in.Mode)
+		t.add(intent.StageConfirmation, "cancelled", audit.ActionInvoke, nil, events.ConfirmationCancelled{Reason: rec.Reason, Deadline: in.Deadline})
+		out.stop(confirmation.BlockVote(in.Outcome, ""))
+	case confirmation.OutcomeTimeout:
+		rec.By, rec.Reason = "", confirmation.ReasonTimeout
+		out.Summary = fmt.Sprintf("%s: no answer within %s, blocked", in.Mode, in.Timeout)
+		t.add(intent.StageConfirmation, "timeout", audit.ActionInvoke, nil, events.HumanEscalationTimeout{
+			Reason: rec.Reason, Notify: confirmation.TimeoutNotify, Deadline: in.Deadline, TimeoutSeconds: int(in.Timeout.Seconds()),
+		})
+		out.stop(confirmation.BlockVote(in.Outcome, ""))
+	default:
+		return out, invalid(fmt.Errorf("close escalation of intent %s: outcome %q; use approved, rejected, timeout or cancelled", st.IntentID, in.Outcome))
+	}
+	out.Record = rec
+	return out, a.finish(ctx, t, &out.Stage)
+}
+
+func human(by string) audit.Principal {
+	if by == "" {
+		by = "unknown"
+	}
+	return audit.Principal{ID: by, Type: audit.PrincipalHuman, AuthContext: "temporal_signal"}
+}
+
+func triggerStrings(ts []confirmation.Trigger) []string {
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, string(t))
+	}
+	return out
+}
+
+func joinTriggers(ts []confirmation.Trigger) string { return strings.Join(triggerStrings(ts), "; ") }

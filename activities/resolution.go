@@ -1,0 +1,349 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/audit/events"
+	"github.com/contextualflux/cfa/internal/concurrency"
+	"github.com/contextualflux/cfa/internal/intent"
+	"github.com/contextualflux/cfa/internal/projection"
+	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/resolution"
+	"github.com/contextualflux/cfa/internal/signature"
+	"github.com/contextualflux/cfa/internal/ttl"
+)
+
+// ReceiveInput is step 1: the intent as submitted and its row in the
+// intents index (status running).
+type ReceiveInput struct {
+	Request intent.Request `json:"request"`
+	Index   db.Intent      `json:"index"`
+}
+
+// Receive is step 1: the intent enters the intents index and the audit
+// trail (INTENT_RECEIVED, by its submitter).
+func (a *Activities) Receive(ctx context.Context, st Step, in ReceiveInput) (Stage, error) {
+	row := in.Index
+	row.Source, row.Input = db.SourceText, in.Request.Text
+	if sig := in.Request.Signature; sig != nil {
+		b, err := json.Marshal(sig)
+		if err != nil {
+			return Stage{}, invalid(fmt.Errorf("encode signature of intent %s: %w", st.IntentID, err))
+		}
+		row.Source, row.Input = db.SourceSignature, string(b)
+	}
+	if _, err := a.Store.UpsertIntent(ctx, row); err != nil {
+		return Stage{}, fmt.Errorf("track intent %s: %w", st.IntentID, err)
+	}
+	t := newTrail(st)
+	t.addBy(Submitter(in.Request.SubmittedBy), intent.StageReceived, "received", audit.ActionInvoke, nil, events.IntentReceived{Request: in.Request})
+	out := Stage{Summary: "intent received"}
+	return out, a.finish(ctx, t, &out)
+}
+
+// Submitter is the principal who submitted an intent.
+func Submitter(by string) audit.Principal {
+	if by == "" {
+		by = "anonymous"
+	}
+	return audit.Principal{ID: by, Type: audit.PrincipalHuman, AuthContext: "cli"}
+}
+
+// Consultation is what step 2 read: the registry snapshot and the versions
+// of the catalog and policy bundle in force (the execution_context). The
+// snapshot itself is read again by version_id where a stage needs it.
+type Consultation struct {
+	RegistryVersionID      string `json:"registry_version_id"`
+	CatalogSnapshotVersion string `json:"catalog_snapshot_version"`
+	PolicyBundleVersion    string `json:"policy_bundle_version"`
+	MaxReplanAttempts      int    `json:"max_replan_attempts"`
+}
+
+// ExecutionContext is the consultation as a signature's execution_context.
+func (c Consultation) ExecutionContext() signature.ExecutionContext {
+	return signature.ExecutionContext{PolicyBundleVersion: c.PolicyBundleVersion, CatalogSnapshotVersion: c.CatalogSnapshotVersion, RegistryVersionID: c.RegistryVersionID}
+}
+
+// Consulted is step 2's outcome.
+type Consulted struct {
+	Stage
+	Consultation
+}
+
+// ConsultRegistry is step 2: latest_committed_before_intent_resolution (I3).
+func (a *Activities) ConsultRegistry(ctx context.Context, st Step) (Consulted, error) {
+	env, err := a.Extensions.Snapshots.LatestSnapshot(ctx)
+	if err != nil {
+		return Consulted{}, fmt.Errorf("consult context registry for intent %s: %w", st.IntentID, err)
+	}
+	c := Consultation{
+		RegistryVersionID: env.VersionID, CatalogSnapshotVersion: a.Catalog.SnapshotVersion,
+		PolicyBundleVersion: a.Bundle.Version, MaxReplanAttempts: a.Bundle.MaxReplanAttempts,
+	}
+	st.PolicyBundleVersion = c.PolicyBundleVersion
+	t := newTrail(st)
+	t.add(intent.StageRegistry, "consulted", audit.ActionRead, []string{"context_registry:" + env.VersionID}, events.EnvironmentConsulted{
+		Environment: env, CatalogSnapshotVersion: c.CatalogSnapshotVersion, PolicyBundleVersion: c.PolicyBundleVersion, MaxReplanAttempts: c.MaxReplanAttempts,
+	})
+	out := Consulted{Stage: Stage{Summary: "registry snapshot " + env.VersionID}, Consultation: c}
+	return out, a.finish(ctx, t, &out.Stage)
+}
+
+// NormalizeInput is step 4's input: text or a structured signature, and
+// the snapshot consulted at step 2.
+type NormalizeInput struct {
+	Text              string               `json:"text,omitempty"`
+	Signature         *signature.Signature `json:"signature,omitempty"`
+	RegistryVersionID string               `json:"registry_version_id"`
+}
+
+// Normalized is step 4's outcome.
+type Normalized struct {
+	Stage
+	Resolution resolution.SemanticResolution `json:"semantic_resolution"`
+}
+
+// Normalize runs the Intent Normalizer + Semantic Resolution (step 4), with
+// its extension points: custom domain resolvers, catalog enrichment and a
+// confidence scorer. An intent it cannot resolve is blocked, not guessed.
+func (a *Activities) Normalize(ctx context.Context, st Step, in NormalizeInput) (Normalized, error) {
+	if in.Signature != nil && in.Text != "" {
+		return Normalized{}, invalid(errors.New("normalize: give either text or a structured signature, not both"))
+	}
+	env, err := a.snapshot(ctx, in.RegistryVersionID)
+	if err != nil {
+		return Normalized{}, fmt.Errorf("normalize intent %s: %w", st.IntentID, err)
+	}
+	res, rec, err := a.resolve(ctx, in, env)
+	if err != nil {
+		return Normalized{}, fmt.Errorf("normalize intent %s: %w", st.IntentID, err)
+	}
+	outcome := "resolved"
+	if !res.Resolved {
+		outcome = "unresolved"
+	}
+	rec.Confidence, rec.AmbiguityLevel, rec.CompetingInterpretations = res.ConfidenceScore, res.AmbiguityLevel, res.CompetingInterpretations
+	rec.ConfirmationMode, rec.ConfirmationTriggers = res.ConfirmationMode, res.ConfirmationTriggers
+	rec.EnvironmentConstraintsInjected, rec.EnvironmentStateConsulted, rec.Reason = res.EnvironmentConstraintsInjected, true, res.Reason
+	t := newTrail(st)
+	t.add(intent.StageNormalizer, outcome, audit.ActionInvoke, datasetTargets(res.Signature.DatasetNames()), rec)
+	out := Normalized{Resolution: res, Stage: Stage{Summary: fmt.Sprintf("confidence %.2f, ambiguity %s, mode %s", res.ConfidenceScore, res.AmbiguityLevel, res.ConfirmationMode)}}
+	if !res.Resolved {
+		out.Summary = "unresolved: " + res.Reason
+		out.stop(resolution.UnresolvedVote(res.Reason))
+	}
+	a.log(st.IntentID, intent.StageNormalizer).Info("semantic resolution",
+		zap.Bool("resolved", res.Resolved), zap.Float64("confidence_score", res.ConfidenceScore),
+		zap.String("confirmation_mode", string(res.ConfirmationMode)), zap.String("resolver", rec.Resolver), zap.String("reason", res.Reason))
+	return out, a.finish(ctx, t, &out.Stage)
+}
+
+// resolve asks the custom domain resolvers first (text only), then the
+// shipped normalizer, and applies the enrichment hook and the scorer.
+func (a *Activities) resolve(ctx context.Context, in NormalizeInput, env registry.EnvironmentState) (resolution.SemanticResolution, events.SemanticResolution, error) {
+	var rec events.SemanticResolution
+	var res resolution.SemanticResolution
+	resolved := false
+	if in.Signature == nil {
+		for _, r := range a.Extensions.DomainResolvers {
+			draft, err := r.Resolve(ctx, in.Text, a.Catalog, env)
+			if err != nil {
+				return res, rec, fmt.Errorf("custom_domain_resolver %s: %w", r.Name(), err)
+			}
+			if draft == nil {
+				continue
+			}
+			raw := draft.Signature
+			rec.Resolver, rec.Raw = r.Name(), &raw
+			res = resolution.Complete(draft.Signature, draft.Confidence, draft.Competing, a.Catalog, env)
+			resolved = true
+			break
+		}
+	}
+	switch {
+	case resolved:
+	case in.Signature != nil:
+		res = resolution.ResolveStructured(*in.Signature, a.Catalog, env)
+	default:
+		res = resolution.Resolve(in.Text, a.Catalog, env)
+	}
+	if !res.Resolved {
+		return res, rec, nil
+	}
+	if h := a.Extensions.CatalogEnrichment; h != nil {
+		enriched, err := h.Enrich(ctx, res.Signature, a.Catalog)
+		if err != nil {
+			return res, rec, fmt.Errorf("catalog_enrichment_hook: %w", err)
+		}
+		res = resolution.WithEnrichment(res, enriched, env)
+	}
+	if s := a.Extensions.ConfidenceScorer; s != nil {
+		score, err := s.Score(ctx, res)
+		if err != nil {
+			return res, rec, fmt.Errorf("confidence_scorer_override: %w", err)
+		}
+		res = resolution.WithConfidence(res, score, env)
+	}
+	return res, rec, nil
+}
+
+// ScopeCheckInput is step 3: the resolved signature, the snapshot it was
+// resolved against and the run's conflict_resolution.
+type ScopeCheckInput struct {
+	Signature         signature.Signature `json:"signature"`
+	RegistryVersionID string              `json:"registry_version_id"`
+	OnConflict        string              `json:"on_conflict,omitempty"`
+	// DryRun runs nothing, so it takes no scope: only the TTL policy applies.
+	DryRun bool `json:"dry_run,omitempty"`
+}
+
+// CheckScope is step 3, where the whitepaper puts the lock check; it runs
+// after step 4 because the target is known only once the intent is
+// resolved. In order: I4 (a failed projection on any dataset the intent
+// touches blocks it), the lock check (with conflict_resolution reject a
+// busy scope blocks before anyone is asked to confirm; with queue the
+// intent waits at step 11), and the TTL policy (a dataset whose expired
+// quarantine awaits manual review blocks the intents that depend on it).
+func (a *Activities) CheckScope(ctx context.Context, st Step, in ScopeCheckInput) (Stage, error) {
+	out := Stage{}
+	t := newTrail(st)
+	names := in.Signature.DatasetNames()
+	if !in.DryRun {
+		gate, err := a.certain(ctx, st.IntentID, scopeKeysOf(names))
+		if err != nil {
+			return out, err
+		}
+		if v := gate.Violation(); v != nil {
+			out.Summary = "environment_state_uncertain: the projection of " + gate.Blockers() + " failed"
+			out.veto(*v)
+			return out, nil
+		}
+		var targets []string
+		for _, d := range in.Signature.Targets() {
+			targets = append(targets, d.Name)
+		}
+		if len(targets) > 0 {
+			holders, err := a.holders(ctx, st.IntentID, targets)
+			if err != nil {
+				return out, err
+			}
+			mode := in.OnConflict
+			if mode == "" {
+				mode = db.OnConflictQueue
+			}
+			outcome := "free"
+			if len(holders) > 0 {
+				outcome = "busy"
+			}
+			t.add(intent.StageLock, outcome, audit.ActionRead, datasetTargets(names), events.ScopeCheck{
+				Datasets: targets, HeldOrQueuedBy: holders, ConflictResolution: mode,
+			})
+			switch {
+			case len(holders) == 0:
+				out.Summary = "lock check: target scope free"
+			case mode == db.OnConflictReject:
+				v := concurrency.ConflictVote(holders)
+				out.Summary = "lock check: " + v.Reason
+				out.stop(v)
+				return out, a.finish(ctx, t, &out)
+			default:
+				out.Summary = "lock check: busy, will queue behind " + strings.Join(holders, ", ")
+			}
+		}
+	}
+	chk, err := a.checkTTL(ctx, in.RegistryVersionID, names, st)
+	if err != nil {
+		return out, err
+	}
+	if v := chk.Vote(); v != nil {
+		out.Summary = "blocked: " + v.Reason
+		out.stop(*v)
+	}
+	return out, a.finish(ctx, t, &out)
+}
+
+// holders lists the other intents that hold or wait for the datasets.
+func (a *Activities) holders(ctx context.Context, intentID string, datasets []string) ([]string, error) {
+	active, err := a.Store.ActiveLocks(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lock check of intent %s: %w", intentID, err)
+	}
+	var out []string
+	for _, h := range active {
+		if h.IntentID != intentID && slices.Contains(datasets, h.Scope.Dataset) && !slices.Contains(out, h.IntentID) {
+			out = append(out, h.IntentID)
+		}
+	}
+	return out, nil
+}
+
+// checkTTL applies the TTL policy to a new intent's datasets.
+func (a *Activities) checkTTL(ctx context.Context, registryVersionID string, datasets []string, st Step) (ttl.IntentCheck, error) {
+	env, err := a.snapshot(ctx, registryVersionID)
+	if err != nil {
+		return ttl.IntentCheck{}, fmt.Errorf("TTL check of intent %s: %w", st.IntentID, err)
+	}
+	recorded, err := a.Store.ReviewedEscalations(ctx, datasets)
+	if err != nil {
+		return ttl.IntentCheck{}, err
+	}
+	reviewed := make([]ttl.Escalation, 0, len(recorded))
+	for _, e := range recorded {
+		reviewed = append(reviewed, ttl.Escalation{Dataset: e.Dataset, Since: e.Since})
+	}
+	out, err := ttl.CheckIntent(env, datasets, st.At, reviewed, ttl.Default())
+	if err != nil {
+		return out, invalid(err)
+	}
+	return out, nil
+}
+
+// certain applies I4 to an intent on scopes (concurrency.Scope keys).
+func (a *Activities) certain(ctx context.Context, intentID string, scopes []string) (projection.Gate, error) {
+	open, err := a.Extensions.Registry.OpenProjectionFailures(ctx)
+	if err != nil {
+		return projection.Gate{}, fmt.Errorf("I4 check of intent %s: %w", intentID, err)
+	}
+	mine, err := parseScopes(scopes)
+	if err != nil {
+		return projection.Gate{}, invalid(err)
+	}
+	failed := make([]projection.FailedProjection, 0, len(open))
+	for _, f := range open {
+		fs, err := parseScopes(f.Scopes)
+		if err != nil {
+			return projection.Gate{}, fmt.Errorf("failed projection of intent %s: %w", f.IntentID, err)
+		}
+		failed = append(failed, projection.FailedProjection{IntentID: f.IntentID, Scopes: fs, ParentVersionID: f.ParentVersionID, FailedAt: f.FailedAt, Cause: f.Cause})
+	}
+	return projection.CheckCertain(intentID, mine, failed), nil
+}
+
+func scopeKeysOf(datasets []string) []string {
+	out := make([]string, len(datasets))
+	for i, d := range datasets {
+		out[i] = concurrency.Scope{Dataset: d}.Key()
+	}
+	return out
+}
+
+func parseScopes(keys []string) ([]concurrency.Scope, error) {
+	out := make([]concurrency.Scope, 0, len(keys))
+	for _, k := range keys {
+		s, err := concurrency.ParseScope(k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

@@ -1,0 +1,86 @@
+package activities
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/extension"
+	"github.com/contextualflux/cfa/internal/catalog"
+	"github.com/contextualflux/cfa/internal/dataplane"
+	"github.com/contextualflux/cfa/internal/lifecycle"
+	"github.com/contextualflux/cfa/internal/policy"
+	"github.com/contextualflux/cfa/internal/registry"
+)
+
+// Storage is what the stages keep in Postgres besides the registry and the
+// audit trail (those are extension points): the intents index, the plans,
+// the scope locks, the cost history, the data plane, the skills' evidence
+// and the TTL escalations. db.Store implements it.
+type Storage interface {
+	UpsertIntent(ctx context.Context, in db.Intent) (db.Intent, error)
+	CompleteIntent(ctx context.Context, intentID, decisionState, signatureHash, confirmationMode string) error
+
+	RecordPlan(ctx context.Context, r db.PlanRecord) error
+	GetPlanOfSignature(ctx context.Context, intentID, signatureHash string) (db.PlanRecord, error)
+	CostHistory(ctx context.Context, shapeHash string, now time.Time, window time.Duration) ([]db.CostRun, error)
+	RecordCost(ctx context.Context, shapeHash string, run db.CostRun) error
+
+	AcquireScopes(ctx context.Context, req db.LockRequest) (db.LockState, error)
+	ReleaseScopes(ctx context.Context, intentID, reason string) ([]string, error)
+	ActiveLocks(ctx context.Context) ([]db.LockHolder, error)
+
+	Partitions(ctx context.Context, d catalog.Dataset, from, to string) ([]string, error)
+	EnsureSandboxRole(ctx context.Context, cat *catalog.Catalog, scope dataplane.Scope) (string, error)
+	RunUnit(ctx context.Context, r db.UnitRun) (db.UnitRunResult, error)
+	PanicRollback(ctx context.Context, target catalog.Dataset, intentID string, keys []string, faultCode string) ([]string, error)
+	Publish(ctx context.Context, d catalog.Dataset, intentID string, refuse func(registry.EnvironmentState) string) (db.Published, error)
+	DuplicateKeys(ctx context.Context, d catalog.Dataset, partitions []string) (int64, error)
+
+	SkillExecutions(ctx context.Context, unit string, since, until time.Time) ([]lifecycle.Execution, error)
+	RecordSkillExecution(ctx context.Context, e lifecycle.Execution, ev lifecycle.Evaluation) (lifecycle.Evaluation, error)
+
+	Escalations(ctx context.Context) ([]db.Escalation, error)
+	ReviewedEscalations(ctx context.Context, datasets []string) ([]db.Escalation, error)
+	CommitSweep(ctx context.Context, parentVersionID, versionID string, changed []registry.DatasetState, escalations []db.Escalation) (registry.EnvironmentState, error)
+}
+
+// New returns the activities over store with the catalog, the bundle and
+// the extension points in force; unset points are the shipped ones.
+func New(store *db.Store, cat *catalog.Catalog, bundle *policy.Bundle, logger *zap.Logger, ext extension.Points) *Activities {
+	return &Activities{Store: store, Catalog: cat, Bundle: bundle, Logger: logger, Extensions: ext.WithDefaults(store), Notifier: &Notifier{}}
+}
+
+// snapshots caches registry snapshots by version_id: a committed snapshot
+// never changes (copy-on-write), so every stage of an intent reads the one
+// it consulted without another round trip.
+type snapshots struct {
+	mu   sync.Mutex
+	byID map[string]registry.EnvironmentState
+}
+
+const maxCachedSnapshots = 64
+
+// snapshot returns the committed snapshot versionID.
+func (a *Activities) snapshot(ctx context.Context, versionID string) (registry.EnvironmentState, error) {
+	a.cache.mu.Lock()
+	env, ok := a.cache.byID[versionID]
+	a.cache.mu.Unlock()
+	if ok {
+		return env, nil
+	}
+	env, err := a.Extensions.Snapshots.SnapshotByVersion(ctx, versionID)
+	if err != nil {
+		return registry.EnvironmentState{}, err
+	}
+	a.cache.mu.Lock()
+	defer a.cache.mu.Unlock()
+	if a.cache.byID == nil || len(a.cache.byID) >= maxCachedSnapshots {
+		a.cache.byID = map[string]registry.EnvironmentState{}
+	}
+	a.cache.byID[versionID] = env
+	return env, nil
+}
