@@ -58,10 +58,10 @@ func (a *Activities) Sign(ctx context.Context, st Step, in SignInput) (SignedSta
 	return out, a.finish(ctx, t, &out.Stage)
 }
 
-// PolicyAttempt is one Policy Engine evaluation of one signature.
+// PolicyAttempt is one Policy Engine evaluation of one signature (the
+// signature itself is in the audit trail, by its hash).
 type PolicyAttempt struct {
 	Replan        int                 `json:"replan"`
-	Signature     signature.Signature `json:"signature"`
 	SignatureHash string              `json:"signature_hash"`
 	Outcome       string              `json:"outcome"` // approve | replan | block
 	Rules         []string            `json:"rules,omitempty"`
@@ -82,10 +82,13 @@ type GovernInput struct {
 type Governed struct {
 	Stage
 	Attempts []PolicyAttempt `json:"attempts"`
-	// Final is the signature to plan; in propose mode, when Proposed, the
-	// replanned signature for the next cycle.
-	Final    Signed `json:"final"`
-	Proposed bool   `json:"proposed,omitempty"`
+	// Replans is the final signature's replan count.
+	Replans int `json:"replans"`
+	// Final is the signature to plan when a replan changed it (nil: the
+	// governed one); in propose mode, when Proposed, the replanned
+	// signature for the next cycle.
+	Final    *Signed `json:"final,omitempty"`
+	Proposed bool    `json:"proposed,omitempty"`
 }
 
 // Govern applies the policy bundle with at most max_replan_attempts replans
@@ -124,11 +127,14 @@ func (a *Activities) Govern(ctx context.Context, st Step, in GovernInput) (Gover
 // governed records each attempt and converts the governance for the
 // workflow.
 func (a *Activities) governed(t *trail, g policy.Governance) Governed {
-	out := Governed{Final: Signed{Signature: g.Final, Hash: g.FinalHash}, Proposed: g.Decision == decision.Replanned}
+	out := Governed{Replans: g.Final.Replan, Proposed: g.Decision == decision.Replanned}
+	if g.Replanned() || out.Proposed {
+		out.Final = &Signed{Signature: g.Final, Hash: g.FinalHash}
+	}
 	var lines []string
 	for _, at := range g.Attempts {
 		pa := PolicyAttempt{
-			Replan: at.Signature.Replan, Signature: at.Signature, SignatureHash: at.Hash,
+			Replan: at.Signature.Replan, SignatureHash: at.Hash,
 			Outcome: string(at.Evaluation.Outcome), Faults: at.Evaluation.Faults,
 		}
 		for _, r := range at.Evaluation.Fired {

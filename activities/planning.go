@@ -146,7 +146,7 @@ func (a *Activities) ReplanForCost(ctx context.Context, st Step, in CostReplanIn
 	if g.Decision == decision.Replanned {
 		rec.ProposedSignatureHash = g.FinalHash
 		t.add(intent.StagePreCost, "replanned", audit.ActionInvoke, target, rec)
-		out := Governed{Final: Signed{Signature: g.Final, Hash: g.FinalHash}, Proposed: true,
+		out := Governed{Final: &Signed{Signature: g.Final, Hash: g.FinalHash}, Replans: g.Final.Replan, Proposed: true,
 			Stage: Stage{Summary: fmt.Sprintf("replan %d proposed: %s; resubmit it for the next cycle", g.Final.Replan, g.FinalHash[:16])}}
 		out.stop(g.CostReplanVote())
 		return out, a.finish(ctx, t, &out.Stage)
@@ -183,8 +183,9 @@ type PlanInput struct {
 // once at the end of planning (`cfa plan`, `cfa code`), and the execution
 // reads its plan and code from that record.
 type Planning struct {
-	SignatureHash string                 `json:"intent_signature_hash"`
-	PreCost       PreCost                `json:"pre_cost"`
+	SignatureHash string `json:"intent_signature_hash"`
+	// PreCost is given to the stages; PlanExecution does not hand it back.
+	PreCost       *PreCost               `json:"pre_cost,omitempty"`
 	DryRun        bool                   `json:"dry_run,omitempty"`
 	Plan          *planner.ExecutionPlan `json:"plan,omitempty"`
 	// Governed is the planner's own plan when Plan was supplied.
@@ -203,21 +204,22 @@ type Planned struct {
 // PlanExecution runs the Execution Planner (step 9). A signature no template
 // can satisfy is a refusal that blocks, not an activity error; a read-only
 // intent writes nothing, so there is nothing to plan (docs/adr/0077).
-func (a *Activities) PlanExecution(ctx context.Context, st Step, in PlanInput) (Planned, error) {
-	out := Planned{Planning: Planning{SignatureHash: in.Signed.Hash, PreCost: in.PreCost, DryRun: in.DryRun}}
+func (a *Activities) PlanExecution(ctx context.Context, st Step, in PlanInput) (out Planned, err error) {
+	out = Planned{Planning: Planning{SignatureHash: in.Signed.Hash, PreCost: &in.PreCost, DryRun: in.DryRun}}
+	defer func() { out.Planning.PreCost = nil }() // the workflow has it: not again in the history
 	t := newTrail(st)
 	if len(in.Signed.Signature.Targets()) == 0 && in.Supplied == nil {
 		out.Summary = "read-only intent: nothing is written, so there is no plan, code or static validation"
 		out.Stop = true
 		return out, a.recordPlanning(ctx, st, out.Planning, nil, nil, true)
 	}
-	p, err := planner.Plan(in.Signed.Signature, a.Catalog, planner.Options{AsOf: in.AsOf, Composite: in.Composite})
+	p, perr := planner.Plan(in.Signed.Signature, a.Catalog, planner.Options{AsOf: in.AsOf, Composite: in.Composite})
 	var refusal *fault.Fault
 	switch {
-	case errors.Is(err, planner.ErrInvalidOptions):
-		return out, invalid(err)
-	case err != nil:
-		f := planner.RefusalFault(err)
+	case errors.Is(perr, planner.ErrInvalidOptions):
+		return out, invalid(perr)
+	case perr != nil:
+		f := planner.RefusalFault(perr)
 		refusal = &f
 	case in.Supplied != nil:
 		if refusal = planner.CheckSupplied(*in.Supplied, in.Signed.Hash, a.Catalog.SnapshotVersion); refusal == nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -24,103 +23,94 @@ import (
 // sealing, because Postgres stores microseconds: the receipt read back later
 // must hash to the same integrity (ADR 0044).
 func (s *Store) AppendAudit(ctx context.Context, e audit.Event) (audit.Receipt, error) {
-	if e.IntentID == "" || e.Seq < 1 {
-		return audit.Receipt{}, fmt.Errorf("append audit event %q: intent_id %q seq %d: set intent_id and a seq from 1", e.EventType, e.IntentID, e.Seq)
+	rs, err := s.Append(ctx, e)
+	if err != nil {
+		return audit.Receipt{}, err
 	}
-	e.Timestamp = e.Timestamp.UTC().Truncate(time.Microsecond)
-	key := dbsqlc.GetAuditEventByKeyParams{IntentID: e.IntentID, Seq: e.Seq}
+	return rs[0], nil
+}
 
-	// Fast path for a retry: no need to queue on the chain head.
-	if row, err := s.q.GetAuditEventByKey(ctx, key); err == nil {
-		return sameEvent(e, row)
-	} else if !errors.Is(err, pgx.ErrNoRows) {
-		return audit.Receipt{}, fmt.Errorf("look up audit event %s/%d: %w", e.IntentID, e.Seq, err)
+// Append seals events into the chain in order, in one transaction: the
+// audit_trail.storage_backend of the shipped deployment. The events must
+// be one intent's, with consecutive seqs; each is idempotent on
+// (IntentID, Seq) as AppendAudit is.
+func (s *Store) Append(ctx context.Context, events ...audit.Event) ([]audit.Receipt, error) {
+	if len(events) == 0 {
+		return nil, nil
 	}
-
-	var out audit.Receipt
+	first := events[0]
+	for i, e := range events {
+		if e.IntentID == "" || e.Seq < 1 {
+			return nil, fmt.Errorf("append audit event %q: intent_id %q seq %d: set intent_id and a seq from 1", e.EventType, e.IntentID, e.Seq)
+		}
+		if e.IntentID != first.IntentID || e.Seq != first.Seq+int64(i) {
+			return nil, fmt.Errorf("append audit events: %s/%d after %s/%d: append one intent's events with consecutive seqs", e.IntentID, e.Seq, first.IntentID, first.Seq)
+		}
+	}
+	var out []audit.Receipt
 	err := s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
 		var err error
-		out, err = appendEvent(ctx, q, e)
+		out, err = appendEvents(ctx, q, events)
 		return err
 	})
 	return out, err
 }
 
-// appendEvent seals e at the head of the chain and stores it inside the
-// caller's transaction, which it makes wait for the chain head lock.
-func appendEvent(ctx context.Context, q *dbsqlc.Queries, e audit.Event) (audit.Receipt, error) {
-	e.Timestamp = e.Timestamp.UTC().Truncate(time.Microsecond)
-	key := dbsqlc.GetAuditEventByKeyParams{IntentID: e.IntentID, Seq: e.Seq}
+// appendEvents seals one intent's consecutive events at the head of the
+// chain inside the caller's transaction, which it makes wait for the chain
+// head lock. An event already recorded is compared, not appended again.
+func appendEvents(ctx context.Context, q *dbsqlc.Queries, events []audit.Event) ([]audit.Receipt, error) {
 	head, err := q.LockChainHead(ctx)
 	if err != nil {
-		return audit.Receipt{}, fmt.Errorf("lock audit chain head: %w: run the migrations", err)
+		return nil, fmt.Errorf("lock audit chain head: %w: run the migrations", err)
 	}
-	// A concurrent retry may have appended the same event while we waited.
-	if row, err := q.GetAuditEventByKey(ctx, key); err == nil {
-		return sameEvent(e, row)
-	} else if !errors.Is(err, pgx.ErrNoRows) {
-		return audit.Receipt{}, fmt.Errorf("look up audit event %s/%d: %w", e.IntentID, e.Seq, err)
+	first, last := events[0].Seq, events[len(events)-1].Seq
+	rows, err := q.AuditEventsOfIntentBetween(ctx, dbsqlc.AuditEventsOfIntentBetweenParams{IntentID: events[0].IntentID, FromSeq: first - 1, ToSeq: last})
+	if err != nil {
+		return nil, fmt.Errorf("look up audit events %s/%d..%d: %w", events[0].IntentID, first-1, last, err)
 	}
-	if e.Seq > 1 {
-		_, err := q.GetAuditEventByKey(ctx, dbsqlc.GetAuditEventByKeyParams{IntentID: e.IntentID, Seq: e.Seq - 1})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return audit.Receipt{}, fmt.Errorf("append audit event %s/%d: seq %d is not recorded: %w: append an intent's events in seq order",
+	recorded := make(map[int64]dbsqlc.AuditEvent, len(rows))
+	for _, r := range rows {
+		recorded[r.Seq] = r
+	}
+	out := make([]audit.Receipt, 0, len(events))
+	for _, e := range events {
+		e.Timestamp = e.Timestamp.UTC().Truncate(time.Microsecond)
+		if row, ok := recorded[e.Seq]; ok {
+			r, err := sameEvent(e, row)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+			continue
+		}
+		if _, ok := recorded[e.Seq-1]; e.Seq > 1 && !ok {
+			return nil, fmt.Errorf("append audit event %s/%d: seq %d is not recorded: %w: append an intent's events in seq order",
 				e.IntentID, e.Seq, e.Seq-1, ErrAuditOutOfOrder)
 		}
-		if err != nil {
-			return audit.Receipt{}, fmt.Errorf("look up audit event %s/%d: %w", e.IntentID, e.Seq-1, err)
+		prev := head.Integrity
+		if len(prev) == 0 {
+			prev = audit.GenesisPrevHash()
 		}
-	}
-	prev := head.Integrity
-	if len(prev) == 0 {
-		prev = audit.GenesisPrevHash()
-	}
-	r, err := audit.Seal(e, head.Position+1, prev)
-	if err != nil {
-		return audit.Receipt{}, fmt.Errorf("seal audit event %s/%d: %w", e.IntentID, e.Seq, err)
-	}
-	params, err := insertParams(e, r)
-	if err != nil {
-		return audit.Receipt{}, err
-	}
-	if err := q.InsertAuditEvent(ctx, params); err != nil {
-		return audit.Receipt{}, fmt.Errorf("insert audit event %s at position %d: %w", r.ReceiptID, r.Position, err)
-	}
-	if err := q.AdvanceChainHead(ctx, dbsqlc.AdvanceChainHeadParams{Position: r.Position, Integrity: r.Integrity}); err != nil {
-		return audit.Receipt{}, fmt.Errorf("advance audit chain head to %d: %w", r.Position, err)
-	}
-	return normalizeReceipt(r), nil
-}
-
-// Append seals events into the chain in order, in one transaction, each
-// idempotent on (IntentID, Seq) as AppendAudit is: the
-// audit_trail.storage_backend of the shipped deployment.
-func (s *Store) Append(ctx context.Context, events ...audit.Event) ([]audit.Receipt, error) {
-	if len(events) == 1 {
-		r, err := s.AppendAudit(ctx, events[0])
+		r, err := audit.Seal(e, head.Position+1, prev)
+		if err != nil {
+			return nil, fmt.Errorf("seal audit event %s/%d: %w", e.IntentID, e.Seq, err)
+		}
+		params, err := insertParams(e, r)
 		if err != nil {
 			return nil, err
 		}
-		return []audit.Receipt{r}, nil
-	}
-	for _, e := range events {
-		if e.IntentID == "" || e.Seq < 1 {
-			return nil, fmt.Errorf("append audit event %q: intent_id %q seq %d: set intent_id and a seq from 1", e.EventType, e.IntentID, e.Seq)
+		if err := q.InsertAuditEvent(ctx, params); err != nil {
+			return nil, fmt.Errorf("insert audit event %s at position %d: %w", r.ReceiptID, r.Position, err)
 		}
-	}
-	out := make([]audit.Receipt, 0, len(events))
-	err := s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
-		out = out[:0]
-		for _, e := range events {
-			r, err := appendEvent(ctx, q, e)
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
+		if err := q.AdvanceChainHead(ctx, dbsqlc.AdvanceChainHeadParams{Position: r.Position, Integrity: r.Integrity}); err != nil {
+			return nil, fmt.Errorf("advance audit chain head to %d: %w", r.Position, err)
 		}
-		return nil
-	})
-	return out, err
+		head.Position, head.Integrity = r.Position, r.Integrity
+		recorded[e.Seq] = dbsqlc.AuditEvent{Seq: e.Seq}
+		out = append(out, normalizeReceipt(r))
+	}
+	return out, nil
 }
 
 // AuditByIntent returns the receipts of one intent in causal (seq) order.

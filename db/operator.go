@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -142,17 +141,16 @@ func appendOperatorAction(ctx context.Context, q *dbsqlc.Queries, id string, op 
 		{eventType, outcome, audit.ActionWrite, details},
 		{audit.EventIntentCompleted, outcome, audit.ActionWrite, nil},
 	}
+	evs := make([]audit.Event, 0, len(steps))
 	for i, st := range steps {
 		e, err := ev(int64(i+1), st.typ, st.outcome, st.action, st.details)
 		if err != nil {
 			return err
 		}
-		if _, err := appendEvent(ctx, q, e); err != nil {
-			if errors.Is(err, audit.ErrInvalidEvent) {
-				return fmt.Errorf("audit operator action %s: %w", id, err)
-			}
-			return err
-		}
+		evs = append(evs, e)
+	}
+	if _, err := appendEvents(ctx, q, evs); err != nil {
+		return fmt.Errorf("audit operator action %s: %w", id, err)
 	}
 	return nil
 }

@@ -76,23 +76,23 @@ type step struct {
 // with the votes cast so far.
 func (f *intentFlow) run() (IntentResult, error) {
 	steps := []step{
-		{StageReceived, f.receive},         // 1  intent received
-		{StageRegistry, f.consult},         // 2  environment_state, the latest committed snapshot (I3)
-		{StageNormalizer, f.normalize},     // 4  normalization + semantic resolution
-		{StageLock, f.checkScope},          // 3  lock check, I4 and TTL gates: the target is known only after 4
-		{StageConfirmation, f.confirm},     // 5  semantic escalation (auto / soft / hard / human)
-		{StageSignature, f.sign},           // 6  State Signature + execution_context; a stale environment replans from here
-		{StagePolicyEngine, f.govern},      // 7  policies, at most 3 replans (I1, I2, I7)
-		{StagePreCost, f.estimateCost},     // 8  pre-cost, its replans and escalation
-		{StagePlanner, f.plan},             // 9  Execution Planner
-		{StageCodeGen, f.generate},         // 9  code generation
-		{StageStatic, f.validate},          // 10 Static Validation (I6); a dry run stops here
-		{StageProjection, f.publish},       // 16 a publish-only plan publishes its target and stops
-		{StageLock, f.acquireScope},        // 11 execution lock on the target scope
-		{StageRevalidation, f.revalidate},  // 12 I4 and TOCTOU; stale: replan from 6
-		{StageExecution, f.execute},        // 13 each consistency unit in the sandbox, 14 validated at run time
+		{StageReceived, f.receive},           // 1  intent received
+		{StageRegistry, f.consult},           // 2  environment_state, the latest committed snapshot (I3)
+		{StageNormalizer, f.normalize},       // 4  normalization + semantic resolution
+		{StageLock, f.checkScope},            // 3  lock check, I4 and TTL gates: the target is known only after 4
+		{StageConfirmation, f.confirm},       // 5  semantic escalation (auto / soft / hard / human)
+		{StageSignature, f.sign},             // 6  State Signature + execution_context; a stale environment replans from here
+		{StagePolicyEngine, f.govern},        // 7  policies, at most 3 replans (I1, I2, I7)
+		{StagePreCost, f.estimateCost},       // 8  pre-cost, its replans and escalation
+		{StagePlanner, f.plan},               // 9  Execution Planner
+		{StageCodeGen, f.generate},           // 9  code generation
+		{StageStatic, f.validate},            // 10 Static Validation (I6); a dry run stops here
+		{StageProjection, f.publish},         // 16 a publish-only plan publishes its target and stops
+		{StageLock, f.acquireScope},          // 11 execution lock on the target scope
+		{StageRevalidation, f.revalidate},    // 12 I4 and TOCTOU; stale: replan from 6
+		{StageExecution, f.execute},          // 13 each consistency unit in the sandbox, 14 validated at run time
 		{StagePartial, f.applyPartialPolicy}, // 15 retry → partial_failure_policy → project_state (or Panic Rollback)
-		{StageProjection, f.project},       // 16 projection and lock release, atomic and versioned (I4, I6)
+		{StageProjection, f.project},         // 16 projection and lock release, atomic and versioned (I4, I6)
 	}
 	for i := 0; i < len(steps) && !f.stopped; i++ {
 		if err := steps[i].run(); err != nil {

@@ -94,17 +94,20 @@ func (f *intentFlow) govern() error {
 // the proposed one (replan_mode propose ends the cycle).
 func (f *intentFlow) governed(g activities.Governed) {
 	f.result.PolicyAttempts = append(f.result.PolicyAttempts, g.Attempts...)
-	f.result.Replans = g.Final.Signature.Replan
-	if g.Proposed {
+	f.result.Replans = g.Replans
+	switch {
+	case g.Final == nil:
+		return
+	case g.Proposed:
 		p := g.Final.Signature
 		f.result.Proposed, f.result.ProposedHash = &p, g.Final.Hash
 		next := f.in
 		next.Text, next.Signature, next.CorrelationID = "", &p, f.corr
 		next.Plan = nil // a supplied plan was checked against the old signature
 		f.result.NextCycle = &next
-		return
+	default:
+		f.setSignature(*g.Final)
 	}
-	f.setSignature(g.Final)
 }
 
 // estimateCost is step 8: over the ceiling it replans with a filter
@@ -120,7 +123,7 @@ func (f *intentFlow) estimateCost() error {
 			return err
 		}
 		pc := e.PreCost
-		f.planning.PreCost, f.result.PreCost = pc, &pc
+		f.planning.PreCost, f.result.PreCost = &pc, &pc
 		switch pc.Verdict.Action {
 		case precost.ActionEscalate:
 			rec, err := f.awaitHuman(confirmation.ModeHumanEscalation, []confirmation.Trigger{confirmation.TriggerPreCostNearCeiling}, f.signed.Signature, pc.Verdict.Reason)
@@ -148,10 +151,11 @@ func (f *intentFlow) estimateCost() error {
 func (f *intentFlow) plan() error {
 	var p activities.Planned
 	if err := f.apply(f.local(StagePlanner, a.PlanExecution, &p, activities.PlanInput{
-		Signed: f.signed, AsOf: f.asOf(), Composite: f.in.Composite, Supplied: f.in.Plan, PreCost: f.planning.PreCost, DryRun: f.in.DryRun,
+		Signed: f.signed, AsOf: f.asOf(), Composite: f.in.Composite, Supplied: f.in.Plan, PreCost: *f.planning.PreCost, DryRun: f.in.DryRun,
 	})); err != nil {
 		return err
 	}
+	p.Planning.PreCost = f.planning.PreCost
 	f.planning = p.Planning
 	if pl := p.Planning.Plan; pl != nil && !f.stopped {
 		f.result.PlanHash, f.result.ConsistencyUnit = pl.Hash, pl.ConsistencyUnit

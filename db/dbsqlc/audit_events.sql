@@ -23,3 +23,10 @@ SELECT * FROM audit_events
 WHERE position > @after_position
 ORDER BY position
 LIMIT @max_rows;
+
+-- name: AuditEventsOfIntentBetween :many
+-- An append's idempotency and causal-order check in one read: the events
+-- already recorded at the seqs being appended, and the one before them.
+SELECT * FROM audit_events
+WHERE intent_id = @intent_id AND seq BETWEEN @from_seq AND @to_seq
+ORDER BY seq;

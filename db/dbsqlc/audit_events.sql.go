@@ -10,6 +10,61 @@ import (
 	"time"
 )
 
+const auditEventsOfIntentBetween = `-- name: AuditEventsOfIntentBetween :many
+SELECT position, receipt_id, intent_id, seq, correlation_id, policy_bundle_version, stage, event_type, outcome, actor_id, actor_type, actor_auth_context, action, targets, ts, context, details, prev_hash, integrity, recorded_at FROM audit_events
+WHERE intent_id = $1 AND seq BETWEEN $2 AND $3
+ORDER BY seq
+`
+
+type AuditEventsOfIntentBetweenParams struct {
+	IntentID string
+	FromSeq  int64
+	ToSeq    int64
+}
+
+// An append's idempotency and causal-order check in one read: the events
+// already recorded at the seqs being appended, and the one before them.
+func (q *Queries) AuditEventsOfIntentBetween(ctx context.Context, arg AuditEventsOfIntentBetweenParams) ([]AuditEvent, error) {
+	rows, err := q.db.Query(ctx, auditEventsOfIntentBetween, arg.IntentID, arg.FromSeq, arg.ToSeq)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditEvent{}
+	for rows.Next() {
+		var i AuditEvent
+		if err := rows.Scan(
+			&i.Position,
+			&i.ReceiptID,
+			&i.IntentID,
+			&i.Seq,
+			&i.CorrelationID,
+			&i.PolicyBundleVersion,
+			&i.Stage,
+			&i.EventType,
+			&i.Outcome,
+			&i.ActorID,
+			&i.ActorType,
+			&i.ActorAuthContext,
+			&i.Action,
+			&i.Targets,
+			&i.Ts,
+			&i.Context,
+			&i.Details,
+			&i.PrevHash,
+			&i.Integrity,
+			&i.RecordedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getAuditEventByKey = `-- name: GetAuditEventByKey :one
 SELECT position, receipt_id, intent_id, seq, correlation_id, policy_bundle_version, stage, event_type, outcome, actor_id, actor_type, actor_auth_context, action, targets, ts, context, details, prev_hash, integrity, recorded_at FROM audit_events
 WHERE intent_id = $1 AND seq = $2

@@ -71,16 +71,27 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger, ext extensio
 	return w, func() { c.Close(); store.Close() }, nil
 }
 
-// Registerer is what workflows and activities are registered on: a worker,
-// a replayer or a test environment.
-type Registerer interface {
+// WorkflowRegisterer is what workflows are registered on: a worker, a
+// replayer or a test environment.
+type WorkflowRegisterer interface {
 	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+}
+
+// Registerer also takes activities.
+type Registerer interface {
+	WorkflowRegisterer
 	RegisterActivity(a any)
 }
 
-// Register registers CFA's workflows, pinned to the worker's deployment
-// version when versioning is on (docs/adr/0104), and its activities.
+// Register registers CFA's workflows and its activities.
 func Register(r Registerer, acts *activities.Activities) {
+	RegisterWorkflows(r)
+	r.RegisterActivity(acts)
+}
+
+// RegisterWorkflows registers CFA's workflows under their names, pinned to
+// the worker's deployment version when versioning is on (docs/adr/0104).
+func RegisterWorkflows(r WorkflowRegisterer) {
 	for _, w := range []struct {
 		name string
 		fn   any
@@ -90,9 +101,6 @@ func Register(r Registerer, acts *activities.Activities) {
 		{workflows.TTLSweeperWorkflowName, workflows.TTLSweeperWorkflow},
 	} {
 		r.RegisterWorkflowWithOptions(w.fn, workflow.RegisterOptions{Name: w.name, VersioningBehavior: workflow.VersioningBehaviorPinned})
-	}
-	if acts != nil {
-		r.RegisterActivity(acts)
 	}
 }
 
