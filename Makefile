@@ -9,14 +9,17 @@ export TEMPORAL_CLI := $(BIN)/temporal
 .PHONY: help demo test test-unit build dev stop generate verify lint bench bench-e2e clean
 
 help: ## list targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9/-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
-demo: build $(BIN)/temporal ## start what is needed and run the governed scenarios end to end
-	@scripts/demo.sh
+demo: build $(BIN)/temporal ## run the governed scenarios end to end on the demo's own database (cfa_demo, recreated each run)
+	@scripts/demo.sh run
 
 test: $(BIN)/temporal ## every test: unit, workflow, Postgres integration, end to end
 	@scripts/ensure-postgres.sh $(if $(CI),--install,)
 	$(GO) test -count=1 -timeout 20m ./...
+
+test-unit: ## unit tests only: no Postgres or Temporal needed (skips what needs them)
+	$(GO) test -short -count=1 ./...
 
 build: ## build bin/cfa (CLI), bin/cfa-worker and bin/cfa-demo
 	$(GO) build -o $(BIN)/cfa ./starter
@@ -25,6 +28,8 @@ build: ## build bin/cfa (CLI), bin/cfa-worker and bin/cfa-demo
 
 $(BIN)/temporal:
 	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+bin/temporal: $(BIN)/temporal ## install the pinned Temporal CLI into bin/
 
 dev: $(BIN)/temporal ## run the Temporal dev server in the foreground (UI :8233)
 	$(BIN)/temporal server start-dev --ip 127.0.0.1 --ui-port 8233 --db-filename .data/temporal.db \
@@ -48,10 +53,8 @@ lint: ## go vet, staticcheck and workflowcheck
 bench: ## domain benchmarks (ns/op, allocs/op)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
-bench-e2e: build $(BIN)/temporal ## end-to-end latency and history size: auto intent vs empty and one-activity workflows
-	@export DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cfa?sslmode=disable}; \
-	  scripts/ensure-postgres.sh && scripts/ensure-temporal.sh && bin/cfa migrate >/dev/null
-	@scripts/with-worker.sh bin/cfa-demo bench --n 50
+bench-e2e: build $(BIN)/temporal ## end-to-end latency and history size (auto intent vs empty and one-activity workflows), on the demo's database
+	@scripts/demo.sh bench --n 50
 
 clean: ## remove binaries and local state
 	rm -rf bin .data

@@ -61,13 +61,13 @@ func (a *Activities) Sign(ctx context.Context, st Step, in SignInput) (SignedSta
 // PolicyAttempt is one Policy Engine evaluation of one signature (the
 // signature itself is in the audit trail, by its hash).
 type PolicyAttempt struct {
-	Replan        int                 `json:"replan"`
-	SignatureHash string              `json:"signature_hash"`
-	Outcome       string              `json:"outcome"` // approve | replan | block
-	Rules         []string            `json:"rules,omitempty"`
-	Faults        []fault.Fault       `json:"faults,omitempty"`
-	Interventions []string            `json:"interventions,omitempty"`
-	Warnings      []string            `json:"warnings,omitempty"`
+	Replan        int           `json:"replan"`
+	SignatureHash string        `json:"signature_hash"`
+	Outcome       string        `json:"outcome"` // approve | replan | block
+	Rules         []string      `json:"rules,omitempty"`
+	Faults        []fault.Fault `json:"faults,omitempty"`
+	Interventions []string      `json:"interventions,omitempty"`
+	Warnings      []string      `json:"warnings,omitempty"`
 }
 
 // GovernInput is a signed signature and the snapshot it was signed in.

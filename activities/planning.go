@@ -185,9 +185,9 @@ type PlanInput struct {
 type Planning struct {
 	SignatureHash string `json:"intent_signature_hash"`
 	// PreCost is given to the stages; PlanExecution does not hand it back.
-	PreCost       *PreCost               `json:"pre_cost,omitempty"`
-	DryRun        bool                   `json:"dry_run,omitempty"`
-	Plan          *planner.ExecutionPlan `json:"plan,omitempty"`
+	PreCost *PreCost               `json:"pre_cost,omitempty"`
+	DryRun  bool                   `json:"dry_run,omitempty"`
+	Plan    *planner.ExecutionPlan `json:"plan,omitempty"`
 	// Governed is the planner's own plan when Plan was supplied.
 	Governed *planner.ExecutionPlan `json:"governed,omitempty"`
 	// Conformance is planner.Verify's finding on a supplied plan, applied

@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# make demo: start what is missing, migrate, run a worker, run the governed
-# scenarios end to end, stop the worker. Temporal (if started here) stays up
-# so the runs can be browsed at http://127.0.0.1:8233; `make stop` ends it.
+# make demo: start what is missing, recreate the demo's own database, run a
+# worker on it, run the governed scenarios end to end, stop the worker.
+# Temporal (if started here) stays up so the runs can be browsed at
+# http://127.0.0.1:8233; `make stop` ends it.
+#
+# Usage: scripts/demo.sh [CFA-DEMO COMMAND [FLAGS]]   (default: run)
+#   scripts/demo.sh                  the scenarios (make demo)
+#   scripts/demo.sh bench --n 50     end-to-end latency (make bench-e2e)
+#
+# The demo never uses DATABASE_URL (an operator's database): it runs on a
+# database of its own, CFA_DEMO_DATABASE_URL (default cfa_demo on the local
+# server, a name that must end in _demo), dropped and created empty on every
+# run, before the worker connects to it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cfa?sslmode=disable}
+export DATABASE_URL=${CFA_DEMO_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cfa_demo?sslmode=disable}
 export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
+[ $# -gt 0 ] || set -- run
 
 scripts/ensure-postgres.sh
 scripts/ensure-temporal.sh
-bin/cfa migrate
+bin/cfa-demo reset-database
 
-scripts/with-worker.sh bin/cfa demo
-echo "worker log: .data/worker.log   Temporal UI: http://127.0.0.1:8233   audit export: .data/demo-audit.jsonl"
+scripts/with-worker.sh bin/cfa-demo "$@"
+if [ "$1" = run ]; then
+  echo "worker log: .data/worker.log   Temporal UI: http://127.0.0.1:8233   audit export: .data/demo-audit.jsonl"
+  echo "demo database: $DATABASE_URL (recreated on every run; read it with DATABASE_URL='$DATABASE_URL' bin/cfa list)"
+fi

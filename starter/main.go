@@ -67,7 +67,7 @@ func (c *cli) root() *cobra.Command {
 	}
 	root.PersistentFlags().StringVarP(&c.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(c.submitCmd(), c.confirmCmd("approve"), c.confirmCmd("reject"), c.statusCmd(), c.listCmd(),
-		c.auditCmd(), c.policyCmd(), c.catalogCmd(), c.registryCmd(), c.migrateCmd(), c.demoCmd(), c.planCmd(), c.codeCmd(), c.dataplaneCmd())
+		c.auditCmd(), c.policyCmd(), c.catalogCmd(), c.registryCmd(), c.migrateCmd(), c.planCmd(), c.codeCmd(), c.dataplaneCmd())
 	return root
 }
 

@@ -83,6 +83,23 @@ func TestCatalogShow(t *testing.T) {
 	require.Contains(t, out, "silver_documentos")
 }
 
+// The product CLI holds only what an operator uses: the demo and the
+// benchmark are cfa-demo's (cmd/cfa-demo).
+func TestNoDemoOrBenchCommand(t *testing.T) {
+	var names []string
+	for _, cmd := range (&cli{}).root().Commands() {
+		names = append(names, cmd.Name())
+	}
+	require.Contains(t, names, "submit")
+	require.NotContains(t, names, "demo")
+	require.NotContains(t, names, "bench")
+	out, err := run(t, nil, "--help")
+	require.NoError(t, err)
+	require.NotRegexp(t, `(?m)^\s+(demo|bench)\s`, out)
+	_, err = run(t, nil, "demo")
+	require.ErrorContains(t, err, `unknown command "demo"`)
+}
+
 func TestBadOutputFlag(t *testing.T) {
 	_, err := run(t, nil, "catalog", "show", "--output", "yaml")
 	require.ErrorContains(t, err, "--output must be text or json")
