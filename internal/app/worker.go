@@ -122,20 +122,26 @@ func WorkerOptions(cfg Config) worker.Options {
 // so new intents start on it (CFA_WORKER_PROMOTE, for a single-version
 // rollout); it retries until the server has seen the worker poll.
 func PromoteVersion(ctx context.Context, c client.Client, cfg Config, logger *zap.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
 	h := c.WorkerDeploymentClient().GetHandle(cfg.DeploymentName)
 	for {
 		_, err := h.SetCurrentVersion(ctx, client.WorkerDeploymentSetCurrentVersionOptions{BuildID: cfg.BuildID, Identity: "cfa-worker"})
+		// Until the server has seen this worker poll, the deployment or
+		// the version is not found (NotFound, or FailedPrecondition when the
+		// deployment itself is new): retry.
 		var nf *serviceerror.NotFound
+		var fp *serviceerror.FailedPrecondition
 		switch {
 		case err == nil:
 			logger.Info("worker deployment version is current", zap.String("deployment", cfg.DeploymentName), zap.String("build_id", cfg.BuildID))
 			return nil
-		case !errors.As(err, &nf):
+		case !errors.As(err, &nf) && !errors.As(err, &fp):
 			return fmt.Errorf("set %s %s as the current version: %w; set it with `temporal worker deployment set-current-version`", cfg.DeploymentName, cfg.BuildID, err)
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("set %s %s as the current version: the server has not seen this worker poll within a minute (%w): %w", cfg.DeploymentName, cfg.BuildID, ctx.Err(), err)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
