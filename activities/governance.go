@@ -183,10 +183,11 @@ func (a *Activities) validateCompliance(ctx context.Context, g policy.Governance
 		if len(faults) == 0 {
 			continue
 		}
-		for i := range faults {
-			faults[i] = policy.ExternalFault(v.Name(), faults[i])
+		own := make([]fault.Fault, len(faults)) // the validator's slice is not ours to change
+		for i, f := range faults {
+			own[i] = policy.ExternalFault(v.Name(), f)
 		}
-		g = policy.BlockedBy(g, faults)
+		g = policy.BlockedBy(g, own)
 	}
 	return g, nil
 }

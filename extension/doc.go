@@ -14,7 +14,7 @@
 // core still guarantees around it. A Points value gathers one deployment's
 // implementations; a nil field is the shipped behaviour. The worker is
 // wired from one Points (internal/app.NewWorker); a custom worker binary
-// builds its Points and calls RunWorker (see examples/extensions).
+// builds its Points and calls worker.Run (see examples/extensions).
 //
 // Whatever a plug-in returns, the core keeps its invariants: every intent is
 // still signed with its execution_context, governed by the policy bundle,

@@ -30,7 +30,11 @@ type Points struct {
 	PromotionSignals []PromotionSignal
 	Windows          WindowProvider
 	// audit_trail
-	Audit      AuditStorage
+	Audit AuditStorage
+	// WrapAudit, when set, wraps the audit storage in force (Audit, or the
+	// shipped Postgres store): a backend that writes beside the chain, such
+	// as a JSONL or Kafka mirror, wraps the default instead of replacing it.
+	WrapAudit  func(AuditStorage) AuditStorage
 	Formatters []RegulatoryFormatter
 }
 
@@ -56,6 +60,9 @@ func (p Points) WithDefaults(store *db.Store) Points {
 	}
 	if p.Audit == nil {
 		p.Audit = store
+	}
+	if p.WrapAudit != nil {
+		p.Audit, p.WrapAudit = p.WrapAudit(p.Audit), nil
 	}
 	if len(p.Formatters) == 0 {
 		p.Formatters = []RegulatoryFormatter{JSONL{}}

@@ -32,9 +32,12 @@ type RuleProvider interface {
 // activity's retry policy; the intent does not go on without an answer.
 //
 // The core blocks an intent with any fault returned (a POLICY_BLOCK event
-// with those faults, decided by the policy_engine), fills a fault's family
-// (semantic_faults), stage (policy_engine) and mandatory_action (block)
-// when empty, and names the validator in the fault's rule.
+// with those faults, decided by the policy_engine). On a copy of each
+// fault it sets stage policy_engine and detected_before_execution, fills
+// code (EXTERNAL_COMPLIANCE_REFUSED), family (semantic_faults), severity
+// (high) and mandatory_action (block) when empty, and names the validator
+// in the rule: "external_compliance_validator:NAME", followed by ":RULE"
+// when the validator named one.
 type ComplianceValidator interface {
 	Name() string
 	Validate(ctx context.Context, sig Signature, env EnvironmentState) ([]Fault, error)

@@ -48,9 +48,49 @@ type (
 	Receipt = audit.Receipt
 )
 
-// Fault families and severities a plug-in's faults use.
+// Fault families, severities and stages a plug-in's faults use.
+type (
+	FaultFamily = fault.Family
+	Severity    = fault.Severity
+	FaultStage  = fault.Stage
+)
+
+// The closed sets of the fault model (whitepaper 5.13).
 const (
-	SemanticFaults = fault.SemanticFaults
-	SeverityHigh   = fault.SeverityHigh
-	SeverityMedium = fault.SeverityMedium
+	SemanticFaults          = fault.SemanticFaults
+	StaticSafetyFaults      = fault.StaticSafetyFaults
+	RuntimeBehavioralFaults = fault.RuntimeBehavioralFaults
+	EnvironmentalFaults     = fault.EnvironmentalFaults
+
+	SeverityLow      = fault.SeverityLow
+	SeverityMedium   = fault.SeverityMedium
+	SeverityHigh     = fault.SeverityHigh
+	SeverityCritical = fault.SeverityCritical
+
+	StagePolicyEngine     = fault.StagePolicyEngine
+	StageIntentNormalizer = fault.StageIntentNormalizer
+)
+
+// Sealing and checking the audit chain, for an AuditStorage that keeps the
+// chain itself and for readers of an export.
+var (
+	// Seal turns an event into the receipt at a chain position, linked to
+	// the integrity of the receipt before it.
+	Seal = audit.Seal
+	// GenesisPrevHash is the prev_hash of the receipt at position 1.
+	GenesisPrevHash = audit.GenesisPrevHash
+	// Verify checks a chain of receipts: integrity, links, positions.
+	Verify = audit.Verify
+	// ReadJSONL reads a JSONL export.
+	ReadJSONL = audit.ReadJSONL
+)
+
+// Keys of Receipt.Context.
+const (
+	ContextIntentID  = audit.CtxIntentID
+	ContextSeq       = audit.CtxSeq
+	ContextEventType = audit.CtxEventType
+	ContextStage     = audit.CtxStage
+	ContextOutcome   = audit.CtxOutcome
+	ContextDetails   = audit.CtxDetails
 )

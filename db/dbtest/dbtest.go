@@ -18,6 +18,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -115,7 +116,15 @@ func (d *Database) drop(ctx context.Context) error {
 
 // Main creates and migrates the package database, hands it to use, runs the
 // tests and drops the database. Call it from TestMain: os.Exit(dbtest.Main(...)).
+//
+// With -short the package's tests are skipped as a whole: they need
+// Postgres, and -short runs what needs neither Postgres nor Temporal.
 func Main(m *testing.M, pkg string, use func(*Database)) int {
+	flag.Parse() // so that testing.Short is known before m.Run
+	if testing.Short() {
+		fmt.Printf("dbtest: -short: skipping the tests of %s: they need Postgres (TEST_DATABASE_URL); run them without -short\n", pkg)
+		return 0
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	d, err := Create(ctx, pkg, true)
 	cancel()
@@ -145,6 +154,9 @@ func NewEmpty(tb testing.TB, pkg string) *Database { return newForTest(tb, pkg, 
 
 func newForTest(tb testing.TB, pkg string, migrate bool) *Database {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs Postgres (TEST_DATABASE_URL): skipped with -short")
+	}
 	d, err := Create(context.Background(), pkg, migrate)
 	if err != nil {
 		tb.Fatal(err)

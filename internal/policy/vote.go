@@ -62,6 +62,8 @@ func ExternalFault(validator string, f fault.Fault) fault.Fault {
 	}
 	if f.Rule == "" {
 		f.Rule = ExternalRulePrefix + validator
+	} else {
+		f.Rule = ExternalRulePrefix + validator + ":" + f.Rule
 	}
 	return f
 }

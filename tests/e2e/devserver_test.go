@@ -40,6 +40,9 @@ func temporalCLI(t *testing.T) string {
 // stopped at cleanup (after the workers, which register theirs later).
 func startDevServer(ctx context.Context, t *testing.T) *testsuite.DevServer {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the Temporal dev server: skipped with -short")
+	}
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: temporalCLI(t), LogLevel: "error",
 		ExtraArgs: []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
