@@ -4,7 +4,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -o /out/cfa-worker ./worker && CGO_ENABLED=0 go build -o /out/cfa ./starter
+RUN CGO_ENABLED=0 go build -o /out/cfa-worker ./cmd/cfa-worker && CGO_ENABLED=0 go build -o /out/cfa ./starter
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*

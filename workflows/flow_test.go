@@ -40,7 +40,6 @@ type stages struct {
 	mode            confirmation.Mode
 	writes          bool // the signature has a target: plan, lock, execute
 	unresolve       string
-	dryRun          bool
 	stale           int // stale revalidations before a current one
 	queued          int // queued acquisitions before the scope is held
 	panicUnit       string

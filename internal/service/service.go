@@ -1,5 +1,6 @@
-// Package service holds what the CLI (and later an HTTP API) do against
-// Temporal and Postgres, so both front ends share one implementation.
+// Package service holds what a front end does against Temporal and
+// Postgres (submit, answer, read), so that every front end (today the CLI)
+// shares one implementation.
 package service
 
 import (
