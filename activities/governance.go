@@ -112,7 +112,7 @@ func (a *Activities) Govern(ctx context.Context, st Step, in GovernInput) (Gover
 		return Governed{}, err
 	}
 	t := newTrail(st)
-	out := a.governed(t, g)
+	out := a.governed(t, g, in.Signed.Hash)
 	out.vote(g.Vote(decision.AuthorityPolicyEngine))
 	out.Stop = g.Decision == decision.Blocked || out.Proposed
 	if out.Proposed {
@@ -125,10 +125,11 @@ func (a *Activities) Govern(ctx context.Context, st Step, in GovernInput) (Gover
 }
 
 // governed records each attempt and converts the governance for the
-// workflow.
-func (a *Activities) governed(t *trail, g policy.Governance) Governed {
+// workflow; the final signature goes back only when it is not the one
+// governed (given is its hash), which keeps it out of the history twice.
+func (a *Activities) governed(t *trail, g policy.Governance, given string) Governed {
 	out := Governed{Replans: g.Final.Replan, Proposed: g.Decision == decision.Replanned}
-	if g.Replanned() || out.Proposed {
+	if g.FinalHash != given || out.Proposed {
 		out.Final = &Signed{Signature: g.Final, Hash: g.FinalHash}
 	}
 	var lines []string

@@ -157,7 +157,7 @@ func (a *Activities) ReplanForCost(ctx context.Context, st Step, in CostReplanIn
 	}
 	rec.Faults = faultCodes(g.Faults)
 	t.add(intent.StagePreCost, outcome, audit.ActionInvoke, target, rec)
-	out := a.governed(t, g)
+	out := a.governed(t, g, in.Signed.Hash)
 	if g.Decision == decision.Blocked {
 		out.Summary = "replan blocked: " + g.Reason
 		out.stop(g.CostReplanVote())

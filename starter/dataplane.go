@@ -16,7 +16,7 @@ import (
 )
 
 func (c *cli) dataplaneCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "dataplane", Short: "The demo's data plane on Postgres: seed it, show partitions, quarantine and publication"}
+	cmd := &cobra.Command{Use: "dataplane", Short: "The data plane on Postgres: seed it with sample data, show partitions, quarantine and publication"}
 	var (
 		broken     string
 		partitions []string

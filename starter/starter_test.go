@@ -95,7 +95,7 @@ func TestNoDemoOrBenchCommand(t *testing.T) {
 	require.NotContains(t, names, "bench")
 	out, err := run(t, nil, "--help")
 	require.NoError(t, err)
-	require.NotRegexp(t, `(?m)^\s+(demo|bench)\s`, out)
+	require.NotRegexp(t, `(?i)demo|bench`, out)
 	_, err = run(t, nil, "demo")
 	require.ErrorContains(t, err, `unknown command "demo"`)
 }

@@ -46,6 +46,8 @@ type stages struct {
 	projectionFails bool
 	publishOnly     bool
 	prepareErr      error
+	costReplans     int      // estimates over the ceiling before one that proceeds
+	estimated       []string // the signature hash each estimate got
 	decided         activities.DecideInput
 }
 
@@ -117,10 +119,21 @@ func (s *stages) register(env *testsuite.TestWorkflowEnvironment) {
 		s.called("Govern", st)
 		return activities.Governed{Stage: activities.Stage{Events: 1, Votes: []decision.Vote{{Authority: decision.AuthorityPolicyEngine, Outcome: decision.Approved}}}}, nil
 	})
-	env.OnActivity(a.EstimatePreCost, any3...).Return(func(_ context.Context, st activities.Step, _ activities.PreCostInput) (activities.Estimated, error) {
+	env.OnActivity(a.EstimatePreCost, any3...).Return(func(_ context.Context, st activities.Step, in activities.PreCostInput) (activities.Estimated, error) {
 		s.called("EstimatePreCost", st)
+		s.estimated = append(s.estimated, in.Signed.Hash)
+		if s.costReplans > 0 {
+			s.costReplans--
+			return activities.Estimated{Stage: stage("over the ceiling"), PreCost: activities.PreCost{Verdict: precost.Verdict{Action: precost.ActionForceReplanWithFilter}}}, nil
+		}
 		return activities.Estimated{Stage: activities.Stage{Events: 1, Votes: []decision.Vote{{Authority: decision.AuthorityPreCostEstimator, Outcome: decision.Approved}}},
 			PreCost: activities.PreCost{Verdict: precost.Verdict{Action: precost.ActionProceed}}}, nil
+	})
+	env.OnActivity(a.ReplanForCost, any3...).Return(func(_ context.Context, st activities.Step, in activities.CostReplanInput) (activities.Governed, error) {
+		s.called("ReplanForCost", st)
+		next := in.Signed.Signature
+		next.Replan++
+		return activities.Governed{Stage: stage("replanned"), Replans: next.Replan, Final: &activities.Signed{Signature: next, Hash: in.Signed.Hash + "+filter"}}, nil
 	})
 	env.OnActivity(a.PlanExecution, any3...).Return(func(_ context.Context, st activities.Step, in activities.PlanInput) (activities.Planned, error) {
 		s.called("PlanExecution", st)
@@ -298,6 +311,19 @@ func TestStagesRunInTheWhitepapersOrder(t *testing.T) {
 			require.Equal(t, c.state, res.DecisionState)
 		})
 	}
+}
+
+// TestACostReplanIsEstimatedAgain: the signature a cost replan produced is
+// the one estimated next, planned and recorded.
+func TestACostReplanIsEstimatedAgain(t *testing.T) {
+	s := newStages(t)
+	s.costReplans = 2
+	res, err := s.run(workflows.IntentInput{Text: "expensive"})
+	require.NoError(t, err)
+	require.Equal(t, concat(resolutionSteps, []string{"Sign", "Govern", "EstimatePreCost", "ReplanForCost", "EstimatePreCost", "ReplanForCost", "EstimatePreCost", "PlanExecution", "Decide"}), s.calls)
+	require.Equal(t, []string{"hv1", "hv1+filter", "hv1+filter+filter"}, s.estimated)
+	require.Equal(t, "hv1+filter+filter", res.SignatureHash)
+	require.Equal(t, 2, res.Replans)
 }
 
 // TestAuditSeqsFollowOn: each stage's first event takes the seq after the
