@@ -6,7 +6,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export TEMPORAL_CLI := $(BIN)/temporal
 
-.PHONY: help demo test test-unit build dev stop generate verify lint bench bench-e2e clean
+.PHONY: help demo test test-unit build dev stop generate verify lint bench bench-e2e histories clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9/-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ lint: ## go vet, staticcheck and workflowcheck
 
 bench: ## domain benchmarks (ns/op, allocs/op)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+histories: $(BIN)/temporal ## re-record the replay histories (workflows/testdata) from the dev server, after a change of the workflows
+	UPDATE_HISTORY=1 $(GO) test -count=1 -run TestRecordHistories ./tests/e2e/
 
 bench-e2e: build $(BIN)/temporal ## end-to-end latency and history size (auto intent vs empty and one-activity workflows), on the demo's database
 	@scripts/demo.sh bench --n 50
