@@ -10,19 +10,13 @@ import (
 	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/intent"
-	"github.com/contextualflux/cfa/internal/signature"
 )
 
 // EscalationInput opens a human escalation of the Confirmation
-// Orchestrator (step 5, or the Pre-cost Estimator's at step 8).
+// Orchestrator (step 5, or the Pre-cost Estimator's at step 8): the
+// question, and the signal names an approver answers with.
 type EscalationInput struct {
-	Mode      confirmation.Mode      `json:"confirmation_mode"`
-	Triggers  []confirmation.Trigger `json:"triggers"`
-	Signature signature.Signature    `json:"signature"`
-	Deadline  time.Time              `json:"deadline"`
-	// Reason says why a human is asked, beyond the triggers (the cost).
-	Reason string `json:"reason,omitempty"`
-	// Approve and Reject are the signal names an approver sends.
+	Question        events.ConfirmationRequested `json:"question"`
 	Approve, Reject string
 }
 
@@ -35,13 +29,12 @@ type Escalation struct {
 // OpenEscalation records the question (CONFIRMATION_REQUESTED) and says
 // how to answer it.
 func (a *Activities) OpenEscalation(ctx context.Context, st Step, in EscalationInput) (Escalation, error) {
+	q := in.Question
 	t := newTrail(st)
-	t.add(intent.StageConfirmation, "pending", audit.ActionInvoke, datasetTargets(in.Signature.DatasetNames()), events.ConfirmationRequested{
-		IntentID: st.IntentID, Mode: in.Mode, Triggers: in.Triggers, Signature: in.Signature, Deadline: in.Deadline, Reason: in.Reason,
-	})
+	t.add(intent.StageConfirmation, "pending", audit.ActionInvoke, datasetTargets(q.Signature.DatasetNames()), q)
 	out := Escalation{Details: fmt.Sprintf(
 		"**%s confirmation required** for intent `%s`\n\nTriggers: %s\n\n%s\n\nDeadline: %s\n\nSend signal `%s` or `%s` with `{\"by\": \"<name>\", \"reason\": \"<why>\"}`.",
-		in.Mode, st.IntentID, joinTriggers(in.Triggers), in.Reason, in.Deadline.Format(time.RFC3339), in.Approve, in.Reject)}
+		q.Mode, q.IntentID, joinTriggers(q.Triggers), q.Reason, q.Deadline.Format(time.RFC3339), in.Approve, in.Reject)}
 	return out, a.finish(ctx, t, &out.Stage)
 }
 

@@ -132,6 +132,24 @@ func (s *Store) AuditChain(ctx context.Context, afterPosition int64, limit int) 
 	return receipts(rows)
 }
 
+// WholeAuditChain reads the whole chain in position order, in pages.
+func (s *Store) WholeAuditChain(ctx context.Context) ([]audit.Receipt, error) {
+	const page = 5000
+	var all []audit.Receipt
+	var after int64
+	for {
+		rs, err := s.AuditChain(ctx, after, page)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rs...)
+		if len(rs) < page {
+			return all, nil
+		}
+		after = rs[len(rs)-1].Position
+	}
+}
+
 // AuditHead returns the chain head: the last position and its integrity
 // (position 0 and 32 zero bytes for an empty chain). A verifier compares it
 // with the last receipt streamed, which detects a truncated tail.

@@ -51,25 +51,13 @@ func (c *cli) auditShowCmd() *cobra.Command {
 	}
 }
 
-// loadChain reads the whole chain from Postgres in pages, in position order.
+// loadChain reads the whole chain from Postgres.
 func (c *cli) loadChain(ctx context.Context) ([]audit.Receipt, error) {
 	store, err := c.openStore(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var all []audit.Receipt
-	var after int64
-	for {
-		page, err := store.AuditChain(ctx, after, 5000)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if len(page) < 5000 {
-			return all, nil
-		}
-		after = page[len(page)-1].Position
-	}
+	return store.WholeAuditChain(ctx)
 }
 
 func (c *cli) auditVerifyCmd() *cobra.Command {

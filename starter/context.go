@@ -14,6 +14,7 @@ import (
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/render"
 )
 
 func (c *cli) policyCmd() *cobra.Command {
@@ -62,7 +63,7 @@ func (c *cli) catalogCmd() *cobra.Command {
 				fmt.Fprintln(tw, "DATASET\tLAYER\tSIZE\tCLASSIFICATION\tPII\tPARTITION\tMERGE KEY\tALIASES")
 				for _, d := range cat.Datasets {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Layer, d.Size, d.Classification,
-						dash(strings.Join(d.PII, ",")), dash(d.PartitionKey), dash(d.MergeKey), strings.Join(d.Aliases, ", "))
+						render.Dash(strings.Join(d.PII, ",")), render.Dash(d.PartitionKey), render.Dash(d.MergeKey), strings.Join(d.Aliases, ", "))
 				}
 				_ = tw.Flush()
 			})
@@ -202,14 +203,14 @@ Without an argument, lists the open markers.`,
 }
 
 func printEnvironment(w io.Writer, env registry.EnvironmentState) {
-	fmt.Fprintf(w, "registry version_id %s committed_at %s\n", dash(env.VersionID), env.CommittedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "registry version_id %s committed_at %s\n", render.Dash(env.VersionID), env.CommittedAt.Format(time.RFC3339))
 	ds := append([]registry.DatasetState(nil), env.Datasets...)
 	sort.Slice(ds, func(i, j int) bool { return ds[i].Name < ds[j].Name })
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DATASET\tSTATE\tPUBLISH_ALLOWED\tLAST_OK_PARTITION\tPENDING\tQUARANTINED")
 	for _, d := range ds {
-		fmt.Fprintf(tw, "%s\t%s\t%t\t%s\t%s\t%s\n", d.Name, d.State, d.PublishAllowed, dash(d.LastSuccessfulPartition),
-			dash(strings.Join(d.PendingPartitions, ",")), dash(strings.Join(d.QuarantinedUnits, ",")))
+		fmt.Fprintf(tw, "%s\t%s\t%t\t%s\t%s\t%s\n", d.Name, d.State, d.PublishAllowed, render.Dash(d.LastSuccessfulPartition),
+			render.Dash(strings.Join(d.PendingPartitions, ",")), render.Dash(strings.Join(d.QuarantinedUnits, ",")))
 	}
 	_ = tw.Flush()
 }

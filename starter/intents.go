@@ -18,6 +18,7 @@ import (
 
 	"github.com/contextualflux/cfa/internal/composite"
 	"github.com/contextualflux/cfa/internal/planner"
+	"github.com/contextualflux/cfa/internal/render"
 	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/internal/signature"
 	"github.com/contextualflux/cfa/workflows"
@@ -163,7 +164,7 @@ func (c *cli) followSubmitted(cmd *cobra.Command, svc *service.Service, id strin
 	if err != nil {
 		return err
 	}
-	return c.emit(res, func(w io.Writer) { printResult(w, res) })
+	return c.emit(res, func(w io.Writer) { render.PrintResult(w, res) })
 }
 
 // submitGraph starts a composite intent and, with --wait, follows it.
@@ -208,44 +209,7 @@ func (c *cli) submitGraph(cmd *cobra.Command, path string, req service.SubmitReq
 	if err != nil {
 		return err
 	}
-	return c.emit(res, func(w io.Writer) { printComposite(w, res) })
-}
-
-func printComposite(w io.Writer, r workflows.CompositeResult) {
-	fmt.Fprintf(w, "composite %s: %s (decided by %s)\n", r.RootIntent, r.DecisionState, r.DecidedBy)
-	if r.Reason != "" {
-		fmt.Fprintf(w, "  reason: %s\n", r.Reason)
-	}
-	for i, l := range r.Levels {
-		fmt.Fprintf(w, "  level %d: %s\n", i, strings.Join(l, ", "))
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  SUB-INTENT\tORDER\tSTATE\tDECISION\tPLAN\tCODE")
-	for _, o := range r.SubIntents {
-		dec, plan, code := "-", "-", "-"
-		if o.Result != nil {
-			dec = string(o.Result.DecisionState)
-			plan, code = short(o.Result.PlanHash), short(o.Result.CodeHash)
-		}
-		order := "-"
-		if o.Order > 0 {
-			order = fmt.Sprint(o.Order)
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", o.ID, order, o.State, dec, plan, code)
-	}
-	_ = tw.Flush()
-	for _, o := range r.SubIntents {
-		if o.Reason != "" {
-			fmt.Fprintf(w, "  %s: %s\n", o.ID, o.Reason)
-		}
-	}
-}
-
-func short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return dash(h)
+	return c.emit(res, func(w io.Writer) { render.PrintComposite(w, res) })
 }
 
 // readPlan parses a supplied execution plan strictly.
@@ -353,10 +317,10 @@ func (c *cli) statusCmd() *cobra.Command {
 						p.Mode, p.Deadline.Format(time.RFC3339), p.Triggers, st.IntentID)
 				}
 				if st.Result != nil {
-					printResult(w, *st.Result)
+					render.PrintResult(w, *st.Result)
 				} else if len(st.Units) > 0 {
 					fmt.Fprintln(w, "consistency units:")
-					printUnits(w, st.Units, "  ")
+					render.PrintUnits(w, st.Units, "  ")
 				}
 			})
 		},
@@ -385,7 +349,7 @@ func (c *cli) listCmd() *cobra.Command {
 				fmt.Fprintln(tw, "INTENT\tSUBMITTED\tSTATUS\tMODE\tDECISION\tINPUT")
 				for _, r := range rows {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.IntentID, r.SubmittedAt.Format(time.DateTime), r.Status,
-						r.ConfirmationMode, dash(r.DecisionState), truncate(r.Input, 60))
+						r.ConfirmationMode, render.Dash(r.DecisionState), truncate(r.Input, 60))
 				}
 				_ = tw.Flush()
 			})
@@ -393,124 +357,6 @@ func (c *cli) listCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many intents")
 	return cmd
-}
-
-func printResult(w io.Writer, r workflows.IntentResult) {
-	fmt.Fprintf(w, "decision: %s (decided by %s)\n", r.DecisionState, r.DecidedBy)
-	if r.Reason != "" {
-		fmt.Fprintf(w, "  reason: %s\n", r.Reason)
-	}
-	if r.SignatureHash != "" {
-		fmt.Fprintf(w, "  intent_signature_hash: %s\n", r.SignatureHash)
-	}
-	if res := r.Resolution; res != nil && res.Resolved {
-		fmt.Fprintf(w, "  confidence %.2f, ambiguity %s, confirmation %s\n", res.ConfidenceScore, res.AmbiguityLevel, res.ConfirmationMode)
-		for _, c := range res.EnvironmentConstraintsInjected {
-			fmt.Fprintf(w, "  constraint injected: %s\n", c)
-		}
-	}
-	if cf := r.Confirmation; cf != nil && cf.Outcome != workflows.ConfirmationNotRequired {
-		fmt.Fprintf(w, "  confirmation: %s %s %s\n", cf.Outcome, cf.By, cf.Reason)
-	}
-	for _, at := range r.PolicyAttempts {
-		codes := make([]string, 0, len(at.Faults))
-		for _, f := range at.Faults {
-			codes = append(codes, f.Code)
-		}
-		fmt.Fprintf(w, "  policy attempt %d: %s %s", at.Replan, at.Outcome, strings.Join(codes, ","))
-		if len(at.Interventions) > 0 {
-			fmt.Fprintf(w, " -> interventions %s", strings.Join(at.Interventions, ","))
-		}
-		fmt.Fprintln(w)
-	}
-	if r.Replans > 0 {
-		fmt.Fprintf(w, "  replans: %d\n", r.Replans)
-	}
-	if r.Proposed != nil {
-		fmt.Fprintf(w, "  proposed signature (replan %d): %s (cfa status %s --proposed)\n  next cycle: cfa submit --from-proposal %s\n",
-			r.Proposed.Replan, r.ProposedHash, r.IntentID, r.IntentID)
-	}
-	if pc := r.PreCost; pc != nil {
-		fmt.Fprintf(w, "  pre-cost: %.2f DBU of a %.0f DBU ceiling, shuffle %.1f GB, risk %.2f, confidence %.2f (%s): %s\n",
-			pc.Estimate.EstimatedDBU, pc.Verdict.CostCeilingDBU, pc.Estimate.EstimatedShuffleGB, pc.Estimate.CostRiskScore,
-			pc.Estimate.Confidence, pc.Estimate.Basis, pc.Verdict.Action)
-	}
-	if cf := r.CostConfirmation; cf != nil {
-		fmt.Fprintf(w, "  cost confirmation: %s %s %s\n", cf.Outcome, cf.By, cf.Reason)
-	}
-	if r.PlanHash != "" {
-		fmt.Fprintf(w, "  plan: %s (consistency_unit %s)\n", r.PlanHash, r.ConsistencyUnit)
-	}
-	if r.CodeHash != "" {
-		fmt.Fprintf(w, "  code: %s\n", r.CodeHash)
-	}
-	if st := r.Static; st != nil {
-		if st.Passed {
-			fmt.Fprintln(w, "  static validation: passed")
-		} else {
-			fmt.Fprintf(w, "  static validation: blocked by %s\n", strings.Join(st.Violated, ", "))
-		}
-	}
-	if r.PlanHash != "" {
-		fmt.Fprintf(w, "  see: cfa plan %s · cfa code %s\n", r.IntentID, r.IntentID)
-	}
-	if ex := r.Execution; ex != nil {
-		printExecution(w, *ex)
-	}
-	if pr := r.Promotion; pr != nil {
-		fmt.Fprintf(w, "  promotion: %s (%s): IFo %.2f, IFs %.2f, IFg %.0f, IDI %.2f; %d of %d executions of the skill successful in %s\n",
-			pr.Outcome, pr.Reason, pr.IFo, pr.IFs, pr.IFg, pr.IDI, pr.SuccessfulExecutions, pr.Executions, pr.Window)
-	}
-	for _, f := range r.Faults {
-		fmt.Fprintf(w, "  fault %s (%s, %s): %s\n", f.Code, f.Family, f.Severity, f.Message)
-	}
-}
-
-func printExecution(w io.Writer, ex workflows.ExecutionSummary) {
-	queued := ""
-	if ex.Queued {
-		queued = ", after waiting in the queue"
-	}
-	if ex.StaleReplans > 0 {
-		queued += fmt.Sprintf(", after %d stale_environment_state replan(s)", ex.StaleReplans)
-	}
-	fmt.Fprintf(w, "  execution: %d scopes locked (%s … )%s\n", len(ex.Scopes), firstOf(ex.Scopes), queued)
-	printUnits(w, ex.Units, "  ")
-	if st := ex.PartialExecutionState; st != nil {
-		fmt.Fprintf(w, "  partial_execution_state: %s, mode %s, publish_allowed %v\n", st.OverallState, st.ConsistencyPolicy.Mode, st.ConsistencyPolicy.PublishAllowed)
-	}
-	if ex.Panic != nil {
-		fmt.Fprintf(w, "  PANIC_ROLLBACK_TRIGGERED (%s): %s; nothing projected\n", ex.Panic.Trigger, ex.Panic.Reason)
-	}
-	if ex.RegistryVersionID != "" {
-		fmt.Fprintf(w, "  projected: registry %s\n", ex.RegistryVersionID)
-	}
-}
-
-func printUnits(w io.Writer, units []workflows.UnitState, indent string) {
-	if len(units) == 0 {
-		return
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "%sUNIT\tSTATE\tATTEMPTS\tROWS\tERROR\n", indent)
-	for _, u := range units {
-		fmt.Fprintf(tw, "%s%s\t%s\t%d\t%d\t%s\n", indent, u.Key, u.State, u.Attempts, u.RowsOut, dash(u.ErrorCode))
-	}
-	_ = tw.Flush()
-}
-
-func firstOf(s []string) string {
-	if len(s) == 0 {
-		return "-"
-	}
-	return s[0]
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func truncate(s string, n int) string {

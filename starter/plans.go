@@ -14,6 +14,7 @@ import (
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/codegen"
 	"github.com/contextualflux/cfa/internal/planner"
+	"github.com/contextualflux/cfa/internal/render"
 	"github.com/contextualflux/cfa/internal/staticcheck"
 )
 
@@ -116,12 +117,12 @@ func printPlan(w io.Writer, v planView) {
 	fmt.Fprintf(w, "plan: %s\n  intent %s → %s (%s), strategy %s, consistency_unit %s (%s)\n",
 		p.Hash, p.Intent, p.Target, p.TargetLayer, p.Strategy, p.ConsistencyUnit, p.ConsistencyRule)
 	if p.Window != nil {
-		fmt.Fprintf(w, "  window: %s in [%s, %s)\n", p.Window.Column, dash(p.Window.From), dash(p.Window.To))
+		fmt.Fprintf(w, "  window: %s in [%s, %s)\n", p.Window.Column, render.Dash(p.Window.From), render.Dash(p.Window.To))
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  STEP\tKIND\tDATASET\tINPUTS\tIDEMPOTENCE")
 	for _, s := range p.Steps {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, s.Dataset, dash(strings.Join(s.Inputs, ",")), s.Idempotence)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, s.Dataset, render.Dash(strings.Join(s.Inputs, ",")), s.Idempotence)
 	}
 	_ = tw.Flush()
 	if len(p.Contract.ExpectedColumns)+len(p.Contract.ForbiddenColumns) > 0 {

@@ -23,11 +23,11 @@ func (f *intentFlow) awaitHuman(mode confirmation.Mode, triggers []confirmation.
 		timeout = time.Duration(f.in.EscalationTimeoutSeconds) * time.Second
 	}
 	deadline := workflow.Now(f.ctx).Add(timeout).UTC()
-	f.status.Pending = &PendingEscalation{IntentID: f.id, Mode: mode, Triggers: triggers, Signature: asked, Deadline: deadline, Reason: reason}
-	f.status.Stage = StageConfirmation
+	question := PendingEscalation{IntentID: f.id, Mode: mode, Triggers: triggers, Signature: asked, Deadline: deadline, Reason: reason}
+	f.status.Pending, f.status.Stage = &question, StageConfirmation
 	var esc activities.Escalation
 	if err := f.apply(f.local(StageConfirmation, a.OpenEscalation, &esc, activities.EscalationInput{
-		Mode: mode, Triggers: triggers, Signature: asked, Deadline: deadline, Reason: reason, Approve: SignalApprove, Reject: SignalReject,
+		Question: question, Approve: SignalApprove, Reject: SignalReject,
 	})); err != nil {
 		return ConfirmationRecord{}, err
 	}

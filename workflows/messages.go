@@ -4,9 +4,9 @@ import (
 	"time"
 
 	"github.com/contextualflux/cfa/activities"
+	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/intent"
-	"github.com/contextualflux/cfa/internal/signature"
 )
 
 // TaskQueue is where intent workflows and their activities run.
@@ -80,16 +80,9 @@ const (
 	StageTTL          = intent.StageTTL
 )
 
-// PendingEscalation is what an approver is asked to confirm.
-type PendingEscalation struct {
-	IntentID  string                 `json:"intent_id"`
-	Mode      confirmation.Mode      `json:"confirmation_mode"`
-	Triggers  []confirmation.Trigger `json:"triggers"`
-	Signature signature.Signature    `json:"signature"`
-	Deadline  time.Time              `json:"deadline"`
-	// Reason says why a human is asked, beyond the triggers (the cost).
-	Reason string `json:"reason,omitempty"`
-}
+// PendingEscalation is what an approver is asked to confirm: the question
+// the CONFIRMATION_REQUESTED event records.
+type PendingEscalation = events.ConfirmationRequested
 
 // StageReport is one completed stage with a one-line summary.
 type StageReport struct {

@@ -23,6 +23,7 @@ import (
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/render"
 	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/workflows"
 )
@@ -207,7 +208,7 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 		case "d":
 			timeoutID = res.IntentID
 		}
-		printResult(w, res)
+		render.PrintResult(w, res)
 		ok := res.DecisionState == s.want
 		if s.wantMode != "" && (res.Resolution == nil || string(res.Resolution.ConfirmationMode) != s.wantMode) {
 			ok = false
@@ -294,7 +295,7 @@ func (c *cli) demoProposedCycles(ctx context.Context, svc *service.Service, text
 		if err = errors.Join(err, answerErr); err != nil {
 			return "", fmt.Errorf("scenario (e') cycle %d: %w", cycle+1, err)
 		}
-		printResult(w, res)
+		render.PrintResult(w, res)
 		got = append(got, fmt.Sprintf("%s by %s", res.DecisionState, res.DecidedBy))
 		if res.DecisionState != want[cycle] {
 			return fmt.Sprintf("cycle %d got %s, want %s", cycle+1, res.DecisionState, want[cycle]), nil
@@ -366,7 +367,7 @@ func (c *cli) runScenario(ctx context.Context, svc *service.Service, s scenario)
 // line of a copy, and shows that offline verification names that event.
 func (c *cli) demoVerify(ctx context.Context, exportPath string) error {
 	w := c.out
-	rs, err := loadChain(ctx, c.svc.Store)
+	rs, err := c.svc.Store.WholeAuditChain(ctx)
 	if err != nil {
 		return err
 	}
@@ -516,7 +517,7 @@ func (c *cli) demoComposite(ctx context.Context, svc *service.Service) (string, 
 	if err != nil {
 		return "", err
 	}
-	printComposite(w, res)
+	render.PrintComposite(w, res)
 	fmt.Fprintln(w)
 	if res.DecisionState != decision.Approved {
 		return fmt.Sprintf("composite got %s, want approved", res.DecisionState), nil

@@ -20,6 +20,7 @@ import (
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/render"
 	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/policies"
 	"github.com/contextualflux/cfa/workflows"
@@ -67,7 +68,7 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 		if err != nil {
 			return res, fmt.Errorf("scenario (%s): %w", s.key, err)
 		}
-		printResult(w, res)
+		render.PrintResult(w, res)
 		expect(s.key, res.DecisionState == s.want, fmt.Sprintf("got %s, want %s", res.DecisionState, s.want))
 		return res, nil
 	}
@@ -313,7 +314,7 @@ func (c *cli) demoBundleChange(ctx context.Context, svc *service.Service, cat *c
 	if err != nil {
 		return stop, fmt.Errorf("scenario (p): %w", err)
 	}
-	printResult(w, res)
+	render.PrintResult(w, res)
 	if res.Execution == nil || res.Execution.Panic == nil || res.Execution.Panic.Trigger != string(partialexecution.TriggerPolicyBundleChangedMidExec) {
 		*failures = append(*failures, "(p) no PANIC_ROLLBACK_TRIGGERED for the policy bundle change")
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/tests/testenv"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -35,7 +36,7 @@ func TestWorkerKilledMidUnitCompletesWithTheSameData(t *testing.T) {
 	require.NoError(t, err, "build the worker: %s", out)
 
 	// Large enough that a unit's statement runs for a while.
-	d, _ := dataPlaneDB(ctx, t, "workflows_crash", &dataplane.Options{RowsPerPartition: 60000, ClientCount: 5000})
+	d, _ := testenv.DataPlaneDB(ctx, t, "workflows_crash", &dataplane.Options{RowsPerPartition: 60000, ClientCount: 5000})
 	srv := startDevServer(ctx, t)
 
 	logs := os.Getenv("CRASH_TEST_LOGS")

@@ -14,11 +14,9 @@ import (
 
 	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/db"
-	"github.com/contextualflux/cfa/db/dbtest"
 	"github.com/contextualflux/cfa/extension"
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/catalog"
-	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/workflows"
 )
@@ -52,21 +50,6 @@ func startDevServer(ctx context.Context, t *testing.T) *testsuite.DevServer {
 	return srv
 }
 
-// dataPlaneDB is a fresh database of its own with the data plane, seeded
-// with opts unless nil, and the catalog it was built from.
-func dataPlaneDB(ctx context.Context, t *testing.T, name string, opts *dataplane.Options) (*dbtest.Database, *catalog.Catalog) {
-	t.Helper()
-	d := dbtest.New(t, name)
-	cat, err := app.LoadCatalog("")
-	require.NoError(t, err)
-	s := db.New(d.Pool)
-	require.NoError(t, s.EnsureDataPlane(ctx, cat))
-	if opts != nil {
-		require.NoError(t, s.SeedDataPlane(ctx, cat, *opts))
-	}
-	return d, cat
-}
-
 // devActivities are the real activities on s, with the shipped bundle when
 // bundle is nil, talking to the dev server c.
 func devActivities(t *testing.T, c client.Client, s *db.Store, cat *catalog.Catalog, bundle *policy.Bundle) *activities.Activities {
@@ -90,14 +73,4 @@ func startWorker(t *testing.T, c client.Client, acts *activities.Activities) wor
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 	return w
-}
-
-// datasetOf is the catalog's dataset name.
-func datasetOf(t *testing.T, name string) catalog.Dataset {
-	t.Helper()
-	cat, err := app.LoadCatalog("")
-	require.NoError(t, err)
-	d, ok := cat.Get(name)
-	require.True(t, ok, "dataset %s is not in the catalog", name)
-	return d
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/tests/testenv"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -39,7 +40,7 @@ func TestEndToEndApproveBySignal(t *testing.T) {
 	c := startDevServer(ctx, t).Client()
 	// On the seeded data plane, so the run goes through execution: units,
 	// runtime validation, projection.
-	d, cat := dataPlaneDB(ctx, t, "e2e_signal", &dataplane.Options{})
+	d, cat := testenv.DataPlaneDB(ctx, t, "e2e_signal", &dataplane.Options{})
 	store := db.New(d.Pool)
 	w := startWorker(t, c, devActivities(t, c, store, cat, nil))
 	svc := &service.Service{Temporal: c, Store: store}

@@ -21,6 +21,7 @@ import (
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/tests/testenv"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -40,7 +41,7 @@ func TestRecordHistories(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	c := startDevServer(ctx, t).Client()
-	d, cat := dataPlaneDB(ctx, t, "e2e_histories", &dataplane.Options{})
+	d, cat := testenv.DataPlaneDB(ctx, t, "e2e_histories", &dataplane.Options{})
 	store := db.New(d.Pool)
 	startWorker(t, c, devActivities(t, c, store, cat, nil))
 	svc := &service.Service{Temporal: c, Store: store}

@@ -14,6 +14,7 @@ import (
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/tests/testenv"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -27,7 +28,7 @@ func TestTwentyIntentsOnOneScopeAreSerialized(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	d, cat := dataPlaneDB(ctx, t, "workflows_lock20", &dataplane.Options{RowsPerPartition: 1200, ClientCount: 300})
+	d, cat := testenv.DataPlaneDB(ctx, t, "workflows_lock20", &dataplane.Options{RowsPerPartition: 1200, ClientCount: 300})
 	c := startDevServer(ctx, t).Client()
 	s := db.New(d.Pool)
 	startWorker(t, c, devActivities(t, c, s, cat, nil))
@@ -106,7 +107,7 @@ func TestScopeOfADeadHolderIsRecovered(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	d, cat := dataPlaneDB(ctx, t, "workflows_recover", &dataplane.Options{RowsPerPartition: 1200, ClientCount: 300})
+	d, cat := testenv.DataPlaneDB(ctx, t, "workflows_recover", &dataplane.Options{RowsPerPartition: 1200, ClientCount: 300})
 	c := startDevServer(ctx, t).Client()
 	s := db.New(d.Pool)
 	startWorker(t, c, devActivities(t, c, s, cat, nil))

@@ -26,6 +26,7 @@ import (
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/runtimevalidation"
 	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/tests/testenv"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -44,7 +45,7 @@ func TestModesAndPanicTriggersOnTheDevServer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	d, cat := dataPlaneDB(ctx, t, "workflows_modes", nil)
+	d, cat := testenv.DataPlaneDB(ctx, t, "workflows_modes", nil)
 	c := startDevServer(ctx, t).Client()
 	s := db.New(d.Pool)
 
@@ -248,7 +249,7 @@ func TestModesAndPanicTriggersOnTheDevServer(t *testing.T) {
 			{trigger: partialexecution.TriggerExternalPermissionRevoked, retryBase: 2,
 				during: func(t *testing.T, id string) {
 					waitForUnitRetry(t, ctx, c, svc, id)
-					n, err := dataplane.RevokeSandboxSelect(ctx, d.Pool, datasetOf(t, "nfe"))
+					n, err := dataplane.RevokeSandboxSelect(ctx, d.Pool, testenv.Dataset(t, "nfe"))
 					require.NoError(t, err)
 					require.Positive(t, n, "the sandbox role had SELECT on bronze.nfe")
 				}},

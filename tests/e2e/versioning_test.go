@@ -14,6 +14,7 @@ import (
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/tests/testenv"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -27,7 +28,7 @@ func TestVersionedWorkerPinsItsIntents(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c := startDevServer(ctx, t).Client()
-	d, cat := dataPlaneDB(ctx, t, "e2e_versioning", nil)
+	d, cat := testenv.DataPlaneDB(ctx, t, "e2e_versioning", nil)
 	store := db.New(d.Pool)
 	cfg := app.Config{BuildID: "build-1", DeploymentName: "cfa-worker-test"}
 	w := worker.New(c, workflows.TaskQueue, app.WorkerOptions(cfg))

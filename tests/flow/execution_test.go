@@ -29,6 +29,7 @@ import (
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/runtimevalidation"
 	"github.com/contextualflux/cfa/internal/signature"
+	"github.com/contextualflux/cfa/tests/testenv"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -331,7 +332,7 @@ func TestPanicRollbackTriggers(t *testing.T) {
 			}, ""},
 		{"permission revoked", string(partialexecution.TriggerExternalPermissionRevoked),
 			func(t *testing.T, _ *testsuite.TestWorkflowEnvironment, _ *activities.Activities, _ string) {
-				n, err := dataplane.RevokeSandboxSelect(context.Background(), testDB.Pool, datasetOf(t, "nfe"))
+				n, err := dataplane.RevokeSandboxSelect(context.Background(), testDB.Pool, testenv.Dataset(t, "nfe"))
 				require.NoError(t, err)
 				require.Positive(t, n)
 			}, ""},
@@ -498,7 +499,7 @@ CREATE TRIGGER cfa_test_fault BEFORE INSERT OR UPDATE ON staging.silver_document
 // writes.
 func TestPublishOfADatasetNoProjectionRecordedIsRefused(t *testing.T) {
 	ctx := context.Background()
-	d, _ := dataPlaneDB(ctx, t, "workflows_publish", nil)
+	d, _ := testenv.DataPlaneDB(ctx, t, "workflows_publish", nil)
 	s := db.New(d.Pool)
 	base := newActivities(t, nil)
 	acts := activities.New(s, base.Catalog, base.Bundle, zap.NewNop(), extension.Points{})

@@ -1,22 +1,57 @@
-package main
+// Package render prints the results of intents for people: what `cfa
+// status`, `cfa submit --wait` and `cfa-demo run` show.
+package render
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 
-	"github.com/contextualflux/cfa/db"
-	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/workflows"
 )
 
-// What the demo prints of a decided intent: the same text `cfa status ID`
-// and `cfa submit --wait` print (starter/intents.go), which the demo cannot
-// import from the cfa command.
+// PrintComposite prints a composite intent's decision and its sub-intents.
+func PrintComposite(w io.Writer, r workflows.CompositeResult) {
+	fmt.Fprintf(w, "composite %s: %s (decided by %s)\n", r.RootIntent, r.DecisionState, r.DecidedBy)
+	if r.Reason != "" {
+		fmt.Fprintf(w, "  reason: %s\n", r.Reason)
+	}
+	for i, l := range r.Levels {
+		fmt.Fprintf(w, "  level %d: %s\n", i, strings.Join(l, ", "))
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SUB-INTENT\tORDER\tSTATE\tDECISION\tPLAN\tCODE")
+	for _, o := range r.SubIntents {
+		dec, plan, code := "-", "-", "-"
+		if o.Result != nil {
+			dec = string(o.Result.DecisionState)
+			plan, code = Short(o.Result.PlanHash), Short(o.Result.CodeHash)
+		}
+		order := "-"
+		if o.Order > 0 {
+			order = fmt.Sprint(o.Order)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", o.ID, order, o.State, dec, plan, code)
+	}
+	_ = tw.Flush()
+	for _, o := range r.SubIntents {
+		if o.Reason != "" {
+			fmt.Fprintf(w, "  %s: %s\n", o.ID, o.Reason)
+		}
+	}
+}
 
-func printResult(w io.Writer, r workflows.IntentResult) {
+// Short is the first 12 characters of a hash, "-" for none.
+func Short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return Dash(h)
+}
+
+// PrintResult prints an intent's decision and what led to it.
+func PrintResult(w io.Writer, r workflows.IntentResult) {
 	fmt.Fprintf(w, "decision: %s (decided by %s)\n", r.DecisionState, r.DecidedBy)
 	if r.Reason != "" {
 		fmt.Fprintf(w, "  reason: %s\n", r.Reason)
@@ -76,7 +111,7 @@ func printResult(w io.Writer, r workflows.IntentResult) {
 		fmt.Fprintf(w, "  see: cfa plan %s · cfa code %s\n", r.IntentID, r.IntentID)
 	}
 	if ex := r.Execution; ex != nil {
-		printExecution(w, *ex)
+		PrintExecution(w, *ex)
 	}
 	if pr := r.Promotion; pr != nil {
 		fmt.Fprintf(w, "  promotion: %s (%s): IFo %.2f, IFs %.2f, IFg %.0f, IDI %.2f; %d of %d executions of the skill successful in %s\n",
@@ -87,7 +122,8 @@ func printResult(w io.Writer, r workflows.IntentResult) {
 	}
 }
 
-func printExecution(w io.Writer, ex workflows.ExecutionSummary) {
+// PrintExecution prints steps 11–16 of an executed intent.
+func PrintExecution(w io.Writer, ex workflows.ExecutionSummary) {
 	queued := ""
 	if ex.Queued {
 		queued = ", after waiting in the queue"
@@ -95,8 +131,8 @@ func printExecution(w io.Writer, ex workflows.ExecutionSummary) {
 	if ex.StaleReplans > 0 {
 		queued += fmt.Sprintf(", after %d stale_environment_state replan(s)", ex.StaleReplans)
 	}
-	fmt.Fprintf(w, "  execution: %d scopes locked (%s … )%s\n", len(ex.Scopes), firstOf(ex.Scopes), queued)
-	printUnits(w, ex.Units, "  ")
+	fmt.Fprintf(w, "  execution: %d scopes locked (%s … )%s\n", len(ex.Scopes), FirstOf(ex.Scopes), queued)
+	PrintUnits(w, ex.Units, "  ")
 	if st := ex.PartialExecutionState; st != nil {
 		fmt.Fprintf(w, "  partial_execution_state: %s, mode %s, publish_allowed %v\n", st.OverallState, st.ConsistencyPolicy.Mode, st.ConsistencyPolicy.PublishAllowed)
 	}
@@ -108,82 +144,31 @@ func printExecution(w io.Writer, ex workflows.ExecutionSummary) {
 	}
 }
 
-func printUnits(w io.Writer, units []workflows.UnitState, indent string) {
+// PrintUnits prints the consistency units as a table.
+func PrintUnits(w io.Writer, units []workflows.UnitState, indent string) {
 	if len(units) == 0 {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "%sUNIT\tSTATE\tATTEMPTS\tROWS\tERROR\n", indent)
 	for _, u := range units {
-		fmt.Fprintf(tw, "%s%s\t%s\t%d\t%d\t%s\n", indent, u.Key, u.State, u.Attempts, u.RowsOut, dash(u.ErrorCode))
+		fmt.Fprintf(tw, "%s%s\t%s\t%d\t%d\t%s\n", indent, u.Key, u.State, u.Attempts, u.RowsOut, Dash(u.ErrorCode))
 	}
 	_ = tw.Flush()
 }
 
-func firstOf(s []string) string {
+// FirstOf is the first element, "-" for none.
+func FirstOf(s []string) string {
 	if len(s) == 0 {
 		return "-"
 	}
 	return s[0]
 }
 
-func dash(s string) string {
+// Dash is s, or "-" when empty.
+func Dash(s string) string {
 	if s == "" {
 		return "-"
 	}
 	return s
-}
-
-func printComposite(w io.Writer, r workflows.CompositeResult) {
-	fmt.Fprintf(w, "composite %s: %s (decided by %s)\n", r.RootIntent, r.DecisionState, r.DecidedBy)
-	if r.Reason != "" {
-		fmt.Fprintf(w, "  reason: %s\n", r.Reason)
-	}
-	for i, l := range r.Levels {
-		fmt.Fprintf(w, "  level %d: %s\n", i, strings.Join(l, ", "))
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  SUB-INTENT\tORDER\tSTATE\tDECISION\tPLAN\tCODE")
-	for _, o := range r.SubIntents {
-		dec, plan, code := "-", "-", "-"
-		if o.Result != nil {
-			dec = string(o.Result.DecisionState)
-			plan, code = short(o.Result.PlanHash), short(o.Result.CodeHash)
-		}
-		order := "-"
-		if o.Order > 0 {
-			order = fmt.Sprint(o.Order)
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", o.ID, order, o.State, dec, plan, code)
-	}
-	_ = tw.Flush()
-	for _, o := range r.SubIntents {
-		if o.Reason != "" {
-			fmt.Fprintf(w, "  %s: %s\n", o.ID, o.Reason)
-		}
-	}
-}
-
-func short(h string) string {
-	if len(h) > 12 {
-		return h[:12]
-	}
-	return dash(h)
-}
-
-// loadChain reads the whole chain from Postgres in pages, in position order.
-func loadChain(ctx context.Context, store *db.Store) ([]audit.Receipt, error) {
-	var all []audit.Receipt
-	var after int64
-	for {
-		page, err := store.AuditChain(ctx, after, 5000)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if len(page) < 5000 {
-			return all, nil
-		}
-		after = page[len(page)-1].Position
-	}
 }
