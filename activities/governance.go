@@ -177,7 +177,7 @@ func (a *Activities) validateCompliance(ctx context.Context, g policy.Governance
 		return g, nil
 	}
 	for _, v := range a.Extensions.ComplianceValidators {
-		faults, err := v.Validate(ctx, g.Final, env)
+		faults, err := v.Validate(ctx, g.Final.Clone(), env.Clone())
 		if err != nil {
 			return g, fmt.Errorf("external_compliance_validator %s: %w", v.Name(), err)
 		}

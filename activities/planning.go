@@ -70,7 +70,7 @@ func (a *Activities) EstimatePreCost(ctx context.Context, st Step, in PreCostInp
 	}
 	backend := a.Extensions.CostEstimator
 	e, err := backend.Estimate(ctx, precost.Input{
-		Signature: in.Signed.Signature, Catalog: a.Catalog, Environment: env,
+		Signature: in.Signed.Signature.Clone(), Catalog: a.Catalog, Environment: env.Clone(),
 		History: hist, Now: st.At, CostCeilingDBU: in.CostCeilingDBU,
 	})
 	if err != nil {

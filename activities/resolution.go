@@ -155,7 +155,7 @@ func (a *Activities) resolve(ctx context.Context, in NormalizeInput, env registr
 	resolved := false
 	if in.Signature == nil {
 		for _, r := range a.Extensions.DomainResolvers {
-			draft, err := r.Resolve(ctx, in.Text, a.Catalog, env)
+			draft, err := r.Resolve(ctx, in.Text, a.Catalog, env.Clone())
 			if err != nil {
 				return res, rec, fmt.Errorf("custom_domain_resolver %s: %w", r.Name(), err)
 			}
@@ -180,14 +180,16 @@ func (a *Activities) resolve(ctx context.Context, in NormalizeInput, env registr
 		return res, rec, nil
 	}
 	if h := a.Extensions.CatalogEnrichment; h != nil {
-		enriched, err := h.Enrich(ctx, res.Signature, a.Catalog)
+		enriched, err := h.Enrich(ctx, res.Signature.Clone(), a.Catalog)
 		if err != nil {
 			return res, rec, fmt.Errorf("catalog_enrichment_hook: %w", err)
 		}
 		res = resolution.WithEnrichment(res, enriched, env)
 	}
 	if s := a.Extensions.ConfidenceScorer; s != nil {
-		score, err := s.Score(ctx, res)
+		probe := res
+		probe.Signature = res.Signature.Clone()
+		score, err := s.Score(ctx, probe)
 		if err != nil {
 			return res, rec, fmt.Errorf("confidence_scorer_override: %w", err)
 		}

@@ -16,6 +16,8 @@
 // wired from one Points (internal/app.NewWorker); a custom worker binary
 // builds its Points and calls worker.Run (see examples/extensions).
 //
+// A plug-in gets copies of signatures and snapshots, which it may change;
+// the catalog it gets is the one in force, shared, which it must only read.
 // Whatever a plug-in returns, the core keeps its invariants: every intent is
 // still signed with its execution_context, governed by the policy bundle,
 // statically validated, executed under a scope lock and audited (I1–I8); a

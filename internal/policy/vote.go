@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"slices"
+
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
 )
@@ -74,12 +76,14 @@ func ExternalFault(validator string, f fault.Fault) fault.Fault {
 // the bundle).
 func BlockedBy(g Governance, faults []fault.Fault) Governance {
 	g.Decision, g.Reason = decision.Blocked, ReasonPolicyBlock
-	g.Faults = append(g.Faults, faults...)
+	g.Faults = append(slices.Clone(g.Faults), faults...)
 	g.Warnings = nil
 	if n := len(g.Attempts); n > 0 {
+		g.Attempts = slices.Clone(g.Attempts) // g is the caller's: change copies
 		ev := &g.Attempts[n-1].Evaluation
 		ev.Outcome = Block
-		ev.Faults = append(ev.Faults, faults...)
+		ev.Faults = append(slices.Clone(ev.Faults), faults...)
+		ev.Fired = slices.Clone(ev.Fired)
 		for _, f := range faults {
 			ev.Fired = append(ev.Fired, FiredRule{Name: f.Rule, PolicyType: ContractEnforcement, Action: Block, Severity: f.Severity, FaultCode: f.Code})
 		}

@@ -3,7 +3,10 @@
 // versioned by snapshot.
 package registry
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Dataset states the registry tracks.
 const (
@@ -50,4 +53,20 @@ func (e EnvironmentState) Dataset(name string) (DatasetState, bool) {
 		}
 	}
 	return DatasetState{}, false
+}
+
+// Clone returns a deep copy: a snapshot is immutable, so whoever may change
+// what they are given (a plug-in) gets a copy.
+func (e EnvironmentState) Clone() EnvironmentState {
+	c := e
+	if e.Datasets == nil {
+		return c
+	}
+	c.Datasets = make([]DatasetState, len(e.Datasets))
+	for i, d := range e.Datasets {
+		d.PendingPartitions = slices.Clone(d.PendingPartitions)
+		d.QuarantinedUnits = slices.Clone(d.QuarantinedUnits)
+		c.Datasets[i] = d
+	}
+	return c
 }

@@ -40,6 +40,7 @@ func Complete(draft signature.Signature, confidence float64, competing []string,
 // (never removed), and classification and size are taken when given.
 // Datasets, operations and constraints stay as resolved.
 func WithEnrichment(res SemanticResolution, enriched signature.Signature, env registry.EnvironmentState) SemanticResolution {
+	res.Signature = res.Signature.Clone() // res is the caller's: change a copy
 	byName := map[string]signature.Dataset{}
 	for _, d := range enriched.Datasets {
 		byName[d.Name] = d

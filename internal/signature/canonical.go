@@ -139,3 +139,28 @@ func sortedUnique(in []string, cmp func(a, b string) int) []string {
 	slices.SortFunc(out, cmp)
 	return slices.Compact(out)
 }
+
+// Clone returns a deep copy: a change to the copy's slices or filter never
+// reaches s (a plug-in is handed a clone).
+func (s Signature) Clone() Signature {
+	c := s
+	c.Operations = slices.Clone(s.Operations)
+	c.Datasets = make([]Dataset, len(s.Datasets))
+	for i, d := range s.Datasets {
+		d.PII = slices.Clone(d.PII)
+		c.Datasets[i] = d
+	}
+	if s.Datasets == nil {
+		c.Datasets = nil
+	}
+	c.Constraints.PartitionBy = slices.Clone(s.Constraints.PartitionBy)
+	c.Constraints.Anonymize = slices.Clone(s.Constraints.Anonymize)
+	c.Constraints.PublishBlocked = slices.Clone(s.Constraints.PublishBlocked)
+	if f := s.Constraints.TemporalFilter; f != nil {
+		copied := *f
+		c.Constraints.TemporalFilter = &copied
+	}
+	c.DeclaredImports = slices.Clone(s.DeclaredImports)
+	c.DeclaredPatterns = slices.Clone(s.DeclaredPatterns)
+	return c
+}
