@@ -1,9 +1,6 @@
 package workflows
 
 import (
-	"fmt"
-	"strings"
-
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -103,14 +100,11 @@ func CompositeIntentWorkflow(ctx workflow.Context, in CompositeInput) (Composite
 	}
 	subs := make([]decision.SubDecision, 0, len(c.out.SubIntents))
 	for _, o := range c.out.SubIntents {
-		sd := decision.SubDecision{ID: o.ID, Skipped: o.State != SubIntentDecided, Reason: o.Reason}
 		if o.Result != nil {
-			sd.State, sd.Faults = o.Result.DecisionState, o.Result.Faults
-			if sd.Reason == "" {
-				sd.Reason = fmt.Sprintf("sub-intent %s: %s (%s)", o.ID, o.Result.DecisionState, o.Result.Reason)
-			}
+			subs = append(subs, decision.Decided(o.ID, o.Result.DecisionState, o.Result.Reason, o.Result.Faults))
+			continue
 		}
-		subs = append(subs, sd)
+		subs = append(subs, decision.SubDecision{ID: o.ID, Skipped: true, Reason: o.Reason})
 	}
 	return c.decide(activities.DecideInput{Subs: subs})
 }
@@ -178,7 +172,7 @@ func (c *compositeFlow) start(sel workflow.Selector, id string) error {
 		o.Order = c.finished
 		var res IntentResult
 		if err := f.Get(c.ctx, &res); err != nil {
-			o.State, o.Reason = SubIntentFailed, fmt.Sprintf("sub-intent %s ended without a decision: %v", id, err)
+			o.State, o.Reason = SubIntentFailed, composite.NoDecisionReason(id, err)
 			c.failed = append(c.failed, id)
 			return
 		}
@@ -216,8 +210,7 @@ func (c *compositeFlow) skipDependents() error {
 		if _, ok := c.outcomes[id]; ok {
 			continue
 		}
-		o := &SubIntentOutcome{ID: id, State: SubIntentSkipped,
-			Reason: fmt.Sprintf("not started: dependency %s was not approved", strings.Join(g.FailedDependencies(id, c.failed), ", "))}
+		o := &SubIntentOutcome{ID: id, State: SubIntentSkipped, Reason: g.SkipReason(id, c.failed)}
 		c.outcomes[id] = o
 		c.started = append(c.started, id)
 		if _, err := c.local(StageComposite, a.RecordSubIntent, &activities.Stage{}, activities.SubIntentEvent{

@@ -1,6 +1,7 @@
 package composite
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
@@ -82,4 +83,12 @@ func TestFailedDependenciesExplainBlocked(t *testing.T) {
 			require.Empty(t, deps, id)
 		}
 	}
+}
+
+func TestSkipAndNoDecisionReasons(t *testing.T) {
+	g := IntentGraph{RootIntent: "r", SubIntents: []SubIntent{{ID: "a"}, {ID: "b"}, {ID: "c"}},
+		Dependencies: []Dependency{{From: "a", To: "b"}, {From: "b", To: "c"}}}
+	require.Equal(t, "not started: dependency a was not approved", g.SkipReason("c", []string{"a"}))
+	require.Equal(t, "not started: dependency a, b was not approved", g.SkipReason("c", []string{"a", "b"}))
+	require.Equal(t, "sub-intent b ended without a decision: boom", NoDecisionReason("b", errors.New("boom")))
 }

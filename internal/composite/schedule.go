@@ -1,7 +1,9 @@
 package composite
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 )
 
 // Levels returns the sub-intents in topological layers: layer 0 depends on
@@ -184,4 +186,16 @@ func (g IntentGraph) FailedDependencies(id string, failed []string) []string {
 		}
 	}
 	return out
+}
+
+// SkipReason says why sub-intent id was not started: the failed
+// sub-intents it depends on.
+func (g IntentGraph) SkipReason(id string, failed []string) string {
+	return fmt.Sprintf("not started: dependency %s was not approved", strings.Join(g.FailedDependencies(id, failed), ", "))
+}
+
+// NoDecisionReason says that sub-intent id's workflow ended without a
+// decision, and why.
+func NoDecisionReason(id string, err error) string {
+	return fmt.Sprintf("sub-intent %s ended without a decision: %v", id, err)
 }

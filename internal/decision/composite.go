@@ -18,6 +18,12 @@ type SubDecision struct {
 	Faults  []fault.Fault `json:"faults,omitempty"`
 }
 
+// Decided is the outcome of a sub-intent that reached a decision, with the
+// reason the composite's trail and decision give for it.
+func Decided(id string, state State, reason string, faults []fault.Fault) SubDecision {
+	return SubDecision{ID: id, State: state, Faults: faults, Reason: fmt.Sprintf("sub-intent %s: %s (%s)", id, state, reason)}
+}
+
 // Consolidate decides a composite intent from its sub-intents with
 // strictest_outcome: the parent is only as good as its worst branch, since
 // the composite promised all of them (docs/adr/0076). DecidedBy is

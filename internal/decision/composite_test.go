@@ -65,3 +65,11 @@ func TestAuthoritiesInFlowOrder(t *testing.T) {
 	require.Equal(t, decision.Blocked, d.State)
 	require.Equal(t, "static_validation", d.DecidedBy)
 }
+
+func TestDecidedNamesTheSubIntentAndItsReason(t *testing.T) {
+	sd := decision.Decided("ingest", decision.Blocked, "policy_block", nil)
+	require.Equal(t, "ingest", sd.ID)
+	require.Equal(t, decision.Blocked, sd.State)
+	require.False(t, sd.Skipped)
+	require.Equal(t, "sub-intent ingest: blocked (policy_block)", sd.Reason)
+}
