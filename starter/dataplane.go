@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -16,51 +15,7 @@ import (
 )
 
 func (c *cli) dataplaneCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "dataplane", Short: "The data plane on Postgres: seed it with sample data, show partitions, quarantine and publication"}
-	var (
-		broken     string
-		partitions []string
-		rows       int
-	)
-	seed := &cobra.Command{
-		Use:   "seed",
-		Short: "Create the layer, staging and quarantine schemas and fill bronze deterministically",
-		Example: `  cfa dataplane seed --break 2026-01-03   # that partition's nfe has 12% null cliente_id/cpf (breaks max_null_ratio 5%)
-  cfa dataplane seed                      # the same data, fixed`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := c.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			cat, err := app.LoadCatalog(c.cfg.CatalogDir)
-			if err != nil {
-				return err
-			}
-			if err := store.EnsureDataPlane(cmd.Context(), cat); err != nil {
-				return err
-			}
-			opts := dataplane.Options{Partitions: partitions, RowsPerPartition: rows, BreakPartition: broken}
-			if err := store.SeedDataPlane(cmd.Context(), cat, opts); err != nil {
-				return err
-			}
-			p := partitions
-			if len(p) == 0 {
-				p = dataplane.DemoPartitions
-			}
-			return c.emit(map[string]any{"partitions": p, "broken": broken}, func(w io.Writer) {
-				fmt.Fprintf(w, "bronze seeded: nfe partitions %s", strings.Join(p, ", "))
-				if broken != "" {
-					fmt.Fprintf(w, " (%s broken: 12%% null cliente_id)", broken)
-				}
-				fmt.Fprintln(w)
-			})
-		},
-	}
-	seed.Flags().StringVar(&broken, "break", "", "partition (processing_date) whose rows break max_null_ratio")
-	seed.Flags().StringSliceVar(&partitions, "partitions", nil, "processing_date partitions (default 2026-01-01,2026-01-02,2026-01-03)")
-	seed.Flags().IntVar(&rows, "rows", 0, "rows per partition (default 2000)")
-
+	cmd := &cobra.Command{Use: "dataplane", Short: "The data plane on Postgres: partitions, quarantine and publication of a governed dataset"}
 	var dataset string
 	show := &cobra.Command{
 		Use:   "show [DATASET]",
@@ -93,7 +48,7 @@ func (c *cli) dataplaneCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(seed, show)
+	cmd.AddCommand(show)
 	return cmd
 }
 
@@ -129,7 +84,7 @@ func (c *cli) partitionRows(ctx context.Context, d catalog.Dataset) ([]partition
 	} {
 		counts, err := store.PartitionCounts(ctx, d, src.table)
 		if err != nil {
-			return nil, fmt.Errorf("dataplane show: %w (run `cfa dataplane seed` first)", err)
+			return nil, fmt.Errorf("dataplane show: %w (the worker creates the data plane when it starts; `cfa-demo seed` fills it with sample data)", err)
 		}
 		for _, c := range counts {
 			p := c.Partition

@@ -98,6 +98,14 @@ func TestNoDemoOrBenchCommand(t *testing.T) {
 	require.NotRegexp(t, `(?i)demo|bench`, out)
 	_, err = run(t, nil, "demo")
 	require.ErrorContains(t, err, `unknown command "demo"`)
+	out, err = run(t, nil, "dataplane", "--help")
+	require.NoError(t, err)
+	require.NotContains(t, out, "seed", "sample data is cfa-demo's")
+	out, err = run(t, nil, "registry", "set", "--help")
+	require.NoError(t, err)
+	require.Contains(t, out, "--by", "a hand change to the registry says who")
+	_, err = run(t, nil, "registry", "set", "silver_documentos", "--state", "committed")
+	require.ErrorContains(t, err, "--by and --reason are required")
 }
 
 func TestBadOutputFlag(t *testing.T) {

@@ -60,7 +60,7 @@ func (c *cli) root() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVarP(&c.output, "output", "o", "text", "output format: text or json")
-	root.AddCommand(c.resetDatabaseCmd(), c.runCmd(), c.benchCmd())
+	root.AddCommand(c.resetDatabaseCmd(), c.seedCmd(), c.runCmd(), c.benchCmd())
 	return root
 }
 
