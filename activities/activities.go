@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
+	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/extension"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/audit/events"
@@ -154,7 +155,9 @@ func (a *Activities) flush(ctx context.Context, t *trail) (int64, error) {
 	if _, err := a.Extensions.Audit.Append(ctx, t.events...); err != nil {
 		first := t.events[0]
 		err = fmt.Errorf("record audit events %s from #%d for intent %s: %w", first.EventType, first.Seq, first.IntentID, err)
-		if errors.Is(err, audit.ErrInvalidEvent) {
+		// No retry can seal an invalid event or make a conflicting one
+		// the same.
+		if errors.Is(err, audit.ErrInvalidEvent) || errors.Is(err, db.ErrAuditConflict) || errors.Is(err, db.ErrAuditOutOfOrder) {
 			return 0, invalid(err)
 		}
 		return 0, err

@@ -2,10 +2,13 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 
 	"github.com/contextualflux/cfa/internal/audit"
@@ -78,10 +81,14 @@ func (a *Activities) Decide(ctx context.Context, st Step, in DecideInput) (Decid
 	t := newTrail(st)
 	if in.Executed != nil && in.Signature != nil && in.Plan != nil {
 		ev, err := a.evaluatePromotion(ctx, st, in, d)
-		if err != nil {
+		var appErr *temporal.ApplicationError
+		switch {
+		case err != nil && !errors.As(err, &appErr) && activity.GetInfo(ctx).Attempt < promotionAttempts:
+			return out, err // transient: the activity retries; nothing is recorded yet
+		case err != nil:
 			a.log(st.IntentID, intent.StagePromotion).Error("promotion evaluation failed; the decision stands without it", zap.Error(err))
 			out.PromotionSummary = "evaluation failed: " + err.Error()
-		} else {
+		default:
 			out.Promotion = &ev
 			t.add(intent.StagePromotion, ev.Outcome, audit.ActionInvoke, []string{"skill:" + ev.PromotionUnit}, events.PromotionEvaluation{Evaluation: ev})
 			out.PromotionSummary = fmt.Sprintf("%s (%s): IFo %.2f, IFs %.2f, IFg %.0f, IDI %.2f over %d executions (%d successful) in %s",
@@ -98,19 +105,29 @@ func (a *Activities) Decide(ctx context.Context, st Step, in DecideInput) (Decid
 	t.add(intent.StageAudit, string(d.State), audit.ActionWrite, nil, events.IntentCompleted{})
 	out.Decision = d
 	out.Summary = fmt.Sprintf("%s (by %s)", d.State, d.DecidedBy)
-	if err := a.finish(ctx, t, &out.Stage); err != nil {
-		return out, err
-	}
+	// The index first: once the events are sealed, nothing may fail and
+	// make a retry record them again.
 	if err := a.Store.CompleteIntent(ctx, st.IntentID, string(d.State), r.SignatureHash, r.ConfirmationMode); err != nil {
 		return out, err
 	}
-	return out, nil
+	return out, a.finish(ctx, t, &out.Stage)
 }
+
+// promotionAttempts bounds how often a transient failure of step 18 is
+// retried before the decision is recorded without the evaluation.
+const promotionAttempts = 3
 
 // evaluatePromotion is step 18: it gathers the execution's evidence (the
 // target's key uniqueness and the policy in force are read now), evaluates
 // the skill over its domain's window and records both, once per intent.
 func (a *Activities) evaluatePromotion(ctx context.Context, st Step, in DecideInput, d decision.Decision) (lifecycle.Evaluation, error) {
+	// A retry returns the evaluation recorded the first time (write-once).
+	if ev, err := a.Store.SkillEvaluation(ctx, st.IntentID); err != nil || ev != nil {
+		if err != nil {
+			return lifecycle.Evaluation{}, err
+		}
+		return *ev, nil
+	}
 	ex, err := a.executable(ctx, *in.Plan)
 	if err != nil {
 		return lifecycle.Evaluation{}, err

@@ -61,6 +61,9 @@ type executable struct {
 
 func (a *Activities) executable(ctx context.Context, ref PlanRef) (executable, error) {
 	rec, err := a.Store.GetPlanOfSignature(ctx, ref.IntentID, ref.SignatureHash)
+	if errors.Is(err, db.ErrPlanNotFound) {
+		return executable{}, invalid(fmt.Errorf("%w: step 10 records the plan of every signature that executes", err))
+	}
 	if err != nil {
 		return executable{}, err
 	}
@@ -513,11 +516,15 @@ type UnitRan struct {
 // cancelled says the workflow was cancelled meanwhile: a unit that had
 // finished is then interrupted all the same (execution_cancelled).
 func ReadUnit(key string, out UnitOutcome, err error, cancelled bool) UnitRan {
-	ran := UnitRan{Key: key}
-	if err == nil && cancelled {
-		ran.Environmental = &EnvironmentalFault{Trigger: partialexecution.TriggerExecutionCancelled, Reason: "execution cancelled"}
-		return ran
+	ran := readUnit(key, out, err)
+	if cancelled && ran.Environmental == nil {
+		return UnitRan{Key: key, Environmental: &EnvironmentalFault{Trigger: partialexecution.TriggerExecutionCancelled, Reason: "execution cancelled"}}
 	}
+	return ran
+}
+
+func readUnit(key string, out UnitOutcome, err error) UnitRan {
+	ran := UnitRan{Key: key}
 	if err == nil {
 		rep := out.Report
 		ran.Report = &rep
@@ -671,12 +678,12 @@ func (a *Activities) ApplyPartialFailurePolicy(ctx context.Context, st Step, in 
 			return out, invalid(err)
 		}
 	}
-	if len(reports) > 0 {
+	// A panic's units are quarantined whatever they reported: their
+	// figures are no evidence of the skill, and no runtime vote is cast.
+	if len(reports) > 0 && in.Panic == nil {
 		if agg, err := runtimevalidation.Aggregate(a.limits(), reports); err == nil {
 			out.Executed.Runtime = &agg
-			if in.Panic == nil {
-				out.vote(agg.Vote())
-			}
+			out.vote(agg.Vote())
 		}
 	}
 	if in.Panic != nil {

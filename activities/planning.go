@@ -141,11 +141,11 @@ func (a *Activities) ReplanForCost(ctx context.Context, st Step, in CostReplanIn
 		return Governed{}, err
 	}
 	t := newTrail(st)
-	rec := events.PreCostReplan{Fault: v.Fault, Intervention: v.Intervention, HintEstimatedDBU: v.HintEstimatedDBU, Reason: g.Reason}
 	target := []string{"signature:" + in.Signed.Hash}
 	if g.Decision == decision.Replanned {
-		rec.ProposedSignatureHash = g.FinalHash
-		t.add(intent.StagePreCost, "replanned", audit.ActionInvoke, target, rec)
+		t.add(intent.StagePreCost, "replanned", audit.ActionInvoke, target, events.PreCostReplanProposed{
+			Fault: v.Fault, Intervention: v.Intervention, HintEstimatedDBU: v.HintEstimatedDBU, Reason: g.Reason, ProposedSignatureHash: g.FinalHash,
+		})
 		out := Governed{Final: &Signed{Signature: g.Final, Hash: g.FinalHash}, Replans: g.Final.Replan, Proposed: true,
 			Stage: Stage{Summary: fmt.Sprintf("replan %d proposed: %s; resubmit it for the next cycle", g.Final.Replan, g.FinalHash[:16])}}
 		out.stop(g.CostReplanVote())
@@ -155,8 +155,9 @@ func (a *Activities) ReplanForCost(ctx context.Context, st Step, in CostReplanIn
 	if g.Decision == decision.Blocked {
 		outcome = "blocked"
 	}
-	rec.Faults = faultCodes(g.Faults)
-	t.add(intent.StagePreCost, outcome, audit.ActionInvoke, target, rec)
+	t.add(intent.StagePreCost, outcome, audit.ActionInvoke, target, events.PreCostReplan{
+		Fault: v.Fault, Intervention: v.Intervention, HintEstimatedDBU: v.HintEstimatedDBU, Reason: g.Reason, Faults: faultCodes(g.Faults),
+	})
 	out := a.governed(t, g, in.Signed.Hash)
 	if g.Decision == decision.Blocked {
 		out.Summary = "replan blocked: " + g.Reason

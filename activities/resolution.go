@@ -296,7 +296,7 @@ func (a *Activities) checkTTL(ctx context.Context, registryVersionID string, dat
 	}
 	recorded, err := a.Store.ReviewedEscalations(ctx, datasets)
 	if err != nil {
-		return ttl.IntentCheck{}, err
+		return ttl.IntentCheck{}, fmt.Errorf("TTL check of intent %s: %w", st.IntentID, err)
 	}
 	reviewed := make([]ttl.Escalation, 0, len(recorded))
 	for _, e := range recorded {

@@ -41,6 +41,7 @@ type Storage interface {
 	DuplicateKeys(ctx context.Context, d catalog.Dataset, partitions []string) (int64, error)
 
 	SkillExecutions(ctx context.Context, unit string, since, until time.Time) ([]lifecycle.Execution, error)
+	SkillEvaluation(ctx context.Context, intentID string) (*lifecycle.Evaluation, error)
 	RecordSkillExecution(ctx context.Context, e lifecycle.Execution, ev lifecycle.Evaluation) (lifecycle.Evaluation, error)
 
 	Escalations(ctx context.Context) ([]db.Escalation, error)

@@ -23,19 +23,29 @@ type Swept struct {
 	VersionID string `json:"version_id,omitempty"`
 }
 
+// StartSweep opens a sweep's trail (INTENT_RECEIVED), before anything is
+// swept.
+func (a *Activities) StartSweep(ctx context.Context, st Step) (Stage, error) {
+	t := newTrail(st)
+	t.add(intent.StageTTL, "received", audit.ActionInvoke, []string{"ttl_policy"}, events.SweepReceived{Now: st.At})
+	out := Stage{}
+	return out, a.finish(ctx, t, &out)
+}
+
 // SweepTTL applies the TTL and Obsolete State Policy (5.9) to the latest
-// registry snapshot at the workflow's time, and records the sweep and each
-// transition: partially_committed past 7 days becomes stale (a new
-// snapshot), quarantined past 30 days is escalated to manual review (once
-// per episode). Idempotent: a retry at the same time changes nothing new.
+// registry snapshot at the workflow's time: partially_committed past 7 days
+// becomes stale (a new snapshot), quarantined past 30 days is escalated to
+// manual review (once per episode). It records nothing in the audit trail:
+// RecordSweep records the transitions it returns, so a retried record
+// never recomputes them from a snapshot this sweep already changed.
 func (a *Activities) SweepTTL(ctx context.Context, st Step) (Swept, error) {
 	env, err := a.Extensions.Snapshots.LatestSnapshot(ctx)
 	if err != nil {
-		return Swept{}, err
+		return Swept{}, fmt.Errorf("TTL sweep %s: %w", st.IntentID, err)
 	}
 	recorded, err := a.Store.Escalations(ctx)
 	if err != nil {
-		return Swept{}, err
+		return Swept{}, fmt.Errorf("TTL sweep %s: %w", st.IntentID, err)
 	}
 	escalated := make([]ttl.Escalation, len(recorded))
 	for i, e := range recorded {
@@ -57,17 +67,22 @@ func (a *Activities) SweepTTL(ctx context.Context, st Step) (Swept, error) {
 		return Swept{}, fmt.Errorf("TTL sweep: a projection committed meanwhile; the retry sweeps the new snapshot: %w", err)
 	}
 	if err != nil {
-		return Swept{}, err
+		return Swept{}, fmt.Errorf("TTL sweep %s: %w", st.IntentID, err)
 	}
-	out := Swept{Transitions: res.Transitions, VersionID: snap.VersionID}
+	out := Swept{Transitions: res.Transitions, VersionID: snap.VersionID, Stage: Stage{Summary: fmt.Sprintf("%d transitions", len(res.Transitions))}}
+	a.Logger.Info("TTL sweep", zap.String("sweep_id", st.IntentID), zap.Int("transitions", len(res.Transitions)), zap.String("version_id", out.VersionID))
+	return out, nil
+}
+
+// RecordSweep records each transition of a sweep as the event the TTL
+// policy names.
+func (a *Activities) RecordSweep(ctx context.Context, st Step, s Swept) (Stage, error) {
 	t := newTrail(st)
-	t.add(intent.StageTTL, "received", audit.ActionInvoke, []string{"ttl_policy"}, events.SweepReceived{Now: st.At})
-	for _, tr := range res.Transitions {
+	for _, tr := range s.Transitions {
 		t.add(intent.StageTTL, string(tr.Action), audit.ActionWrite, []string{"dataset:" + tr.Dataset}, events.TTLTransition{Transition: tr})
 	}
-	out.Summary = fmt.Sprintf("%d transitions", len(res.Transitions))
-	a.Logger.Info("TTL sweep", zap.String("sweep_id", st.IntentID), zap.Int("transitions", len(res.Transitions)), zap.String("version_id", out.VersionID))
-	return out, a.finish(ctx, t, &out.Stage)
+	out := Stage{}
+	return out, a.finish(ctx, t, &out)
 }
 
 // CompleteSweep ends a sweep's trail (INTENT_COMPLETED).

@@ -48,10 +48,23 @@ type PartitionCount struct {
 	Rows      int64  `json:"rows"`
 }
 
-// PartitionCounts counts the rows of table (a data-plane table of d: its
-// layer table, staging or quarantine) by d's partition key; a dataset
-// without one gives one row with an empty partition.
-func (s *Store) PartitionCounts(ctx context.Context, d catalog.Dataset, table string) ([]PartitionCount, error) {
+// Where a dataset's rows are: its layer table, or its quarantine.
+type Where int
+
+// The tables PartitionCounts counts.
+const (
+	InTarget Where = iota
+	InQuarantine
+)
+
+// PartitionCounts counts the rows of d in its layer table or its
+// quarantine by d's partition key; a dataset without one gives one row
+// with an empty partition.
+func (s *Store) PartitionCounts(ctx context.Context, d catalog.Dataset, where Where) ([]PartitionCount, error) {
+	table := dataplane.Table(d)
+	if where == InQuarantine {
+		table = dataplane.QuarantineTable(d)
+	}
 	pk := "''"
 	if d.PartitionKey != "" {
 		pk = pgx.Identifier{d.PartitionKey}.Sanitize()

@@ -7,6 +7,12 @@ import (
 	"github.com/contextualflux/cfa/db"
 )
 
+// Errors an AuditStorage returns (wrapped): a retry cannot fix them.
+var (
+	ErrAuditConflict   = db.ErrAuditConflict
+	ErrAuditOutOfOrder = db.ErrAuditOutOfOrder
+)
+
 // SnapshotProvider is context_registry.snapshot_provider: the
 // snapshot_consistent implementation.
 //
@@ -34,6 +40,13 @@ type SnapshotProvider interface {
 //
 // The core marks a projection that did not commit (I4) and blocks the
 // intents on conflicting scopes until an operator resolves it.
+//
+// What it covers today: projections and I4 markers. The TTL sweeps,
+// publications and operator changes (cfa registry set and resolve) go
+// through the shipped store, because each commits the registry together
+// with the data plane, the scope locks or the audit chain kept in the same
+// Postgres; a backend that keeps the registry elsewhere must still give a
+// projection that atomicity, which in practice means the same database.
 type RegistryStorage interface {
 	ProjectExecution(ctx context.Context, req db.ProjectionRequest) (db.ProjectionResult, error)
 	RecordProjectionFailure(ctx context.Context, f db.ProjectionFailure) error
@@ -46,12 +59,19 @@ type RegistryStorage interface {
 // CFA gives Append an intent's next events in causal order, each keyed by
 // intent_id and seq; the backend must seal them into the chain in that
 // order, be idempotent on the key (a retry with the same content returns
-// the stored receipt, different content is an error) and keep them
-// append-only.
+// the stored receipt; different content is ErrAuditConflict, an event
+// whose predecessor is missing ErrAuditOutOfOrder) and keep them
+// append-only. Once it has sealed events, Append must not fail: a stage
+// retried after that may compute other content for the same seq, which
+// fails the intent. A backend that writes beside the chain (WrapAudit)
+// reports its own failures apart.
 //
 // The core assigns every seq in workflow code, so retries never duplicate
-// or reorder an event, and `cfa audit verify` checks the chain.
+// or reorder an event, and `cfa audit verify` checks the chain. Operator
+// actions (cfa registry set and resolve) are sealed by the shipped store in
+// the transaction of the change they record, not through Append.
 type AuditStorage interface {
+	// Append seals events and returns their receipts.
 	Append(ctx context.Context, events ...Event) ([]Receipt, error)
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/dataplane"
@@ -76,13 +77,13 @@ func (c *cli) partitionRows(ctx context.Context, d catalog.Dataset) ([]partition
 		return byPart[p]
 	}
 	for _, src := range []struct {
-		table string
+		where db.Where
 		set   func(*partitionRow, int64)
 	}{
-		{dataplane.Table(d), func(r *partitionRow, n int64) { r.Target = n }},
-		{dataplane.QuarantineTable(d), func(r *partitionRow, n int64) { r.Quarantined = n }},
+		{db.InTarget, func(r *partitionRow, n int64) { r.Target = n }},
+		{db.InQuarantine, func(r *partitionRow, n int64) { r.Quarantined = n }},
 	} {
-		counts, err := store.PartitionCounts(ctx, d, src.table)
+		counts, err := store.PartitionCounts(ctx, d, src.where)
 		if err != nil {
 			return nil, fmt.Errorf("dataplane show: %w (the worker creates the data plane when it starts; `cfa-demo seed` fills it with sample data)", err)
 		}

@@ -92,7 +92,7 @@ func CompositeIntentWorkflow(ctx workflow.Context, in CompositeInput) (Composite
 		return c.out, err
 	}
 	if st.Stop {
-		return c.decide(activities.DecideInput{Decision: decision.Input{Votes: st.Votes}})
+		return c.decide(activities.DecideInput{Decision: decision.Input{Votes: st.Votes}, Record: activities.DecisionRecord{DryRun: c.in.DryRun}})
 	}
 	c.out.Levels = check.Levels
 	if err := c.schedule(); err != nil {
@@ -106,7 +106,7 @@ func CompositeIntentWorkflow(ctx workflow.Context, in CompositeInput) (Composite
 		}
 		subs = append(subs, decision.SubDecision{ID: o.ID, Skipped: true, Reason: o.Reason})
 	}
-	return c.decide(activities.DecideInput{Subs: subs})
+	return c.decide(activities.DecideInput{Subs: subs, Record: activities.DecisionRecord{DryRun: c.in.DryRun}})
 }
 
 // schedule starts every ready sub-intent, waits for any to finish, and

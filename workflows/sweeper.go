@@ -18,7 +18,13 @@ func TTLSweeperWorkflow(ctx workflow.Context) (activities.Swept, error) {
 	if err := j.registerQueries(); err != nil {
 		return out, err
 	}
+	if _, err := j.local(StageTTL, a.StartSweep, &activities.Stage{}, nil); err != nil {
+		return out, err
+	}
 	if _, err := j.local(StageTTL, a.SweepTTL, &out, nil); err != nil {
+		return out, err
+	}
+	if _, err := j.local(StageTTL, a.RecordSweep, &activities.Stage{}, out); err != nil {
 		return out, err
 	}
 	for _, t := range out.Transitions {

@@ -10,10 +10,16 @@ import (
 // Violation is the I4 veto of a blocked gate (nil when the environment is
 // certain): the intent is blocked before anything runs.
 func (g Gate) Violation() *decision.Violation {
-	if !g.Blocked || g.Fault == nil {
+	if !g.Blocked {
 		return nil
 	}
-	return &decision.Violation{Invariant: "I4", Forces: decision.Blocked, Fault: *g.Fault}
+	f := fault.Fault{Code: fault.CodeEnvironmentStateUncertain, Family: fault.EnvironmentalFaults, Severity: fault.SeverityHigh,
+		Stage: fault.StageStateProjection, DetectedBeforeExecution: true, MandatoryAction: "block",
+		Message: "the projection of " + g.Blockers() + " failed on a conflicting scope (I4)"}
+	if g.Fault != nil {
+		f = *g.Fault
+	}
+	return &decision.Violation{Invariant: "I4", Forces: decision.Blocked, Fault: f}
 }
 
 // Blockers names the intents whose failed projections block the gate.

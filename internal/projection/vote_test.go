@@ -29,9 +29,9 @@ func TestGateViolationAndBlockers(t *testing.T) {
 		{"certain environment", projection.CheckCertain("next", []concurrency.Scope{p3}, nil), false, ""},
 		{"one failed projection", projection.CheckCertain("next", []concurrency.Scope{p3}, []projection.FailedProjection{older}), true, "intent_older"},
 		{"two, oldest first", projection.CheckCertain("next", []concurrency.Scope{p3}, []projection.FailedProjection{newer, older}), true, "intent_older, intent_newer"},
-		// A gate built by hand that says blocked but carries no fault
-		// cannot veto: there is nothing to record.
-		{"blocked without a fault", projection.Gate{Blocked: true, Because: []projection.FailedProjection{older}}, false, "intent_older"},
+		// A gate that says blocked but carries no fault still vetoes (I4
+		// fails closed), with ENVIRONMENT_STATE_UNCERTAIN naming the blockers.
+		{"blocked without a fault", projection.Gate{Blocked: true, Because: []projection.FailedProjection{older}}, true, "intent_older"},
 		{"a fault on an open gate", projection.Gate{Fault: &fault.Fault{Code: fault.CodeEnvironmentStateUncertain}}, false, ""},
 	}
 	for _, tc := range cases {
@@ -46,6 +46,11 @@ func TestGateViolationAndBlockers(t *testing.T) {
 			require.NotNil(t, v)
 			require.Equal(t, "I4", v.Invariant)
 			require.Equal(t, decision.Blocked, v.Forces)
+			if tc.gate.Fault == nil {
+				require.Equal(t, fault.CodeEnvironmentStateUncertain, v.Fault.Code)
+				require.Contains(t, v.Fault.Message, tc.blockers)
+				return
+			}
 			require.Equal(t, *tc.gate.Fault, v.Fault, "the gate's ENVIRONMENT_STATE_UNCERTAIN fault")
 
 			d, err := decision.Decide(decision.Input{

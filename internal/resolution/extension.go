@@ -36,9 +36,11 @@ func Complete(draft signature.Signature, confidence float64, competing []string,
 }
 
 // WithEnrichment merges a catalog_enrichment_hook's answer into the
-// resolution: for each dataset of the signature, PII columns are added
-// (never removed), and classification and size are taken when given.
-// Datasets, operations and constraints stay as resolved.
+// resolution, taking only what adds protection: for each dataset of the
+// signature, PII columns are added (never removed), a larger size is taken
+// (a larger scan is governed more strictly), and a classification is taken
+// only where the catalog gives none or it is sensitive. Datasets,
+// operations and constraints stay as resolved.
 func WithEnrichment(res SemanticResolution, enriched signature.Signature, env registry.EnvironmentState) SemanticResolution {
 	res.Signature = res.Signature.Clone() // res is the caller's: change a copy
 	byName := map[string]signature.Dataset{}
@@ -53,10 +55,10 @@ func WithEnrichment(res SemanticResolution, enriched signature.Signature, env re
 		pii := append(slices.Clone(d.PII), e.PII...)
 		slices.Sort(pii)
 		res.Signature.Datasets[i].PII = slices.Compact(pii)
-		if e.Classification != "" {
+		if e.Classification != "" && (d.Classification == "" || e.Classification == "sensitive") {
 			res.Signature.Datasets[i].Classification = e.Classification
 		}
-		if e.Size != "" {
+		if e.Size != "" && e.SizeBytes > d.SizeBytes {
 			res.Signature.Datasets[i].Size, res.Signature.Datasets[i].SizeBytes = e.Size, e.SizeBytes
 		}
 	}

@@ -219,6 +219,24 @@ func TestWithEnrichmentTakesClassificationAndSizeOnlyForTheSignaturesDatasets(t 
 	require.Equal(t, int64(12<<30), d.SizeBytes)
 }
 
+// TestWithEnrichmentNeverLowersProtection: a classification that is not
+// sensitive does not replace the catalog's, and a smaller size is ignored
+// (a smaller scan would be governed less strictly).
+func TestWithEnrichmentNeverLowersProtection(t *testing.T) {
+	t.Parallel()
+	for _, e := range []signature.Dataset{
+		{Name: "vendas_diarias", Classification: "public"},
+		{Name: "vendas_diarias", Size: "1KB", SizeBytes: 1 << 10},
+		{Name: "vendas_diarias", Classification: "public", Size: "1KB", SizeBytes: 1 << 10},
+	} {
+		r := resolution.WithEnrichment(resolved(t, autoRead, registry.EnvironmentState{}), signature.Signature{Datasets: []signature.Dataset{e}}, registry.EnvironmentState{})
+		d := datasetNamed(t, r.Signature, "vendas_diarias")
+		require.Equal(t, "internal", d.Classification, "%+v", e)
+		require.Equal(t, "12GB", d.Size, "%+v", e)
+		require.Equal(t, int64(12<<30), d.SizeBytes, "%+v", e)
+	}
+}
+
 func TestWithEnrichmentKeepsDatasetsOperationsAndConstraints(t *testing.T) {
 	t.Parallel()
 	base := resolved(t, "anonimizar clientes e gravar na silver", registry.EnvironmentState{})

@@ -143,3 +143,29 @@ func TestCompositeRejectsACycleBeforeRunningAnything(t *testing.T) {
 		require.NotEqual(t, audit.EventSubIntentStarted, ty)
 	}
 }
+
+// TestCompositeDryRunIsRecordedAsOne: the composite's DECISION event says
+// it was a dry run, as its sub-intents' do.
+func TestCompositeDryRunIsRecordedAsOne(t *testing.T) {
+	id := uniqueID(t)
+	env := newCompositeEnv(t, id)
+	g, err := composite.Parse([]byte(`
+intent_graph:
+  root_intent: one_report
+  sub_intents:
+    - {id: only, intent: aggregate vendas_diarias by day}
+  shared_context: {consistency_unit: dataset, key: vendas_diarias}
+`))
+	require.NoError(t, err)
+	env.ExecuteWorkflow(workflows.CompositeIntentWorkflowName, workflows.CompositeInput{Graph: g, DryRun: true})
+	require.NoError(t, env.GetWorkflowError())
+	rs, err := store.AuditByIntent(context.Background(), id)
+	require.NoError(t, err)
+	var details string
+	for _, r := range rs {
+		if r.EventType() == audit.EventDecision {
+			details = r.Context[audit.CtxDetails]
+		}
+	}
+	require.Contains(t, details, `"dry_run":true`)
+}

@@ -24,12 +24,19 @@ import (
 // Storage seals events in Next and mirrors the receipts to W. It is safe
 // for concurrent use: lines of concurrent appends never interleave.
 //
-// The mirror is at-least-once: Next is idempotent on intent_id and seq and
-// returns the stored receipt when an activity retries an append, and that
-// receipt is written again. A consumer keeps the first line of each
-// receipt_id (the copies are identical).
+// The chain in the wrapped backend is the record; the mirror is a copy.
+// Once the chain has sealed the events, Append does not fail (an activity
+// retried after its events are sealed could record other content at the
+// same seq): a mirror write that fails is reported to OnError, and the
+// mirror can be refilled from `cfa audit export`. When an activity retries
+// an append, Next returns the receipts it already sealed and they are
+// written again: a consumer keeps the first line of each receipt_id (the
+// copies are identical).
 type Storage struct {
 	next extension.AuditStorage
+
+	// OnError hears of a mirror write that failed; nil ignores it.
+	OnError func(error)
 
 	mu sync.Mutex
 	w  io.Writer
@@ -44,10 +51,7 @@ func New(next extension.AuditStorage, w io.Writer) *Storage {
 }
 
 // Append seals events in the wrapped backend and, when it succeeds, writes
-// each returned receipt, in order, as one JSON line. A write that fails
-// fails the append: the activity is retried, the wrapped backend returns
-// the receipts it already sealed and the mirror writes them again, so no
-// event reaches the chain without reaching the mirror.
+// each returned receipt, in order, as one JSON line.
 func (s *Storage) Append(ctx context.Context, events ...extension.Event) ([]extension.Receipt, error) {
 	receipts, err := s.next.Append(ctx, events...)
 	if err != nil {
@@ -55,8 +59,8 @@ func (s *Storage) Append(ctx context.Context, events ...extension.Event) ([]exte
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := (extension.JSONL{}).Format(s.w, receipts); err != nil {
-		return receipts, fmt.Errorf("jsonlaudit: mirror %d receipt(s): %w", len(receipts), err)
+	if err := (extension.JSONL{}).Format(s.w, receipts); err != nil && s.OnError != nil {
+		s.OnError(fmt.Errorf("jsonlaudit: mirror %d receipt(s): %w", len(receipts), err))
 	}
 	return receipts, nil
 }

@@ -180,14 +180,24 @@ type PreCostEstimated struct {
 	Backend string `json:"backend,omitempty"`
 }
 
-// PreCostReplan is a force_replan_with_filter applied (PRE_COST_REPLAN).
+// PreCostReplan is a force_replan_with_filter applied and governed again
+// (PRE_COST_REPLAN): the faults of that governance.
 type PreCostReplan struct {
+	Fault            *fault.Fault          `json:"fault"`
+	Intervention     *precost.Intervention `json:"intervention"`
+	HintEstimatedDBU float64               `json:"hint_estimated_dbu"`
+	Reason           string                `json:"reason"`
+	Faults           []string              `json:"faults"`
+}
+
+// PreCostReplanProposed is a force_replan_with_filter proposed for the next
+// cycle (PRE_COST_REPLAN, replan_mode propose).
+type PreCostReplanProposed struct {
 	Fault                 *fault.Fault          `json:"fault"`
 	Intervention          *precost.Intervention `json:"intervention"`
 	HintEstimatedDBU      float64               `json:"hint_estimated_dbu"`
 	Reason                string                `json:"reason"`
-	ProposedSignatureHash string                `json:"proposed_signature_hash,omitempty"`
-	Faults                []string              `json:"faults,omitempty"`
+	ProposedSignatureHash string                `json:"proposed_signature_hash"`
 }
 
 // ExecutionPlanGenerated is step 9's plan (EXECUTION_PLAN_GENERATED).
@@ -433,6 +443,7 @@ func (PolicyBlock) EventType() string               { return audit.EventPolicyBl
 func (MaxReplanAttemptsExceeded) EventType() string { return audit.EventMaxReplanExceeded }
 func (PreCostEstimated) EventType() string          { return audit.EventPreCostEstimated }
 func (PreCostReplan) EventType() string             { return audit.EventPreCostReplan }
+func (PreCostReplanProposed) EventType() string     { return audit.EventPreCostReplan }
 func (ExecutionPlanGenerated) EventType() string    { return audit.EventExecutionPlanned }
 func (ExecutionPlanRefused) EventType() string      { return audit.EventPlanningFailed }
 func (CodeGenerated) EventType() string             { return audit.EventCodeGenerated }

@@ -51,7 +51,11 @@ func run(ctx context.Context) error {
 		ComplianceValidators: []extension.ComplianceValidator{deny},
 		// The mirror wraps the shipped audit store (Postgres), whichever
 		// store worker.Run opens: the chain stays in Postgres.
-		WrapAudit: func(next extension.AuditStorage) extension.AuditStorage { return jsonlaudit.New(next, f) },
+		WrapAudit: func(next extension.AuditStorage) extension.AuditStorage {
+			mirror := jsonlaudit.New(next, f)
+			mirror.OnError = func(err error) { fmt.Fprintln(os.Stderr, "custom worker:", err) }
+			return mirror
+		},
 	})
 }
 
