@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/contextualflux/cfa/internal/confirmation"
+	"github.com/contextualflux/cfa/internal/redact"
 )
 
 // Notification tells governance_team that an escalation was left unanswered
@@ -27,7 +30,12 @@ type Notification struct {
 }
 
 // Notifier delivers notifications: always a structured log line, and a JSON
-// POST when WebhookURL is set.
+// POST when WebhookURL is set. WebhookURL is the worker's configuration
+// (CFA_NOTIFY_WEBHOOK_URL), never an activity argument, and no error or log
+// line names more of it than its scheme and host: the activity's errors are
+// logged by the worker and recorded, with their whole chain, in the Temporal
+// history, and a webhook's userinfo, query or path is often its credential
+// (docs/adr/0111).
 type Notifier struct {
 	WebhookURL string
 	Client     *http.Client
@@ -46,9 +54,11 @@ func (a *Activities) NotifyGovernance(ctx context.Context, n Notification) error
 	if err != nil {
 		return invalid(fmt.Errorf("encode notification: %w", err))
 	}
+	target := redact.Origin(a.Notifier.WebhookURL)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.Notifier.WebhookURL, bytes.NewReader(body))
 	if err != nil {
-		return invalid(fmt.Errorf("notification webhook %q: %w; fix CFA_NOTIFY_WEBHOOK_URL", a.Notifier.WebhookURL, err))
+		// url.Parse's error quotes the whole URL: it is not wrapped.
+		return invalid(errors.New("CFA_NOTIFY_WEBHOOK_URL is not a valid URL (not shown: it may hold a credential); fix it and restart the worker"))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	client := a.Notifier.Client
@@ -57,11 +67,23 @@ func (a *Activities) NotifyGovernance(ctx context.Context, n Notification) error
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("post notification to %s: %w", a.Notifier.WebhookURL, err)
+		return fmt.Errorf("post governance notification to the webhook at %s (CFA_NOTIFY_WEBHOOK_URL): %w", target, withoutURL(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("notification webhook %s answered %s", a.Notifier.WebhookURL, resp.Status)
+		return fmt.Errorf("governance notification webhook at %s (CFA_NOTIFY_WEBHOOK_URL) answered %s", target, resp.Status)
 	}
 	return nil
+}
+
+// withoutURL drops the *url.Error the HTTP client wraps every failure in:
+// it quotes the request URL (query and path included), and Temporal records
+// every error of the chain. What it wraps (a dial error, a timeout, EOF)
+// names the host at most.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return withoutURL(ue.Err)
+	}
+	return err
 }

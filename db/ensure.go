@@ -15,7 +15,7 @@ import (
 func EnsureDatabase(ctx context.Context, databaseURL string) error {
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
-		return fmt.Errorf("parse DATABASE_URL: %w; use postgres://user@host:port/dbname", err)
+		return parseError(databaseURL)
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err == nil {
@@ -49,7 +49,7 @@ func EnsureDatabase(ctx context.Context, databaseURL string) error {
 func RecreateDatabase(ctx context.Context, databaseURL string) error {
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
-		return fmt.Errorf("parse database URL: %w; use postgres://user@host:port/dbname", err)
+		return parseError(databaseURL)
 	}
 	name := cfg.Database
 	if !strings.HasSuffix(name, "_demo") && !strings.HasSuffix(name, "_test") {

@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+
+	"github.com/contextualflux/cfa/internal/redact"
 )
 
 //go:embed migrations/*.sql
@@ -71,7 +73,7 @@ func MigrateURL(ctx context.Context, databaseURL string) error {
 func connect(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("parse database URL: %w: use postgres://user@host:port/db?sslmode=disable", err)
+		return nil, parseError(databaseURL)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -82,6 +84,16 @@ func connect(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("cannot reach Postgres at %s: %w: start it or set DATABASE_URL", describeConfig(cfg), err)
 	}
 	return pool, nil
+}
+
+// parseError reports a connection string pgx cannot parse without quoting
+// it or wrapping pgx's error: pgx masks passwords on a best-effort basis
+// only (a keyword form with spaces around '=' or a broken URL prints them),
+// and an error's whole chain is printed by loggers and recorded by Temporal.
+func parseError(databaseURL string) error {
+	return fmt.Errorf("parse database URL %s: not a valid Postgres connection string: "+
+		"use postgres://user@host:port/db?sslmode=disable (percent-encode / ? # @ : %% in a password) "+
+		"or the keyword form host=H port=P user=U password=PW dbname=D", redact.URL(databaseURL))
 }
 
 // describe names a pool's server and database without its password.

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/redact"
 )
 
 // DefaultDemoDatabaseURL is the demo's own database; scripts/demo.sh uses
@@ -35,7 +36,8 @@ func checkDemoDatabase(databaseURL string) error {
 func databaseName(databaseURL string) (string, error) {
 	cfg, err := pgx.ParseConfig(databaseURL)
 	if err != nil {
-		return "", fmt.Errorf("parse DATABASE_URL: %w; use postgres://user@host:port/dbname", err)
+		// pgx's error may quote the password: name the value redacted only.
+		return "", fmt.Errorf("parse DATABASE_URL %s: not a valid Postgres connection string; use postgres://user@host:port/dbname", redact.URL(databaseURL))
 	}
 	return cfg.Database, nil
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"time"
 
@@ -33,7 +32,11 @@ type Config struct {
 	DatabaseURL     string // DATABASE_URL
 	CatalogDir      string // CFA_CATALOG_DIR; empty = the shipped catalog
 	PolicyDir       string // CFA_POLICY_DIR; empty = the shipped bundle
-	WebhookURL      string // CFA_NOTIFY_WEBHOOK_URL; empty = log only
+	// WebhookURL (CFA_NOTIFY_WEBHOOK_URL; empty = log only) is the
+	// governance notification target. It is the worker's configuration,
+	// read by the NotifyGovernance activity, never an activity argument:
+	// its credentials stay out of the Temporal history (docs/adr/0111).
+	WebhookURL string
 	// TTLSweepEvery is how often the TTL sweeper Schedule runs
 	// (CFA_TTL_SWEEP_EVERY, a Go duration; default 1h).
 	TTLSweepEvery time.Duration
@@ -142,15 +145,4 @@ func NewLogger() (*zap.Logger, error) {
 		cfg.Level = zap.NewAtomicLevelAt(zap.DebugLevel)
 	}
 	return cfg.Build()
-}
-
-// redact hides a password in a database URL before it is printed.
-func redact(u string) string {
-	if pu, err := url.Parse(u); err == nil && pu.User != nil {
-		if _, ok := pu.User.Password(); ok {
-			pu.User = url.UserPassword(pu.User.Username(), "xxxxx")
-		}
-		return pu.String()
-	}
-	return u
 }

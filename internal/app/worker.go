@@ -18,6 +18,7 @@ import (
 	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/extension"
+	"github.com/contextualflux/cfa/internal/redact"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -36,7 +37,7 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger, ext extensio
 		return nil, nil, err
 	}
 	if err := db.MigrateURL(ctx, cfg.DatabaseURL); err != nil {
-		return nil, nil, fmt.Errorf("migrate Postgres at %s: %w", redact(cfg.DatabaseURL), err)
+		return nil, nil, fmt.Errorf("migrate Postgres at %s: %w", redact.URL(cfg.DatabaseURL), err)
 	}
 	store, err := db.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
@@ -67,8 +68,18 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger, ext extensio
 		zap.String("policy_bundle_version", bundle.Version),
 		zap.Int("policy_rules", len(bundle.Rules)),
 		zap.Strings("rule_providers", bundle.Providers),
-		zap.String("deployment", cfg.DeploymentName), zap.String("build_id", cfg.BuildID))
+		zap.String("deployment", cfg.DeploymentName), zap.String("build_id", cfg.BuildID),
+		zap.String("notify_webhook", webhookOrigin(cfg.WebhookURL)))
 	return w, func() { c.Close(); store.Close() }, nil
+}
+
+// webhookOrigin is what the worker says about its webhook: the scheme and
+// host only, since a webhook's path is often its credential.
+func webhookOrigin(u string) string {
+	if u == "" {
+		return "none (notifications are logged only)"
+	}
+	return redact.Origin(u)
 }
 
 // WorkflowRegisterer is what workflows are registered on: a worker, a
