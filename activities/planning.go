@@ -191,8 +191,9 @@ type Planning struct {
 	Plan    *planner.ExecutionPlan `json:"plan,omitempty"`
 	// Governed is the planner's own plan when Plan was supplied.
 	Governed *planner.ExecutionPlan `json:"governed,omitempty"`
-	// Conformance is planner.Verify's finding on a supplied plan, applied
-	// after Static Validation has judged its code.
+	// Conformance is planner.Conformance's finding on a supplied plan
+	// (Verify against the signature and catalog, Conform to Governed),
+	// applied after Static Validation has judged its code.
 	Conformance *fault.Fault `json:"conformance,omitempty"`
 }
 
@@ -224,11 +225,11 @@ func (a *Activities) PlanExecution(ctx context.Context, st Step, in PlanInput) (
 		refusal = &f
 	case in.Supplied != nil:
 		if refusal = planner.CheckSupplied(*in.Supplied, in.Signed.Hash, a.Catalog.SnapshotVersion); refusal == nil {
+			// Checked against the signature, the catalog and the governed
+			// plan before any code exists; Static Validation applies the
+			// finding after judging the code (docs/adr/0075, 0112).
 			out.Planning.Plan, out.Planning.Governed = in.Supplied, &p
-			if err := planner.Verify(*in.Supplied, in.Signed.Signature, a.Catalog); err != nil {
-				f := planner.RefusalFault(err)
-				out.Planning.Conformance = &f
-			}
+			out.Planning.Conformance = planner.Conformance(*in.Supplied, p, in.Signed.Signature, a.Catalog)
 		}
 	default:
 		out.Planning.Plan = &p
@@ -401,16 +402,36 @@ func (a *Activities) ValidateStatic(ctx context.Context, st Step, in StaticInput
 	hash := in.Code.Postgres.Hash
 	t.add(intent.StageStatic, outcome, audit.ActionInvoke, []string{"code:" + hash}, events.CodeAnalysis{CodeHash: hash, Passed: rep.Passed, Violations: rep.Violations})
 	a.log(st.IntentID, intent.StageStatic).Info("code analysis", zap.Bool("passed", rep.Passed), zap.Strings("violated_rules", rep.Violated()), zap.String("code_hash", hash))
-	switch f := in.Planning.Conformance; {
+	f := in.Planning.Conformance
+	if g := in.Planning.Governed; f == nil && g != nil {
+		// Again here: the plan whose code was judged stays inside the
+		// governed envelope (docs/adr/0112).
+		if err := planner.Conform(*p, *g); err != nil {
+			ff := planner.RefusalFault(err)
+			f = &ff
+		}
+	}
+	if f != nil {
+		// A supplied plan whose code is safe may still not be the approved
+		// signature's plan; one outside the signed envelope is a Static
+		// Safety Fault.
+		t.add(intent.StagePlanner, "refused", audit.ActionInvoke, []string{"plan:" + p.Hash}, events.ExecutionPlanRefused{Fault: *f})
+	}
+	switch {
 	case !rep.Passed:
 		out.Summary = "blocked: " + strings.Join(rep.Violated(), ", ")
-		out.stop(rep.Vote(hash))
+		v := rep.Vote(hash)
+		if f != nil {
+			v.Faults = append(v.Faults, *f)
+		}
+		out.stop(v)
 	case f != nil:
-		// A supplied plan whose code is safe may still not be the approved
-		// signature's plan.
-		t.add(intent.StagePlanner, "refused", audit.ActionInvoke, []string{"plan:" + p.Hash}, events.ExecutionPlanRefused{Fault: *f})
+		by := decision.AuthorityExecutionPlanner
+		if f.Family == fault.StaticSafetyFaults {
+			by = decision.AuthorityStaticValidation
+		}
 		out.Summary = "supplied plan refused: " + f.Message
-		out.stop(planVote(decision.AuthorityExecutionPlanner, *f))
+		out.stop(planVote(by, *f))
 	default:
 		out.Summary = "passed"
 		out.vote(planned)

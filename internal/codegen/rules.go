@@ -16,6 +16,10 @@ import (
 //     plan is still caught;
 //   - TemporalColumns: the catalog partition_key of every partitioned
 //     dataset the plan reads or loads;
+//   - SignedWindows: the plan's window on each of those tables partitioned
+//     by its column, so code that reads or rewrites outside the window the
+//     signature signed is caught (ADR 0112). Derive the rules from the
+//     governed plan, never from a supplied one (ADR 0075);
 //   - TargetTable, TargetLayer: the load's target (empty for a publish-only
 //     plan, which writes nothing);
 //   - ExpectedColumns, ForbiddenColumns: the plan's contract;
@@ -46,6 +50,12 @@ func (Postgres) StaticRules(plan planner.ExecutionPlan, cat *catalog.Catalog) (s
 	temporal := func(d catalog.Dataset) {
 		if d.PartitionKey != "" {
 			r.TemporalColumns[relationName(d)] = d.PartitionKey
+		}
+		if w := plan.Window; w != nil && d.PartitionKey == w.Column {
+			if r.SignedWindows == nil {
+				r.SignedWindows = map[string]staticcheck.Window{}
+			}
+			r.SignedWindows[relationName(d)] = staticcheck.Window{From: w.From, To: w.To}
 		}
 	}
 	for _, s := range plan.Steps {

@@ -63,12 +63,20 @@ func TestStaticRulesOfGoldenPlans(t *testing.T) {
 			ExpectedColumns:  []string{"nfe_id", "cliente_id", "cpf_hash", "valor_total", "uf", "emitted_at", "processing_date"},
 			ForbiddenColumns: []string{"cpf", "email"},
 			AllowedFunctions: allowed,
+			SignedWindows: map[string]staticcheck.Window{
+				"bronze.nfe":               {From: "2026-02-21", To: "2026-03-23"},
+				"silver.silver_documentos": {From: "2026-02-21", To: "2026-03-23"},
+			},
 		}},
 		{name: "aggregate_faturamento_uf", rules: staticcheck.Rules{
 			TemporalColumns: map[string]string{"silver.silver_documentos": "processing_date", "gold.gold_faturamento_uf": "processing_date"},
 			TargetTable:     "gold.gold_faturamento_uf", TargetLayer: staticcheck.LayerGold,
 			ExpectedColumns:  []string{"uf", "processing_date", "valor_total", "documentos"},
 			AllowedFunctions: allowed,
+			SignedWindows: map[string]staticcheck.Window{
+				"gold.gold_faturamento_uf": {From: "2026-03-01", To: "2026-03-22"},
+				"silver.silver_documentos": {From: "2026-03-01", To: "2026-03-22"},
+			},
 		}},
 		{name: "dedupe_documentos_overwrite", rules: staticcheck.Rules{
 			HighVolumeTables: []string{"bronze.nfe"},
@@ -77,6 +85,10 @@ func TestStaticRulesOfGoldenPlans(t *testing.T) {
 			ExpectedColumns:  []string{"nfe_id", "cliente_id", "cpf_hash", "valor_total", "uf", "emitted_at", "processing_date"},
 			ForbiddenColumns: []string{"cpf"},
 			AllowedFunctions: allowed,
+			SignedWindows: map[string]staticcheck.Window{
+				"bronze.nfe":               {From: "2026-03-15", To: "2026-03-22"},
+				"silver.silver_documentos": {From: "2026-03-15", To: "2026-03-22"},
+			},
 		}},
 		// Static validation fails closed on a script without a statement
 		// (ADR 0065): the publish-only script, comments only, is reported as
@@ -269,12 +281,13 @@ func TestStaticValidationCatchesTamperedPlans(t *testing.T) {
 			},
 			refused: codegen.ErrInvalidPlan, verify: planner.ErrConstraint, constraint: planner.ConstraintIdempotency},
 		// Rows read outside the replaced window are appended on every run.
-		// The script is a valid DELETE + INSERT, so static validation passes
-		// (ADR 0068 leaves the range to runtime validation); Verify refuses.
+		// The script is a valid DELETE + INSERT; Verify refuses it, and static
+		// validation sees the extract read before the signed window (ADR 0112).
 		{name: "overwrite_narrower_than_the_extract", base: "dedupe_documentos_overwrite",
 			edit: func(t *testing.T, p *planner.ExecutionPlan) {
 				p.Steps[stepIndex(t, *p, "01_extract_nfe")].Params.Filter.From = "2026-01-01"
 			},
+			rules:  []staticcheck.Rule{staticcheck.RuleOutsideSignedWindow},
 			verify: planner.ErrConstraint, constraint: planner.ConstraintIdempotency},
 	}
 	for _, tc := range tests {

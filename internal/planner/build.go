@@ -127,11 +127,9 @@ func (b *builder) build() (ExecutionPlan, error) {
 	}
 	aggregate := b.sig.HasOp(signature.OpAggregate)
 	if b.sig.HasOp(signature.OpDedupe) {
-		dk := key
-		if aggregate { // dedupe the rows before they are counted, on the base's identity
-			if dk = identity(b.sources[0]); len(dk) == 0 {
-				return ExecutionPlan{}, fmt.Errorf("%w: dedupe before aggregate needs a merge_key for %s in the catalog", ErrNoTemplate, b.sources[0].Name)
-			}
+		dk, err := b.dedupeKey(key, aggregate)
+		if err != nil {
+			return ExecutionPlan{}, err
 		}
 		if cur, err = b.dedupe(cur, dk, ""); err != nil {
 			return ExecutionPlan{}, err
@@ -142,9 +140,13 @@ func (b *builder) build() (ExecutionPlan, error) {
 			return ExecutionPlan{}, err
 		}
 	}
-	if cur.unique == nil || !subset(cur.unique, key) {
-		// MERGE and a partition overwrite both need one row per key; the
-		// catalog could not prove it, so the template adds the dedupe.
+	if b.sig.Constraints.MergeKey != "" && (cur.unique == nil || !subset(cur.unique, key)) {
+		// A write on a merge key (a MERGE, or an overwrite of a governed
+		// table whose primary key it is) needs one row per key; the catalog
+		// could not prove it, so the template adds the dedupe. The key holds
+		// the target's declared identity (mergeKeyIsAKey): it drops only rows
+		// that repeat an identity. Without a merge key nothing matches rows,
+		// and a dedupe on the partition key alone would keep one row per day.
 		if cur, err = b.dedupe(cur, key, "rows not proven unique on the load key"); err != nil {
 			return ExecutionPlan{}, err
 		}
@@ -299,6 +301,9 @@ func (b *builder) loadMode() (LoadMode, Idempotence, error) {
 	if mk != "" && !b.target.HasColumn(mk) {
 		return "", "", fmt.Errorf("%w: merge key %q is not a column of %s: use the catalog's merge_key %q", ErrUnknownColumn, mk, b.target.Name, b.target.MergeKey)
 	}
+	if err := mergeKeyIsAKey(mk, b.target); err != nil {
+		return "", "", err
+	}
 	overwritable := b.window != nil && b.target.PartitionKey != "" && b.target.PartitionKey == b.window.Column
 	switch {
 	case b.opts.Strategy == PartitionOverwriteSafe:
@@ -321,18 +326,26 @@ func (b *builder) loadMode() (LoadMode, Idempotence, error) {
 // partition key, since a row of a partitioned table lives in one partition
 // (docs/adr/0057). For an unpartitioned target it is the merge key alone.
 func (b *builder) deterministicKey() []string {
-	mk := b.sig.Constraints.MergeKey
+	return loadKey(b.sig.Constraints.MergeKey, b.target)
+}
+
+// loadKey is the match key of a load into d on merge key mk: mk plus d's
+// partition key (docs/adr/0057); the partition key alone without mk.
+func loadKey(mk string, d catalog.Dataset) []string {
 	var key []string
 	if mk != "" {
 		key = append(key, mk)
 	}
-	if pk := b.target.PartitionKey; pk != "" && pk != mk {
+	if pk := d.PartitionKey; pk != "" && pk != mk {
 		key = append(key, pk)
 	}
 	return key
 }
 
-// identity is the key a catalog dataset's rows are unique on.
+// identity is the key a catalog dataset's rows are unique on: the key the
+// catalog declares unique (its merge_key, plus the partition key when
+// partitioned, docs/adr/0057), on which the data plane builds a governed
+// table's primary key. Nil when the catalog declares none.
 func identity(d catalog.Dataset) []string {
 	if d.MergeKey == "" {
 		return nil
@@ -341,6 +354,54 @@ func identity(d catalog.Dataset) []string {
 		return []string{d.MergeKey, d.PartitionKey}
 	}
 	return []string{d.MergeKey}
+}
+
+// mergeKeyIsAKey refuses a merge key the catalog does not declare unique
+// for the target (docs/adr/0112): a MERGE on it would update one row with
+// another's values, and the dedupe before it would keep one of the rows
+// sharing a value, silently dropping the others (merge_key valor_total
+// lost 663 of 6,000 documents). A key is accepted when its load key holds
+// the target's identity.
+func mergeKeyIsAKey(mk string, d catalog.Dataset) error {
+	if mk == "" {
+		return nil
+	}
+	key := loadKey(mk, d)
+	id := identity(d)
+	if len(id) > 0 && subset(id, key) {
+		return nil
+	}
+	declared, fix := "no key (it has no merge_key)", fmt.Sprintf("declare %s's merge_key in the catalog (the column its rows are unique on), then submit again", d.Name)
+	if len(id) > 0 {
+		declared = "(" + strings.Join(id, ", ") + ")"
+		fix = fmt.Sprintf("merge on %q, %s's merge_key in the catalog; if %q is unique in the data, declare it as the merge_key in the catalog first", d.MergeKey, d.Name, mk)
+	}
+	return &ConstraintError{Constraint: ConstraintMergeKeyUnique, sentinel: ErrMergeKeyNotUnique,
+		Detail: fmt.Sprintf("merge key %q is not a key of %s: the catalog declares %s unique on %s, so a MERGE and a dedupe on (%s) would merge or drop distinct rows that share a %s",
+			mk, d.Name, d.Name, declared, strings.Join(key, ", "), mk),
+		Remediation: fix}
+}
+
+// dedupeKey is the key a dedupe the intent asks for keeps one row per:
+// always a key the catalog declares unique, never a column set that would
+// collapse distinct rows (docs/adr/0112).
+func (b *builder) dedupeKey(key []string, aggregate bool) ([]string, error) {
+	base := b.sources[0]
+	switch {
+	case aggregate: // dedupe the rows before they are counted, on the base's identity
+		if dk := identity(base); len(dk) > 0 {
+			return dk, nil
+		}
+		return nil, fmt.Errorf("%w: dedupe before aggregate needs a merge_key for %s in the catalog", ErrNoTemplate, base.Name)
+	case b.sig.Constraints.MergeKey != "":
+		return key, nil // holds the target's identity (mergeKeyIsAKey)
+	case len(identity(b.target)) > 0:
+		return identity(b.target), nil
+	case len(identity(base)) > 0:
+		return identity(base), nil
+	}
+	return nil, fmt.Errorf("%w: dedupe into %s needs a key the catalog declares unique, and neither %s nor %s has a merge_key: declare one in the catalog",
+		ErrNoTemplate, b.target.Name, b.target.Name, base.Name)
 }
 
 // anonymizeColumns groups Constraints.Anonymize ("dataset.column") by source.

@@ -33,8 +33,13 @@
 // publish-only template). Verify checks the result against every
 // constraint of the signature (no_pii_raw, merge_key_required,
 // temporal_filter, enforce_types, publish_blocked, idempotency) and names
-// the one violated. The plan holds no maps: its JSON, and the plan hash over
-// it, are byte-identical for identical inputs (I8). The package is pure: no
-// clock (a relative filter is resolved against Options.AsOf), no I/O.
-// Decisions are recorded in docs/adr/0055 to 0060 and 0073.
+// the one violated, and that the plan stays inside what the signature
+// signed (target, sources, columns, windows, join, merge and dedupe keys);
+// Conform holds a supplied plan to the governed plan for the same
+// signature, which it may narrow, never widen. A merge key must be the key
+// the catalog declares unique for the target. The plan holds no maps: its
+// JSON, and the plan hash over it, are byte-identical for identical inputs
+// (I8). The package is pure: no clock (a relative filter is resolved
+// against Options.AsOf), no I/O.
+// Decisions are recorded in docs/adr/0055 to 0060, 0073 and 0112.
 package planner

@@ -10,10 +10,15 @@ import (
 )
 
 // Verify checks a plan against the signature's constraints and the 5.5
-// execution semantics. Plan calls it on every plan it returns; call it again
-// on a plan read back from storage before generating code from it. The error
-// is a *ConstraintError naming the constraint when one is violated. A
-// signature with no source admits only the publish-only plan (ADR 0073).
+// execution semantics, then that it stays inside what the signature signed
+// and the catalog declares: target, sources and columns, windows, join
+// keys, a merge key that is a key, dedupe keys (docs/adr/0112; such a
+// violation wraps ErrOutsideSignature, or ErrMergeKeyNotUnique). Plan calls
+// it on every plan it returns; call it again on a plan read back from
+// storage or supplied from outside before generating code from it (and
+// Conform on a supplied one). The error is a *ConstraintError naming the
+// constraint when one is violated. A signature with no source admits only
+// the publish-only plan (ADR 0073).
 func Verify(p ExecutionPlan, sig signature.Signature, cat *catalog.Catalog) error {
 	seen := map[string]bool{}
 	var load *Step
@@ -66,7 +71,10 @@ func Verify(p ExecutionPlan, sig signature.Signature, cat *catalog.Catalog) erro
 			}
 		}
 	}
-	return verifyLoad(p, *load, sig, cat)
+	if err := verifyLoad(p, *load, sig, cat); err != nil {
+		return err
+	}
+	return verifyInsideSignature(p, *load, sig, cat)
 }
 
 func verifyExtract(s Step, cat *catalog.Catalog) error {

@@ -31,5 +31,6 @@
 // The whitepaper's "tokens" are read as tree nodes for the Postgres backend:
 // crossJoin() is a join without a predicate, filter( a bounding predicate on
 // the temporal column, merge( a MERGE, ON CONFLICT or partition overwrite, and
-// raw cpf/email a forbidden output column. See ADRs 0065 to 0069.
+// raw cpf/email a forbidden output column. A table with a signed window
+// is read only inside it (ADR 0112). See ADRs 0065 to 0069.
 package staticcheck

@@ -42,6 +42,19 @@ type Rules struct {
 	// AllowedFunctions, when not empty, is the only functions a script may call
 	// (unqualified or pg_catalog-qualified names). The deny list applies anyway.
 	AllowedFunctions []string
+	// SignedWindows maps a qualified table to the window the approved
+	// signature signed on its temporal column (TemporalColumns), e.g.
+	// "bronze.nfe" → [2025-12-05, 2026-01-04). Every read, DELETE or UPDATE
+	// of the table must bound that column inside it with date constants
+	// (ADR 0112); a table not listed is not checked.
+	SignedWindows map[string]Window
+}
+
+// Window is a signed range of dates: From inclusive, To exclusive, both
+// YYYY-MM-DD; an empty side is open.
+type Window struct {
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
 }
 
 // Rule is the stable name of a check; it appears in the fault and the audit.
@@ -61,6 +74,7 @@ const (
 	RuleContractMissingColumn    Rule = "contract_missing_column"
 	RuleContractForbiddenColumn  Rule = "contract_forbidden_column"
 	RuleContractUnverifiable     Rule = "contract_unverifiable"
+	RuleOutsideSignedWindow      Rule = "outside_signed_window"
 )
 
 // Fault codes raised by static validation.
@@ -73,6 +87,7 @@ const (
 	CodeTemporalPredicateMissing = "STATIC_TEMPORAL_PREDICATE_MISSING"
 	CodeAppendForbidden          = "STATIC_APPEND_FORBIDDEN"
 	CodeContractViolation        = "STATIC_CONTRACT_VIOLATION"
+	CodeOutsideSignature         = fault.CodeOutsideSignature
 )
 
 // MandatoryAction of every static safety fault (5.13: immediate block).
@@ -97,6 +112,7 @@ var ruleInfos = map[Rule]ruleInfo{
 	RuleContractMissingColumn:    {CodeContractViolation, fault.SeverityHigh, "Write every expected column of the schema contract."},
 	RuleContractForbiddenColumn:  {CodeContractViolation, fault.SeverityCritical, "Drop the raw column or mask it (sha256, digest, md5) before it reaches the output."},
 	RuleContractUnverifiable:     {CodeContractViolation, fault.SeverityHigh, "Name the written columns explicitly (no *, no positional INSERT, no table column aliases)."},
+	RuleOutsideSignedWindow:      {CodeOutsideSignature, fault.SeverityCritical, "Read and rewrite only inside the signed window: bound the temporal column with date constants within it, or sign a wider window first."},
 }
 
 // Violation is one failed check.

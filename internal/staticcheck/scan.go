@@ -26,27 +26,35 @@ func (c *checker) checkFrom(items []*pg.Node, where *pg.Node, sc *scope) {
 		if l.rv.GetSchemaname() == "" && sc.isCTE(fold(l.rv.GetRelname())) {
 			continue
 		}
-		table, col, ok := c.highVolume(l.rv)
-		if !ok {
-			continue
-		}
-		if where == nil && len(l.quals) == 0 {
-			c.add(RuleUnboundedScan, l.rv.GetLocation(), "high-volume table %s is read without a WHERE clause (no predicate on %s)", table, orUnknown(col))
-			continue
-		}
-		if col == "" {
-			c.add(RuleMissingTemporalPredicate, l.rv.GetLocation(), "high-volume table %s has no temporal column declared: the read cannot be proven bounded", table)
-			continue
-		}
 		all := conj
 		for _, q := range l.quals {
 			all = conjuncts(q, all)
 		}
-		if !anyBounds(all, refName(l.rv), col) {
-			c.add(RuleMissingTemporalPredicate, l.rv.GetLocation(), "high-volume table %s is read without a bounding predicate on %s in the same query", table, col)
+		// An unbounded read is named once, by its own rule.
+		if !c.checkHighVolume(l, where, all) {
+			c.checkSignedWindow(l, all)
 		}
 	}
 	c.checkCrossJoins(items, joins, where)
+}
+
+// checkHighVolume reports a read of a high-volume table its predicates do
+// not bound on the temporal column; false when it reported nothing.
+func (c *checker) checkHighVolume(l leaf, where *pg.Node, all []*pg.Node) bool {
+	table, col, ok := c.highVolume(l.rv)
+	switch {
+	case !ok:
+		return false
+	case where == nil && len(l.quals) == 0:
+		c.add(RuleUnboundedScan, l.rv.GetLocation(), "high-volume table %s is read without a WHERE clause (no predicate on %s)", table, orUnknown(col))
+	case col == "":
+		c.add(RuleMissingTemporalPredicate, l.rv.GetLocation(), "high-volume table %s has no temporal column declared: the read cannot be proven bounded", table)
+	case !anyBounds(all, refName(l.rv), col):
+		c.add(RuleMissingTemporalPredicate, l.rv.GetLocation(), "high-volume table %s is read without a bounding predicate on %s in the same query", table, col)
+	default:
+		return false
+	}
+	return true
 }
 
 func orUnknown(s string) string {

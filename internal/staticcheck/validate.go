@@ -44,6 +44,7 @@ type checker struct {
 
 	hv        map[string]string // folded qualified high-volume table → folded temporal column
 	temporal  map[string]string // folded qualified table → folded temporal column
+	windows   map[string]Window // folded qualified table → signed window on its temporal column
 	allowed   map[string]bool   // folded allowed function names (nil = no allow list)
 	forbidden map[string]bool   // folded forbidden output columns
 	contract  bool              // expected or forbidden columns declared
@@ -65,6 +66,7 @@ func newChecker(sql string, r Rules) *checker {
 		rules:     r,
 		hv:        map[string]string{},
 		temporal:  map[string]string{},
+		windows:   map[string]Window{},
 		forbidden: map[string]bool{},
 		relNames:  map[string]bool{},
 	}
@@ -73,6 +75,9 @@ func newChecker(sql string, r Rules) *checker {
 	}
 	for _, t := range r.HighVolumeTables {
 		c.hv[fold(t)] = c.temporal[fold(t)]
+	}
+	for t, w := range r.SignedWindows {
+		c.windows[fold(t)] = w
 	}
 	if len(r.AllowedFunctions) > 0 {
 		c.allowed = map[string]bool{}
