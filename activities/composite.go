@@ -7,6 +7,7 @@ import (
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/audit/events"
+	"github.com/contextualflux/cfa/internal/bounds"
 	"github.com/contextualflux/cfa/internal/composite"
 	"github.com/contextualflux/cfa/internal/intent"
 )
@@ -28,6 +29,13 @@ func (a *Activities) ReceiveComposite(ctx context.Context, st Step, in Composite
 	t := newTrail(st)
 	t.addBy(Submitter(in.Composite.SubmittedBy), intent.StageReceived, "received", audit.ActionInvoke, nil, in.Composite)
 	out := Stage{Summary: "intent graph " + in.Composite.Graph.RootIntent}
+	// The options every sub-intent runs with are checked once, here, before
+	// any sub-intent starts.
+	if err := bounds.Options(intent.Request{EscalationTimeoutSeconds: in.Composite.EscalationTimeoutSeconds, CostCeilingDBU: in.Composite.CostCeilingDBU}); err != nil {
+		v := bounds.Vote(err)
+		out.Summary = "blocked: " + v.Reason
+		out.stop(v)
+	}
 	return out, a.finish(ctx, t, &out)
 }
 
@@ -38,12 +46,19 @@ type GraphChecked struct {
 	Levels [][]string `json:"levels,omitempty"`
 }
 
-// CheckIntentGraph validates a composite intent's graph (cycles, dangling
-// dependencies, ids); the starter validated it, a workflow started by other
-// means is checked again before anything runs. An invalid graph blocks the
-// composite with every problem named.
+// CheckIntentGraph validates a composite intent's graph (its size and the
+// numbers and dates of its signatures first, then cycles, dangling
+// dependencies, ids); the starter validated its structure, a workflow
+// started by other means is checked again before anything runs. An
+// invalid graph blocks the composite with every problem named.
 func (a *Activities) CheckIntentGraph(ctx context.Context, st Step, g composite.IntentGraph) (GraphChecked, error) {
 	out := GraphChecked{}
+	if err := bounds.Graph(g); err != nil {
+		v := bounds.Vote(err)
+		out.Summary = "invalid intent graph: " + v.Reason
+		out.stop(v)
+		return out, nil
+	}
 	if err := g.Validate(); err != nil {
 		var problems []string
 		for _, p := range composite.Problems(err) {

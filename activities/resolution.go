@@ -13,7 +13,9 @@ import (
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/audit/events"
+	"github.com/contextualflux/cfa/internal/bounds"
 	"github.com/contextualflux/cfa/internal/concurrency"
+	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/intent"
 	"github.com/contextualflux/cfa/internal/projection"
 	"github.com/contextualflux/cfa/internal/registry"
@@ -47,6 +49,15 @@ func (a *Activities) Receive(ctx context.Context, st Step, in ReceiveInput) (Sta
 	t := newTrail(st)
 	t.addBy(Submitter(in.Request.SubmittedBy), intent.StageReceived, "received", audit.ActionInvoke, nil, events.IntentReceived{Request: in.Request})
 	out := Stage{Summary: "intent received"}
+	// The first stage that sees the request checks every number and date
+	// it carries (signature, plan, options): a client that bypassed the CLI
+	// gets a blocked intent that names the field, never a failed workflow.
+	if err := bounds.Request(in.Request); err != nil {
+		v := bounds.Vote(err)
+		out.Summary = "blocked: " + v.Reason
+		out.stop(v)
+		a.log(st.IntentID, intent.StageReceived).Info("intent out of bounds", zap.String("reason", v.Reason))
+	}
 	return out, a.finish(ctx, t, &out)
 }
 
@@ -128,7 +139,16 @@ func (a *Activities) Normalize(ctx context.Context, st Step, in NormalizeInput) 
 		return Normalized{}, fmt.Errorf("normalize intent %s: %w", st.IntentID, err)
 	}
 	outcome := "resolved"
-	if !res.Resolved {
+	var outOfBounds *decision.Vote
+	if res.Resolved {
+		// Text, a custom resolver or the enrichment hook can produce what a
+		// submitted signature may not: check the resolved one too.
+		if err := bounds.Signature(res.Signature); err != nil {
+			v := bounds.Vote(err)
+			outOfBounds = &v
+			res.Resolved, res.Reason, outcome = false, v.Reason, "out_of_bounds"
+		}
+	} else {
 		outcome = "unresolved"
 	}
 	rec.Confidence, rec.AmbiguityLevel, rec.CompetingInterpretations = res.ConfidenceScore, res.AmbiguityLevel, res.CompetingInterpretations
@@ -137,7 +157,11 @@ func (a *Activities) Normalize(ctx context.Context, st Step, in NormalizeInput) 
 	t := newTrail(st)
 	t.add(intent.StageNormalizer, outcome, audit.ActionInvoke, datasetTargets(res.Signature.DatasetNames()), rec)
 	out := Normalized{Resolution: res, Stage: Stage{Summary: fmt.Sprintf("confidence %.2f, ambiguity %s, mode %s", res.ConfidenceScore, res.AmbiguityLevel, res.ConfirmationMode)}}
-	if !res.Resolved {
+	switch {
+	case outOfBounds != nil:
+		out.Summary = "blocked: " + outOfBounds.Reason
+		out.stop(*outOfBounds)
+	case !res.Resolved:
 		out.Summary = "unresolved: " + res.Reason
 		out.stop(resolution.UnresolvedVote(res.Reason))
 	}

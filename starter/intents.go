@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/contextualflux/cfa/internal/bounds"
 	"github.com/contextualflux/cfa/internal/composite"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/render"
@@ -90,20 +91,11 @@ func (c *cli) submitCmd() *cobra.Command {
 				}
 				req.Plan = p
 			}
-			if unitRetry > 0 && unitRetry < time.Second {
-				return fmt.Errorf("submit: --unit-retry-base must be at least 1s, got %s", unitRetry)
-			}
-			if timeout > 0 && timeout < time.Second {
-				return fmt.Errorf("submit: --escalation-timeout must be at least 1s, got %s", timeout)
+			if err := checkRunFlags(unitRetry, timeout, req.CostCeilingDBU, req.AsOf); err != nil {
+				return err
 			}
 			req.UnitRetryBaseSeconds = int(unitRetry / time.Second)
-			if unitRetry < 0 {
-				req.UnitRetryBaseSeconds = -1
-			}
 			req.EscalationTimeoutSeconds = int(timeout / time.Second)
-			if timeout < 0 {
-				req.EscalationTimeoutSeconds = -1
-			}
 			if req.SubmittedBy == "" {
 				req.SubmittedBy = os.Getenv("USER")
 			}
@@ -127,14 +119,14 @@ func (c *cli) submitCmd() *cobra.Command {
 	cmd.Flags().StringVar(&req.IntentID, "id", "", "intent id (= workflow id); generated when empty")
 	cmd.Flags().StringVar(&req.CorrelationID, "correlation-id", "", "correlation id shared by related intents")
 	cmd.Flags().StringVar(&req.SubmittedBy, "by", "", "who submits (default $USER)")
-	cmd.Flags().DurationVar(&timeout, "escalation-timeout", 0, "human escalation timeout for this run (default 300s)")
+	cmd.Flags().DurationVar(&timeout, "escalation-timeout", 0, "human escalation timeout for this run, 1s to 168h (default 300s)")
 	cmd.Flags().StringVar(&req.AsOf, "as-of", "", "resolve relative windows (\"last 30 days\") against this date, YYYY-MM-DD (reprocessing)")
 	cmd.Flags().StringVar(&req.PartialFailureMode, "partial-failure-mode", "", "selective_quarantine (default), full_rollback, partial_commit_no_publish or degraded_publish")
 	cmd.Flags().StringVar(&req.OnConflict, "on-conflict", "", "when another intent holds the target scope: queue (default) or reject")
-	cmd.Flags().DurationVar(&unitRetry, "unit-retry-base", 0, "backoff base before a failed consistency unit is retried (default 30s)")
+	cmd.Flags().DurationVar(&unitRetry, "unit-retry-base", 0, "backoff base before a failed consistency unit is retried, 1s to 1h (default 30s)")
 	cmd.Flags().StringVar(&req.ReplanMode, "replan-mode", "", "auto (default: replans are applied and governed again, at most 3) or propose (the first replan ends the intent replanned with the proposed signature)")
 	cmd.Flags().BoolVar(&req.DryRun, "dry-run", false, "stop after static validation: cost, plan and code, nothing runs")
-	cmd.Flags().Float64Var(&req.CostCeilingDBU, "cost-ceiling", 0, "cost_ceiling_dbu for this intent (default 50)")
+	cmd.Flags().Float64Var(&req.CostCeilingDBU, "cost-ceiling", 0, "cost_ceiling_dbu for this intent, at most 10000 (default 50)")
 	cmd.Flags().StringVar(&graphFile, "graph", "", "composite intent: an intent_graph YAML (whitepaper 5.4), run as child workflows in dependency order")
 	cmd.Flags().StringVar(&planFile, "plan", "", "execution plan JSON from an external planner (as `cfa plan ID -o json` prints it); its code must pass static validation")
 	return cmd
@@ -169,6 +161,9 @@ func (c *cli) followSubmitted(cmd *cobra.Command, svc *service.Service, id strin
 
 // submitGraph starts a composite intent and, with --wait, follows it.
 func (c *cli) submitGraph(cmd *cobra.Command, path string, req service.SubmitRequest, timeout time.Duration, wait bool) error {
+	if err := checkRunFlags(0, timeout, req.CostCeilingDBU, ""); err != nil {
+		return err
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read intent graph %s: %w", path, err)
@@ -210,6 +205,21 @@ func (c *cli) submitGraph(cmd *cobra.Command, path string, req service.SubmitReq
 		return err
 	}
 	return c.emit(res, func(w io.Writer) { render.PrintComposite(w, res) })
+}
+
+// checkRunFlags refuses an option outside its bounds before anything is
+// sent, saying the allowed range (internal/bounds; the workflow checks
+// them again for clients that bypass the CLI).
+func checkRunFlags(unitRetry, timeout time.Duration, costCeiling float64, asOf string) error {
+	for _, err := range []error{
+		bounds.UnitRetryBase(unitRetry), bounds.EscalationTimeout(timeout),
+		bounds.CostCeiling(costCeiling), bounds.AsOf(asOf),
+	} {
+		if err != nil {
+			return fmt.Errorf("submit: %w", err)
+		}
+	}
+	return nil
 }
 
 // readPlan parses a supplied execution plan strictly.
@@ -336,6 +346,9 @@ func (c *cli) listCmd() *cobra.Command {
 		Short: "List recent intents and their decisions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bounds.ListLimit(limit); err != nil {
+				return fmt.Errorf("list: %w", err)
+			}
 			store, err := c.openStore(cmd.Context())
 			if err != nil {
 				return err
@@ -355,7 +368,7 @@ func (c *cli) listCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().IntVar(&limit, "limit", 20, "how many intents")
+	cmd.Flags().IntVar(&limit, "limit", 20, "how many intents, 1 to 1000")
 	return cmd
 }
 

@@ -171,3 +171,39 @@ func TestSubmitRefusesBadPlanningInputBeforeConnecting(t *testing.T) {
 		})
 	}
 }
+
+// TestSubmitRefusesOptionsOutOfBounds: every numeric and date option has a
+// range (internal/bounds), and the error says it, before any connection.
+func TestSubmitRefusesOptionsOutOfBounds(t *testing.T) {
+	dir := t.TempDir()
+	graph := filepath.Join(dir, "graph.yaml")
+	require.NoError(t, os.WriteFile(graph, []byte(`intent_graph:
+  root_intent: one
+  sub_intents:
+    - {id: a, intent: aggregate vendas_diarias by day}
+  shared_context: {consistency_unit: dataset, key: vendas_diarias}
+`), 0o644))
+	env := map[string]string{"TEMPORAL_ADDRESS": "127.0.0.1:1", "DATABASE_URL": "postgres://postgres@127.0.0.1:1/cfa?sslmode=disable&connect_timeout=1"}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"retry base of a day", []string{"submit", "x", "--unit-retry-base", "24h"}, "--unit-retry-base must be at most 1h, got 24h: use a value between 1s and 1h"},
+		{"retry base of 2,540,400 h", []string{"submit", "x", "--unit-retry-base", "2540400h"}, "--unit-retry-base must be at most 1h, got 2540400h"},
+		{"negative retry base says its value", []string{"submit", "x", "--unit-retry-base", "-30s"}, "--unit-retry-base must be positive, got -30s"},
+		{"escalation timeout of a month", []string{"submit", "x", "--escalation-timeout", "720h"}, "--escalation-timeout must be at most 168h, got 720h: use a value between 1s and 168h"},
+		{"negative escalation timeout says its value", []string{"submit", "x", "--escalation-timeout", "-5s"}, "got -5s"},
+		{"huge ceiling", []string{"submit", "x", "--cost-ceiling", "1e9"}, "--cost-ceiling must be at most 10000 DBU, got 1e+09"},
+		{"as-of in year 9999", []string{"submit", "x", "--as-of", "9999-12-31"}, `--as-of must be a calendar date YYYY-MM-DD, got "9999-12-31": use a value between 1900-01-01 and 2100-12-31`},
+		{"composite escalation timeout", []string{"submit", "--graph", graph, "--escalation-timeout", "720h"}, "--escalation-timeout must be at most 168h"},
+		{"list limit", []string{"list", "--limit", "-1"}, "--limit must be between 1 and 1000, got -1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := run(t, env, c.args...)
+			require.ErrorContains(t, err, c.want)
+			require.NotContains(t, err.Error(), "cannot reach", "refused before any connection")
+		})
+	}
+}

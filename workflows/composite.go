@@ -78,23 +78,25 @@ func CompositeIntentWorkflow(ctx workflow.Context, in CompositeInput) (Composite
 		return c.out, err
 	}
 	info := workflow.GetInfo(ctx)
-	if _, err := c.local(StageReceived, a.ReceiveComposite, &activities.Stage{}, activities.CompositeReceiveInput{
+	st, err := c.local(StageReceived, a.ReceiveComposite, &activities.Stage{}, activities.CompositeReceiveInput{
 		Composite: events.CompositeReceived{Graph: in.Graph, CorrelationID: in.CorrelationID, SubmittedBy: in.SubmittedBy,
 			EscalationTimeoutSeconds: in.EscalationTimeoutSeconds, DryRun: in.DryRun, CostCeilingDBU: in.CostCeilingDBU},
 		Index: db.Intent{IntentID: c.id, WorkflowID: c.id, RunID: info.WorkflowExecution.RunID, CorrelationID: c.corr,
 			Status: IntentStatusRunning, SubmittedAt: info.WorkflowStartTime.UTC()},
-	}); err != nil {
-		return c.out, err
-	}
-	var check activities.GraphChecked
-	st, err := c.local(StageComposite, a.CheckIntentGraph, &check, in.Graph)
+	})
 	if err != nil {
 		return c.out, err
+	}
+	if !st.Stop {
+		var check activities.GraphChecked
+		if st, err = c.local(StageComposite, a.CheckIntentGraph, &check, in.Graph); err != nil {
+			return c.out, err
+		}
+		c.out.Levels = check.Levels
 	}
 	if st.Stop {
 		return c.decide(activities.DecideInput{Decision: decision.Input{Votes: st.Votes}, Record: activities.DecisionRecord{DryRun: c.in.DryRun}})
 	}
-	c.out.Levels = check.Levels
 	if err := c.schedule(); err != nil {
 		return c.out, err
 	}
