@@ -111,6 +111,9 @@ type trail struct {
 	step   Step
 	events []audit.Event
 	err    error
+	// receipts are the sealed events, once flushed: a retried stage gets
+	// the receipts of its first attempt, with their time.
+	receipts []audit.Receipt
 }
 
 func newTrail(st Step) *trail { return &trail{step: st} }
@@ -152,7 +155,8 @@ func (a *Activities) flush(ctx context.Context, t *trail) (int64, error) {
 	if len(t.events) == 0 {
 		return 0, nil
 	}
-	if _, err := a.Extensions.Audit.Append(ctx, t.events...); err != nil {
+	rs, err := a.Extensions.Audit.Append(ctx, t.events...)
+	if err != nil {
 		first := t.events[0]
 		err = fmt.Errorf("record audit events %s from #%d for intent %s: %w", first.EventType, first.Seq, first.IntentID, err)
 		// No retry can seal an invalid event or make a conflicting one
@@ -162,6 +166,10 @@ func (a *Activities) flush(ctx context.Context, t *trail) (int64, error) {
 		}
 		return 0, err
 	}
+	if len(rs) != len(t.events) {
+		return 0, fmt.Errorf("record audit events for intent %s: the audit storage returned %d receipts for %d events: it must return one receipt per event", t.step.IntentID, len(rs), len(t.events))
+	}
+	t.receipts = rs
 	return int64(len(t.events)), nil
 }
 

@@ -24,6 +24,9 @@ type EscalationInput struct {
 type Escalation struct {
 	Stage
 	Details string `json:"details"`
+	// Deadline is when the escalation times out: the question's recorded
+	// time plus its timeout.
+	Deadline time.Time `json:"deadline"`
 }
 
 // OpenEscalation records the question (CONFIRMATION_REQUESTED) and says
@@ -32,10 +35,21 @@ func (a *Activities) OpenEscalation(ctx context.Context, st Step, in EscalationI
 	q := in.Question
 	t := newTrail(st)
 	t.add(intent.StageConfirmation, "pending", audit.ActionInvoke, datasetTargets(q.Signature.DatasetNames()), q)
-	out := Escalation{Details: fmt.Sprintf(
+	out := Escalation{}
+	if err := a.finish(ctx, t, &out.Stage); err != nil {
+		return out, err
+	}
+	// The deadline counts from the time the question was first recorded,
+	// which a retry of this stage at a later workflow time keeps.
+	asked := t.receipts[0].Timestamp
+	if st.At.Truncate(time.Microsecond).Equal(asked) {
+		asked = st.At // recorded now: the workflow's own time, to the nanosecond
+	}
+	out.Deadline = asked.Add(time.Duration(q.TimeoutSeconds) * time.Second).UTC()
+	out.Details = fmt.Sprintf(
 		"**%s confirmation required** for intent `%s`\n\nTriggers: %s\n\n%s\n\nDeadline: %s\n\nSend signal `%s` or `%s` with `{\"by\": \"<name>\", \"reason\": \"<why>\"}`.",
-		q.Mode, q.IntentID, joinTriggers(q.Triggers), q.Reason, q.Deadline.Format(time.RFC3339), in.Approve, in.Reject)}
-	return out, a.finish(ctx, t, &out.Stage)
+		q.Mode, q.IntentID, joinTriggers(q.Triggers), q.Reason, out.Deadline.Format(time.RFC3339), in.Approve, in.Reject)
+	return out, nil
 }
 
 // Answer is how an escalation ended, as the workflow saw it.

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/internal/intent"
 	"github.com/contextualflux/cfa/internal/lifecycle"
 	"github.com/contextualflux/cfa/internal/policy"
@@ -37,6 +39,10 @@ type DecideInput struct {
 	Plan      *PlanRef             `json:"plan,omitempty"`
 	// DriftReplans: stale_environment_state and pre-cost replans (IDI).
 	DriftReplans int `json:"drift_replans,omitempty"`
+	// Interrupted is the stage that did not complete, when one did not:
+	// the Sandbox Monitor's vote blocks the intent, and its events follow
+	// the last one recorded (the interrupted stage may have sealed some).
+	Interrupted *decision.Interruption `json:"interrupted,omitempty"`
 }
 
 // DecisionRecord is what the DECISION event records beside the decision.
@@ -54,6 +60,8 @@ type DecisionRecord struct {
 // ran; PromotionSummary is its status line.
 type Decided struct {
 	Stage
+	// Through is the seq of the intent's last audit event, INTENT_COMPLETED.
+	Through          int64                 `json:"through"`
 	Decision         decision.Decision     `json:"decision"`
 	Promotion        *lifecycle.Evaluation `json:"promotion,omitempty"`
 	PromotionSummary string                `json:"promotion_summary,omitempty"`
@@ -67,6 +75,12 @@ type Decided struct {
 // gate on data already projected); then the decision and the intent's end
 // are recorded (19, I5: complete_per_intent).
 func (a *Activities) Decide(ctx context.Context, st Step, in DecideInput) (Decided, error) {
+	if in.Interrupted != nil {
+		done, err := a.afterInterruption(ctx, &st, &in)
+		if done != nil || err != nil {
+			return *done, err
+		}
+	}
 	var d decision.Decision
 	var err error
 	if in.Subs != nil {
@@ -104,6 +118,7 @@ func (a *Activities) Decide(ctx context.Context, st Step, in DecideInput) (Decid
 	})
 	t.add(intent.StageAudit, string(d.State), audit.ActionWrite, nil, events.IntentCompleted{})
 	out.Decision = d
+	out.Through = st.Seq + int64(len(t.events)) - 1
 	out.Summary = fmt.Sprintf("%s (by %s)", d.State, d.DecidedBy)
 	// The index first: once the events are sealed, nothing may fail and
 	// make a retry record them again.
@@ -111,6 +126,57 @@ func (a *Activities) Decide(ctx context.Context, st Step, in DecideInput) (Decid
 		return out, err
 	}
 	return out, a.finish(ctx, t, &out.Stage)
+}
+
+// afterInterruption prepares the decision of an interrupted intent: its
+// events go after the last one recorded, the Sandbox Monitor votes, and an
+// interrupted execution is no evidence for the Promotion Engine. A retry
+// that finds the intent already completed returns the decision recorded.
+func (a *Activities) afterInterruption(ctx context.Context, st *Step, in *DecideInput) (*Decided, error) {
+	trail, err := a.Store.AuditByIntent(ctx, st.IntentID)
+	if err != nil {
+		return &Decided{}, fmt.Errorf("decide interrupted intent %s: read its audit trail: %w", st.IntentID, err)
+	}
+	var last int64
+	var recorded *events.Decision
+	for _, r := range trail {
+		if seq := r.Seq(); seq > last {
+			last = seq
+		}
+		if r.EventType() == audit.EventDecision {
+			var d events.Decision
+			if err := json.Unmarshal([]byte(r.Context[audit.CtxDetails]), &d); err != nil {
+				return &Decided{}, invalid(fmt.Errorf("decide interrupted intent %s: read its DECISION: %w", st.IntentID, err))
+			}
+			recorded = &d
+		}
+		if r.EventType() == audit.EventIntentCompleted && recorded != nil {
+			out := &Decided{Through: last, Decision: decision.Decision{State: recorded.DecisionState, DecidedBy: recorded.DecidedBy, Reason: recorded.Reason}}
+			for _, code := range recorded.Faults {
+				out.Decision.Faults = append(out.Decision.Faults, fault.Fault{Code: code})
+			}
+			out.Summary = fmt.Sprintf("%s (by %s)", recorded.DecisionState, recorded.DecidedBy)
+			return out, nil
+		}
+	}
+	// What its units staged is never projected.
+	if in.Plan != nil {
+		ex, err := a.executable(ctx, *in.Plan)
+		if err != nil {
+			return &Decided{}, err
+		}
+		if target, ok := a.Catalog.Get(ex.Plan.Target); ok {
+			if _, err := a.Store.DiscardStaged(ctx, target, st.IntentID); err != nil {
+				return &Decided{}, err
+			}
+		}
+	}
+	st.Seq = last + 1
+	in.Decision.Votes = append(slices.Clone(in.Decision.Votes), decision.InterruptedVote(*in.Interrupted))
+	in.Executed, in.Signature, in.Plan = nil, nil, nil
+	a.log(st.IntentID, in.Interrupted.Stage).Warn("intent interrupted; deciding it blocked",
+		zap.String("cause", in.Interrupted.Cause), zap.Bool("cancelled", in.Interrupted.Cancelled), zap.Int64("after_seq", last))
+	return nil, nil
 }
 
 // promotionAttempts bounds how often a transient failure of step 18 is

@@ -185,23 +185,44 @@ func (a *Activities) acquire(ctx context.Context, intentID string, req db.LockRe
 		}
 	}
 	ids := make([]string, 0, len(ahead))
-	for _, h := range ahead {
+	for _, h := range distinctHolders(ahead) {
 		ids = append(ids, h.IntentID)
 	}
 	return ids, nil
 }
 
+// distinctHolders keeps the first row of each intent ahead: the store
+// returns one row per blocking scope (30 for a holder of 30 partitions).
+func distinctHolders(ahead []db.LockHolder) []db.LockHolder {
+	seen := make(map[string]bool, len(ahead))
+	out := make([]db.LockHolder, 0, len(ahead))
+	for _, h := range ahead {
+		if !seen[h.IntentID] {
+			seen[h.IntentID] = true
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// describeTimeout bounds one question to Temporal about a holder, so an
+// unresponsive frontend delays recovery, not the queued intent.
+const describeTimeout = 5 * time.Second
+
 // recoverDeadHolders releases the scopes of holders whose workflow is no
 // longer running (by its latest run: a reset holder runs on under a new
-// run id; a holder Temporal no longer knows is gone too).
+// run id; a holder Temporal no longer knows is gone too). Each distinct
+// holder is asked about once.
 func (a *Activities) recoverDeadHolders(ctx context.Context, intentID string, ahead []db.LockHolder, out *Locked) (bool, error) {
 	recovered := false
-	for _, h := range ahead {
+	for _, h := range distinctHolders(ahead) {
 		if slices.Contains(out.Recovered, h.IntentID) {
 			continue
 		}
 		status := "not found"
-		desc, err := a.Temporal.DescribeWorkflowExecution(ctx, h.WorkflowID, "")
+		dctx, cancel := context.WithTimeout(ctx, describeTimeout)
+		desc, err := a.Temporal.DescribeWorkflowExecution(dctx, h.WorkflowID, "")
+		cancel()
 		var nf *serviceerror.NotFound
 		switch {
 		case errors.As(err, &nf):
@@ -424,8 +445,16 @@ type UnitOutcome struct {
 // code so the activity RetryPolicy retries it (the details carry the
 // report); an environmental fault is ErrEnvironmental and never retried.
 func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome, error) {
-	attempt := int(activity.GetInfo(ctx).Attempt)
-	log := a.log(in.IntentID, intent.StageExecution).With(zap.String("unit", in.Key), zap.Int("attempt", attempt))
+	// The unit's attempt counts its own failures only: an attempt lost
+	// with a worker (Temporal retries it after the heartbeat timeout) does
+	// not use up retry_failed_units' max_attempts.
+	failed, err := a.Store.UnitFailures(ctx, in.IntentID, in.Key)
+	if err != nil {
+		return UnitOutcome{}, err
+	}
+	attempt := failed + 1
+	log := a.log(in.IntentID, intent.StageExecution).With(zap.String("unit", in.Key), zap.Int("attempt", attempt),
+		zap.Int32("temporal_attempt", activity.GetInfo(ctx).Attempt))
 	if in.PolicyBundleVersion != a.Bundle.Version {
 		return UnitOutcome{}, environmental(partialexecution.TriggerPolicyBundleChangedMidExec,
 			fmt.Sprintf("policy bundle changed mid-execution: signed %s, in force %s", in.PolicyBundleVersion, a.Bundle.Version))
@@ -456,7 +485,12 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 		Heartbeat: func() { activity.RecordHeartbeat(ctx, in.Key) }, HeartbeatEvery: 5 * time.Second,
 	})
 	if err != nil {
-		return UnitOutcome{}, classify(ctx, err, dataplane.ScopeOf(ex.Plan).Sources...)
+		err = classify(ctx, err, dataplane.ScopeOf(ex.Plan).Sources...)
+		var appErr *temporal.ApplicationError
+		if ctx.Err() != nil || (errors.As(err, &appErr) && appErr.NonRetryable()) {
+			return UnitOutcome{}, err // a stopping worker, or an environmental fault
+		}
+		return UnitOutcome{}, a.unitFailed(ctx, in, fault.CodeExecutionUnitFailed, err.Error(), true, nil, err)
 	}
 	activity.RecordHeartbeat(ctx, in.Key)
 	m := run.Metrics
@@ -482,14 +516,37 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 	}
 	out := UnitOutcome{Report: rep}
 	if f, failed := rep.Primary(); failed && !rep.Passed {
-		retry := partialexecution.DefaultRetryPolicy()
 		log.Warn("runtime validation failed", zap.String("code", f.Code), zap.String("message", f.Message))
-		return out, temporal.NewApplicationErrorWithOptions(f.Message, f.Code, temporal.ApplicationErrorOptions{
-			NonRetryable: !retry.Retryable(f.Family, f.Code), Details: []any{out},
-		})
+		retryable := partialexecution.DefaultRetryPolicy().Retryable(f.Family, f.Code)
+		return out, a.unitFailed(ctx, in, f.Code, f.Message, retryable, &out, nil)
 	}
 	log.Info("unit executed", zap.Int64("rows_out", m.Rows))
 	return out, nil
+}
+
+// unitFailed counts a failure of the unit's own and returns the error that
+// tells Temporal whether to run it again: not once it has failed
+// max_attempts times, or when its fault is not retryable. out is the
+// failed attempt's report, carried in the error's details; cause is the
+// statement's error when there is no report.
+func (a *Activities) unitFailed(ctx context.Context, in UnitInput, code, message string, retryable bool, out *UnitOutcome, cause error) error {
+	var report []byte
+	if out != nil {
+		b, err := json.Marshal(out.Report)
+		if err != nil {
+			return invalid(fmt.Errorf("unit %s: encode its report: %w", in.Key, err))
+		}
+		report = b
+	}
+	n, err := a.Store.RecordUnitFailure(ctx, in.IntentID, in.Key, code, report)
+	if err != nil {
+		return err // counted on the retry, which runs the unit again
+	}
+	opts := temporal.ApplicationErrorOptions{NonRetryable: !retryable || n >= partialexecution.DefaultRetryPolicy().MaxAttempts, Cause: cause}
+	if out != nil {
+		opts.Details = []any{*out}
+	}
+	return temporal.NewApplicationErrorWithOptions(message, code, opts)
 }
 
 func environmental(trigger partialexecution.Trigger, reason string) error {
@@ -846,6 +903,10 @@ type Projected struct {
 // publication is updated, the new snapshot is committed and the scopes are
 // released; then the real cost feeds the Pre-cost Estimator's history.
 func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, error) {
+	// The transaction may wait on locks: heartbeats tell Temporal the
+	// worker is alive, so a dead one's projection is retried in seconds
+	// (HeartbeatTimeout), not after StartToClose.
+	defer heartbeating(ctx, 5*time.Second)()
 	ex, err := a.executable(ctx, in.Plan)
 	if err != nil {
 		return Projected{}, err
@@ -888,7 +949,12 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 		},
 	})
 	if err != nil {
-		return Projected{}, err
+		if rejected(err) {
+			// The database refused the change itself: no retry helps, I4
+			// marks the scopes uncertain.
+			return Projected{}, invalid(err)
+		}
+		return Projected{}, err // an outage: retried until it ends
 	}
 	out.VersionID, out.Wake, out.Replayed, out.Moved = res.Environment.VersionID, res.Wake, res.Replayed, res.Moved
 	// The feedback loop (5.5): the real cost of this execution, once.
@@ -900,6 +966,28 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 	a.log(in.IntentID, intent.StageProjection).Info("projected",
 		zap.String("version_id", out.VersionID), zap.Bool("replayed", res.Replayed), zap.Any("moved", out.Moved))
 	return out, nil
+}
+
+// heartbeating records a heartbeat now and every period until the
+// returned stop is called.
+func heartbeating(ctx context.Context, every time.Duration) (stop func()) {
+	activity.RecordHeartbeat(ctx)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // publications: publication follows the state the projection writes (I7:
@@ -958,6 +1046,13 @@ func (a *Activities) MarkProjectionFailed(ctx context.Context, st Step, in Proje
 		IntentID: st.IntentID, Scopes: in.Scopes, ParentVersionID: in.ParentVersionID, Cause: in.Cause, FailedAt: st.At,
 	}); err != nil {
 		return Released{}, err
+	}
+	// Nothing was projected: the staged rows go (the decision rolls the
+	// intent back).
+	if target, ok := a.Catalog.Get(in.Target); ok {
+		if _, err := a.Store.DiscardStaged(ctx, target, st.IntentID); err != nil {
+			return Released{}, err
+		}
 	}
 	wake, err := a.Store.ReleaseScopes(ctx, st.IntentID, db.ReleaseProjectionFailed)
 	if err != nil {

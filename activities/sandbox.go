@@ -44,6 +44,22 @@ func classify(ctx context.Context, err error, sources ...string) error {
 	return err // retried by the activity RetryPolicy
 }
 
+// rejected reports whether Postgres refused a statement for what it is
+// (data exception 22, integrity constraint 23, syntax or access rule 42,
+// invalid transaction state 25, 2B/2D/2F), which no retry changes; an
+// outage, a deadlock or a serialization failure can be retried.
+func rejected(err error) bool {
+	var pg *pgconn.PgError
+	if !errors.As(err, &pg) || len(pg.Code) < 2 {
+		return false
+	}
+	switch pg.Code[:2] {
+	case "22", "23", "25", "2B", "2D", "2F", "42":
+		return true
+	}
+	return false
+}
+
 // isStorageExhausted: disk_full, out_of_memory, io_error.
 func isStorageExhausted(code string) bool {
 	return code == "53100" || code == "53200" || code == "58030"

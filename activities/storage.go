@@ -9,6 +9,7 @@ import (
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/extension"
+	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/lifecycle"
@@ -23,6 +24,9 @@ import (
 type Storage interface {
 	UpsertIntent(ctx context.Context, in db.Intent) (db.Intent, error)
 	CompleteIntent(ctx context.Context, intentID, decisionState, signatureHash, confirmationMode string) error
+	// AuditByIntent is the intent's trail in the chain, read to decide an
+	// interrupted intent after the events its last stage recorded.
+	AuditByIntent(ctx context.Context, intentID string) ([]audit.Receipt, error)
 
 	RecordPlan(ctx context.Context, r db.PlanRecord) error
 	GetPlanOfSignature(ctx context.Context, intentID, signatureHash string) (db.PlanRecord, error)
@@ -36,7 +40,10 @@ type Storage interface {
 	Partitions(ctx context.Context, d catalog.Dataset, from, to string) ([]string, error)
 	EnsureSandboxRole(ctx context.Context, cat *catalog.Catalog, scope dataplane.Scope) (string, error)
 	RunUnit(ctx context.Context, r db.UnitRun) (db.UnitRunResult, error)
+	UnitFailures(ctx context.Context, intentID, unitKey string) (int, error)
+	RecordUnitFailure(ctx context.Context, intentID, unitKey, code string, report []byte) (int, error)
 	PanicRollback(ctx context.Context, target catalog.Dataset, intentID string, keys []string, faultCode string) ([]string, error)
+	DiscardStaged(ctx context.Context, target catalog.Dataset, intentID string) (int64, error)
 	Publish(ctx context.Context, d catalog.Dataset, intentID string, refuse func(registry.EnvironmentState) string) (db.Published, error)
 	DuplicateKeys(ctx context.Context, d catalog.Dataset, partitions []string) (int64, error)
 
@@ -46,7 +53,8 @@ type Storage interface {
 
 	Escalations(ctx context.Context) ([]db.Escalation, error)
 	ReviewedEscalations(ctx context.Context, datasets []string) ([]db.Escalation, error)
-	CommitSweep(ctx context.Context, parentVersionID, versionID string, changed []registry.DatasetState, escalations []db.Escalation) (registry.EnvironmentState, error)
+	SweepOf(ctx context.Context, sweepID string) (*db.Sweep, error)
+	CommitSweep(ctx context.Context, sw db.Sweep, parentVersionID string, changed []registry.DatasetState, escalations []db.Escalation) (db.Sweep, error)
 }
 
 // New returns the activities over store with the catalog, the bundle and

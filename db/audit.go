@@ -15,7 +15,10 @@ import (
 
 // AppendAudit seals e into the global chain and stores it, in one
 // transaction. It is idempotent on (IntentID, Seq): a retry returns the
-// receipt already stored, or ErrAuditConflict if the retried event differs.
+// receipt already stored, whatever its timestamp (the time of an event is
+// fixed by its first append: a workflow task retried after a worker died
+// runs its local activities again at a later workflow time, ADR 0110), or
+// ErrAuditConflict if the retried event says something else.
 //
 // Appends are serialised on the audit_chain_head row (ADR 0043), so
 // concurrent callers produce a gap-free chain that audit.Verify accepts.
@@ -161,13 +164,16 @@ func (s *Store) AuditHead(ctx context.Context) (position int64, integrity []byte
 	return position, integrity, nil
 }
 
-// sameEvent returns the stored receipt if e, sealed at the stored position,
-// yields the stored integrity; otherwise the retry carries other content.
+// sameEvent returns the stored receipt if e, sealed at the stored position
+// and time, yields the stored integrity; otherwise the retry carries other
+// content. The stored time wins: it was fixed when the event was first
+// appended.
 func sameEvent(e audit.Event, row dbsqlc.AuditEvent) (audit.Receipt, error) {
 	stored, err := receipt(row)
 	if err != nil {
 		return audit.Receipt{}, err
 	}
+	e.Timestamp = stored.Timestamp
 	again, err := audit.Seal(e, row.Position, row.PrevHash)
 	if err != nil {
 		return audit.Receipt{}, fmt.Errorf("seal audit event %s/%d: %w", e.IntentID, e.Seq, err)

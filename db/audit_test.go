@@ -90,6 +90,44 @@ func TestAppendAuditIsIdempotent(t *testing.T) {
 	require.ErrorIs(t, err, db.ErrAuditConflict)
 }
 
+// TestAppendAuditRetryAtALaterTimeReturnsTheStoredReceipt is finding 1 of
+// issue 10: a workflow task retried after a worker died runs its local
+// activity again at a later workflow time; the event is the same event.
+func TestAppendAuditRetryAtALaterTimeReturnsTheStoredReceipt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	intent := "later_" + uuid.NewString()
+	first, err := testStore.Append(ctx, event(intent, 1), event(intent, 2))
+	require.NoError(t, err)
+
+	later := []audit.Event{event(intent, 1), event(intent, 2), event(intent, 3)}
+	for i := range later {
+		later[i].Timestamp = later[i].Timestamp.Add(42 * time.Second)
+	}
+	again, err := testStore.Append(ctx, later...)
+	require.NoError(t, err)
+	require.Equal(t, first, again[:2], "the stored receipts, with the time of their first append")
+	require.Equal(t, later[2].Timestamp.Truncate(time.Microsecond), again[2].Timestamp, "a new event keeps its own time")
+
+	got, err := testStore.AuditByIntent(ctx, intent)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	require.NoError(t, audit.Verify(mustChain(t)))
+
+	other := event(intent, 2)
+	other.Timestamp = other.Timestamp.Add(time.Hour)
+	other.Outcome = "ambiguous"
+	_, err = testStore.Append(ctx, other)
+	require.ErrorIs(t, err, db.ErrAuditConflict, "another time does not excuse other content")
+}
+
+func mustChain(t *testing.T) []audit.Receipt {
+	t.Helper()
+	rs, err := testStore.WholeAuditChain(context.Background())
+	require.NoError(t, err)
+	return rs
+}
+
 func TestAppendAuditKeepsCausalOrder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

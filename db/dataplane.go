@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/contextualflux/cfa/db/dbsqlc"
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/registry"
@@ -186,6 +187,10 @@ func (s *Store) PanicRollback(ctx context.Context, target catalog.Dataset, inten
 				return err
 			}
 		}
+		// Nothing of a rolled-back intent stays in staging.
+		if _, err := dataplane.DiscardIntent(ctx, tx, target, intentID); err != nil {
+			return err
+		}
 		var err error
 		wake, err = releaseScopes(ctx, s.q.WithTx(tx), intentID, ReleasePanicRollback)
 		return err
@@ -194,6 +199,12 @@ func (s *Store) PanicRollback(ctx context.Context, target catalog.Dataset, inten
 		return nil, fmt.Errorf("panic rollback of intent %s: %w", intentID, err)
 	}
 	return wake, nil
+}
+
+// DiscardStaged deletes every row the intent left in target's staging
+// table (an intent that ends without a projection) and returns how many.
+func (s *Store) DiscardStaged(ctx context.Context, target catalog.Dataset, intentID string) (int64, error) {
+	return dataplane.DiscardIntent(ctx, s.pool, target, intentID)
 }
 
 // Published is what a publish did: the partitions made visible, or why
@@ -237,4 +248,24 @@ func (s *Store) Publish(ctx context.Context, d catalog.Dataset, intentID string,
 		return Published{}, fmt.Errorf("publish %s: %w", d.Name, err)
 	}
 	return out, nil
+}
+
+// UnitFailures is how often the unit failed by itself (runtime faults,
+// statement errors), not counting attempts lost with a worker.
+func (s *Store) UnitFailures(ctx context.Context, intentID, unitKey string) (int, error) {
+	n, err := s.q.UnitFailures(ctx, dbsqlc.UnitFailuresParams{IntentID: intentID, UnitKey: unitKey})
+	if err != nil {
+		return 0, fmt.Errorf("read the failures of unit %s of intent %s: %w", unitKey, intentID, err)
+	}
+	return int(n), nil
+}
+
+// RecordUnitFailure counts one more failure of the unit's own, with its
+// code and report (JSON, may be nil), and returns the count.
+func (s *Store) RecordUnitFailure(ctx context.Context, intentID, unitKey, code string, report []byte) (int, error) {
+	n, err := s.q.RecordUnitFailure(ctx, dbsqlc.RecordUnitFailureParams{IntentID: intentID, UnitKey: unitKey, LastCode: code, LastReport: report})
+	if err != nil {
+		return 0, fmt.Errorf("record a failure of unit %s of intent %s: %w", unitKey, intentID, err)
+	}
+	return int(n), nil
 }

@@ -2,6 +2,8 @@ package db
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -64,18 +66,67 @@ func (s *Store) ReviewEscalation(ctx context.Context, dataset, by string) (int64
 	return n, nil
 }
 
-// CommitSweep commits a TTL sweep in one transaction: the snapshot that
-// marks datasets stale (when any) and the escalations to record. A retry
-// after a commit finds the snapshot by its version id and records nothing
-// twice.
-func (s *Store) CommitSweep(ctx context.Context, parentVersionID, versionID string, changed []registry.DatasetState, escalations []Escalation) (registry.EnvironmentState, error) {
-	var env registry.EnvironmentState
+// Sweep is a committed TTL sweep: when it swept, the snapshot that marked
+// datasets stale ("" when none) and its transitions, as the caller encoded
+// them.
+type Sweep struct {
+	SweepID     string
+	SweptAt     time.Time
+	VersionID   string
+	Transitions json.RawMessage
+}
+
+// SweepOf returns the sweep committed under sweepID, or nil if none was.
+func (s *Store) SweepOf(ctx context.Context, sweepID string) (*Sweep, error) {
+	row, err := s.q.GetSweep(ctx, sweepID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read TTL sweep %s: %w", sweepID, err)
+	}
+	return sweepOf(row), nil
+}
+
+func sweepOf(row dbsqlc.TtlSweep) *Sweep {
+	out := &Sweep{SweepID: row.SweepID, SweptAt: row.SweptAt.UTC(), Transitions: row.Transitions}
+	if row.VersionID != nil {
+		out.VersionID = row.VersionID.String()
+	}
+	return out
+}
+
+// CommitSweep commits a TTL sweep in one transaction: the sweep's record,
+// the snapshot that marks datasets stale (when any) and the escalations to
+// record. A sweep already committed under the same id (a retry after the
+// commit) changes nothing and returns the sweep recorded then.
+func (s *Store) CommitSweep(ctx context.Context, sw Sweep, parentVersionID string, changed []registry.DatasetState, escalations []Escalation) (Sweep, error) {
+	if sw.SweepID == "" || len(sw.Transitions) == 0 {
+		return Sweep{}, fmt.Errorf("commit TTL sweep: give the sweep an id and its transitions (a JSON array, [] for none)")
+	}
+	var recorded *Sweep
 	err := s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
+		params := dbsqlc.RecordSweepParams{SweepID: sw.SweepID, SweptAt: sw.SweptAt.UTC().Truncate(time.Microsecond), Transitions: sw.Transitions}
 		if len(changed) > 0 {
-			id, err := parseVersion("version_id", versionID)
+			id, err := parseVersion("version_id", sw.VersionID)
 			if err != nil {
 				return err
 			}
+			params.VersionID = &id
+		}
+		n, err := q.RecordSweep(ctx, params)
+		if err != nil {
+			return fmt.Errorf("record TTL sweep %s: %w", sw.SweepID, err)
+		}
+		if n == 0 {
+			row, err := q.GetSweep(ctx, sw.SweepID)
+			if err != nil {
+				return fmt.Errorf("read TTL sweep %s: %w", sw.SweepID, err)
+			}
+			recorded = sweepOf(row)
+			return errSweepRecorded
+		}
+		if len(changed) > 0 {
 			parent, err := parseVersion("parent_version_id", parentVersionID)
 			if err != nil {
 				return err
@@ -83,7 +134,7 @@ func (s *Store) CommitSweep(ctx context.Context, parentVersionID, versionID stri
 			if err := q.LockSnapshotWriters(ctx); err != nil {
 				return fmt.Errorf("lock registry for writing: %w", err)
 			}
-			if env, err = commitSnapshot(ctx, q, id, parent, changed, nil, "ttl_sweep", ""); err != nil {
+			if _, err = commitSnapshot(ctx, q, *params.VersionID, parent, changed, nil, "ttl_sweep", ""); err != nil {
 				return err
 			}
 		}
@@ -94,8 +145,17 @@ func (s *Store) CommitSweep(ctx context.Context, parentVersionID, versionID stri
 		}
 		return nil
 	})
-	if err != nil {
-		return registry.EnvironmentState{}, fmt.Errorf("commit TTL sweep: %w", err)
+	if errors.Is(err, errSweepRecorded) {
+		return *recorded, nil
 	}
-	return env, nil
+	if err != nil {
+		return Sweep{}, fmt.Errorf("commit TTL sweep: %w", err)
+	}
+	if len(changed) == 0 {
+		sw.VersionID = ""
+	}
+	sw.SweptAt = sw.SweptAt.UTC().Truncate(time.Microsecond)
+	return sw, nil
 }
+
+var errSweepRecorded = errors.New("TTL sweep already committed")

@@ -65,44 +65,45 @@ func (c *cli) auditVerifyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify [--file export.jsonl]",
 		Short: "Verify the hash chain (Postgres, or an exported file offline)",
-		Args:  cobra.NoArgs,
+		Long: `Verify every link and integrity hash of the audit chain and that every
+intent has a start and an end (complete_per_intent).
+
+From Postgres it also checks that the chain ends at its recorded head (no
+receipt removed from the end), and asks Temporal about each intent with no
+end yet: one still running is in flight; one that is not is reported
+abandoned, with its id. Exit status 2 when the chain does not verify or an
+intent is abandoned (or Temporal cannot say which).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var (
-				rs     []audit.Receipt
-				err    error
-				source = "postgres"
+				rep  verifyReport
+				verr error
 			)
 			if file != "" {
-				source = file
-				f, ferr := os.Open(file)
-				if ferr != nil {
-					return fmt.Errorf("open export %s: %w", file, ferr)
-				}
-				defer f.Close()
-				rs, err = audit.ReadJSONL(f)
+				rep, verr = verifyFile(file)
 			} else {
-				rs, err = c.loadChain(cmd.Context())
+				rep, verr = c.verifyStored(cmd.Context())
 			}
-			if err != nil {
-				return err
+			if rep.Receipts == 0 && rep.Source == "" {
+				return verr // could not read the chain
 			}
-			verr := audit.Verify(rs)
-			if verr == nil {
-				verr = audit.CompletePerIntent(rs)
-			}
-			report := map[string]any{"source": source, "receipts": len(rs), "verified": verr == nil}
+			rep.Verified = verr == nil
 			var ce *audit.ChainError
 			if errors.As(verr, &ce) {
-				report["first_bad_position"], report["first_bad_receipt"], report["reason"] = ce.Position, ce.ReceiptID, ce.Reason
+				rep.FirstBadPosition, rep.FirstBadReceipt, rep.Reason = ce.Position, ce.ReceiptID, ce.Reason
 			} else if verr != nil {
-				report["reason"] = verr.Error()
+				rep.Reason = verr.Error()
 			}
-			if err := c.emit(report, func(w io.Writer) {
-				if verr == nil {
-					fmt.Fprintf(w, "audit chain verified: %d receipts from %s, every link and integrity hash checks, every intent has a start and an end\n", len(rs), source)
+			if err := c.emit(rep, func(w io.Writer) {
+				if verr != nil {
+					fmt.Fprintf(w, "audit chain BROKEN (%s): %v\n", rep.Source, verr)
 					return
 				}
-				fmt.Fprintf(w, "audit chain BROKEN (%s): %v\n", source, verr)
+				fmt.Fprintf(w, "audit chain verified: %d receipts from %s, every link and integrity hash checks, every intent has a start and an end", rep.Receipts, rep.Source)
+				if len(rep.InFlight) > 0 {
+					fmt.Fprintf(w, " or is in flight (%d: %s)", len(rep.InFlight), strings.Join(rep.InFlight, ", "))
+				}
+				fmt.Fprintln(w)
 			}); err != nil {
 				return err
 			}
@@ -114,6 +115,96 @@ func (c *cli) auditVerifyCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&file, "file", "", "verify an exported JSONL file instead of Postgres")
 	return cmd
+}
+
+// verifyReport is `cfa audit verify -o json`.
+type verifyReport struct {
+	Source           string   `json:"source"`
+	Receipts         int      `json:"receipts"`
+	Verified         bool     `json:"verified"`
+	HeadPosition     int64    `json:"head_position,omitempty"`
+	InFlight         []string `json:"in_flight,omitempty"`
+	Abandoned        []string `json:"abandoned,omitempty"`
+	FirstBadPosition int64    `json:"first_bad_position,omitempty"`
+	FirstBadReceipt  string   `json:"first_bad_receipt,omitempty"`
+	Reason           string   `json:"reason,omitempty"`
+}
+
+// verifyFile checks an export offline: the chain, and that every intent in
+// it is complete (export finished intents).
+func verifyFile(file string) (verifyReport, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return verifyReport{}, fmt.Errorf("open export %s: %w", file, err)
+	}
+	defer f.Close()
+	rs, err := audit.ReadJSONL(f)
+	if err != nil {
+		return verifyReport{}, err
+	}
+	rep := verifyReport{Source: file, Receipts: len(rs)}
+	if err := audit.Verify(rs); err != nil {
+		return rep, err
+	}
+	return rep, audit.CompletePerIntent(rs)
+}
+
+// verifyStored checks the chain in Postgres against its head, and tells
+// intents in flight from abandoned ones.
+func (c *cli) verifyStored(ctx context.Context) (verifyReport, error) {
+	store, err := c.openStore(ctx)
+	if err != nil {
+		return verifyReport{}, err
+	}
+	// The head first: appends after it only lengthen the chain read next.
+	headPos, headHash, err := store.AuditHead(ctx)
+	if err != nil {
+		return verifyReport{}, err
+	}
+	rs, err := store.WholeAuditChain(ctx)
+	if err != nil {
+		return verifyReport{}, err
+	}
+	rep := verifyReport{Source: "postgres", Receipts: len(rs), HeadPosition: headPos}
+	if err := audit.Verify(rs); err != nil {
+		return rep, err
+	}
+	upToHead := rs
+	for len(upToHead) > 0 && upToHead[len(upToHead)-1].Position > headPos {
+		upToHead = upToHead[:len(upToHead)-1]
+	}
+	if err := audit.VerifyHead(upToHead, headPos, headHash); err != nil {
+		return rep, err
+	}
+	var inc *audit.IncompleteError
+	if err := audit.CompletePerIntent(rs); !errors.As(err, &inc) {
+		return rep, err
+	}
+	svc, err := c.service(ctx, false)
+	if err != nil {
+		return rep, fmt.Errorf("%w; %d intent(s) have no end yet and Temporal cannot say whether they are in flight or abandoned: run again when it answers", err, len(inc.Intents))
+	}
+	var unknown []string
+	for _, in := range inc.Intents {
+		running, err := svc.Running(ctx, in.IntentID)
+		switch {
+		case err != nil:
+			unknown = append(unknown, in.IntentID)
+		case running && in.Problem == "no "+audit.EventIntentCompleted:
+			rep.InFlight = append(rep.InFlight, in.IntentID)
+		default:
+			rep.Abandoned = append(rep.Abandoned, in.IntentID+" ("+in.Problem+")")
+		}
+	}
+	switch {
+	case len(rep.Abandoned) > 0:
+		return rep, fmt.Errorf("%d intent(s) abandoned: their workflow ended without INTENT_COMPLETED: %s; `cfa audit show ID` shows how far each got",
+			len(rep.Abandoned), strings.Join(rep.Abandoned, "; "))
+	case len(unknown) > 0:
+		return rep, fmt.Errorf("could not ask Temporal whether %d intent(s) with no end are in flight or abandoned: %s; run again when it answers",
+			len(unknown), strings.Join(unknown, ", "))
+	}
+	return rep, nil
 }
 
 func (c *cli) auditExportCmd() *cobra.Command {

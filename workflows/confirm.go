@@ -7,6 +7,7 @@ import (
 
 	"github.com/contextualflux/cfa/activities"
 	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/signature"
 )
@@ -22,20 +23,23 @@ func (f *intentFlow) awaitHuman(mode confirmation.Mode, triggers []confirmation.
 	if f.in.EscalationTimeoutSeconds > 0 {
 		timeout = time.Duration(f.in.EscalationTimeoutSeconds) * time.Second
 	}
-	deadline := workflow.Now(f.ctx).Add(timeout).UTC()
-	question := PendingEscalation{IntentID: f.id, Mode: mode, Triggers: triggers, Signature: asked, Deadline: deadline, Reason: reason}
-	f.status.Pending, f.status.Stage = &question, StageConfirmation
+	question := events.ConfirmationRequested{IntentID: f.id, Mode: mode, Triggers: triggers, Signature: asked, TimeoutSeconds: int(timeout / time.Second), Reason: reason}
+	f.status.Stage = StageConfirmation
 	var esc activities.Escalation
 	if err := f.apply(f.local(StageConfirmation, a.OpenEscalation, &esc, activities.EscalationInput{
 		Question: question, Approve: SignalApprove, Reject: SignalReject,
 	})); err != nil {
 		return ConfirmationRecord{}, err
 	}
+	f.status.Pending = &PendingEscalation{ConfirmationRequested: question, Deadline: esc.Deadline}
 	workflow.SetCurrentDetails(f.ctx, esc.Details)
 
+	// The deadline counts from when the question was recorded (a retried
+	// workflow task does not move it).
+	deadline := esc.Deadline
 	answer := activities.Answer{Mode: mode, Triggers: triggers, Deadline: deadline, Timeout: timeout}
 	timerCtx, cancelTimer := workflow.WithCancel(f.ctx)
-	timer := workflow.NewTimerWithOptions(timerCtx, timeout, workflow.TimerOptions{Summary: EscalationTimerName})
+	timer := workflow.NewTimerWithOptions(timerCtx, max(deadline.Sub(workflow.Now(f.ctx)), time.Millisecond), workflow.TimerOptions{Summary: EscalationTimerName})
 	approveCh := workflow.GetSignalChannel(f.ctx, SignalApprove)
 	rejectCh := workflow.GetSignalChannel(f.ctx, SignalReject)
 	// A confirmation answers a question that was asked: signals sent before

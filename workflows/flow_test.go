@@ -2,7 +2,6 @@ package workflows_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/precost"
@@ -49,6 +49,7 @@ type stages struct {
 	costReplans     int      // estimates over the ceiling before one that proceeds
 	estimated       []string // the signature hash each estimate got
 	decided         activities.DecideInput
+	askedEarlier    time.Duration // OpenEscalation's question was recorded that long before this attempt
 }
 
 func newStages(t *testing.T) *stages {
@@ -95,9 +96,10 @@ func (s *stages) register(env *testsuite.TestWorkflowEnvironment) {
 		s.called("CheckScope", st)
 		return activities.Stage{Summary: "free"}, nil
 	})
-	env.OnActivity(a.OpenEscalation, any3...).Return(func(_ context.Context, st activities.Step, _ activities.EscalationInput) (activities.Escalation, error) {
+	env.OnActivity(a.OpenEscalation, any3...).Return(func(_ context.Context, st activities.Step, in activities.EscalationInput) (activities.Escalation, error) {
 		s.called("OpenEscalation", st)
-		return activities.Escalation{Stage: activities.Stage{Events: 1}, Details: "asked"}, nil
+		deadline := st.At.Add(time.Duration(in.Question.TimeoutSeconds)*time.Second - s.askedEarlier)
+		return activities.Escalation{Stage: activities.Stage{Events: 1}, Details: "asked", Deadline: deadline}, nil
 	})
 	env.OnActivity(a.NotifyGovernance, mock.Anything, mock.Anything).Return(func(context.Context, activities.Notification) error {
 		s.calls = append(s.calls, "NotifyGovernance")
@@ -235,9 +237,12 @@ func (s *stages) register(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(a.Decide, any3...).Return(func(_ context.Context, st activities.Step, in activities.DecideInput) (activities.Decided, error) {
 		s.called("Decide", st)
 		s.decided = in
+		if in.Interrupted != nil { // as the activity does
+			in.Decision.Votes = append(in.Decision.Votes, decision.InterruptedVote(*in.Interrupted))
+		}
 		d, err := decision.Decide(in.Decision)
 		require.NoError(s.t, err)
-		return activities.Decided{Stage: activities.Stage{Events: 2, Summary: string(d.State)}, Decision: d}, nil
+		return activities.Decided{Stage: activities.Stage{Events: 2, Summary: string(d.State)}, Decision: d, Through: st.Seq + 1}, nil
 	})
 }
 
@@ -403,6 +408,22 @@ func TestHumanConfirmation(t *testing.T) {
 	}
 }
 
+// TestEscalationTimesOutAtTheRecordedDeadline: a workflow task retried
+// after the question was recorded runs OpenEscalation again later; the
+// timer counts from the recorded question, not from the retry (issue 10,
+// finding 1).
+func TestEscalationTimesOutAtTheRecordedDeadline(t *testing.T) {
+	s := newStages(t)
+	s.mode, s.askedEarlier = confirmation.ModeHardRequired, 40*time.Second
+	var timer time.Duration
+	res, err := s.run(workflows.IntentInput{Text: "needs a human"}, func(env *testsuite.TestWorkflowEnvironment) {
+		env.SetOnTimerScheduledListener(func(_ string, d time.Duration) { timer = d })
+	})
+	require.NoError(t, err)
+	require.Equal(t, workflows.DefaultEscalationTimeout-40*time.Second, timer)
+	require.Equal(t, decision.Blocked, res.DecisionState)
+}
+
 // TestQueuedIntentWaitsForTheScope: queued behind another intent, the
 // intent re-asks when it is woken (or its recheck timer fires) and runs
 // once it holds the scope; SCOPE_LOCK_QUEUED is recorded once.
@@ -427,16 +448,23 @@ func TestQueuedIntentWaitsForTheScope(t *testing.T) {
 	require.Equal(t, 1, timers, "a wake-up keeps the recheck timer running instead of starting another")
 }
 
-// TestAFailedIntentReleasesItsScope: an error after the scope was asked
-// for fails the workflow, and the scope is released on the way out.
-func TestAFailedIntentReleasesItsScope(t *testing.T) {
+// TestAnInterruptedIntentIsDecidedAndReleasesItsScope: a stage that fails
+// after the scope was asked for does not fail the workflow: the scope is
+// released and the intent decided blocked by the Sandbox Monitor
+// (STAGE_INTERRUPTED), its events after the ones recorded (issue 10,
+// finding 1).
+func TestAnInterruptedIntentIsDecidedAndReleasesItsScope(t *testing.T) {
 	s := newStages(t)
 	s.writes = true
 	s.prepareErr = temporal.NewNonRetryableApplicationError("catalog vanished", activities.ErrInvalidInput, nil)
-	_, err := s.run(workflows.IntentInput{Text: "write"})
-	require.Error(t, err)
-	var appErr *temporal.ApplicationError
-	require.True(t, errors.As(err, &appErr))
-	require.Contains(t, s.calls, "ReleaseScope")
-	require.NotContains(t, s.calls, "Decide")
+	res, err := s.run(workflows.IntentInput{Text: "write"})
+	require.NoError(t, err)
+	require.Equal(t, decision.Blocked, res.DecisionState)
+	require.Equal(t, string(decision.AuthoritySandboxMonitor), res.DecidedBy)
+	require.Equal(t, fault.CodeStageInterrupted, res.Faults[0].Code)
+	require.Equal(t, concat(resolutionSteps, planningSteps, []string{"AcquireScope", "Revalidate", "PrepareExecution", "ReleaseScope", "Decide"}), s.calls)
+	require.NotNil(t, s.decided.Interrupted)
+	require.Equal(t, workflows.StageExecution, s.decided.Interrupted.Stage)
+	require.Contains(t, s.decided.Interrupted.Cause, "catalog vanished")
+	require.Nil(t, s.decided.Executed, "an interrupted execution is no evidence")
 }

@@ -6,6 +6,9 @@
 package workflows
 
 import (
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/contextualflux/cfa/activities"
@@ -24,16 +27,7 @@ func IntentWorkflow(ctx workflow.Context, in IntentInput) (IntentResult, error) 
 	if err := f.registerQueries(); err != nil {
 		return f.result, err
 	}
-	res, err := f.run()
-	if err != nil && f.holdsScope {
-		// A failed or cancelled intent must not keep its place in the
-		// queue or its scope: release them, even after a cancellation.
-		f.ctx, _ = workflow.NewDisconnectedContext(f.ctx)
-		if rerr := f.releaseHeldScope(); rerr != nil {
-			workflow.GetLogger(f.ctx).Error("scope release after a failure failed", "intent_id", f.id, "error", rerr)
-		}
-	}
-	return res, err
+	return f.run()
 }
 
 // intentFlow is the state of one IntentWorkflow: the votes cast so far,
@@ -50,6 +44,8 @@ type intentFlow struct {
 	// againFrom sends the flow back to a step (a stale environment at step
 	// 12 replans from step 6).
 	againFrom string
+	// interrupted is the stage that did not complete, if one did not.
+	interrupted *decision.Interruption
 
 	// Carried from stage to stage.
 	cons        activities.Consultation // step 2, again after a stale environment
@@ -96,7 +92,8 @@ func (f *intentFlow) run() (IntentResult, error) {
 	}
 	for i := 0; i < len(steps) && !f.stopped; i++ {
 		if err := steps[i].run(); err != nil {
-			return f.result, err
+			f.interrupt(steps[i].stage, err)
+			break
 		}
 		if f.againFrom != "" {
 			i = stepIndex(steps, f.againFrom) - 1
@@ -113,6 +110,19 @@ func stepIndex(steps []step, stage string) int {
 		}
 	}
 	return len(steps)
+}
+
+// interrupt stops the flow at a stage that did not complete: its retries
+// ran out or the intent was cancelled. The intent is still decided and
+// completed (I5), on a context a cancellation does not reach.
+func (f *intentFlow) interrupt(stage string, err error) {
+	in := decision.Interruption{Stage: stage, Cause: err.Error()}
+	if temporal.IsCanceledError(err) || f.ctx.Err() != nil {
+		in.Cancelled = true
+		f.ctx, _ = workflow.NewDisconnectedContext(f.ctx)
+	}
+	workflow.GetLogger(f.ctx).Error("stage interrupted; the intent will be decided blocked", "intent_id", f.id, "stage", stage, "error", err)
+	f.interrupted, f.stopped = &in, true
 }
 
 // apply keeps a stage's votes, vetoes and stop rule.
@@ -132,7 +142,7 @@ func (f *intentFlow) apply(st activities.Stage, err error) error {
 // (I5: every decision has an event; complete_per_intent).
 func (f *intentFlow) decide() (IntentResult, error) {
 	if err := f.releaseHeldScope(); err != nil {
-		return f.result, err
+		f.interrupt(StageLock, err)
 	}
 	in := activities.DecideInput{
 		Decision: decision.Input{Votes: f.votes, InvariantViolations: f.violations},
@@ -140,6 +150,7 @@ func (f *intentFlow) decide() (IntentResult, error) {
 			SignatureHash: f.result.SignatureHash, Replans: f.result.Replans, PlanHash: f.result.PlanHash, CodeHash: f.result.CodeHash,
 			Static: f.result.Static, DryRun: f.result.DryRun, ConfirmationMode: f.confirmationMode(),
 		},
+		Interrupted: f.interrupted,
 	}
 	if f.executed != nil {
 		plan := f.planRef()
@@ -150,10 +161,20 @@ func (f *intentFlow) decide() (IntentResult, error) {
 		}
 	}
 	var d activities.Decided
-	if err := workflow.ExecuteLocalActivity(f.ctx, a.Decide, f.step(), in).Get(f.ctx, &d); err != nil {
-		return f.result, err
+	if f.interrupted == nil {
+		if err := f.decision(in, &d); err != nil {
+			f.interrupt(StageDecision, err)
+		}
 	}
-	f.seq += d.Events
+	if f.interrupted != nil {
+		in.Interrupted = f.interrupted
+		if err := workflow.ExecuteActivity(f.lasting(), a.Decide, f.step(), in).Get(f.ctx, &d); err != nil {
+			// Postgres unreachable for longer than lastingOptions allow:
+			// `cfa audit verify` reports the intent abandoned.
+			return f.result, err
+		}
+	}
+	f.seq = d.Through
 	if d.PromotionSummary != "" {
 		f.done(StagePromotion, d.PromotionSummary)
 	}
@@ -165,6 +186,22 @@ func (f *intentFlow) decide() (IntentResult, error) {
 	res := f.result
 	f.status.Result = &res
 	return f.result, nil
+}
+
+// decision runs steps 17–19 as a local activity; a failure a longer wait
+// may fix (an outage) retries the same decision as a regular activity.
+func (f *intentFlow) decision(in activities.DecideInput, d *activities.Decided) error {
+	err := workflow.ExecuteLocalActivity(f.ctx, a.Decide, f.step(), in).Get(f.ctx, d)
+	var appErr *temporal.ApplicationError
+	if err == nil || f.ctx.Err() != nil || (errors.As(err, &appErr) && appErr.NonRetryable()) {
+		return err
+	}
+	return workflow.ExecuteActivity(f.lasting(), a.Decide, f.step(), in).Get(f.ctx, d)
+}
+
+// lasting is the context of the decision's regular activity.
+func (f *intentFlow) lasting() workflow.Context {
+	return workflow.WithActivityOptions(f.ctx, lastingOptions())
 }
 
 func (f *intentFlow) confirmationMode() string {

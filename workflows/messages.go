@@ -81,8 +81,11 @@ const (
 )
 
 // PendingEscalation is what an approver is asked to confirm: the question
-// the CONFIRMATION_REQUESTED event records.
-type PendingEscalation = events.ConfirmationRequested
+// the CONFIRMATION_REQUESTED event records, and until when.
+type PendingEscalation struct {
+	events.ConfirmationRequested
+	Deadline time.Time `json:"deadline"`
+}
 
 // StageReport is one completed stage with a one-line summary.
 type StageReport struct {

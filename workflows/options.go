@@ -12,15 +12,39 @@ import (
 
 // Pure stages and short Postgres I/O run as local activities: a dev-server
 // round trip costs ~100 ms per regular activity and ~3 ms per local one
-// (docs/adr/0005). Retries with backoff; invalid input is never retried.
+// (docs/adr/0005). Each attempt has 30 s; the attempts go on with backoff
+// for up to 10 minutes, so a Postgres restart or a network outage delays
+// the stage instead of failing it (the SDK bounds the whole schedule by
+// ScheduleToClose, or by StartToClose when that is unset). Invalid input
+// is never retried.
 func localOptions() workflow.LocalActivityOptions {
 	return workflow.LocalActivityOptions{
-		StartToCloseTimeout: 15 * time.Second,
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: LocalStageOutage,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        200 * time.Millisecond,
 			BackoffCoefficient:     2,
 			MaximumInterval:        10 * time.Second,
-			MaximumAttempts:        10,
+			NonRetryableErrorTypes: []string{activities.ErrInvalidInput},
+		},
+	}
+}
+
+// LocalStageOutage is how long a stage waits out an outage before the
+// intent is decided blocked as interrupted (STAGE_INTERRUPTED).
+const LocalStageOutage = 10 * time.Minute
+
+// lastingOptions is the decision of an intent whose stage could not
+// complete, or whose local decision failed: a regular activity whose
+// retries outlast a long outage (a day), so every intent ends decided.
+func lastingOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Minute,
 			NonRetryableErrorTypes: []string{activities.ErrInvalidInput},
 		},
 	}
@@ -41,12 +65,18 @@ func remoteOptions() workflow.ActivityOptions {
 	}
 }
 
+// unitCrashAllowance is how many attempts of a unit may be lost with a
+// worker (killed, or stopped past its grace period) before the unit fails.
+const unitCrashAllowance = 5
+
 // DefaultUnitRetryBase is retry_policy.backoff's base (whitepaper 5.8).
 const DefaultUnitRetryBase = 30 * time.Second
 
 // unitOptions is the sandbox activity: retried by Temporal with exponential
-// backoff, at most 3 attempts (retry_failed_units); governance,
-// invalid-input and environmental faults are never retried.
+// backoff. The unit counts its own failures and stops being retried at 3
+// (retry_failed_units' max_attempts); attempts lost with a worker do not
+// count, up to unitCrashAllowance of them. Governance, invalid-input and
+// environmental faults are never retried.
 func unitOptions(in IntentInput) workflow.ActivityOptions {
 	base := DefaultUnitRetryBase
 	if in.UnitRetryBaseSeconds > 0 {
@@ -61,19 +91,24 @@ func unitOptions(in IntentInput) workflow.ActivityOptions {
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        base,
 			BackoffCoefficient:     retry.BackoffCoefficient(),
-			MaximumAttempts:        int32(retry.MaxAttempts),
+			MaximumAttempts:        int32(retry.MaxAttempts + unitCrashAllowance),
 			NonRetryableErrorTypes: append([]string{activities.ErrInvalidInput, activities.ErrEnvironmental}, retry.NonRetryableErrorTypes()...),
 		},
 	}
 }
 
-// projectionOptions is the State Projection: one transaction, retried a
-// few times; a projection that keeps failing is I4's to handle.
+// projectionOptions is the State Projection: one transaction, retried
+// through an outage (up to LocalStageOutage); a projection the database
+// refuses is not retried and is I4's to handle.
 func projectionOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
-		StartToCloseTimeout: 2 * time.Minute,
+		StartToCloseTimeout:    2 * time.Minute,
+		ScheduleToCloseTimeout: LocalStageOutage,
+		// The projection heartbeats every 5 s: a dead worker's projection
+		// is retried after 20 s.
+		HeartbeatTimeout: 20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
-			MaximumAttempts: 5, NonRetryableErrorTypes: []string{activities.ErrInvalidInput}},
+			NonRetryableErrorTypes: []string{activities.ErrInvalidInput}},
 	}
 }
 

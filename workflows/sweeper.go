@@ -18,10 +18,11 @@ func TTLSweeperWorkflow(ctx workflow.Context) (activities.Swept, error) {
 	if err := j.registerQueries(); err != nil {
 		return out, err
 	}
-	if _, err := j.local(StageTTL, a.StartSweep, &activities.Stage{}, nil); err != nil {
+	var started activities.Started
+	if _, err := j.local(StageTTL, a.StartSweep, &started, nil); err != nil {
 		return out, err
 	}
-	if _, err := j.local(StageTTL, a.SweepTTL, &out, nil); err != nil {
+	if _, err := j.local(StageTTL, a.SweepTTL, &out, started.Now); err != nil {
 		return out, err
 	}
 	if _, err := j.local(StageTTL, a.RecordSweep, &activities.Stage{}, out); err != nil {

@@ -156,3 +156,20 @@ type TtlEscalation struct {
 	ReviewedAt  *time.Time
 	ReviewedBy  *string
 }
+
+type TtlSweep struct {
+	SweepID     string
+	SweptAt     time.Time
+	VersionID   *uuid.UUID
+	Transitions []byte
+	CommittedAt time.Time
+}
+
+type UnitFailure struct {
+	IntentID   string
+	UnitKey    string
+	Failures   int32
+	LastCode   string
+	LastReport []byte
+	UpdatedAt  time.Time
+}

@@ -14,3 +14,11 @@ WHERE dataset = @dataset AND reviewed_at IS NULL;
 SELECT * FROM ttl_escalations
 WHERE dataset = ANY(@datasets::text[]) AND reviewed_at IS NOT NULL
 ORDER BY dataset, since;
+
+-- name: RecordSweep :execrows
+INSERT INTO ttl_sweeps (sweep_id, swept_at, version_id, transitions)
+VALUES (@sweep_id, @swept_at, @version_id, @transitions)
+ON CONFLICT (sweep_id) DO NOTHING;
+
+-- name: GetSweep :one
+SELECT * FROM ttl_sweeps WHERE sweep_id = @sweep_id;

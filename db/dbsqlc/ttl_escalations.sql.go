@@ -8,7 +8,26 @@ package dbsqlc
 import (
 	"context"
 	"time"
+
+	"github.com/google/uuid"
 )
+
+const getSweep = `-- name: GetSweep :one
+SELECT sweep_id, swept_at, version_id, transitions, committed_at FROM ttl_sweeps WHERE sweep_id = $1
+`
+
+func (q *Queries) GetSweep(ctx context.Context, sweepID string) (TtlSweep, error) {
+	row := q.db.QueryRow(ctx, getSweep, sweepID)
+	var i TtlSweep
+	err := row.Scan(
+		&i.SweepID,
+		&i.SweptAt,
+		&i.VersionID,
+		&i.Transitions,
+		&i.CommittedAt,
+	)
+	return i, err
+}
 
 const listEscalations = `-- name: ListEscalations :many
 SELECT dataset, since, escalated_at, reviewed_at, reviewed_by FROM ttl_escalations ORDER BY dataset, since
@@ -53,6 +72,32 @@ type RecordEscalationParams struct {
 func (q *Queries) RecordEscalation(ctx context.Context, arg RecordEscalationParams) error {
 	_, err := q.db.Exec(ctx, recordEscalation, arg.Dataset, arg.Since)
 	return err
+}
+
+const recordSweep = `-- name: RecordSweep :execrows
+INSERT INTO ttl_sweeps (sweep_id, swept_at, version_id, transitions)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (sweep_id) DO NOTHING
+`
+
+type RecordSweepParams struct {
+	SweepID     string
+	SweptAt     time.Time
+	VersionID   *uuid.UUID
+	Transitions []byte
+}
+
+func (q *Queries) RecordSweep(ctx context.Context, arg RecordSweepParams) (int64, error) {
+	result, err := q.db.Exec(ctx, recordSweep,
+		arg.SweepID,
+		arg.SweptAt,
+		arg.VersionID,
+		arg.Transitions,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const reviewEscalation = `-- name: ReviewEscalation :execrows

@@ -463,3 +463,35 @@ func BenchmarkVerify1000(b *testing.B) {
 		}
 	}
 }
+
+// TestVerifyHeadFindsATruncatedTail is finding 8 of issue 10: receipts
+// deleted from the end verify as a chain, not against the head.
+func TestVerifyHeadFindsATruncatedTail(t *testing.T) {
+	t.Parallel()
+	chain := interleaved(t)
+	last := chain[len(chain)-1]
+	cases := []struct {
+		name     string
+		receipts []audit.Receipt
+		pos      int64
+		hash     []byte
+		ok       bool
+	}{
+		{"whole chain", chain, last.Position, last.Integrity, true},
+		{"empty chain, empty head", nil, 0, make([]byte, 32), true},
+		{"last two deleted", chain[:len(chain)-2], last.Position, last.Integrity, false},
+		{"all deleted", nil, last.Position, last.Integrity, false},
+		{"last replaced", chain, last.Position, chain[0].Integrity, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := audit.VerifyHead(c.receipts, c.pos, c.hash)
+			if c.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, audit.ErrTruncated)
+			require.ErrorContains(t, err, fmt.Sprintf("head records position %d", c.pos))
+		})
+	}
+}

@@ -253,3 +253,10 @@ func (r Receipt) IntentID() string { return r.Context[CtxIntentID] }
 
 // EventType returns the sealed event type.
 func (r Receipt) EventType() string { return r.Context[CtxEventType] }
+
+// Seq returns the event's seq within its intent (0 if the context does not
+// hold an integer, which Verify reports).
+func (r Receipt) Seq() int64 {
+	n, _ := strconv.ParseInt(r.Context[CtxSeq], 10, 64)
+	return n
+}

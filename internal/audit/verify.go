@@ -24,7 +24,27 @@ var (
 	ErrCausalOrder = errors.New("causal order violated")
 	// ErrMalformedReceipt: a field cannot be read back (not sealed by Seal).
 	ErrMalformedReceipt = errors.New("malformed receipt")
+	// ErrTruncated: the chain ends before its recorded head (receipts were
+	// removed from its end).
+	ErrTruncated = errors.New("chain truncated")
 )
+
+// VerifyHead checks that a chain read in full ends at its recorded head:
+// the last receipt has the head's position and integrity (position 0 for
+// an empty chain). Verify cannot see receipts removed from the end; the
+// head, advanced in the transaction of every append, can.
+func VerifyHead(receipts []Receipt, headPosition int64, headIntegrity []byte) error {
+	var last Receipt
+	if n := len(receipts); n > 0 {
+		last = receipts[n-1]
+	}
+	if last.Position == headPosition && (headPosition == 0 || bytes.Equal(last.Integrity, headIntegrity)) {
+		return nil
+	}
+	return &ChainError{Index: len(receipts) - 1, Position: last.Position, ReceiptID: last.ReceiptID, Err: ErrTruncated,
+		Reason: fmt.Sprintf("the chain ends at position %d but its head records position %d (integrity %x): receipts were removed or replaced at the end; restore them from a trusted export",
+			last.Position, headPosition, headIntegrity)}
+}
 
 // ChainError names the first receipt of a chain that does not verify.
 type ChainError struct {

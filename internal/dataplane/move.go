@@ -157,6 +157,21 @@ func Discard(ctx context.Context, tx Querier, target catalog.Dataset, intentID, 
 	return tag.RowsAffected(), nil
 }
 
+// DiscardIntent deletes every row the intent staged in target's staging
+// table, whatever unit wrote it: what an intent leaves when it ends without
+// a projection (interrupted, its projection failed, or rolled back). It
+// returns the rows deleted.
+func DiscardIntent(ctx context.Context, tx Querier, target catalog.Dataset, intentID string) (int64, error) {
+	if !Governed(target) {
+		return 0, nil // nothing is staged for it
+	}
+	tag, err := tx.Exec(ctx, "DELETE FROM "+StagingTable(target)+" WHERE "+q(ColIntentID)+" = $1", intentID)
+	if err != nil {
+		return 0, fmt.Errorf("discard the staged rows of intent %s in %s: %w", intentID, target.Name, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // Publication is one partition's row in public.cfa_publication.
 type Publication struct {
 	Dataset   string        `json:"dataset"`

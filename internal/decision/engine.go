@@ -31,6 +31,10 @@ const (
 	AuthorityRevalidation         Authority = "pre_execution_revalidation"
 	AuthorityRuntimeValidation    Authority = "runtime_validation"
 	AuthorityPartialFailurePolicy Authority = "partial_failure_policy"
+	// AuthoritySandboxMonitor is the whitepaper's detector of
+	// Environmental Faults (5.13): it blocks an intent a stage of which
+	// could not complete, or that was cancelled outside a wait.
+	AuthoritySandboxMonitor Authority = "sandbox_monitor"
 )
 
 // authorityOrder is ordered_authority, in flow order.
@@ -38,7 +42,7 @@ var authorityOrder = []Authority{
 	AuthorityIntentNormalizer, AuthorityConfirmation, AuthorityPolicyEngine,
 	AuthorityPreCostEstimator, AuthorityExecutionPlanner, AuthorityStaticValidation,
 	AuthorityConcurrencyControl, AuthorityRevalidation,
-	AuthorityRuntimeValidation, AuthorityPartialFailurePolicy,
+	AuthorityRuntimeValidation, AuthorityPartialFailurePolicy, AuthoritySandboxMonitor,
 }
 
 // strictness ranks states for strictest_outcome. The whitepaper orders

@@ -75,3 +75,27 @@ func TestSucceeded(t *testing.T) {
 		require.Equal(t, want[s], Succeeded(s), s)
 	}
 }
+
+func TestInterruptedVoteBlocksWithTheStage(t *testing.T) {
+	cases := []struct {
+		name string
+		in   Interruption
+		code string
+	}{
+		{"outage", Interruption{Stage: "state_projection", Cause: "connection refused"}, fault.CodeStageInterrupted},
+		{"cancelled", Interruption{Stage: "execution", Cause: "canceled", Cancelled: true}, fault.CodeIntentCancelled},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			approve := Vote{Authority: AuthorityPolicyEngine, Outcome: Approved}
+			d, err := Decide(Input{Votes: []Vote{approve, InterruptedVote(c.in)}})
+			require.NoError(t, err)
+			require.Equal(t, Blocked, d.State)
+			require.Equal(t, string(AuthoritySandboxMonitor), d.DecidedBy)
+			require.Len(t, d.Faults, 1)
+			require.Equal(t, c.code, d.Faults[0].Code)
+			require.Equal(t, fault.Stage(c.in.Stage), d.Faults[0].Stage)
+			require.Contains(t, d.Reason, c.in.Stage)
+		})
+	}
+}

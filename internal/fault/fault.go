@@ -104,4 +104,13 @@ const (
 	CodeContractPublishPartiallyCommitted = "CONTRACT_PUBLISH_PARTIALLY_COMMITTED"
 	// CodeCodeGenerationRefused: the generator refused the plan.
 	CodeCodeGenerationRefused = "CODE_GENERATION_REFUSED"
+	// CodeOutsideSignature: a plan, or the code generated from it, reads,
+	// joins or writes outside what the approved signature signed (a wider
+	// window, another target, join key, merge key or column): a Static
+	// Safety Fault (docs/adr/0112).
+	CodeOutsideSignature = "STATIC_OUTSIDE_SIGNATURE"
+	// CodeStageInterrupted: a stage could not complete (its retries ran
+	// out on an infrastructure error, or its audit record conflicts); the
+	// intent is blocked with nothing projected (docs/adr/0110).
+	CodeStageInterrupted = "STAGE_INTERRUPTED"
 )

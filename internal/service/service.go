@@ -18,7 +18,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/bounds"
 	"github.com/contextualflux/cfa/internal/composite"
+	"github.com/contextualflux/cfa/internal/intent"
 	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/policy"
@@ -343,6 +345,14 @@ func (req SubmitRequest) Validate() error {
 	if req.CostCeilingDBU < 0 || math.IsNaN(req.CostCeilingDBU) || math.IsInf(req.CostCeilingDBU, 0) {
 		return fmt.Errorf("submit: --cost-ceiling must be a positive number of DBU (0 keeps the default 50), got %v", req.CostCeilingDBU)
 	}
+	// The upper bounds and date ranges (internal/bounds). The signature and
+	// a supplied plan are not refused here: the workflow blocks them with
+	// an audited fault naming the field.
+	opts := intent.Request{AsOf: req.AsOf, EscalationTimeoutSeconds: req.EscalationTimeoutSeconds,
+		UnitRetryBaseSeconds: req.UnitRetryBaseSeconds, CostCeilingDBU: req.CostCeilingDBU}
+	if err := bounds.Options(opts); err != nil {
+		return fmt.Errorf("submit: %w", err)
+	}
 	return nil
 }
 
@@ -354,4 +364,18 @@ func (s *Service) WorkerPolling(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("describe task queue %s: %w", workflows.TaskQueue, err)
 	}
 	return len(resp.GetPollers()) > 0, nil
+}
+
+// Running reports whether the intent's workflow is still running (its
+// latest run). An intent Temporal no longer knows is not running.
+func (s *Service) Running(ctx context.Context, intentID string) (bool, error) {
+	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, intentID, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("describe intent %s: %w", intentID, err)
+	}
+	return desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }

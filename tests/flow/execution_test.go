@@ -435,9 +435,11 @@ func TestDegradedPublishIsVisibleToReaders(t *testing.T) {
 	require.False(t, sd.PublishAllowed, "degraded is never trusted (I7)")
 }
 
-// TestScopeIsReleasedWhenTheIntentFails: an error after the lock (here the
-// unit discovery) fails the workflow, and the scope does not leak.
-func TestScopeIsReleasedWhenTheIntentFails(t *testing.T) {
+// TestScopeIsReleasedAndTheIntentDecidedWhenAStageFails: an error after
+// the lock (here the unit discovery) does not fail the workflow: the scope
+// does not leak and the intent is decided blocked, STAGE_INTERRUPTED, and
+// completed (issue 10, finding 1).
+func TestScopeIsReleasedAndTheIntentDecidedWhenAStageFails(t *testing.T) {
 	seedDemo(t, false)
 	acts := newActivities(t, nil)
 	id := uniqueID(t)
@@ -445,9 +447,15 @@ func TestScopeIsReleasedWhenTheIntentFails(t *testing.T) {
 	env.OnActivity(acts.PrepareExecution, mock.Anything, mock.Anything, mock.Anything).Return(activities.Prepared{},
 		temporal.NewNonRetryableApplicationError("catalog vanished", activities.ErrInvalidInput, nil))
 	approveAt(env, time.Minute)
-	env.ExecuteWorkflow(workflows.IntentWorkflowName, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf})
-	require.True(t, env.IsWorkflowCompleted())
-	require.ErrorContains(t, env.GetWorkflowError(), "catalog vanished")
+	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf})
+	require.Equal(t, decision.Blocked, res.DecisionState, "an interrupted intent is decided, not failed")
+	require.Equal(t, fault.CodeStageInterrupted, res.Faults[0].Code)
+	require.Contains(t, res.Faults[0].Message, "catalog vanished")
+	types := eventTypes(t, id)
+	require.Equal(t, []string{audit.EventDecision, audit.EventIntentCompleted}, types[len(types)-2:])
+	row, err := store.GetIntent(context.Background(), id)
+	require.NoError(t, err)
+	require.Equal(t, workflows.IntentStatusCompleted, row.Status)
 	active, err := store.ActiveLocks(context.Background())
 	require.NoError(t, err)
 	for _, h := range active {
@@ -457,6 +465,37 @@ func TestScopeIsReleasedWhenTheIntentFails(t *testing.T) {
 	require.NoError(t, testDB.Pool.QueryRow(context.Background(),
 		`SELECT count(*) FROM scope_locks WHERE intent_id = $1 AND release_reason = 'cancelled'`, id).Scan(&released))
 	require.Positive(t, released)
+}
+
+// TestAnInterruptedExecutionLeavesNothingStaged: units ran and staged
+// their rows, then a stage could not complete: the intent is decided
+// blocked and nothing it staged stays in staging (issue 10, finding 8).
+func TestAnInterruptedExecutionLeavesNothingStaged(t *testing.T) {
+	seedDemo(t, false)
+	acts := newActivities(t, nil)
+	id := uniqueID(t)
+	env := newEnv(t, acts, id)
+	env.OnActivity(acts.ApplyPartialFailurePolicy, mock.Anything, mock.Anything, mock.Anything).Return(activities.Partial{},
+		temporal.NewNonRetryableApplicationError("policy store gone", activities.ErrInvalidInput, nil))
+	approveAt(env, time.Minute)
+	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf})
+	require.Equal(t, decision.Blocked, res.DecisionState)
+	require.Equal(t, fault.CodeStageInterrupted, res.Faults[0].Code)
+	require.NotNil(t, res.Execution)
+	var wrote int64
+	for _, u := range res.Execution.Units {
+		wrote += u.RowsOut
+	}
+	require.Positive(t, wrote, "the units staged rows before the interruption")
+	var staged int
+	require.NoError(t, testDB.Pool.QueryRow(context.Background(),
+		`SELECT count(*) FROM staging.silver_documentos WHERE cfa_intent_id = $1`, id).Scan(&staged))
+	require.Zero(t, staged, "the units' staged rows are discarded")
+	active, err := store.ActiveLocks(context.Background())
+	require.NoError(t, err)
+	for _, h := range active {
+		require.NotEqual(t, id, h.IntentID)
+	}
 }
 
 // injectStagingFault makes every row the units of intentID write into

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/testsuite"
 	"go.uber.org/zap"
@@ -132,5 +133,139 @@ func TestPromotionSurvivesATransientFailure(t *testing.T) {
 			require.Equal(t, workflows.IntentStatusCompleted, row.Status)
 			require.Contains(t, eventTypes(t, id), audit.EventPromotionEvaluation)
 		})
+	}
+}
+
+// retriedLater is an audit storage that appends every batch twice, the
+// second time a minute later: what a workflow task retried after a worker
+// died does to the local activities it runs again. The stage goes on with
+// the receipts of the retry.
+type retriedLater struct {
+	next    extension.AuditStorage
+	retries atomic.Int32
+}
+
+func (r *retriedLater) Append(ctx context.Context, evs ...audit.Event) ([]audit.Receipt, error) {
+	first, err := r.next.Append(ctx, evs...)
+	if err != nil {
+		return nil, err
+	}
+	later := make([]audit.Event, len(evs))
+	for i, e := range evs {
+		e.Timestamp = e.Timestamp.Add(time.Minute)
+		later[i] = e
+	}
+	again, err := r.next.Append(ctx, later...)
+	if err != nil {
+		return nil, err
+	}
+	for i := range first {
+		if !first[i].Timestamp.Equal(again[i].Timestamp) || first[i].Position != again[i].Position {
+			return nil, errors.New("the retry got another receipt than the first append")
+		}
+	}
+	r.retries.Add(1)
+	return again, nil
+}
+
+// TestEveryStageRetriedLaterRecordsTheSameEvents is finding 1 of issue 10:
+// each stage's events, appended again at a later workflow time, are the
+// events already recorded; the intent (two human escalations, execution,
+// projection, promotion) ends decided, complete and with a verified chain.
+func TestEveryStageRetriedLaterRecordsTheSameEvents(t *testing.T) {
+	seedDemo(t, false)
+	id := uniqueID(t)
+	base := newActivities(t, nil)
+	later := &retriedLater{}
+	acts := activities.New(store, base.Catalog, base.Bundle, zap.NewNop(), extension.Points{
+		WrapAudit: func(n extension.AuditStorage) extension.AuditStorage { later.next = n; return later },
+	})
+	env := newEnv(t, acts, id)
+	approveAt(env, time.Minute)
+	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
+	require.Equal(t, decision.Approved, res.DecisionState)
+	require.Greater(t, later.retries.Load(), int32(10))
+	types := eventTypes(t, id)
+	require.Equal(t, audit.EventIntentReceived, types[0])
+	require.Equal(t, audit.EventIntentCompleted, types[len(types)-1])
+	require.Len(t, types, int(res.AuditEvents))
+	rs, err := store.WholeAuditChain(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, audit.Verify(rs))
+}
+
+// TestSweepRetriedAfterItsCommitKeepsItsTransitions: a sweeper whose
+// workflow task is retried after the sweep committed (the worker died
+// before the result reached history) runs StartSweep and SweepTTL again,
+// later: the sweep keeps its time and returns the transitions it
+// committed, so RecordSweep records them (issue 10, finding 1).
+func TestSweepRetriedAfterItsCommitKeepsItsTransitions(t *testing.T) {
+	ctx := context.Background()
+	base := time.Date(2032, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, _, err := store.OverrideDatasetStates(ctx, []registry.DatasetState{
+		{Name: "gold_faturamento_uf", State: registry.StatePartiallyCommitted, PendingPartitions: []string{"2031-12-31"}, UpdatedAt: base},
+	}, db.Operator{By: "test", Reason: "a partial state to expire"})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _, err := store.OverrideDatasetStates(ctx, []registry.DatasetState{{Name: "gold_faturamento_uf", State: registry.StateCommitted, PublishAllowed: true}},
+			db.Operator{By: "test", Reason: "test cleanup"})
+		require.NoError(t, err)
+	})
+	acts := newActivities(t, nil)
+	id := uniqueID(t)
+	first := activities.Step{IntentID: id, CorrelationID: id, Seq: 1, At: base.Add(8 * 24 * time.Hour)}
+	started, err := acts.StartSweep(ctx, first)
+	require.NoError(t, err)
+	swept, err := acts.SweepTTL(ctx, first, started.Now)
+	require.NoError(t, err)
+	require.Len(t, swept.Transitions, 1)
+
+	retry := first
+	retry.At = first.At.Add(3 * time.Minute)
+	again, err := acts.StartSweep(ctx, retry)
+	require.NoError(t, err)
+	require.Equal(t, started.Now, again.Now, "the sweep's time is the one recorded first")
+	sweptAgain, err := acts.SweepTTL(ctx, retry, again.Now)
+	require.NoError(t, err)
+	require.Equal(t, swept.Transitions, sweptAgain.Transitions, "the committed transitions, not a sweep of the changed snapshot")
+	require.Equal(t, swept.VersionID, sweptAgain.VersionID)
+
+	rec := retry
+	rec.Seq = 2
+	_, err = acts.RecordSweep(ctx, rec, sweptAgain)
+	require.NoError(t, err)
+	rec.Seq = 3
+	_, err = acts.CompleteSweep(ctx, rec, sweptAgain)
+	require.NoError(t, err)
+	require.Equal(t, []string{audit.EventIntentReceived, "CONTEXT_STATE_STALE", audit.EventIntentCompleted}, eventTypes(t, id))
+}
+
+// TestWorkerCrashesDoNotUseUpAUnitsAttempts is finding 8 of issue 10: a
+// unit's attempts lost with a worker (here four, one more than
+// max_attempts) are retried by Temporal but not counted against the unit,
+// which then runs once and commits.
+func TestWorkerCrashesDoNotUseUpAUnitsAttempts(t *testing.T) {
+	seedDemo(t, false)
+	id := uniqueID(t)
+	acts := newActivities(t, nil)
+	env := newEnv(t, acts, id)
+	const lost = 4
+	var calls atomic.Int32
+	crashed := map[string]int{}
+	env.OnActivity(acts.ExecuteUnit, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.UnitInput) (activities.UnitOutcome, error) {
+		calls.Add(1)
+		if in.Key == "2026-01-01" && crashed[in.Key] < lost {
+			crashed[in.Key]++
+			return activities.UnitOutcome{}, errors.New("worker lost: heartbeat timeout")
+		}
+		return acts.ExecuteUnit(ctx, in)
+	})
+	approveAt(env, time.Minute)
+	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
+	require.Equal(t, decision.Approved, res.DecisionState, res.Reason)
+	require.Equal(t, lost, crashed["2026-01-01"])
+	for _, u := range res.Execution.Units {
+		require.Equal(t, "commit", u.State, "unit %s", u.Key)
+		require.Equal(t, 1, u.Attempts, "unit %s: lost attempts are not the unit's", u.Key)
 	}
 }

@@ -46,9 +46,11 @@ type CompositeReceived struct {
 	CostCeilingDBU           float64               `json:"cost_ceiling_dbu,omitempty"`
 }
 
-// SweepReceived starts one run of the TTL sweeper (INTENT_RECEIVED).
+// SweepReceived starts one run of the TTL sweeper (INTENT_RECEIVED). The
+// sweep's time is the event's timestamp: fixed when it is first recorded,
+// it is the time the sweep applies the TTLs at.
 type SweepReceived struct {
-	Now time.Time `json:"now"`
+	Policy string `json:"policy"` // ttl_policy
 }
 
 // EnvironmentConsulted is step 2: the snapshot consulted and the versions
@@ -86,13 +88,15 @@ type ScopeCheck struct {
 }
 
 // ConfirmationRequested opens a human escalation (CONFIRMATION_REQUESTED).
+// Its deadline is the event's timestamp plus TimeoutSeconds: the time is
+// fixed when the event is first recorded, so a retry records the same event.
 type ConfirmationRequested struct {
-	IntentID  string                 `json:"intent_id"`
-	Mode      confirmation.Mode      `json:"confirmation_mode"`
-	Triggers  []confirmation.Trigger `json:"triggers"`
-	Signature signature.Signature    `json:"signature"`
-	Deadline  time.Time              `json:"deadline"`
-	Reason    string                 `json:"reason,omitempty"`
+	IntentID       string                 `json:"intent_id"`
+	Mode           confirmation.Mode      `json:"confirmation_mode"`
+	Triggers       []confirmation.Trigger `json:"triggers"`
+	Signature      signature.Signature    `json:"signature"`
+	TimeoutSeconds int                    `json:"timeout_seconds"`
+	Reason         string                 `json:"reason,omitempty"`
 }
 
 // HumanConfirmation is how an escalation was answered.
