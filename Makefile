@@ -6,7 +6,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export TEMPORAL_CLI := $(BIN)/temporal
 
-.PHONY: help demo test test-unit build dev stop generate verify lint bench bench-e2e histories clean
+.PHONY: help demo test test-unit test-crash build dev stop generate verify lint bench bench-e2e histories clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9/-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ lint: ## go vet, staticcheck and workflowcheck
 
 bench: ## domain benchmarks (ns/op, allocs/op)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+test-crash: $(BIN)/temporal ## the crash harness at full size: 32 kills (30 SIGKILL, SIGTERM, a Temporal restart) at six stage boundaries; prints the table
+	CFA_CRASH_KILLS=32 CFA_CRASH_TABLE=$(CURDIR)/.data/crash-table.txt $(GO) test -count=1 -timeout 60m -v -run TestCrashHarness ./tests/e2e/ | grep -v DEBUG | sed -n '/crash harness:/,/^---/p'
 
 histories: $(BIN)/temporal ## re-record the replay histories (workflows/testdata) from the dev server, after a change of the workflows
 	UPDATE_HISTORY=1 $(GO) test -count=1 -run TestRecordHistories ./tests/e2e/

@@ -482,7 +482,7 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 	start := time.Now()
 	run, err := a.Store.RunUnit(ctx, db.UnitRun{
 		Target: target, Unit: unit, Role: in.Role, Script: staged,
-		Heartbeat: func() { activity.RecordHeartbeat(ctx, in.Key) }, HeartbeatEvery: 5 * time.Second,
+		Heartbeat: func() { activity.RecordHeartbeat(ctx, in.Key) }, HeartbeatEvery: HeartbeatEvery,
 	})
 	if err != nil {
 		err = classify(ctx, err, dataplane.ScopeOf(ex.Plan).Sources...)
@@ -839,6 +839,7 @@ type PanicInput struct {
 // decision's inputs: the quarantined vote and, for a forbidden operation,
 // I6's veto.
 func (a *Activities) PanicRollback(ctx context.Context, st Step, in PanicInput) (Released, error) {
+	defer heartbeating(ctx, HeartbeatEvery)()
 	ex, err := a.executable(ctx, in.Plan)
 	if err != nil {
 		return Released{}, err
@@ -906,7 +907,7 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 	// The transaction may wait on locks: heartbeats tell Temporal the
 	// worker is alive, so a dead one's projection is retried in seconds
 	// (HeartbeatTimeout), not after StartToClose.
-	defer heartbeating(ctx, 5*time.Second)()
+	defer heartbeating(ctx, HeartbeatEvery)()
 	ex, err := a.executable(ctx, in.Plan)
 	if err != nil {
 		return Projected{}, err
@@ -967,6 +968,15 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 		zap.String("version_id", out.VersionID), zap.Bool("replayed", res.Replayed), zap.Any("moved", out.Moved))
 	return out, nil
 }
+
+// HeartbeatEvery is how often a unit and the projection heartbeat while
+// Postgres works; HeartbeatTimeout, how long Temporal waits for one before
+// it runs the activity again on another worker (the SDK sends at most one
+// heartbeat per 80% of the timeout, so the two leave a margin of 4).
+const (
+	HeartbeatEvery   = 2 * time.Second
+	HeartbeatTimeout = 10 * time.Second
+)
 
 // heartbeating records a heartbeat now and every period until the
 // returned stop is called.

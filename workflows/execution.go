@@ -156,7 +156,7 @@ func (f *intentFlow) applyPartialPolicy() error {
 		return nil
 	}
 	var rel activities.Released
-	if err := f.apply(f.remote(f.ctx, StageExecution, a.PanicRollback, &rel, activities.PanicInput{Plan: f.planRef(), Outcome: *p.Panic})); err != nil {
+	if err := f.apply(f.remote(workflow.WithActivityOptions(f.ctx, projectionOptions()), StageExecution, a.PanicRollback, &rel, activities.PanicInput{Plan: f.planRef(), Outcome: *p.Panic})); err != nil {
 		return err
 	}
 	f.holdsScope = false

@@ -85,9 +85,9 @@ func unitOptions(in IntentInput) workflow.ActivityOptions {
 	retry := partialexecution.DefaultRetryPolicy()
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: 15 * time.Minute,
-		// The unit heartbeats every 5 s; a dead worker's unit is retried
-		// after 20 s.
-		HeartbeatTimeout: 20 * time.Second,
+		// The unit heartbeats every 2 s; a dead worker's unit is retried
+		// after 10 s.
+		HeartbeatTimeout: activities.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        base,
 			BackoffCoefficient:     retry.BackoffCoefficient(),
@@ -97,16 +97,15 @@ func unitOptions(in IntentInput) workflow.ActivityOptions {
 	}
 }
 
-// projectionOptions is the State Projection: one transaction, retried
-// through an outage (up to LocalStageOutage); a projection the database
-// refuses is not retried and is I4's to handle.
+// projectionOptions is the State Projection and the Panic Rollback: one
+// transaction each, retried through an outage (up to LocalStageOutage); a
+// change the database refuses is not retried (I4 handles a projection's).
 func projectionOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout:    2 * time.Minute,
 		ScheduleToCloseTimeout: LocalStageOutage,
-		// The projection heartbeats every 5 s: a dead worker's projection
-		// is retried after 20 s.
-		HeartbeatTimeout: 20 * time.Second,
+		// They heartbeat every 2 s: a dead worker's is retried after 10 s.
+		HeartbeatTimeout: activities.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
 			NonRetryableErrorTypes: []string{activities.ErrInvalidInput}},
 	}
