@@ -85,7 +85,9 @@ func TestPostgresOutage(t *testing.T) {
 				p, err := svc.Pending(ctx, id)
 				return err == nil && p != nil
 			})
-			approve := func() { require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "outage-test", "approved during the outage")) }
+			approve := func() {
+				require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "outage-test", "approved during the outage"))
+			}
 
 			var gate pgx.Tx
 			if c.gate != "" {
