@@ -4,7 +4,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -o /out/cfa-worker ./cmd/cfa-worker && CGO_ENABLED=0 go build -o /out/cfa ./starter
+# cgo: static validation parses SQL with the Postgres parser (pg_query_go).
+RUN go build -o /out/cfa-worker ./cmd/cfa-worker && go build -o /out/cfa ./starter
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*

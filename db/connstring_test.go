@@ -22,8 +22,8 @@ func TestUnparsableDatabaseURLHoldsNoPassword(t *testing.T) {
 		"postgres://postgres:" + secret + "%zz@127.0.0.1:5432/cfa_test",
 	} {
 		for name, call := range map[string]func() error{
-			"MigrateURL":       func() error { return db.MigrateURL(ctx, url) },
-			"Open":             func() error { _, err := db.Open(ctx, url); return err },
+			"MigrateURL":       func() error { return db.MigrateURL(ctx, url, db.DefaultRoles) },
+			"Open":             func() error { _, err := db.Open(ctx, url, db.SandboxLogin{}); return err },
 			"EnsureDatabase":   func() error { return db.EnsureDatabase(ctx, url) },
 			"RecreateDatabase": func() error { return db.RecreateDatabase(ctx, url) },
 		} {

@@ -89,8 +89,9 @@ func (s *Store) Publications(ctx context.Context, d catalog.Dataset) ([]dataplan
 	return dataplane.Publications(ctx, s.pool, d)
 }
 
-// EnsureSandboxRole creates (or re-grants) the sandbox role of a plan's
-// scope and returns its name.
+// EnsureSandboxRole has the sandbox role of a plan's scope made (by
+// cfa_ensure_sandbox_role, ADR 0114), grants it the scope and returns its
+// name.
 func (s *Store) EnsureSandboxRole(ctx context.Context, cat *catalog.Catalog, scope dataplane.Scope) (string, error) {
 	return dataplane.EnsureSandboxRole(ctx, s.pool, cat, scope)
 }
@@ -129,19 +130,25 @@ type UnitRunResult struct {
 	StagedBytes int64
 }
 
-// RunUnit runs one attempt of a unit in one transaction: it discards what
-// an earlier attempt staged, enters the sandbox (role, partition, statement
-// timeout), runs the script and measures what it staged. The database's
-// error is returned wrapped, so a caller can classify it (permission,
-// storage, connection).
+// RunUnit runs one attempt of a unit in one transaction on the sandbox
+// login (ADR 0114): it enters the sandbox (the plan's role, the unit's
+// partition, statement timeout), discards what an earlier attempt staged,
+// runs the script and measures what it staged, all as the plan's role. The
+// database's error is returned wrapped, so a caller can classify it
+// (permission, storage, connection).
 func (s *Store) RunUnit(ctx context.Context, r UnitRun) (UnitRunResult, error) {
 	var out UnitRunResult
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// A retry starts from an empty slot: the unit's earlier rows go.
-		if _, err := dataplane.Discard(ctx, tx, r.Target, r.Unit.IntentID, r.Unit.Key); err != nil {
+	sandbox, err := s.sandboxPool(ctx)
+	if err != nil {
+		return out, fmt.Errorf("run unit %s of intent %s: %w", r.Unit.Key, r.Unit.IntentID, err)
+	}
+	err = pgx.BeginFunc(ctx, sandbox, func(tx pgx.Tx) error {
+		if err := dataplane.BeginUnit(ctx, tx, r.Role, r.Unit); err != nil {
 			return err
 		}
-		if err := dataplane.BeginUnit(ctx, tx, r.Role, r.Unit); err != nil {
+		// A retry starts from an empty slot: the unit's earlier rows go
+		// (row security lets the role delete its own unit's rows only).
+		if _, err := dataplane.Discard(ctx, tx, r.Target, r.Unit.IntentID, r.Unit.Key); err != nil {
 			return err
 		}
 		if r.Heartbeat != nil && r.HeartbeatEvery > 0 {

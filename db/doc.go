@@ -33,4 +33,10 @@
 // audit events are never updated, deleted or truncated (triggers, revoked
 // privileges), and every appended event extends the chain head by exactly
 // one position (trigger). See docs/adr/0040-0045.
+//
+// Who may do what (docs/roles.md, ADR 0114): the migrations run as the owner
+// role (MigrateURL), which owns the control plane, triggers included; the
+// worker's role holds only workerGrants on it (roles.go), so it appends to
+// the audit trail and cannot disable what guards it; units run on the
+// sandbox login (RunUnit), which holds nothing but the per-plan roles.
 package db

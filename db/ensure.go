@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/contextualflux/cfa/internal/dataplane"
 )
 
 // EnsureDatabase creates the database named in databaseURL when it does not
@@ -65,8 +67,31 @@ func RecreateDatabase(ctx context.Context, databaseURL string) error {
 	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
 		return fmt.Errorf("drop database %q: %w", name, err)
 	}
+	if err := DropSandboxRolesOf(ctx, conn, name); err != nil {
+		return err
+	}
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return fmt.Errorf("create database %q: %w", name, err)
+	}
+	return nil
+}
+
+// DropSandboxRolesOf drops the per-plan sandbox roles of database dbName,
+// which no longer exists: roles are the server's and outlive it. conn must
+// be a superuser's (or a CREATEROLE role's).
+func DropSandboxRolesOf(ctx context.Context, conn *pgx.Conn, dbName string) error {
+	rows, err := conn.Query(ctx, "SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1) ORDER BY 1", dataplane.SandboxRolePrefix(dbName))
+	if err != nil {
+		return fmt.Errorf("list the sandbox roles of %q: %w", dbName, err)
+	}
+	roles, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list the sandbox roles of %q: %w", dbName, err)
+	}
+	for _, r := range roles {
+		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{r}.Sanitize()); err != nil {
+			return fmt.Errorf("drop sandbox role %s of %q: %w", r, dbName, err)
+		}
 	}
 	return nil
 }

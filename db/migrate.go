@@ -5,6 +5,8 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -45,7 +47,9 @@ func NewMigrationProvider(pool *pgxpool.Pool) (*goose.Provider, error) {
 	return p, nil
 }
 
-// Migrate applies every pending migration. It is safe to call on every start.
+// Migrate applies every pending migration as the pool's role. It is safe
+// to call on every start. A deployment migrates with MigrateURL, as the
+// owner role; this is for tests of the migrations themselves.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	p, err := NewMigrationProvider(pool)
 	if err != nil {
@@ -58,15 +62,23 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-// MigrateURL connects to databaseURL, applies pending migrations and closes
-// the connection.
-func MigrateURL(ctx context.Context, databaseURL string) error {
-	pool, err := connect(ctx, databaseURL)
+// migrationVersions lists the versions of the embedded migrations, from
+// their file names (NNNN_name.sql), in order.
+func migrationVersions() ([]int64, error) {
+	entries, err := fs.ReadDir(Migrations(), ".")
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("list embedded migrations: %w", err)
 	}
-	defer pool.Close()
-	return Migrate(ctx, pool)
+	var out []int64
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.ParseInt(num, 10, 64)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("embedded migration %s: name it NNNN_what.sql", e.Name())
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // connect opens and pings a pool so a wrong URL fails here, with a hint.

@@ -60,7 +60,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 
 func TestOpenUnreachable(t *testing.T) {
 	t.Parallel()
-	_, err := db.Open(context.Background(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	_, err := db.Open(context.Background(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2", db.SandboxLogin{})
 	require.ErrorContains(t, err, "cannot reach Postgres at 127.0.0.1:1/none")
 	require.ErrorContains(t, err, "start it or set DATABASE_URL")
 }

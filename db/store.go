@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -34,21 +35,40 @@ var (
 type Store struct {
 	pool *pgxpool.Pool
 	q    *dbsqlc.Queries
+
+	// The sandbox login units run on (sandbox.go), opened on first use.
+	sandboxMu  sync.Mutex
+	sandboxCfg *pgxpool.Config
+	sandboxErr error
+	sandbox    *pgxpool.Pool
 }
 
-// Open connects to databaseURL and checks that Postgres answers. It does not
-// migrate; call Migrate (or MigrateURL) first.
-func Open(ctx context.Context, databaseURL string) (*Store, error) {
+// Open connects to databaseURL, the worker's login, and checks that
+// Postgres answers; units will run on the sandbox login (not connected
+// yet: CheckSandbox connects). It does not migrate: the owner runs
+// MigrateURL, and CheckSchema says whether it has.
+func Open(ctx context.Context, databaseURL string, sandbox SandboxLogin) (*Store, error) {
 	pool, err := connect(ctx, databaseURL)
 	if err != nil {
 		return nil, err
 	}
-	return New(pool), nil
+	cfg, err := sandboxConfig(pool.Config(), sandbox)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s := New(pool)
+	s.sandboxCfg, s.sandboxErr = cfg, nil
+	return s, nil
 }
 
-// New returns a Store over an existing pool; Close closes that pool.
+// New returns a Store over an existing pool; Close closes that pool. Units
+// run on the pool's server and database as DefaultRoles.Sandbox, with no
+// password.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, q: dbsqlc.New(pool)}
+	s := &Store{pool: pool, q: dbsqlc.New(pool)}
+	s.sandboxCfg, s.sandboxErr = sandboxConfig(pool.Config(), SandboxLogin{})
+	return s
 }
 
 // Ping checks that Postgres answers (a readiness probe).
@@ -59,8 +79,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the pool.
-func (s *Store) Close() { s.pool.Close() }
+// Close closes the pool and the sandbox login's.
+func (s *Store) Close() {
+	s.pool.Close()
+	s.sandboxMu.Lock()
+	defer s.sandboxMu.Unlock()
+	if s.sandbox != nil {
+		s.sandbox.Close()
+	}
+}
 
 // inTx runs fn in a transaction with the given options, committing if fn
 // returns nil and rolling back otherwise.

@@ -11,17 +11,25 @@
 # The demo never uses DATABASE_URL (an operator's database): it runs on a
 # database of its own, CFA_DEMO_DATABASE_URL (default cfa_demo on the local
 # server, a name that must end in _demo), dropped and created empty on every
-# run, before the worker connects to it.
+# run, before the worker connects to it. That URL logs in as a superuser,
+# which sets up the roles (docs/roles.md) and migrates as cfa_owner; the
+# worker, the demo and the CLI then log in as cfa_worker and the units as
+# cfa_sandbox, on the same server and database (the local server trusts
+# local logins).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-export DATABASE_URL=${CFA_DEMO_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cfa_demo?sslmode=disable}
+admin_url=${CFA_DEMO_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/cfa_demo?sslmode=disable}
+# as_user URL USER: URL logging in as USER, with no password.
+as_user() { printf '%s' "$1" | sed -E "s#^(postgres(ql)?://)([^@/]*@)?#\1$2@#"; }
+export DATABASE_URL
+DATABASE_URL=$(as_user "$admin_url" "${CFA_WORKER_ROLE:-cfa_worker}")
 export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
 [ $# -gt 0 ] || set -- run
 
 scripts/ensure-postgres.sh
 scripts/ensure-temporal.sh
-bin/cfa-demo reset-database
+CFA_MIGRATE_DATABASE_URL=$admin_url bin/cfa-demo reset-database
 
 scripts/with-worker.sh bin/cfa-demo "$@"
 if [ "$1" = run ]; then

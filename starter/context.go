@@ -218,16 +218,66 @@ func printEnvironment(w io.Writer, env registry.EnvironmentState) {
 func (c *cli) migrateCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "migrate",
-		Short: "Create the database if missing and apply migrations (DATABASE_URL)",
-		Args:  cobra.NoArgs,
+		Short: "Create the database if missing and apply migrations as the owner role (CFA_MIGRATE_DATABASE_URL)",
+		Long: `Create the database if missing, apply the pending migrations as the owner role
+(cfa_owner: the login of CFA_MIGRATE_DATABASE_URL, or DATABASE_URL when it is
+not set, must be a superuser or a member of it) and grant the worker role
+its privileges on the control plane. The worker does not migrate: run this
+before a new version's workers start. Set the roles up first (cfa roles setup).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := db.EnsureDatabase(cmd.Context(), c.cfg.DatabaseURL); err != nil {
+			url := c.cfg.MigrateURL()
+			if err := db.EnsureDatabase(cmd.Context(), url); err != nil {
 				return err
 			}
-			if err := db.MigrateURL(cmd.Context(), c.cfg.DatabaseURL); err != nil {
+			if err := db.MigrateURL(cmd.Context(), url, c.cfg.Roles); err != nil {
 				return err
 			}
-			return c.emit(map[string]string{"migrated": "ok"}, func(w io.Writer) { fmt.Fprintln(w, "database migrated") })
+			return c.emit(map[string]string{"migrated": "ok", "owner": c.cfg.Roles.Owner, "worker": c.cfg.Roles.Worker},
+				func(w io.Writer) {
+					fmt.Fprintf(w, "database migrated as %s; %s granted its privileges\n", c.cfg.Roles.Owner, c.cfg.Roles.Worker)
+				})
 		},
 	}
+}
+
+// rolesCmd prints or runs the SQL that sets up the database roles.
+func (c *cli) rolesCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "roles",
+		Short: "The database roles: owner, worker, sandbox (docs/roles.md)",
+	}
+	sql := &cobra.Command{
+		Use:   "sql",
+		Short: "Print the SQL a superuser runs once per database to set up the roles",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			text, err := db.RolesSQL(c.cfg.Roles)
+			if err != nil {
+				return err
+			}
+			return c.emit(map[string]string{"sql": text}, func(w io.Writer) { fmt.Fprint(w, text) })
+		},
+	}
+	setup := &cobra.Command{
+		Use:   "setup",
+		Short: "Create the database if missing and run that SQL on it (CFA_MIGRATE_DATABASE_URL, a superuser)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			url := c.cfg.MigrateURL()
+			if err := db.EnsureDatabase(cmd.Context(), url); err != nil {
+				return err
+			}
+			if err := db.SetupRoles(cmd.Context(), url, c.cfg.Roles); err != nil {
+				return err
+			}
+			r := c.cfg.Roles
+			return c.emit(map[string]string{"owner": r.Owner, "worker": r.Worker, "sandbox": r.Sandbox, "sandbox_admin": r.Admin},
+				func(w io.Writer) {
+					fmt.Fprintf(w, "roles set up: owner %s, worker %s, sandbox %s, sandbox admin %s\n", r.Owner, r.Worker, r.Sandbox, r.Admin)
+				})
+		},
+	}
+	cmd.AddCommand(sql, setup)
+	return cmd
 }

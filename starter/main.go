@@ -67,7 +67,7 @@ func (c *cli) root() *cobra.Command {
 	}
 	root.PersistentFlags().StringVarP(&c.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(c.submitCmd(), c.confirmCmd("approve"), c.confirmCmd("reject"), c.statusCmd(), c.listCmd(),
-		c.auditCmd(), c.policyCmd(), c.catalogCmd(), c.registryCmd(), c.migrateCmd(), c.planCmd(), c.codeCmd(), c.dataplaneCmd())
+		c.auditCmd(), c.policyCmd(), c.catalogCmd(), c.registryCmd(), c.migrateCmd(), c.rolesCmd(), c.planCmd(), c.codeCmd(), c.dataplaneCmd())
 	return root
 }
 
@@ -94,11 +94,12 @@ func (c *cli) openStore(ctx context.Context) (*db.Store, error) {
 	if c.store != nil {
 		return c.store, nil
 	}
-	if err := db.MigrateURL(ctx, c.cfg.DatabaseURL); err != nil {
-		return nil, fmt.Errorf("prepare Postgres (DATABASE_URL): %w", err)
-	}
-	s, err := db.Open(ctx, c.cfg.DatabaseURL)
+	s, err := db.Open(ctx, c.cfg.DatabaseURL, c.cfg.SandboxLogin())
 	if err != nil {
+		return nil, err
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		s.Close()
 		return nil, err
 	}
 	c.store = s

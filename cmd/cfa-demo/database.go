@@ -61,26 +61,32 @@ func checkFresh(ctx context.Context, store *db.Store, databaseURL string) error 
 func (c *cli) resetDatabaseCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "reset-database",
-		Short: "Drop and recreate the demo's own database (DATABASE_URL, a name ending in _demo) and migrate it",
-		Long: `Drop the database DATABASE_URL names, with every session still connected to it,
-create it empty and apply the migrations. Run it before the worker starts:
-make demo and make bench-e2e do. It refuses a database whose name does not
-end in _demo (or _test), so an operator's database is never dropped.`,
+		Short: "Drop and recreate the demo's own database (a name ending in _demo), set up the roles and migrate it",
+		Long: `Drop the database CFA_MIGRATE_DATABASE_URL (or DATABASE_URL) names, with every
+session still connected to it, create it empty, set up the database roles
+(cfa_owner, cfa_worker, cfa_sandbox; docs/roles.md) and apply the migrations
+as cfa_owner. It needs a superuser's login; the worker then runs as
+cfa_worker. Run it before the worker starts: make demo and make bench-e2e
+do. It refuses a database whose name does not end in _demo (or _test), so
+an operator's database is never dropped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			url := c.cfg.DatabaseURL
+			url := c.cfg.MigrateURL()
 			if err := checkDemoDatabase(url); err != nil {
 				return err
 			}
 			if err := db.RecreateDatabase(cmd.Context(), url); err != nil {
 				return err
 			}
-			if err := db.MigrateURL(cmd.Context(), url); err != nil {
+			if err := db.SetupRoles(cmd.Context(), url, c.cfg.Roles); err != nil {
+				return err
+			}
+			if err := db.MigrateURL(cmd.Context(), url, c.cfg.Roles); err != nil {
 				return err
 			}
 			name, _ := databaseName(url)
-			return c.emit(map[string]string{"database": name, "state": "recreated and migrated"}, func(w io.Writer) error {
-				_, err := fmt.Fprintf(w, "database %s recreated and migrated\n", name)
+			return c.emit(map[string]string{"database": name, "state": "recreated, roles set up, migrated"}, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "database %s recreated, roles set up (worker %s, sandbox %s), migrated as %s\n", name, c.cfg.Roles.Worker, c.cfg.Roles.Sandbox, c.cfg.Roles.Owner)
 				return err
 			})
 		},

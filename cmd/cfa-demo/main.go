@@ -2,7 +2,7 @@
 // governed-execution system against a running Temporal server and worker.
 // It is not part of the product: the operator's CLI is cfa (starter/).
 //
-//	cfa-demo reset-database   drop and recreate the demo's own database (DATABASE_URL, named *_demo), migrated
+//	cfa-demo reset-database   drop and recreate the demo's own database (named *_demo), its roles set up, migrated
 //	cfa-demo run              the governed scenarios end to end (make demo)
 //	cfa-demo bench            end-to-end latency and history size (make bench-e2e)
 //
@@ -73,12 +73,13 @@ func (c *cli) service(ctx context.Context) (*service.Service, error) {
 	if err := checkDemoDatabase(c.cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
-	if err := db.MigrateURL(ctx, c.cfg.DatabaseURL); err != nil {
-		return nil, fmt.Errorf("prepare the demo's database (DATABASE_URL): %w; `cfa-demo reset-database` creates it", err)
-	}
-	s, err := db.Open(ctx, c.cfg.DatabaseURL)
+	s, err := db.Open(ctx, c.cfg.DatabaseURL, c.cfg.SandboxLogin())
 	if err != nil {
 		return nil, err
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("the demo's database (DATABASE_URL): %w; `cfa-demo reset-database` creates it", err)
 	}
 	tc, err := app.Dial(c.cfg, nil)
 	if err != nil {

@@ -1,6 +1,8 @@
 // Package dbtest gives each test package a Postgres database of its own:
-// created from TEST_DATABASE_URL, migrated, and dropped when the package's
-// tests end. It never touches the server's existing databases.
+// created from TEST_DATABASE_URL, its roles set up (db.SetupRoles with
+// db.DefaultRoles: server-wide, shared by every test database), migrated as
+// the owner role, and dropped when the package's tests end with its
+// sandbox roles. It never touches the server's existing databases.
 //
 //	var testDB *dbtest.Database
 //
@@ -37,11 +39,19 @@ import (
 // database is only used to create and drop the test databases.
 const DefaultURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
-// Database is a throwaway database and a pool connected to it.
+// Database is a throwaway database and pools connected to it.
 type Database struct {
 	Name string
+	// URL and Pool log in as TEST_DATABASE_URL's role, a superuser: for
+	// what a test does around the system (seeding, tampering, checking).
 	URL  string
 	Pool *pgxpool.Pool
+	// WorkerURL and Worker log in as db.DefaultRoles.Worker, as the worker
+	// does in production: a store over Worker holds what the worker holds.
+	WorkerURL string
+	Worker    *pgxpool.Pool
+	// SandboxURL logs in as db.DefaultRoles.Sandbox, the units' login.
+	SandboxURL string
 
 	adminURL string
 }
@@ -73,31 +83,43 @@ func Create(ctx context.Context, pkg string, migrate bool) (*Database, error) {
 		return nil, fmt.Errorf("create test database %s: %w: the TEST_DATABASE_URL role needs CREATEDB", name, err)
 	}
 
-	d := &Database{Name: name, URL: testURL, adminURL: adminURL}
-	poolCfg, err := pgxpool.ParseConfig(d.URL)
-	if err != nil {
+	d := &Database{Name: name, URL: testURL, adminURL: adminURL,
+		WorkerURL: withUser(testURL, db.DefaultRoles.Worker), SandboxURL: withUser(testURL, db.DefaultRoles.Sandbox)}
+	if err := db.SetupRoles(ctx, d.URL, db.DefaultRoles); err != nil {
 		_ = d.drop(ctx)
-		return nil, fmt.Errorf("parse test database URL: %w", err)
-	}
-	poolCfg.MaxConns = 32 // concurrency tests open many connections
-	if d.Pool, err = pgxpool.NewWithConfig(ctx, poolCfg); err != nil {
-		_ = d.drop(ctx)
-		return nil, fmt.Errorf("connect to test database %s: %w", name, err)
+		return nil, err
 	}
 	if migrate {
-		if err := db.Migrate(ctx, d.Pool); err != nil {
-			_ = d.Drop(ctx)
+		if err := db.MigrateURL(ctx, d.URL, db.DefaultRoles); err != nil {
+			_ = d.drop(ctx)
 			return nil, err
+		}
+	}
+	for _, p := range []struct {
+		pool **pgxpool.Pool
+		url  string
+	}{{&d.Pool, d.URL}, {&d.Worker, d.WorkerURL}} {
+		poolCfg, err := pgxpool.ParseConfig(p.url)
+		if err != nil {
+			_ = d.Drop(ctx)
+			return nil, fmt.Errorf("parse test database URL: %w", err)
+		}
+		poolCfg.MaxConns = 32 // concurrency tests open many connections
+		if *p.pool, err = pgxpool.NewWithConfig(ctx, poolCfg); err != nil {
+			_ = d.Drop(ctx)
+			return nil, fmt.Errorf("connect to test database %s: %w", name, err)
 		}
 	}
 	return d, nil
 }
 
-// Drop closes the pool and drops the database, disconnecting any session
-// still connected to it.
+// Drop closes the pools and drops the database, disconnecting any session
+// still connected to it, and its sandbox roles.
 func (d *Database) Drop(ctx context.Context) error {
-	if d.Pool != nil {
-		d.Pool.Close()
+	for _, p := range []*pgxpool.Pool{d.Pool, d.Worker} {
+		if p != nil {
+			p.Close()
+		}
 	}
 	return d.drop(ctx)
 }
@@ -111,7 +133,7 @@ func (d *Database) drop(ctx context.Context) error {
 	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{d.Name}.Sanitize()+" WITH (FORCE)"); err != nil {
 		return fmt.Errorf("drop test database %s: %w: drop it by hand", d.Name, err)
 	}
-	return nil
+	return db.DropSandboxRolesOf(ctx, admin, d.Name)
 }
 
 // Main creates and migrates the package database, hands it to use, runs the
@@ -195,6 +217,14 @@ func randomSuffix() string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// withUser returns rawURL (a URL withDatabase made) logging in as user,
+// with no password: the test server trusts local logins.
+func withUser(rawURL, user string) string {
+	u, _ := url.Parse(rawURL)
+	u.User = url.User(user)
+	return u.String()
 }
 
 // withDatabase returns rawURL pointing at database name.

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	catalogfiles "github.com/contextualflux/cfa/catalog"
+	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/extension"
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/policy"
@@ -22,16 +23,33 @@ import (
 const (
 	DefaultTemporalAddress = "127.0.0.1:7233"
 	DefaultNamespace       = "default"
-	DefaultDatabaseURL     = "postgres://postgres@127.0.0.1:5432/cfa?sslmode=disable"
+	// DefaultDatabaseURL logs in as the worker role (docs/roles.md).
+	DefaultDatabaseURL = "postgres://cfa_worker@127.0.0.1:5432/cfa?sslmode=disable"
+	// DefaultMigrateDatabaseURL is the local superuser, who sets the roles
+	// up and migrates when neither CFA_MIGRATE_DATABASE_URL nor
+	// DATABASE_URL is set.
+	DefaultMigrateDatabaseURL = "postgres://postgres@127.0.0.1:5432/cfa?sslmode=disable"
 )
 
 // Config is the process configuration, read from the environment.
 type Config struct {
 	TemporalAddress string // TEMPORAL_ADDRESS
 	Namespace       string // TEMPORAL_NAMESPACE
-	DatabaseURL     string // DATABASE_URL
-	CatalogDir      string // CFA_CATALOG_DIR; empty = the shipped catalog
-	PolicyDir       string // CFA_POLICY_DIR; empty = the shipped bundle
+	DatabaseURL     string // DATABASE_URL: the worker's login (cfa_worker)
+	// SandboxDatabaseURL (CFA_SANDBOX_DATABASE_URL) is the login units run
+	// on; empty: DatabaseURL's server and database as Roles.Sandbox, with
+	// no password (docs/roles.md).
+	SandboxDatabaseURL string
+	// MigrateDatabaseURL (CFA_MIGRATE_DATABASE_URL; unset: DATABASE_URL
+	// when that is set, else DefaultMigrateDatabaseURL) is the login of
+	// `cfa migrate` and `cfa roles setup`: a superuser, or for migrate a
+	// member of Roles.Owner.
+	MigrateDatabaseURL string
+	// Roles names the database roles (CFA_OWNER_ROLE, CFA_WORKER_ROLE,
+	// CFA_SANDBOX_ROLE, CFA_SANDBOX_ADMIN_ROLE; default db.DefaultRoles).
+	Roles      db.Roles
+	CatalogDir string // CFA_CATALOG_DIR; empty = the shipped catalog
+	PolicyDir  string // CFA_POLICY_DIR; empty = the shipped bundle
 	// WebhookURL (CFA_NOTIFY_WEBHOOK_URL; empty = log only) is the
 	// governance notification target. It is the worker's configuration,
 	// read by the NotifyGovernance activity, never an activity argument:
@@ -53,17 +71,48 @@ type Config struct {
 // FromEnv reads Config from the environment with local defaults.
 func FromEnv() Config {
 	return Config{
-		TemporalAddress: envOr("TEMPORAL_ADDRESS", DefaultTemporalAddress),
-		Namespace:       envOr("TEMPORAL_NAMESPACE", DefaultNamespace),
-		DatabaseURL:     envOr("DATABASE_URL", DefaultDatabaseURL),
-		CatalogDir:      os.Getenv("CFA_CATALOG_DIR"),
-		PolicyDir:       os.Getenv("CFA_POLICY_DIR"),
-		WebhookURL:      os.Getenv("CFA_NOTIFY_WEBHOOK_URL"),
-		TTLSweepEvery:   durationOr("CFA_TTL_SWEEP_EVERY", time.Hour),
-		BuildID:         os.Getenv("CFA_WORKER_BUILD_ID"),
-		DeploymentName:  envOr("CFA_WORKER_DEPLOYMENT", "cfa-worker"),
-		Promote:         os.Getenv("CFA_WORKER_PROMOTE") == "true",
+		TemporalAddress:    envOr("TEMPORAL_ADDRESS", DefaultTemporalAddress),
+		Namespace:          envOr("TEMPORAL_NAMESPACE", DefaultNamespace),
+		DatabaseURL:        envOr("DATABASE_URL", DefaultDatabaseURL),
+		SandboxDatabaseURL: os.Getenv("CFA_SANDBOX_DATABASE_URL"),
+		MigrateDatabaseURL: migrateURL(),
+		Roles: db.Roles{
+			Owner:   envOr("CFA_OWNER_ROLE", db.DefaultRoles.Owner),
+			Worker:  envOr("CFA_WORKER_ROLE", db.DefaultRoles.Worker),
+			Sandbox: envOr("CFA_SANDBOX_ROLE", db.DefaultRoles.Sandbox),
+			Admin:   envOr("CFA_SANDBOX_ADMIN_ROLE", db.DefaultRoles.Admin),
+		},
+		CatalogDir:     os.Getenv("CFA_CATALOG_DIR"),
+		PolicyDir:      os.Getenv("CFA_POLICY_DIR"),
+		WebhookURL:     os.Getenv("CFA_NOTIFY_WEBHOOK_URL"),
+		TTLSweepEvery:  durationOr("CFA_TTL_SWEEP_EVERY", time.Hour),
+		BuildID:        os.Getenv("CFA_WORKER_BUILD_ID"),
+		DeploymentName: envOr("CFA_WORKER_DEPLOYMENT", "cfa-worker"),
+		Promote:        os.Getenv("CFA_WORKER_PROMOTE") == "true",
 	}
+}
+
+// MigrateURL is the login that migrates and sets up the roles.
+func (c Config) MigrateURL() string {
+	if c.MigrateDatabaseURL != "" {
+		return c.MigrateDatabaseURL
+	}
+	return c.DatabaseURL
+}
+
+func migrateURL() string {
+	if u := os.Getenv("CFA_MIGRATE_DATABASE_URL"); u != "" {
+		return u
+	}
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultMigrateDatabaseURL
+}
+
+// SandboxLogin is how the worker's units connect.
+func (c Config) SandboxLogin() db.SandboxLogin {
+	return db.SandboxLogin{URL: c.SandboxDatabaseURL, Role: c.Roles.Sandbox}
 }
 
 // durationOr reads a Go duration; an unparsable value keeps the default

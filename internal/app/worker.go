@@ -23,7 +23,8 @@ import (
 )
 
 // NewWorker loads the catalog and the bundle (with the custom rule
-// providers' rules), migrates and opens Postgres, prepares the data plane,
+// providers' rules), opens Postgres (the worker's and the sandbox's logins)
+// and checks that the schema is current, prepares the data plane,
 // dials Temporal and registers the workflows and the activities with the
 // extension points ext: the one place a deployment's plug-ins are wired.
 // The returned cleanup closes everything it opened.
@@ -36,15 +37,33 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger, ext extensio
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := db.MigrateURL(ctx, cfg.DatabaseURL); err != nil {
-		return nil, nil, fmt.Errorf("migrate Postgres at %s: %w", redact.URL(cfg.DatabaseURL), err)
-	}
-	store, err := db.Open(ctx, cfg.DatabaseURL)
+	store, err := db.Open(ctx, cfg.DatabaseURL, cfg.SandboxLogin())
 	if err != nil {
+		return nil, nil, fmt.Errorf("open Postgres at %s: %w", redact.URL(cfg.DatabaseURL), err)
+	}
+	// The worker does not migrate: the schema's owner does (`cfa migrate`,
+	// ADR 0114). It refuses a schema this build does not know.
+	if err := store.CheckSchema(ctx); err != nil {
+		store.Close()
 		return nil, nil, err
 	}
+	// Units log in as the sandbox login: refuse to start if it is not
+	// confined or cannot connect.
+	if err := store.CheckSandbox(ctx); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	warnings, err := store.PrivilegeWarnings(ctx)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	if len(warnings) > 0 {
+		logger.Warn("the worker's database role holds more than it needs: run it as "+cfg.Roles.Worker+" (docs/roles.md)",
+			zap.Strings("privileges", warnings))
+	}
 	// The data plane the sandbox runs on: layer, staging and quarantine
-	// schemas made from the catalog (idempotent).
+	// schemas made from the catalog (idempotent), owned by the worker.
 	if err := store.EnsureDataPlane(ctx, cat); err != nil {
 		store.Close()
 		return nil, nil, err
@@ -69,6 +88,7 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger, ext extensio
 		zap.Int("policy_rules", len(bundle.Rules)),
 		zap.Strings("rule_providers", bundle.Providers),
 		zap.String("deployment", cfg.DeploymentName), zap.String("build_id", cfg.BuildID),
+		zap.String("sandbox_login", store.SandboxUser()),
 		zap.String("notify_webhook", webhookOrigin(cfg.WebhookURL)))
 	return w, func() { c.Close(); store.Close() }, nil
 }

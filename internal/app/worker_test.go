@@ -24,7 +24,7 @@ func TestWorkerStartupErrorHoldsNoPassword(t *testing.T) {
 	}{
 		{"keyword form, unreachable",
 			"host=127.0.0.1 port=1 user=postgres password=" + secret + " dbname=cfa",
-			"migrate Postgres at host=127.0.0.1 port=1 user=postgres password=xxxxx dbname=cfa: cannot reach Postgres at 127.0.0.1:1/cfa"},
+			"open Postgres at host=127.0.0.1 port=1 user=postgres password=xxxxx dbname=cfa: cannot reach Postgres at 127.0.0.1:1/cfa"},
 		{"keyword form with spaces around =, unparsable port",
 			"host=127.0.0.1 port=abc user=postgres password = " + secret + " dbname=cfa",
 			"parse database URL host=127.0.0.1 port=abc user=postgres password=xxxxx dbname=cfa: not a valid Postgres connection string"},
@@ -33,7 +33,7 @@ func TestWorkerStartupErrorHoldsNoPassword(t *testing.T) {
 			"not a valid Postgres connection string"},
 		{"URL, unreachable",
 			"postgres://postgres:" + secret + "@127.0.0.1:1/cfa?sslmode=disable",
-			"migrate Postgres at postgres://postgres:xxxxx@127.0.0.1:1/cfa?sslmode=disable: cannot reach Postgres"},
+			"open Postgres at postgres://postgres:xxxxx@127.0.0.1:1/cfa?sslmode=disable: cannot reach Postgres"},
 		{"unparsable URL: a slash in the password",
 			"postgres://postgres:" + secret + "/x@127.0.0.1:1/cfa",
 			"not a valid Postgres connection string"},

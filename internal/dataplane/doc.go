@@ -33,9 +33,11 @@
 //	silver_published.<t>, gold_published.<t>
 //	                                   views: only partitions public.cfa_publication
 //	                                   marks published or degraded
-//	cfa_sbx_<db>_<target>_<scope>      NOLOGIN role per plan scope (EnsureSandboxRole)
+//	cfa_sbx_<db>_<target>_<scope>      NOLOGIN role per plan scope (EnsureSandboxRole), made by
+//	                                   cfa_ensure_sandbox_role, become by the sandbox login (ADR 0114)
 //
 // A unit runs the plan's script, redirected by RedirectToStaging, in its own
-// transaction after BeginUnit; Promote and Quarantine then move its staged
-// rows, and SetPublication records what readers may see.
+// transaction on the sandbox login after BeginUnit; Promote and Quarantine
+// then move its staged rows as the worker, which owns the data plane, and
+// SetPublication records what readers may see.
 package dataplane

@@ -41,13 +41,22 @@ func ScopeOf(plan planner.ExecutionPlan) Scope {
 // database (and the demo's) must get roles of its own.
 const sandboxPrefix = "cfa_sbx_"
 
-// EnsureSandboxRole creates, if missing, the NOLOGIN role of scope in the
-// connected database and returns its name. The role may SELECT the source
-// tables and SELECT, INSERT, UPDATE and DELETE the target's staging table,
-// and nothing else: not the target, not another dataset, not the control
-// plane. The name is a hash of the database and the scope, so its grants
-// never change and calling again is a no-op. The connected user is made a
-// member so that BeginUnit can SET ROLE to it (docs/adr/0093).
+// EnsureRoleFunction makes a sandbox role: the worker has no CREATEROLE, so
+// a function the DBA's setup installs (db/roles.sql.tmpl), owned by a
+// CREATEROLE role and executable by the worker only, creates the NOLOGIN
+// NOINHERIT role if missing and makes the sandbox login a member of it. It
+// refuses any name that is not a sandbox role's of the connected database.
+const EnsureRoleFunction = "public.cfa_ensure_sandbox_role"
+
+// EnsureSandboxRole has the NOLOGIN role of scope in the connected database
+// made (EnsureRoleFunction), grants it its scope and returns its name. The
+// role may SELECT the source tables and SELECT, INSERT, UPDATE and DELETE
+// the target's staging table, and nothing else: not the target, not
+// another dataset, not the control plane. The name is a hash of the
+// database and the scope, so its grants never change and calling again is
+// a no-op. The connected role must own the data plane (it grants on its
+// tables); it does not become a member: units log in as the sandbox login,
+// which is (docs/adr/0093, 0114).
 func EnsureSandboxRole(ctx context.Context, db Beginner, cat *catalog.Catalog, scope Scope) (string, error) {
 	target, ok := cat.Get(scope.Target)
 	if !ok {
@@ -79,13 +88,8 @@ func EnsureSandboxRole(ctx context.Context, db Beginner, cat *catalog.Catalog, s
 		return "", fmt.Errorf("sandbox role for %s: %w", target.Name, err)
 	}
 	role := sandboxRoleName(dbName, target, sources)
-	var exists bool
-	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role).Scan(&exists); err != nil {
-		return "", fmt.Errorf("sandbox role %s: %w", role, err)
-	}
-	var stmts []string
-	if !exists {
-		stmts = append(stmts, "CREATE ROLE "+q(role)+" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS")
+	if _, err := tx.Exec(ctx, "SELECT "+EnsureRoleFunction+"($1)", role); err != nil {
+		return "", fmt.Errorf("sandbox role %s: %w: the roles must be set up (`cfa roles setup`, docs/roles.md)", role, err)
 	}
 	schemas := []string{SchemaStaging}
 	for _, s := range sources {
@@ -94,18 +98,17 @@ func EnsureSandboxRole(ctx context.Context, db Beginner, cat *catalog.Catalog, s
 		}
 	}
 	slices.Sort(schemas)
+	var stmts []string
 	for _, s := range schemas {
 		stmts = append(stmts, "GRANT USAGE ON SCHEMA "+q(s)+" TO "+q(role))
 	}
 	for _, s := range sources {
 		stmts = append(stmts, "GRANT SELECT ON "+Table(s)+" TO "+q(role))
 	}
-	stmts = append(stmts,
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON "+StagingTable(target)+" TO "+q(role),
-		"GRANT "+q(role)+" TO CURRENT_USER")
+	stmts = append(stmts, "GRANT SELECT, INSERT, UPDATE, DELETE ON "+StagingTable(target)+" TO "+q(role))
 	for _, s := range stmts {
 		if _, err := tx.Exec(ctx, s); err != nil {
-			return "", fmt.Errorf("sandbox role %s: %s: %w: run dataplane.Ensure first; the connected role needs CREATEROLE", role, s, err)
+			return "", fmt.Errorf("sandbox role %s: %s: %w: run dataplane.Ensure first, as the role that runs the worker (it owns the data plane)", role, s, err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -127,6 +130,10 @@ func sandboxRoleName(dbName string, target catalog.Dataset, sources []catalog.Da
 	}
 	return databasePrefix(dbName) + name + "_" + hex.EncodeToString(h.Sum(nil))[:8]
 }
+
+// SandboxRolePrefix starts the names of every sandbox role of database
+// dbName (a test drops them with its database).
+func SandboxRolePrefix(dbName string) string { return databasePrefix(dbName) }
 
 func databasePrefix(dbName string) string {
 	sum := sha256.Sum256([]byte(dbName))
@@ -195,13 +202,14 @@ type Unit struct {
 	StatementTimeout time.Duration `json:"statement_timeout,omitempty"`
 }
 
-// BeginUnit prepares tx, a transaction just begun, to run one unit's
-// redirected script: it sets the unit's settings (cfa.intent_id,
-// cfa.unit_key, cfa.unit_partition) and statement_timeout for the
-// transaction only, then SET LOCAL ROLE role. Everything the script does
-// after is checked against that role's grants and row security. Static
-// validation forbids SET ROLE, RESET and set_config in the script
-// (docs/adr/0067), so it cannot leave the role or widen the unit.
+// BeginUnit prepares tx, a transaction just begun on the sandbox login, to
+// run one unit's redirected script: it sets the unit's settings
+// (cfa.intent_id, cfa.unit_key, cfa.unit_partition) and statement_timeout
+// for the transaction only, then SET LOCAL ROLE role. Everything the script
+// does after is checked against that role's grants and row security.
+// Static validation forbids SET ROLE, RESET and set_config in the script
+// (docs/adr/0067); a script that got past it would find only the sandbox
+// login behind RESET ROLE, which holds nothing (docs/adr/0114).
 func BeginUnit(ctx context.Context, tx Querier, role string, u Unit) error {
 	if u.IntentID == "" || u.Key == "" || role == "" {
 		return fmt.Errorf("begin unit %q of intent %q as %q: %w: intent ID, unit key and role are required", u.Key, u.IntentID, role, ErrInvalidOptions)

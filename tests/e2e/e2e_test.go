@@ -41,7 +41,7 @@ func TestEndToEndApproveBySignal(t *testing.T) {
 	// On the seeded data plane, so the run goes through execution: units,
 	// runtime validation, projection.
 	d, cat := testenv.DataPlaneDB(ctx, t, "e2e_signal", &dataplane.Options{})
-	store := db.New(d.Pool)
+	store := db.New(d.Worker)
 	w := startWorker(t, c, devActivities(t, c, store, cat, nil))
 	svc := &service.Service{Temporal: c, Store: store}
 	id, err := svc.Submit(ctx, service.SubmitRequest{Text: reconcileToSilver, SubmittedBy: "e2e", AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})

@@ -42,7 +42,7 @@ func TestRecordHistories(t *testing.T) {
 	defer cancel()
 	c := startDevServer(ctx, t).Client()
 	d, cat := testenv.DataPlaneDB(ctx, t, "e2e_histories", &dataplane.Options{})
-	store := db.New(d.Pool)
+	store := db.New(d.Worker)
 	startWorker(t, c, devActivities(t, c, store, cat, nil))
 	svc := &service.Service{Temporal: c, Store: store}
 	approve := func(id string) {

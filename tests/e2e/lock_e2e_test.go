@@ -30,7 +30,7 @@ func TestTwentyIntentsOnOneScopeAreSerialized(t *testing.T) {
 	defer cancel()
 	d, cat := testenv.DataPlaneDB(ctx, t, "workflows_lock20", &dataplane.Options{RowsPerPartition: 1200, ClientCount: 300})
 	c := startDevServer(ctx, t).Client()
-	s := db.New(d.Pool)
+	s := db.New(d.Worker)
 	startWorker(t, c, devActivities(t, c, s, cat, nil))
 	svc := &service.Service{Temporal: c, Store: s}
 
@@ -109,7 +109,7 @@ func TestScopeOfADeadHolderIsRecovered(t *testing.T) {
 	defer cancel()
 	d, cat := testenv.DataPlaneDB(ctx, t, "workflows_recover", &dataplane.Options{RowsPerPartition: 1200, ClientCount: 300})
 	c := startDevServer(ctx, t).Client()
-	s := db.New(d.Pool)
+	s := db.New(d.Worker)
 	startWorker(t, c, devActivities(t, c, s, cat, nil))
 	svc := &service.Service{Temporal: c, Store: s}
 

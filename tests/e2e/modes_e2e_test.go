@@ -47,7 +47,7 @@ func TestModesAndPanicTriggersOnTheDevServer(t *testing.T) {
 	defer cancel()
 	d, cat := testenv.DataPlaneDB(ctx, t, "workflows_modes", nil)
 	c := startDevServer(ctx, t).Client()
-	s := db.New(d.Pool)
+	s := db.New(d.Worker)
 
 	// The worker is replaced mid-intent by the bundle-change case, so it is
 	// held in a variable: each Activities value belongs to one worker and is

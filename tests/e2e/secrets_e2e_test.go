@@ -76,7 +76,7 @@ func TestNoSecretInLogsOrHistory(t *testing.T) {
 	webhook.RawQuery = "channel=governance&token=" + secret
 
 	d, _ := testenv.DataPlaneDB(ctx, t, "e2e_secrets", nil)
-	databaseURL, err := url.Parse(d.URL)
+	databaseURL, err := url.Parse(d.WorkerURL) // the worker's login, as in production
 	require.NoError(t, err)
 	secrets := []string{secret}
 	if pw, ok := databaseURL.User.Password(); ok {
@@ -100,7 +100,7 @@ func TestNoSecretInLogsOrHistory(t *testing.T) {
 		_ = logFile.Close()
 	})
 
-	svc := &service.Service{Temporal: srv.Client(), Store: db.New(d.Pool)}
+	svc := &service.Service{Temporal: srv.Client(), Store: db.New(d.Worker)}
 	id, err := svc.Submit(ctx, service.SubmitRequest{Text: goldWrite, SubmittedBy: "e2e", EscalationTimeoutSeconds: 1})
 	require.NoError(t, err)
 	res, err := svc.Wait(ctx, id, 200*time.Millisecond, nil, nil)

@@ -29,7 +29,7 @@ func TestVersionedWorkerPinsItsIntents(t *testing.T) {
 	defer cancel()
 	c := startDevServer(ctx, t).Client()
 	d, cat := testenv.DataPlaneDB(ctx, t, "e2e_versioning", nil)
-	store := db.New(d.Pool)
+	store := db.New(d.Worker)
 	cfg := app.Config{BuildID: "build-1", DeploymentName: "cfa-worker-test"}
 	w := worker.New(c, workflows.TaskQueue, app.WorkerOptions(cfg))
 	app.Register(w, devActivities(t, c, store, cat, nil))

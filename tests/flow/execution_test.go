@@ -539,7 +539,7 @@ CREATE TRIGGER cfa_test_fault BEFORE INSERT OR UPDATE ON staging.silver_document
 func TestPublishOfADatasetNoProjectionRecordedIsRefused(t *testing.T) {
 	ctx := context.Background()
 	d, _ := testenv.DataPlaneDB(ctx, t, "workflows_publish", nil)
-	s := db.New(d.Pool)
+	s := db.New(d.Worker)
 	base := newActivities(t, nil)
 	acts := activities.New(s, base.Catalog, base.Bundle, zap.NewNop(), extension.Points{})
 	step := func(id string) activities.Step { return activities.Step{IntentID: id, Seq: 1, At: time.Now()} }

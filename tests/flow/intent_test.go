@@ -25,7 +25,9 @@ import (
 )
 
 // The workflow tests run the real activities against this package's own
-// Postgres database: only Temporal's clock and dispatch are simulated.
+// Postgres database: only Temporal's clock and dispatch are simulated. The
+// store logs in as the worker role and runs units on the sandbox login, as
+// in production (docs/roles.md); testDB.Pool is a superuser's.
 var (
 	store  *db.Store
 	testDB *dbtest.Database
@@ -33,14 +35,14 @@ var (
 
 func TestMain(m *testing.M) {
 	os.Exit(dbtest.Main(m, "flow", func(d *dbtest.Database) {
-		store, testDB = db.New(d.Pool), d
+		store, testDB = db.New(d.Worker), d
 		cat, err := app.LoadCatalog("")
 		if err != nil {
 			panic(err)
 		}
 		// The data plane, empty: intents find nothing to run unless a test
 		// seeds it.
-		if err := dataplane.Ensure(context.Background(), d.Pool, cat); err != nil {
+		if err := dataplane.Ensure(context.Background(), d.Worker, cat); err != nil {
 			panic(err)
 		}
 	}))

@@ -16,12 +16,14 @@ import (
 )
 
 // DataPlaneDB is a fresh database of its own with the data plane, seeded
-// with opts unless nil, and the catalog it was built from.
+// with opts unless nil, and the catalog it was built from. The data plane
+// is made as the worker role, which owns it in production: run the store
+// on d.Worker to hold only what the worker holds (d.Pool is a superuser).
 func DataPlaneDB(ctx context.Context, t *testing.T, name string, opts *dataplane.Options) (*dbtest.Database, *catalog.Catalog) {
 	t.Helper()
 	d := dbtest.New(t, name)
 	cat := Catalog(t)
-	s := db.New(d.Pool)
+	s := db.New(d.Worker)
 	require.NoError(t, s.EnsureDataPlane(ctx, cat))
 	if opts != nil {
 		require.NoError(t, s.SeedDataPlane(ctx, cat, *opts))
