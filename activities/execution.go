@@ -950,9 +950,9 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 		},
 	})
 	if err != nil {
-		if rejected(err) {
-			// The database refused the change itself: no retry helps, I4
-			// marks the scopes uncertain.
+		if rejected(err) || errors.Is(err, dataplane.ErrInvalidOptions) || errors.Is(err, projection.ErrInvalidInput) {
+			// The database, or the projection's own checks, refused the
+			// change itself: no retry helps, I4 marks the scopes uncertain.
 			return Projected{}, invalid(err)
 		}
 		return Projected{}, err // an outage: retried until it ends

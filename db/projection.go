@@ -124,8 +124,21 @@ func (s *Store) ProjectExecution(ctx context.Context, req ProjectionRequest) (Pr
 		if err != nil {
 			return err
 		}
+		// Publication is per partition: a unit's key names the partition of
+		// a partitioned target, and the whole (partition "") otherwise.
+		partitionOf := map[string]string{}
+		for _, m := range req.Moves {
+			partitionOf[m.Key] = m.Partition
+		}
 		for _, p := range pubs {
-			if err := dataplane.SetPublication(ctx, tx, req.Target, p.Partitions, p.Status, req.IntentID); err != nil {
+			parts := make([]string, 0, len(p.Partitions))
+			for _, k := range p.Partitions {
+				if part, ok := partitionOf[k]; ok {
+					k = part
+				}
+				parts = append(parts, k)
+			}
+			if err := dataplane.SetPublication(ctx, tx, req.Target, parts, p.Status, req.IntentID); err != nil {
 				return err
 			}
 		}
