@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/contextualflux/cfa/internal/errtree"
 )
 
 // The limits. The README's Limits table and docs/adr/0113 list them: change
@@ -78,25 +80,7 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return ErrOutOfBounds }
 
 // Fields returns every *Error inside err, in the order they were found.
-func Fields(err error) []*Error {
-	var out []*Error
-	var walk func(error)
-	walk = func(err error) {
-		switch x := err.(type) {
-		case nil:
-		case *Error:
-			out = append(out, x)
-		case interface{ Unwrap() []error }:
-			for _, e := range x.Unwrap() {
-				walk(e)
-			}
-		case interface{ Unwrap() error }:
-			walk(x.Unwrap())
-		}
-	}
-	walk(err)
-	return out
-}
+func Fields(err error) []*Error { return errtree.All[*Error](err) }
 
 // checker collects the bad fields of one input.
 type checker struct{ errs []error }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/contextualflux/cfa/internal/errtree"
 )
 
 // ErrInvalid is wrapped by every error Parse and Validate return; callers
@@ -58,22 +60,4 @@ func (e *Error) Unwrap() error { return ErrInvalid }
 
 // Problems returns every *Error inside err (Parse and Validate report all
 // problems at once, joined), in the order they were reported.
-func Problems(err error) []*Error {
-	var out []*Error
-	var walk func(error)
-	walk = func(err error) {
-		switch x := err.(type) {
-		case nil:
-		case *Error:
-			out = append(out, x)
-		case interface{ Unwrap() []error }:
-			for _, e := range x.Unwrap() {
-				walk(e)
-			}
-		case interface{ Unwrap() error }:
-			walk(x.Unwrap())
-		}
-	}
-	walk(err)
-	return out
-}
+func Problems(err error) []*Error { return errtree.All[*Error](err) }
