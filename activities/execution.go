@@ -516,9 +516,15 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 	}
 	out := UnitOutcome{Report: rep}
 	if f, failed := rep.Primary(); failed && !rep.Passed {
-		log.Warn("runtime validation failed", zap.String("code", f.Code), zap.String("message", f.Message))
+		// The data is not what the plan expects: an expected outcome the
+		// partial failure policy handles, so one warn line says it (the
+		// error is benign, which the SDK logs at debug only).
 		retryable := partialexecution.DefaultRetryPolicy().Retryable(f.Family, f.Code)
-		return out, a.unitFailed(ctx, in, f.Code, f.Message, retryable, &out, nil)
+		err := a.unitFailed(ctx, in, f.Code, f.Message, retryable, &out, nil)
+		var appErr *temporal.ApplicationError
+		log.Warn("runtime validation failed", zap.String("fault_code", f.Code), zap.String("fault_family", string(f.Family)),
+			zap.String("message", f.Message), zap.Bool("retried", !errors.As(err, &appErr) || !appErr.NonRetryable()))
+		return out, err
 	}
 	log.Info("unit executed", zap.Int64("rows_out", m.Rows))
 	return out, nil
@@ -544,7 +550,12 @@ func (a *Activities) unitFailed(ctx context.Context, in UnitInput, code, message
 	}
 	opts := temporal.ApplicationErrorOptions{NonRetryable: !retryable || n >= partialexecution.DefaultRetryPolicy().MaxAttempts, Cause: cause}
 	if out != nil {
+		// A runtime validation fault is benign: the SDK logs it at debug,
+		// not as an "Activity error." at error, and leaves it out of the
+		// failed-activity metrics; its type, message, details and
+		// retryability reach the workflow unchanged.
 		opts.Details = []any{*out}
+		opts.Category = temporal.ApplicationErrorCategoryBenign
 	}
 	return temporal.NewApplicationErrorWithOptions(message, code, opts)
 }

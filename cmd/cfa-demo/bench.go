@@ -82,9 +82,7 @@ func (c *cli) benchCmd() *cobra.Command {
 
 func (c *cli) bench(ctx context.Context, n int, text string, timeout time.Duration) error {
 	// SDK logs go to stderr, warnings and up, so stdout stays clean for -o json.
-	zc := zap.NewProductionConfig()
-	zc.Level = zap.NewAtomicLevelAt(zap.WarnLevel)
-	logger, err := zc.Build()
+	logger, err := app.NewLoggerAt(zap.WarnLevel)
 	if err != nil {
 		return fmt.Errorf("build logger: %w", err)
 	}

@@ -9,8 +9,6 @@ import (
 	"os"
 	"time"
 
-	"go.uber.org/zap"
-
 	catalogfiles "github.com/contextualflux/cfa/catalog"
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/extension"
@@ -184,14 +182,4 @@ func describe(dir, def string) string {
 		return def
 	}
 	return dir
-}
-
-// NewLogger returns the production zap logger (JSON to stderr).
-func NewLogger() (*zap.Logger, error) {
-	cfg := zap.NewProductionConfig()
-	cfg.Sampling = nil
-	if os.Getenv("CFA_LOG_LEVEL") == "debug" {
-		cfg.Level = zap.NewAtomicLevelAt(zap.DebugLevel)
-	}
-	return cfg.Build()
 }
