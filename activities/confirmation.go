@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/confirmation"
@@ -18,6 +20,8 @@ import (
 type EscalationInput struct {
 	Question        events.ConfirmationRequested `json:"question"`
 	Approve, Reject string
+	// Submitter is who submitted the intent (separation of duties).
+	Submitter string `json:"submitter,omitempty"`
 }
 
 // Escalation is an open escalation: what the Temporal UI shows an approver.
@@ -27,6 +31,8 @@ type Escalation struct {
 	// Deadline is when the escalation times out: the question's recorded
 	// time plus its timeout.
 	Deadline time.Time `json:"deadline"`
+	// Allowed is who may answer, from the policy bundle (ADR 0115).
+	Allowed confirmation.Allowed `json:"allowed"`
 }
 
 // OpenEscalation records the question (CONFIRMATION_REQUESTED) and says
@@ -46,10 +52,38 @@ func (a *Activities) OpenEscalation(ctx context.Context, st Step, in EscalationI
 		asked = st.At // recorded now: the workflow's own time, to the nanosecond
 	}
 	out.Deadline = asked.Add(time.Duration(q.TimeoutSeconds) * time.Second).UTC()
+	out.Allowed = a.Bundle.Approvers.For(q.Triggers, in.Submitter)
+	who := strings.Join(out.Allowed.Approvers, ", ")
+	if who == "" {
+		who = "nobody is declared for these triggers (policy bundle confirmation.approvers)"
+	}
 	out.Details = fmt.Sprintf(
-		"**%s confirmation required** for intent `%s`\n\nTriggers: %s\n\n%s\n\nDeadline: %s\n\nSend signal `%s` or `%s` with `{\"by\": \"<name>\", \"reason\": \"<why>\"}`.",
-		q.Mode, q.IntentID, joinTriggers(q.Triggers), q.Reason, out.Deadline.Format(time.RFC3339), in.Approve, in.Reject)
+		"**%s confirmation required** for intent `%s`\n\nTriggers: %s\n\n%s\n\nDeadline: %s\n\nMay answer: %s\n\nSend signal `%s` or `%s` with `{\"by\": \"<name>\", \"reason\": \"<why>\"}`.",
+		q.Mode, q.IntentID, joinTriggers(q.Triggers), q.Reason, out.Deadline.Format(time.RFC3339), who, in.Approve, in.Reject)
+	a.log(st.IntentID, intent.StageConfirmation).Info("escalation opened",
+		zap.String("mode", string(q.Mode)), zap.Strings("triggers", triggerStrings(q.Triggers)),
+		zap.Time("deadline", out.Deadline), zap.Strings("approvers", out.Allowed.Approvers))
 	return out, nil
+}
+
+// RefusalInput is an answer the workflow did not take.
+type RefusalInput = events.ConfirmationRefused
+
+// Refused is the record of a refusal.
+type Refused struct{ Stage }
+
+// RefuseConfirmation records an answer that was not taken
+// (CONFIRMATION_REFUSED) as the system's observation: who it claimed to be
+// from is a claim, not an actor. The escalation stays open.
+func (a *Activities) RefuseConfirmation(ctx context.Context, st Step, in RefusalInput) (Refused, error) {
+	t := newTrail(st)
+	t.add(intent.StageConfirmation, "refused", audit.ActionInvoke, nil, in)
+	out := Refused{}
+	out.Summary = fmt.Sprintf("%s refused (%s): %s", in.Answer, in.Code, in.Reason)
+	a.log(st.IntentID, intent.StageConfirmation).Warn("escalation answer refused",
+		zap.String("answer", in.Answer), zap.String("via", in.Via), zap.String("claimed_by", in.ClaimedBy),
+		zap.String("code", in.Code), zap.String("reason", in.Reason))
+	return out, a.finish(ctx, t, &out.Stage)
 }
 
 // Answer is how an escalation ended, as the workflow saw it.
@@ -101,6 +135,13 @@ func (a *Activities) CloseEscalation(ctx context.Context, st Step, in Answer) (A
 		out.stop(confirmation.BlockVote(in.Outcome, ""))
 	default:
 		return out, invalid(fmt.Errorf("close escalation of intent %s: outcome %q; use approved, rejected, timeout or cancelled", st.IntentID, in.Outcome))
+	}
+	log := a.log(st.IntentID, intent.StageConfirmation)
+	fields := []zap.Field{zap.String("mode", string(in.Mode)), zap.String("outcome", in.Outcome), zap.String("by", rec.By), zap.String("reason", rec.Reason), zap.Time("deadline", in.Deadline)}
+	if in.Outcome == confirmation.OutcomeTimeout {
+		log.Warn("escalation timed out", fields...)
+	} else {
+		log.Info("escalation answered", fields...)
 	}
 	out.Record = rec
 	return out, a.finish(ctx, t, &out.Stage)

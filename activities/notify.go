@@ -27,6 +27,12 @@ type Notification struct {
 	Mode          string                 `json:"confirmation_mode"`
 	Triggers      []confirmation.Trigger `json:"triggers"`
 	Deadline      time.Time              `json:"deadline"`
+	// Approvers may answer an open escalation (escalation_opened).
+	Approvers []string `json:"approvers,omitempty"`
+	// Text is the intent as submitted.
+	Text string `json:"intent,omitempty"`
+	// Answer says how to answer an open escalation.
+	Answer string `json:"answer,omitempty"`
 }
 
 // Notifier delivers notifications: always a structured log line, and a JSON

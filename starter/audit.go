@@ -36,7 +36,7 @@ func (c *cli) auditShowCmd() *cobra.Command {
 				return err
 			}
 			if len(rs) == 0 {
-				return fmt.Errorf("no audit events for intent %q; `cfa list` shows recent intents", args[0])
+				return notFound(fmt.Errorf("no audit events for intent %q; `cfa list` shows recent intents", args[0]))
 			}
 			return c.emit(rs, func(w io.Writer) {
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -108,7 +108,7 @@ intent is abandoned (or Temporal cannot say which).`,
 				return err
 			}
 			if verr != nil {
-				return exitError{code: 2}
+				return exitError{code: exitAuditBroken}
 			}
 			return nil
 		},
@@ -231,7 +231,7 @@ func (c *cli) auditExportCmd() *cobra.Command {
 				return fmt.Errorf("export audit chain: %w", err)
 			}
 			if file != "" && file != "-" {
-				fmt.Fprintf(os.Stderr, "exported %d receipts to %s\n", len(rs), strings.TrimSpace(file))
+				fmt.Fprintf(c.stderr(), "exported %d receipts to %s\n", len(rs), strings.TrimSpace(file))
 			}
 			return nil
 		},

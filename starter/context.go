@@ -115,19 +115,19 @@ projects the state it produced.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(setBy) == "" || strings.TrimSpace(reason) == "" {
-				return fmt.Errorf("registry set %s: --by and --reason are required: the override is recorded in the audit trail", args[0])
+				return usage(fmt.Errorf("registry set %s: --by and --reason are required: the override is recorded in the audit trail", args[0]))
 			}
 			cat, err := app.LoadCatalog(c.cfg.CatalogDir)
 			if err != nil {
 				return err
 			}
 			if _, ok := cat.Get(args[0]); !ok {
-				return fmt.Errorf("registry set: dataset %q is not in the catalog; `cfa catalog show` lists them", args[0])
+				return invalid(fmt.Errorf("registry set: dataset %q is not in the catalog; `cfa catalog show` lists them", args[0]))
 			}
 			switch state {
 			case registry.StateCommitted, registry.StatePartiallyCommitted, registry.StateStale, registry.StateQuarantined, registry.StateUnknown:
 			default:
-				return fmt.Errorf("registry set: --state %q is not one of committed, partially_committed, stale, quarantined, unknown", state)
+				return invalid(fmt.Errorf("registry set: --state %q is not one of committed, partially_committed, stale, quarantined, unknown", state))
 			}
 			store, err := c.openStore(cmd.Context())
 			if err != nil {
@@ -184,7 +184,7 @@ Without an argument, lists the open markers.`,
 				})
 			}
 			if strings.TrimSpace(by) == "" || strings.TrimSpace(why) == "" {
-				return fmt.Errorf("registry resolve %s: --by and --reason are required: the resolution is recorded", args[0])
+				return usage(fmt.Errorf("registry resolve %s: --by and --reason are required: the resolution is recorded", args[0]))
 			}
 			ok, err := store.ResolveProjectionFailure(cmd.Context(), args[0], db.Operator{By: by, Reason: why})
 			if err != nil {

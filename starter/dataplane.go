@@ -32,7 +32,7 @@ func (c *cli) dataplaneCmd() *cobra.Command {
 			}
 			d, ok := cat.Get(dataset)
 			if !ok || !dataplane.Governed(d) {
-				return fmt.Errorf("dataplane show: %q is not a silver or gold dataset of the catalog", dataset)
+				return invalid(fmt.Errorf("dataplane show: %q is not a silver or gold dataset of the catalog", dataset))
 			}
 			rowsOut, err := c.partitionRows(cmd.Context(), d)
 			if err != nil {

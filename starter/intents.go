@@ -14,10 +14,12 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/contextualflux/cfa/internal/bounds"
 	"github.com/contextualflux/cfa/internal/composite"
+	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/render"
 	"github.com/contextualflux/cfa/internal/service"
@@ -39,6 +41,13 @@ func (c *cli) submitCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   `submit ["intent text"] [-f signature.yaml]`,
 		Short: "Submit an intent (text or structured signature); prints the intent id",
+		Long: `Submit an intent (text or a structured State Signature) and print its id,
+or with --wait follow it to its decision.
+
+With --wait and no worker polling task queue ` + workflows.TaskQueue + `, the intent is still
+submitted and the command ends at once with error code no_worker.
+
+` + exitCodesHelp(false),
 		Example: `  cfa submit "aggregate revenue by state from vendas_diarias" --wait
   cfa submit -f signature.yaml
   cat signature.yaml | cfa submit -f -
@@ -55,7 +64,7 @@ func (c *cli) submitCmd() *cobra.Command {
 					}
 				})
 				if len(args) == 1 || len(extra) > 0 {
-					return fmt.Errorf("submit: --from-proposal continues intent %s with its proposed signature and its options; drop %v", fromProposal, append(args, extra...))
+					return usage(fmt.Errorf("submit: --from-proposal continues intent %s with its proposed signature and its options; drop %v", fromProposal, append(args, extra...)))
 				}
 				svc, err := c.service(cmd.Context(), false)
 				if err != nil {
@@ -73,21 +82,21 @@ func (c *cli) submitCmd() *cobra.Command {
 			}
 			if graphFile != "" {
 				if len(args) == 1 || file != "" || planFile != "" {
-					return errors.New("submit: --graph takes the whole composite intent; give no text, -f or --plan with it")
+					return usage(errors.New("submit: --graph takes the whole composite intent; give no text, -f or --plan with it"))
 				}
 				return c.submitGraph(cmd, graphFile, req, timeout, wait)
 			}
 			if file != "" {
 				sig, err := readSignature(file, cmd.InOrStdin())
 				if err != nil {
-					return err
+					return invalid(err)
 				}
 				req.Signature = sig
 			}
 			if planFile != "" {
 				p, err := readPlan(planFile)
 				if err != nil {
-					return err
+					return invalid(err)
 				}
 				req.Plan = p
 			}
@@ -133,13 +142,10 @@ func (c *cli) submitCmd() *cobra.Command {
 }
 
 // followSubmitted prints a submitted intent's id or, with --wait, follows it
-// to its decision.
+// to its decision and exits with the decision's status.
 func (c *cli) followSubmitted(cmd *cobra.Command, svc *service.Service, id string, wait bool) error {
-	if ok, err := svc.WorkerPolling(cmd.Context()); err == nil && !ok {
-		fmt.Fprintf(os.Stderr, "warning: no worker polls task queue %s; intent %s waits until one starts (bin/cfa-worker, or make demo)\n", workflows.TaskQueue, id)
-	}
-	if !wait {
-		return c.emit(map[string]string{"intent_id": id}, func(w io.Writer) { fmt.Fprintln(w, id) })
+	if err := c.submitted(cmd, svc, id, wait); err != nil || !wait {
+		return err
 	}
 	if !c.json() {
 		fmt.Fprintf(c.out, "intent %s submitted\n", id)
@@ -154,9 +160,53 @@ func (c *cli) followSubmitted(cmd *cobra.Command, svc *service.Service, id strin
 		}
 	})
 	if err != nil {
+		return withIntent(err, cmd, id)
+	}
+	if err := c.emit(res, func(w io.Writer) { render.PrintResult(w, res) }); err != nil {
 		return err
 	}
-	return c.emit(res, func(w io.Writer) { render.PrintResult(w, res) })
+	return decisionResult(res.DecisionState)
+}
+
+// submitted asks whether a worker polls the task queue (one RPC): with
+// --wait and none, the intent waits and the command ends at once with
+// no_worker instead of hanging; without --wait it prints the id, and a
+// warning when none polls.
+func (c *cli) submitted(cmd *cobra.Command, svc *service.Service, id string, wait bool) error {
+	polling, err := svc.WorkerPolling(cmd.Context())
+	noWorker := err == nil && !polling // unknown: go on as before
+	if noWorker && wait {
+		return &failure{code: codeNoWorker, exit: exitNoWorker, intentID: id, err: service.NoWorkerError(id)}
+	}
+	if wait {
+		return nil
+	}
+	out := map[string]string{"intent_id": id}
+	if noWorker {
+		warning := fmt.Sprintf("no worker polls task queue %s; intent %s waits until one starts (bin/cfa-worker, or make dev)", workflows.TaskQueue, id)
+		if c.json() {
+			out["warning"] = warning
+		} else {
+			fmt.Fprintln(c.stderr(), "warning: "+warning)
+		}
+	}
+	return c.emit(out, func(w io.Writer) { fmt.Fprintln(w, id) })
+}
+
+// decisionResult ends the command with the exit status of decision s.
+func decisionResult(s decision.State) error {
+	if code := decisionExit(s); code != 0 {
+		return exitError{code: code}
+	}
+	return nil
+}
+
+// withIntent gives an error about intent id its code and the id, for the
+// error object.
+func withIntent(err error, cmd *cobra.Command, id string) error {
+	f := classify(err, cmd)
+	f.intentID = id
+	return f
 }
 
 // submitGraph starts a composite intent and, with --wait, follows it.
@@ -166,11 +216,11 @@ func (c *cli) submitGraph(cmd *cobra.Command, path string, req service.SubmitReq
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("read intent graph %s: %w", path, err)
+		return invalid(fmt.Errorf("read intent graph %s: %w", path, err))
 	}
 	g, err := composite.Parse(b)
 	if err != nil {
-		return fmt.Errorf("intent graph %s: %w", path, err)
+		return invalid(fmt.Errorf("intent graph %s: %w", path, err))
 	}
 	by := req.SubmittedBy
 	if by == "" {
@@ -190,8 +240,8 @@ func (c *cli) submitGraph(cmd *cobra.Command, path string, req service.SubmitReq
 	if err != nil {
 		return err
 	}
-	if !wait {
-		return c.emit(map[string]string{"intent_id": id}, func(w io.Writer) { fmt.Fprintln(w, id) })
+	if err := c.submitted(cmd, svc, id, wait); err != nil || !wait {
+		return err
 	}
 	if !c.json() {
 		fmt.Fprintf(c.out, "composite intent %s submitted (%s)\n", id, g.RootIntent)
@@ -202,9 +252,12 @@ func (c *cli) submitGraph(cmd *cobra.Command, path string, req service.SubmitReq
 		}
 	})
 	if err != nil {
+		return withIntent(err, cmd, id)
+	}
+	if err := c.emit(res, func(w io.Writer) { render.PrintComposite(w, res) }); err != nil {
 		return err
 	}
-	return c.emit(res, func(w io.Writer) { render.PrintComposite(w, res) })
+	return decisionResult(res.DecisionState)
 }
 
 // checkRunFlags refuses an option outside its bounds before anything is
@@ -216,7 +269,7 @@ func checkRunFlags(unitRetry, timeout time.Duration, costCeiling float64, asOf s
 		bounds.CostCeiling(costCeiling), bounds.AsOf(asOf),
 	} {
 		if err != nil {
-			return fmt.Errorf("submit: %w", err)
+			return invalid(fmt.Errorf("submit: %w", err))
 		}
 	}
 	return nil
@@ -280,7 +333,7 @@ func (c *cli) confirmCmd(signal string) *cobra.Command {
 				return err
 			}
 			return c.emit(map[string]string{"intent_id": args[0], "signal": signal, "by": by, "reason": reason}, func(w io.Writer) {
-				fmt.Fprintf(w, "sent %s to %s\n", signal, args[0])
+				fmt.Fprintf(w, "%s of %s accepted by the workflow\n", signal, args[0])
 			})
 		},
 	}
@@ -294,6 +347,15 @@ func (c *cli) statusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status INTENT_ID [--proposed]",
 		Short: "Show an intent's stage, pending escalation and decision",
+		Long: `Show an intent's stages, its pending escalation and its decision.
+
+A running intent is asked by query, which a worker answers: with no worker
+polling task queue ` + workflows.TaskQueue + ` the command says so at once (error code
+no_worker). A finished intent's decision is read from its history, with or
+without a worker. With --proposed the command exits 0 when it prints the
+proposed signature.
+
+` + exitCodesHelp(true),
 		Example: `  cfa status intent-0193...
   cfa status intent-0193... --proposed   # the signature a replanned intent proposes, as YAML`,
 		Args: cobra.ExactArgs(1),
@@ -302,13 +364,14 @@ func (c *cli) statusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := svc.Status(cmd.Context(), args[0])
+			st, exec, err := svc.StatusDetail(cmd.Context(), args[0])
 			if err != nil {
-				return err
+				return withIntent(err, cmd, args[0])
 			}
+			running := exec == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 			if proposed {
 				if st.Result == nil || st.Result.Proposed == nil {
-					return fmt.Errorf("status: intent %s proposed no signature; only an intent decided replanned with --replan-mode propose has one", args[0])
+					return invalid(fmt.Errorf("status: intent %s proposed no signature; only an intent decided replanned with --replan-mode propose has one", args[0]))
 				}
 				out, err := yaml.Marshal(st.Result.Proposed)
 				if err != nil {
@@ -317,14 +380,21 @@ func (c *cli) statusCmd() *cobra.Command {
 				_, err = c.out.Write(out)
 				return err
 			}
-			return c.emit(st, func(w io.Writer) {
+			err = c.emit(st, func(w io.Writer) {
 				fmt.Fprintf(w, "intent %s: stage %s\n", st.IntentID, st.Stage)
 				for _, s := range st.Stages {
 					fmt.Fprintf(w, "  %-26s %s\n", s.Stage, s.Summary)
 				}
 				if p := st.Pending; p != nil {
-					fmt.Fprintf(w, "pending %s confirmation until %s\n  triggers: %v\n  answer: cfa approve %s --by NAME --reason TEXT (or reject)\n",
-						p.Mode, p.Deadline.Format(time.RFC3339), p.Triggers, st.IntentID)
+					who := strings.Join(p.Allowed.Approvers, ", ")
+					if who == "" {
+						who = "nobody is declared for these triggers (policy bundle confirmation.approvers)"
+					}
+					if p.Allowed.Submitter != "" && !p.Allowed.SelfApproval {
+						who += " (not " + p.Allowed.Submitter + ", who submitted it)"
+					}
+					fmt.Fprintf(w, "pending %s confirmation until %s\n  triggers: %v\n  may answer: %s\n  answer: cfa approve %s --by NAME --reason TEXT (or reject)\n",
+						p.Mode, p.Deadline.Format(time.RFC3339), p.Triggers, who, st.IntentID)
 				}
 				if st.Result != nil {
 					render.PrintResult(w, *st.Result)
@@ -332,7 +402,21 @@ func (c *cli) statusCmd() *cobra.Command {
 					fmt.Fprintln(w, "consistency units:")
 					render.PrintUnits(w, st.Units, "  ")
 				}
+				if st.Result == nil && !running {
+					fmt.Fprintf(w, "the intent's workflow ended %s without a decision; `cfa audit show %s` shows how far it got\n",
+						strings.ToLower(exec.String()), st.IntentID)
+				}
 			})
+			switch {
+			case err != nil:
+				return err
+			case st.Result != nil:
+				return decisionResult(st.Result.DecisionState)
+			case running:
+				return exitError{code: exitRunning}
+			default:
+				return exitError{code: exitNoDecision}
+			}
 		},
 	}
 	cmd.Flags().BoolVar(&proposed, "proposed", false, "print only the proposed signature (YAML) of a replanned intent, for cfa submit -f -")
@@ -347,7 +431,7 @@ func (c *cli) listCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := bounds.ListLimit(limit); err != nil {
-				return fmt.Errorf("list: %w", err)
+				return invalid(fmt.Errorf("list: %w", err))
 			}
 			store, err := c.openStore(cmd.Context())
 			if err != nil {

@@ -1,12 +1,12 @@
 // Command cfa is the CLI of the governed-execution system: it submits
 // intents, answers escalations, and reads the registry and the audit trail.
-// Every command takes --output json and exits non-zero on failure.
+// Every command takes --output json and exits non-zero on failure; submit
+// --wait and status exit with a status per decision family (errors.go).
 package main
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/app"
@@ -25,25 +26,29 @@ type cli struct {
 	cfg    app.Config
 	output string
 	out    io.Writer
+	errOut io.Writer
 	svc    *service.Service
 	store  *db.Store
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	c := &cli{cfg: app.FromEnv(), out: os.Stdout}
+	c := &cli{cfg: app.FromEnv(), out: os.Stdout, errOut: os.Stderr}
+	code := c.execute(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// execute runs one command line and returns the process's exit status,
+// having printed any error as the output format asks (errors.go).
+func (c *cli) execute(ctx context.Context, args []string) int {
 	root := c.root()
-	err := root.ExecuteContext(ctx)
+	root.SetArgs(args)
+	root.SetOut(c.out)
+	root.SetErr(c.stderr())
+	cmd, err := root.ExecuteContextC(ctx)
 	c.close()
-	if err != nil {
-		var exit exitError
-		if errors.As(err, &exit) {
-			os.Exit(exit.code)
-		}
-		fmt.Fprintln(os.Stderr, "cfa:", err)
-		os.Exit(1)
-	}
+	return c.report(err, cmd, args)
 }
 
 // exitError ends the process with a code after the command printed its own
@@ -60,7 +65,7 @@ func (c *cli) root() *cobra.Command {
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if c.output != "text" && c.output != "json" {
-				return fmt.Errorf("--output must be text or json, got %q", c.output)
+				return usage(fmt.Errorf("--output must be text or json, got %q", c.output))
 			}
 			return nil
 		},
@@ -68,15 +73,23 @@ func (c *cli) root() *cobra.Command {
 	root.PersistentFlags().StringVarP(&c.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(c.submitCmd(), c.confirmCmd("approve"), c.confirmCmd("reject"), c.statusCmd(), c.listCmd(),
 		c.auditCmd(), c.policyCmd(), c.catalogCmd(), c.registryCmd(), c.migrateCmd(), c.rolesCmd(), c.planCmd(), c.codeCmd(), c.dataplaneCmd())
+	root.SetFlagErrorFunc(flagError)
+	markUsage(root)
 	return root
 }
 
 // service dials Temporal (and Postgres when withStore) on first use.
 func (c *cli) service(ctx context.Context, withStore bool) (*service.Service, error) {
 	if c.svc == nil {
-		tc, err := app.Dial(c.cfg, nil)
+		// The SDK's default logger writes to stdout: with -o json nothing
+		// but the JSON may go there.
+		var logger *zap.Logger
+		if c.json() {
+			logger = zap.NewNop()
+		}
+		tc, err := app.Dial(c.cfg, logger)
 		if err != nil {
-			return nil, err
+			return nil, &failure{code: codeTemporalUnreachable, exit: exitFailure, err: err}
 		}
 		c.svc = &service.Service{Temporal: tc}
 	}
@@ -96,7 +109,7 @@ func (c *cli) openStore(ctx context.Context) (*db.Store, error) {
 	}
 	s, err := db.Open(ctx, c.cfg.DatabaseURL, c.cfg.SandboxLogin())
 	if err != nil {
-		return nil, err
+		return nil, &failure{code: codePostgresUnreachable, exit: exitFailure, err: err}
 	}
 	if err := s.CheckSchema(ctx); err != nil {
 		s.Close()
@@ -116,6 +129,14 @@ func (c *cli) close() {
 }
 
 func (c *cli) json() bool { return c.output == "json" }
+
+// stderr is where warnings and text-mode errors go.
+func (c *cli) stderr() io.Writer {
+	if c.errOut == nil {
+		return os.Stderr
+	}
+	return c.errOut
+}
 
 // emit prints v as indented JSON in json mode, or calls text otherwise.
 func (c *cli) emit(v any, text func(w io.Writer)) error {

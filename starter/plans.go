@@ -175,7 +175,7 @@ func (c *cli) codeCmd() *cobra.Command {
 					}
 				})
 			}
-			return fmt.Errorf("no %q artifact for intent %s; --backend is one of %s", backend, args[0], strings.Join(names, ", "))
+			return invalid(fmt.Errorf("no %q artifact for intent %s; --backend is one of %s", backend, args[0], strings.Join(names, ", ")))
 		},
 	}
 	cmd.Flags().StringVar(&backend, "backend", "postgres", "which artifact: postgres (the code that runs) or dbt")

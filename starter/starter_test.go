@@ -2,16 +2,41 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
 
+	"github.com/contextualflux/cfa/activities"
+	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/extension"
 	"github.com/contextualflux/cfa/internal/app"
+	"github.com/contextualflux/cfa/internal/dataplane"
+	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/tests/testenv"
+	"github.com/contextualflux/cfa/workflows"
 )
+
+// reconcileToSilver escalates (a silver write with PII) and runs three
+// consistency units on the demo data.
+const reconcileToSilver = "reconcile nfe with clientes and persist to silver"
 
 func TestReadSignature(t *testing.T) {
 	t.Parallel()
@@ -206,4 +231,494 @@ func TestSubmitRefusesOptionsOutOfBounds(t *testing.T) {
 			require.NotContains(t, err.Error(), "cannot reach", "refused before any connection")
 		})
 	}
+}
+
+// TestDecisionExitCodes: every decision_state of the closed enum has an
+// exit status, one per family, 0 exactly for the states that let what
+// depends on the intent go on; none collides with another status.
+func TestDecisionExitCodes(t *testing.T) {
+	cases := []struct {
+		state decision.State
+		code  int
+	}{
+		{decision.Approved, 0},
+		{decision.ApprovedWithWarnings, 0},
+		{decision.PromotionCandidate, 0},
+		{decision.Blocked, 10},
+		{decision.PartiallyCommitted, 11},
+		{decision.Quarantined, 12},
+		{decision.RolledBack, 13},
+		{decision.Replanned, 14},
+	}
+	require.Len(t, cases, len(decision.States), "every decision_state has a case")
+	others := map[int]string{1: "failure", 2: "audit verify", 15: "running", 16: "no decision", 17: "no worker"}
+	seen := map[int]decision.State{}
+	for _, tc := range cases {
+		t.Run(string(tc.state), func(t *testing.T) {
+			require.Equal(t, tc.code, decisionExit(tc.state))
+			require.Equal(t, decision.Succeeded(tc.state), tc.code == 0)
+			if tc.code == 0 {
+				return
+			}
+			require.NotContains(t, others, tc.code)
+			require.NotContains(t, seen, tc.code, "each family its own status")
+			seen[tc.code] = tc.state
+		})
+	}
+	require.Equal(t, exitNoDecision, decisionExit("no_such_state"))
+	require.Equal(t, exitRunning, 15)
+	require.Equal(t, exitNoDecision, 16)
+	require.Equal(t, exitNoWorker, 17)
+}
+
+// TestExitCodesAreDocumented: submit --help and status --help list every
+// status, and so does the README's Exit codes section.
+func TestExitCodesAreDocumented(t *testing.T) {
+	submit, err := run(t, nil, "submit", "--help")
+	require.NoError(t, err)
+	status, err := run(t, nil, "status", "--help")
+	require.NoError(t, err)
+	readme, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	section := string(readme)
+	i := strings.Index(section, "### Exit codes")
+	require.GreaterOrEqual(t, i, 0, "README has an Exit codes section")
+	section = section[i:]
+	if j := strings.Index(section[1:], "\n#"); j >= 0 {
+		section = section[:j+1]
+	}
+	for _, e := range exitCodes {
+		line := fmt.Sprintf("  %-3d %s", e.code, e.meaning)
+		require.Contains(t, status, line)
+		if e.statusOnly {
+			require.NotContains(t, submit, line)
+		} else {
+			require.Contains(t, submit, line)
+		}
+		require.Contains(t, section, fmt.Sprintf("| `%d` |", e.code))
+	}
+	for _, s := range decision.States {
+		require.Contains(t, section, "`"+string(s)+"`")
+	}
+	for _, code := range []string{codeUsage, codeInvalidInput, codeNotFound, codeNotWaiting, codeNoWorker, codeTemporalUnreachable,
+		codePostgresUnreachable, codeSchemaNotCurrent, codeNoDecision, codeInterrupted, codeFailed} {
+		require.Contains(t, section, "`"+code+"`")
+	}
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// cfaBinary builds bin/cfa once per test run: the process's own stdout,
+// stderr and exit status are what a script sees (the Temporal SDK's
+// default logger, for one, writes to the process's stdout).
+func cfaBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "cfa-starter-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "cfa")
+		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build cfa: %w: %s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return binary
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binary != "" {
+		_ = os.RemoveAll(filepath.Dir(binary))
+	}
+	os.Exit(code)
+}
+
+// result is one run of the cfa process.
+type result struct {
+	stdout, stderr string
+	code           int
+	took           time.Duration
+}
+
+// cfa runs the built CLI with env added to the test's environment.
+func cfa(t *testing.T, ctx context.Context, env map[string]string, args ...string) result {
+	t.Helper()
+	r, err := runBinary(ctx, cfaBinary(t), env, args...)
+	require.NoError(t, err)
+	return r
+}
+
+// runBinary runs the CLI at path; only a failure to run it is an error.
+func runBinary(ctx context.Context, path string, env map[string]string, args ...string) (result, error) {
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	began := time.Now()
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(began)}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		r.code, err = exit.ExitCode(), nil
+	}
+	return r, err
+}
+
+// jsonError is the error object of -o json.
+type jsonError struct {
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+	Fix      string `json:"fix"`
+	IntentID string `json:"intent_id"`
+}
+
+// requireJSONError checks that stdout is one error object and nothing
+// else, and that stderr is empty.
+func requireJSONError(t *testing.T, r result, code string, exit int) jsonError {
+	t.Helper()
+	require.Empty(t, r.stderr, "nothing on stderr with -o json")
+	require.Equal(t, exit, r.code, "stdout: %s", r.stdout)
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	var obj map[string]json.RawMessage
+	require.NoError(t, dec.Decode(&obj), "stdout is a JSON object: %s", r.stdout)
+	_, err := dec.Token()
+	require.ErrorIs(t, err, io.EOF, "one object and nothing after it: %s", r.stdout)
+	require.Len(t, obj, 1, "only the error key: %s", r.stdout)
+	var e jsonError
+	require.NoError(t, json.Unmarshal(obj["error"], &e), r.stdout)
+	require.Equal(t, code, e.Code, e.Message)
+	require.NotEmpty(t, e.Message)
+	require.NotEmpty(t, e.Fix)
+	return e
+}
+
+// TestJSONErrorsAreOneObjectOnStdout: with -o json, an error is one object
+// {"error": {code, message, fix}} on stdout, stderr stays empty, and the
+// exit status is 1; in text mode the error is `cfa: message` on stderr.
+func TestJSONErrorsAreOneObjectOnStdout(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	noTemporal := map[string]string{"TEMPORAL_ADDRESS": "127.0.0.1:1"}
+	cases := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code string
+		want string // in the message
+	}{
+		{"too many arguments", noTemporal, []string{"submit", "a", "b", "-o", "json"}, codeUsage, "accepts at most 1 arg(s)"},
+		{"unknown command", nil, []string{"-o", "json", "nope"}, codeUsage, `unknown command "nope"`},
+		{"unknown flag", nil, []string{"list", "--nope", "-o", "json"}, codeUsage, "unknown flag: --nope"},
+		{"a --by without --reason", nil, []string{"registry", "set", "silver_documentos", "--state", "committed", "-o", "json"}, codeUsage, "--by and --reason are required"},
+		{"bad flag value", noTemporal, []string{"submit", "x", "--cost-ceiling", "abc", "-o", "json"}, codeInvalidInput, `invalid argument "abc" for "--cost-ceiling"`},
+		{"bad flag value before -o json", noTemporal, []string{"submit", "x", "--unit-retry-base", "soon", "--output=json"}, codeInvalidInput, `invalid argument "soon"`},
+		{"value out of bounds", noTemporal, []string{"submit", "x", "--escalation-timeout", "720h", "-ojson"}, codeInvalidInput, "--escalation-timeout must be at most 168h"},
+		{"unknown mode", noTemporal, []string{"submit", "x", "--partial-failure-mode", "nope", "-o", "json"}, codeInvalidInput, "--partial-failure-mode must be one of"},
+		{"temporal unreachable", noTemporal, []string{"status", "intent-x", "-o", "json"}, codeTemporalUnreachable, "cannot reach Temporal at 127.0.0.1:1"},
+		{"postgres unreachable", map[string]string{"DATABASE_URL": "postgres://postgres@127.0.0.1:1/cfa?sslmode=disable&connect_timeout=2"},
+			[]string{"list", "-o", "json"}, codePostgresUnreachable, "DATABASE_URL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := requireJSONError(t, cfa(t, ctx, tc.env, tc.args...), tc.code, exitFailure)
+			require.Contains(t, e.Message, tc.want)
+		})
+	}
+
+	t.Run("text mode is unchanged", func(t *testing.T) {
+		r := cfa(t, ctx, noTemporal, "submit", "a", "b")
+		require.Equal(t, exitFailure, r.code)
+		require.Empty(t, r.stdout)
+		require.Equal(t, "cfa: accepts at most 1 arg(s), received 2\n", r.stderr, "no usage dump, no cobra Error: line")
+	})
+}
+
+// startDevServer starts the pinned Temporal dev server, stopped at cleanup.
+func startDevServer(ctx context.Context, t *testing.T) *testsuite.DevServer {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the Temporal dev server: skipped with -short")
+	}
+	path, err := filepath.Abs("../bin/temporal")
+	require.NoError(t, err)
+	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
+		path = p
+	}
+	_, err = os.Stat(path)
+	require.NoError(t, err, "the Temporal CLI: run `make test` (it installs bin/temporal) or set TEMPORAL_CLI")
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath: path, LogLevel: "error",
+		ExtraArgs: []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Stop() })
+	return srv
+}
+
+// TestNoWorkerIsSaidAtOnce: with no worker polling cfa-intents, submit
+// --wait still starts the intent and ends at once with no_worker; status
+// and approve of the running intent say the same instead of an RPC error
+// after the query's timeout; an unknown intent is not_found.
+func TestNoWorkerIsSaidAtOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv := startDevServer(ctx, t)
+	c := srv.Client()
+	env := map[string]string{"TEMPORAL_ADDRESS": srv.FrontendHostPort()}
+	const id = "no-worker-1"
+	const quick = 5 * time.Second // the query's own timeout is 10 s or more
+
+	r := cfa(t, ctx, env, "submit", "aggregate vendas_diarias by day", "--id", id, "--by", "cli-test", "--wait", "-o", "json")
+	e := requireJSONError(t, r, codeNoWorker, exitNoWorker)
+	require.Less(t, r.took, quick)
+	require.Contains(t, e.Message, "no worker polls task queue cfa-intents: start cfa-worker")
+	require.Equal(t, id, e.IntentID)
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	require.NoError(t, err, "the intent was submitted")
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.GetWorkflowExecutionInfo().GetStatus())
+
+	cases := []struct {
+		name string
+		args []string
+		code string
+		exit int
+	}{
+		{"status", []string{"status", id}, codeNoWorker, exitNoWorker},
+		{"approve", []string{"approve", id, "--by", "maria", "--reason", "ok"}, codeNoWorker, exitNoWorker},
+		{"submit --wait", []string{"submit", "aggregate vendas_diarias by day", "--by", "cli-test", "--wait"}, codeNoWorker, exitNoWorker},
+		{"unknown intent", []string{"status", "no-such-intent"}, codeNotFound, exitFailure},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name+" json", func(t *testing.T) {
+			r := cfa(t, ctx, env, append(tc.args, "-o", "json")...)
+			requireJSONError(t, r, tc.code, tc.exit)
+			require.Less(t, r.took, quick)
+		})
+		t.Run(tc.name+" text", func(t *testing.T) {
+			r := cfa(t, ctx, env, tc.args...)
+			require.Equal(t, tc.exit, r.code, r.stderr)
+			require.Less(t, r.took, quick)
+			require.Empty(t, r.stdout)
+			require.True(t, strings.HasPrefix(r.stderr, "cfa: "), r.stderr)
+			if tc.code == codeNoWorker {
+				require.Contains(t, r.stderr, "no worker polls task queue cfa-intents: start cfa-worker")
+				require.NotContains(t, r.stderr, "rpc error")
+			}
+		})
+	}
+
+	t.Run("submit without --wait warns", func(t *testing.T) {
+		r := cfa(t, ctx, env, "submit", "aggregate vendas_diarias by day", "--by", "cli-test", "-o", "json")
+		require.Zero(t, r.code, r.stderr)
+		require.Empty(t, r.stderr)
+		var out map[string]string
+		require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
+		require.NotEmpty(t, out["intent_id"])
+		require.Contains(t, out["warning"], "no worker polls task queue cfa-intents")
+	})
+}
+
+// brokenPartition is the partition seeded above max_null_ratio: its unit
+// fails runtime validation on every attempt.
+const brokenPartition = "2026-01-03"
+
+// TestSubmitWaitExitsWithItsDecision runs `cfa submit --wait` to each
+// decision family on the dev server with a worker and Postgres, as the
+// end-to-end tests reach them (approved_with_warnings and
+// promotion_candidate, which need another bundle or earlier runs, exit 0
+// like approved: TestDecisionExitCodes), and `cfa status` of the decided
+// intent with the same status; then a running intent (15) and one whose
+// workflow was terminated (16).
+func TestSubmitWaitExitsWithItsDecision(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	srv := startDevServer(ctx, t)
+	c := srv.Client()
+	d, cat := testenv.DataPlaneDB(ctx, t, "starter_exit_codes", nil)
+	store := db.New(d.Worker)
+	bundle, err := app.LoadBundle(ctx, "")
+	require.NoError(t, err)
+	acts := activities.New(store, cat, bundle, zap.NewNop(), extension.Points{})
+	acts.Temporal = c
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	app.Register(w, acts)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+	svc := &service.Service{Temporal: c, Store: store}
+	env := map[string]string{"TEMPORAL_ADDRESS": srv.FrontendHostPort()}
+
+	// fresh starts each case over: the demo data (with the broken
+	// partition when asked), no skill history (a third success would be a
+	// promotion candidate), silver_documentos committed.
+	fresh := func(t *testing.T, broken bool) {
+		t.Helper()
+		require.NoError(t, dataplane.Reset(ctx, d.Pool, cat))
+		opts := dataplane.Options{}
+		if broken {
+			opts.BreakPartition = brokenPartition
+		}
+		require.NoError(t, dataplane.Seed(ctx, d.Pool, cat, opts))
+		_, err := d.Pool.Exec(ctx, `TRUNCATE skill_executions`)
+		require.NoError(t, err)
+		_, _, err = store.OverrideDatasetStates(ctx, []registry.DatasetState{
+			{Name: "silver_documentos", State: registry.StateCommitted, PublishAllowed: true},
+		}, db.Operator{By: "test", Reason: "starter exit codes: start over"})
+		require.NoError(t, err)
+	}
+	// approve answers each escalation of id as a declared approver (not the
+	// submitter) until stopped.
+	approve := func(id string) (stop func()) {
+		actx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			var answered time.Time
+			for actx.Err() == nil {
+				p, err := svc.Pending(actx, id)
+				if err == nil && p != nil && !p.Deadline.Equal(answered) &&
+					svc.Confirm(actx, id, workflows.SignalApprove, "maria", "cli exit codes") == nil {
+					answered = p.Deadline
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}()
+		return func() { cancel(); <-done }
+	}
+
+	cases := []struct {
+		state  decision.State
+		code   int
+		text   string
+		args   []string
+		broken bool
+		setup  func(t *testing.T, id string)
+	}{
+		{state: decision.Approved, code: 0, text: "aggregate vendas_diarias by day"},
+		{state: decision.Blocked, code: 10, text: "make the numbers look better"},
+		{state: decision.PartiallyCommitted, code: 11, text: reconcileToSilver, broken: true},
+		{state: decision.Quarantined, code: 12, text: reconcileToSilver, broken: true,
+			setup: func(t *testing.T, id string) {
+				// What Postgres raises when the disk is full: a Panic
+				// Rollback trigger (storage_quota_exceeded).
+				installStagingFault(ctx, t, d.Pool, id, brokenPartition,
+					`RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'`)
+			}},
+		{state: decision.RolledBack, code: 13, text: reconcileToSilver, broken: true, args: []string{"--partial-failure-mode", "full_rollback"}},
+		{state: decision.Replanned, code: 14, text: reconcileToSilver, args: []string{"--replan-mode", "propose"}},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.state), func(t *testing.T) {
+			fresh(t, tc.broken)
+			id := "exit-" + string(tc.state)
+			if tc.setup != nil {
+				tc.setup(t, id)
+			}
+			stop := approve(id)
+			args := append([]string{"submit", tc.text, "--id", id, "--by", "cli-test", "--as-of", dataplane.DemoAsOf,
+				"--unit-retry-base", "1s", "--wait", "-o", "json"}, tc.args...)
+			r := cfa(t, ctx, env, args...)
+			stop()
+			require.Empty(t, r.stderr)
+			var res workflows.IntentResult
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &res), "the result object: %s", r.stdout)
+			require.Equal(t, tc.state, res.DecisionState, res.Reason)
+			require.Equal(t, tc.code, r.code, "submit --wait exits with the decision's status")
+
+			r = cfa(t, ctx, env, "status", id, "-o", "json")
+			require.Equal(t, tc.code, r.code, "status exits with the decision's status: %s", r.stderr)
+			var st workflows.Status
+			require.NoError(t, json.Unmarshal([]byte(r.stdout), &st), r.stdout)
+			require.NotNil(t, st.Result)
+			require.Equal(t, tc.state, st.Result.DecisionState)
+		})
+	}
+
+	t.Run("running, then terminated", func(t *testing.T) {
+		fresh(t, false)
+		const id = "exit-running"
+		// submit --wait is followed while the intent waits for an approval
+		// nobody gives; its workflow is then terminated.
+		type waited struct {
+			r   result
+			err error
+		}
+		waiting := make(chan waited, 1)
+		bin := cfaBinary(t)
+		go func() {
+			r, err := runBinary(ctx, bin, env, "submit", reconcileToSilver, "--id", id, "--by", "cli-test", "--as-of", dataplane.DemoAsOf, "--wait", "-o", "json")
+			waiting <- waited{r, err}
+		}()
+		waitFor(t, time.Minute, "the pending escalation", func() bool {
+			p, err := svc.Pending(ctx, id)
+			return err == nil && p != nil
+		})
+		r := cfa(t, ctx, env, "status", id)
+		require.Equal(t, exitRunning, r.code, r.stderr)
+		require.Contains(t, r.stdout, "pending hard_required confirmation")
+		r = cfa(t, ctx, env, "status", id, "-o", "json")
+		require.Equal(t, exitRunning, r.code, r.stderr)
+		require.Empty(t, r.stderr)
+
+		require.NoError(t, c.TerminateWorkflow(ctx, id, "", "test: ended without a decision"))
+		wr := <-waiting
+		require.NoError(t, wr.err)
+		e := requireJSONError(t, wr.r, codeNoDecision, exitNoDecision)
+		require.Equal(t, id, e.IntentID)
+		r = cfa(t, ctx, env, "status", id)
+		require.Equal(t, exitNoDecision, r.code, r.stderr)
+		require.Contains(t, r.stdout, "ended terminated without a decision")
+	})
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", d, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// installStagingFault makes the rows the unit unitKey of intentID writes
+// into staging.silver_documentos run body first, in the unit's own session
+// (as tests/e2e does); cleanup removes it.
+func installStagingFault(ctx context.Context, t *testing.T, pool *pgxpool.Pool, intentID, unitKey, body string) {
+	t.Helper()
+	const fn = "staging.cfa_test_fault"
+	lit := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	_, err := pool.Exec(ctx, `CREATE OR REPLACE FUNCTION `+fn+`() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fault$
+BEGIN
+	IF current_setting('`+dataplane.SettingIntentID+`', true) = TG_ARGV[0]
+		AND current_setting('`+dataplane.SettingUnitKey+`', true) = TG_ARGV[1] THEN
+		`+body+`;
+	END IF;
+	RETURN NEW;
+END
+$fault$`)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, err := pool.Exec(context.Background(), `DROP TRIGGER IF EXISTS cfa_test_fault ON staging.silver_documentos;
+DROP FUNCTION IF EXISTS `+fn+`()`)
+		require.NoError(t, err)
+	})
+	_, err = pool.Exec(ctx, `GRANT EXECUTE ON FUNCTION `+fn+`() TO PUBLIC;
+DROP TRIGGER IF EXISTS cfa_test_fault ON staging.silver_documentos;
+CREATE TRIGGER cfa_test_fault BEFORE INSERT OR UPDATE ON staging.silver_documentos
+	FOR EACH ROW EXECUTE FUNCTION `+fn+`(`+lit(intentID)+`, `+lit(unitKey)+`)`)
+	require.NoError(t, err)
 }

@@ -30,6 +30,16 @@ import (
 
 var a *activities.Activities
 
+// testApprovers: maria and joao may answer anything; ana only ambiguities.
+var testApprovers = confirmation.Approvers{
+	Groups: map[string][]string{"governance_team": {"maria", "joao"}},
+	ByCategory: map[confirmation.Category][]string{
+		confirmation.CategoryPII: {"governance_team"}, confirmation.CategorySilverWrite: {"governance_team"},
+		confirmation.CategoryGoldWrite: {"governance_team"}, confirmation.CategoryCost: {"governance_team"},
+		confirmation.CategoryAmbiguity: {"governance_team", "ana"}, confirmation.CategoryStale: {"governance_team"},
+	},
+}
+
 // stages answers every stage activity with a happy path a test can change,
 // and records the order the workflow called them in and the step each got.
 type stages struct {
@@ -50,6 +60,8 @@ type stages struct {
 	estimated       []string // the signature hash each estimate got
 	decided         activities.DecideInput
 	askedEarlier    time.Duration // OpenEscalation's question was recorded that long before this attempt
+	notified        []string      // NotifyGovernance reasons
+	refused         []activities.RefusalInput
 }
 
 func newStages(t *testing.T) *stages {
@@ -99,11 +111,20 @@ func (s *stages) register(env *testsuite.TestWorkflowEnvironment) {
 	env.OnActivity(a.OpenEscalation, any3...).Return(func(_ context.Context, st activities.Step, in activities.EscalationInput) (activities.Escalation, error) {
 		s.called("OpenEscalation", st)
 		deadline := st.At.Add(time.Duration(in.Question.TimeoutSeconds)*time.Second - s.askedEarlier)
-		return activities.Escalation{Stage: activities.Stage{Events: 1}, Details: "asked", Deadline: deadline}, nil
+		allowed := testApprovers.For(in.Question.Triggers, in.Submitter)
+		return activities.Escalation{Stage: activities.Stage{Events: 1}, Details: "asked", Deadline: deadline, Allowed: allowed}, nil
 	})
-	env.OnActivity(a.NotifyGovernance, mock.Anything, mock.Anything).Return(func(context.Context, activities.Notification) error {
-		s.calls = append(s.calls, "NotifyGovernance")
+	env.OnActivity(a.NotifyGovernance, mock.Anything, mock.Anything).Return(func(_ context.Context, n activities.Notification) error {
+		s.notified = append(s.notified, n.Reason)
+		if n.Reason != "escalation_opened" { // the opening's is not waited for: its place among the calls varies
+			s.calls = append(s.calls, "NotifyGovernance")
+		}
 		return nil
+	})
+	env.OnActivity(a.RefuseConfirmation, any3...).Return(func(_ context.Context, st activities.Step, in activities.RefusalInput) (activities.Refused, error) {
+		s.called("RefuseConfirmation:"+in.Code, st)
+		s.refused = append(s.refused, in)
+		return activities.Refused{Stage: activities.Stage{Events: 1}}, nil
 	})
 	env.OnActivity(a.CloseEscalation, any3...).Return(func(_ context.Context, st activities.Step, in activities.Answer) (activities.Answered, error) {
 		s.called("CloseEscalation:"+in.Outcome, st)
@@ -467,4 +488,116 @@ func TestAnInterruptedIntentIsDecidedAndReleasesItsScope(t *testing.T) {
 	require.Equal(t, workflows.StageExecution, s.decided.Interrupted.Stage)
 	require.Contains(t, s.decided.Interrupted.Cause, "catalog vanished")
 	require.Nil(t, s.decided.Executed, "an interrupted execution is no evidence")
+}
+
+// TestBadAnswersAreRefusedAndTheIntentStillBlocksAtItsDeadline (issue 11):
+// whatever arrives on the escalation, in whatever shape, under whatever
+// name, from whoever: it never approves unless it is a well-formed answer
+// from a declared approver, it is audited as refused, and the timer is
+// not disturbed: at the deadline the intent blocks.
+func TestBadAnswersAreRefusedAndTheIntentStillBlocksAtItsDeadline(t *testing.T) {
+	cases := []struct {
+		name      string
+		signal    string
+		payload   any
+		submitter string
+		code      string
+	}{
+		{"no payload at all", workflows.SignalApprove, nil, "", confirmation.RefusedMalformed},
+		{"an empty object", workflows.SignalApprove, map[string]any{}, "", confirmation.RefusedMissingField},
+		{"a bare string", workflows.SignalApprove, "yes", "", confirmation.RefusedMalformed},
+		{"missing by", workflows.SignalApprove, map[string]any{"reason": "ok"}, "", confirmation.RefusedMissingField},
+		{"by of the wrong type", workflows.SignalApprove, map[string]any{"by": 42, "reason": "ok"}, "", confirmation.RefusedMalformed},
+		{"a wrong signal name", "Approve", workflows.ConfirmationSignal{By: "maria", Reason: "ok"}, "", confirmation.RefusedUnknownSignal},
+		{"an approver outside the declared group", workflows.SignalApprove, workflows.ConfirmationSignal{By: "pedro", Reason: "ok"}, "", confirmation.RefusedNotApprover},
+		{"a stranger's rejection", workflows.SignalReject, workflows.ConfirmationSignal{By: "pedro", Reason: "no"}, "", confirmation.RefusedNotApprover},
+		{"self-approval", workflows.SignalApprove, workflows.ConfirmationSignal{By: "maria", Reason: "mine"}, "maria", confirmation.RefusedSelfApproval},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newStages(t)
+			s.mode = confirmation.ModeHardRequired
+			res, err := s.run(workflows.IntentInput{Text: "needs a human", SubmittedBy: c.submitter}, func(env *testsuite.TestWorkflowEnvironment) {
+				env.RegisterDelayedCallback(func() { env.SignalWorkflow(c.signal, c.payload) }, time.Minute)
+			})
+			require.NoError(t, err)
+			require.Equal(t, decision.Blocked, res.DecisionState)
+			require.Equal(t, workflows.ConfirmationTimeout, res.Confirmation.Outcome, "blocked at the deadline, not answered")
+			require.Equal(t, concat(resolutionSteps, []string{"OpenEscalation", "RefuseConfirmation:" + c.code, "NotifyGovernance", "CloseEscalation:timeout", "Decide"}), s.calls)
+			require.Len(t, s.refused, 1)
+			require.Equal(t, c.signal, s.refused[0].Answer)
+			require.Equal(t, "signal", s.refused[0].Via)
+			require.Equal(t, []string{"escalation_opened", "human_confirmation_timeout"}, s.notified, "approvers hear when it opens and when it times out")
+		})
+	}
+}
+
+// TestARefusalDoesNotBlockALaterAnswer: after a payload the SDK could not
+// decode, the wait goes on and the next valid answer is taken (the
+// selector is never left waiting on a value it cannot read).
+func TestARefusalDoesNotBlockALaterAnswer(t *testing.T) {
+	for _, answer := range []string{workflows.SignalApprove, workflows.SignalReject} {
+		t.Run(answer, func(t *testing.T) {
+			s := newStages(t)
+			s.mode = confirmation.ModeHardRequired
+			res, err := s.run(workflows.IntentInput{Text: "needs a human"}, func(env *testsuite.TestWorkflowEnvironment) {
+				env.RegisterDelayedCallback(func() { env.SignalWorkflow(answer, "yes") }, time.Minute)
+				env.RegisterDelayedCallback(func() {
+					env.SignalWorkflow(answer, workflows.ConfirmationSignal{By: "joao", Reason: "reviewed"})
+				}, 2*time.Minute)
+			})
+			require.NoError(t, err)
+			want := map[string]decision.State{workflows.SignalApprove: decision.Approved, workflows.SignalReject: decision.Blocked}[answer]
+			require.Equal(t, want, res.DecisionState)
+			require.Equal(t, "joao", res.Confirmation.By)
+			require.Equal(t, []string{"OpenEscalation", "RefuseConfirmation:" + confirmation.RefusedMalformed, "CloseEscalation:" + res.Confirmation.Outcome}, s.calls[len(resolutionSteps):len(resolutionSteps)+3])
+		})
+	}
+}
+
+// TestAnswersByUpdate: the same answers as Updates. A malformed one is
+// rejected by the validator (nothing reaches the history), one from
+// someone not allowed completes with the refusal (audited), and a good
+// one is accepted and approves.
+func TestAnswersByUpdate(t *testing.T) {
+	s := newStages(t)
+	s.mode = confirmation.ModeHardRequired
+	type outcome struct {
+		rejected, failed error
+		result           any
+	}
+	got := map[string]*outcome{}
+	update := func(env *testsuite.TestWorkflowEnvironment, id string, at time.Duration, in workflows.ConfirmationSignal) {
+		got[id] = &outcome{}
+		env.RegisterDelayedCallback(func() {
+			env.UpdateWorkflow(workflows.SignalApprove, id, &testsuite.TestUpdateCallback{
+				OnAccept:   func() {},
+				OnReject:   func(err error) { got[id].rejected = err },
+				OnComplete: func(r any, err error) { got[id].result, got[id].failed = r, err },
+			}, in)
+		}, at)
+	}
+	res, err := s.run(workflows.IntentInput{Text: "needs a human", SubmittedBy: "ana"}, func(env *testsuite.TestWorkflowEnvironment) {
+		update(env, "no-reason", time.Minute, workflows.ConfirmationSignal{By: "maria"})
+		update(env, "self", 2*time.Minute, workflows.ConfirmationSignal{By: "ana", Reason: "mine"})
+		update(env, "stranger", 3*time.Minute, workflows.ConfirmationSignal{By: "pedro", Reason: "ok"})
+		update(env, "good", 4*time.Minute, workflows.ConfirmationSignal{By: "maria", Reason: "reviewed"})
+	})
+	require.NoError(t, err)
+	require.Equal(t, decision.Approved, res.DecisionState)
+	require.Equal(t, "maria", res.Confirmation.By)
+
+	require.ErrorContains(t, got["no-reason"].rejected, "reason required")
+	for id, code := range map[string]string{"self": confirmation.RefusedSelfApproval, "stranger": confirmation.RefusedNotApprover} {
+		require.NoError(t, got[id].rejected, id)
+		var appErr *temporal.ApplicationError
+		require.ErrorAs(t, got[id].failed, &appErr, id)
+		require.Equal(t, code, appErr.Type(), id)
+	}
+	require.NoError(t, got["good"].failed)
+	require.Equal(t, "accepted", got["good"].result)
+	require.Len(t, s.refused, 2, "the validator's refusal is not in the history; the two others are audited")
+	for _, r := range s.refused {
+		require.Equal(t, "update", r.Via)
+	}
 }

@@ -27,6 +27,9 @@ func IntentWorkflow(ctx workflow.Context, in IntentInput) (IntentResult, error) 
 	if err := f.registerQueries(); err != nil {
 		return f.result, err
 	}
+	if err := f.registerAnswers(); err != nil {
+		return f.result, err
+	}
 	return f.run()
 }
 
@@ -57,6 +60,8 @@ type intentFlow struct {
 	code        activities.Code
 	publishes   string // a publish-only plan's target
 	execution
+	// answers carries approve and reject Updates to the open escalation.
+	answers workflow.Channel
 }
 
 // step is one line of the whitepaper's table: the stage it reports as, and

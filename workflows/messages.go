@@ -47,10 +47,9 @@ const EscalationTimerName = "human_timeout_seconds"
 
 // ConfirmationSignal is the payload of SignalApprove and SignalReject.
 // In the Temporal UI: {"by": "maria", "reason": "reviewed PII handling"}.
-type ConfirmationSignal struct {
-	By     string `json:"by"`
-	Reason string `json:"reason"`
-}
+// Both are required; anything else is refused and audited (ADR 0115).
+// The same names are Updates taking the same payload.
+type ConfirmationSignal = confirmation.Answer
 
 // IntentInput starts an IntentWorkflow: the intent as submitted.
 type IntentInput = intent.Request
@@ -85,6 +84,8 @@ const (
 type PendingEscalation struct {
 	events.ConfirmationRequested
 	Deadline time.Time `json:"deadline"`
+	// Allowed is who may answer (policy bundle confirmation; ADR 0115).
+	Allowed confirmation.Allowed `json:"allowed"`
 }
 
 // StageReport is one completed stage with a one-line summary.

@@ -18,6 +18,7 @@ import (
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/audit"
+	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/composite"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/planner"
@@ -49,6 +50,8 @@ type scenario struct {
 	retryBase int
 	// during runs beside the intent once it was submitted (a fault to inject).
 	during func(ctx context.Context, id string) error
+	// submittedBy submits the intent as someone ("" is demo).
+	submittedBy string
 }
 
 func (c *cli) runCmd() *cobra.Command {
@@ -110,11 +113,33 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 	fmt.Fprintf(w, "== CFA v2 governed scenarios (catalog %s, registry %s)\n\n", cat.SnapshotVersion, env.VersionID)
 
 	approveBySignal := func(ctx context.Context, id string) error {
-		fmt.Fprintf(w, "  -> approving by Temporal signal %q\n", workflows.SignalApprove)
+		fmt.Fprintf(w, "  -> approving by Temporal Update %q\n", workflows.SignalApprove)
 		return svc.Confirm(ctx, id, workflows.SignalApprove, "data-steward", "reviewed the signature: anonymization and merge key are enforced by policy")
 	}
 	approveByCLI := func(ctx context.Context, id string) error {
 		return c.runCFA(ctx, cfa, workflows.SignalApprove, id, "--by", "gold-owner", "--reason", "gold publication reviewed")
+	}
+	// The gold write is submitted by maria, who may not approve it herself
+	// (separation of duties, policy bundle confirmation): her approval is
+	// refused and audited, and the escalation stays open for gold-owner.
+	var selfApprovedID string
+	selfApprovalThenCLI := func(ctx context.Context, id string) error {
+		if selfApprovedID == id { // its second escalation (the cost): answered as usual
+			return approveByCLI(ctx, id)
+		}
+		selfApprovedID = id
+		fmt.Fprintf(w, "  -> maria, who submitted it, approves (Temporal Update %q)\n", workflows.SignalApprove)
+		err := svc.Confirm(ctx, id, workflows.SignalApprove, "maria", "my own gold write, looks right")
+		var refused *service.RefusedError
+		if !errors.As(err, &refused) {
+			return fmt.Errorf("maria's approval of her own intent %s was not refused (%v): check the bundle's confirmation.self_approval", id, err)
+		}
+		reason, err := c.waitForRefusal(ctx, svc, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "     refused and audited (CONFIRMATION_REFUSED): %s\n", reason)
+		return approveByCLI(ctx, id)
 	}
 	markPartial := func(ctx context.Context) error {
 		env, _, err := svc.Store.OverrideDatasetStates(ctx, []registry.DatasetState{{
@@ -159,8 +184,8 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 			want: decision.Approved, wantMode: "auto", show: true},
 		{key: "b", title: "reconcile with PII into silver", text: reconcile,
 			answer: approveBySignal, want: decision.Approved, wantMode: "hard_required", show: true, code: true},
-		{key: "c", title: "gold write", text: "aggregate revenue by state from silver_documentos into gold_faturamento_uf",
-			answer: approveByCLI, want: decision.Approved, wantMode: "human_escalation", show: true},
+		{key: "c", title: "gold write, submitted by maria: her own approval is refused, gold-owner's taken", text: "aggregate revenue by state from silver_documentos into gold_faturamento_uf",
+			submittedBy: "maria", answer: selfApprovalThenCLI, want: decision.Approved, wantMode: "human_escalation", show: true},
 		{key: "d", title: "escalation left unanswered", text: "aggregate revenue by state from silver_documentos into gold_faturamento_uf",
 			timeout: 4 * time.Second, want: decision.Blocked, wantMode: "human_escalation"},
 		{key: "e", title: "over the cost ceiling (cost_ceiling_dbu 10): replanned with a filter", text: reconcile, costCeiling: 10,
@@ -253,14 +278,20 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 	}
 	failures = append(failures, msgs...)
 
-	if timeoutID != "" {
-		rs, err := svc.Store.AuditByIntent(ctx, timeoutID)
+	for _, trail := range []struct{ title, id string }{
+		{"the gold write with the refused self-approval", selfApprovedID},
+		{"the unanswered escalation", timeoutID},
+	} {
+		if trail.id == "" {
+			continue
+		}
+		rs, err := svc.Store.AuditByIntent(ctx, trail.id)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "-- audit trail of the unanswered escalation %s\n", timeoutID)
+		fmt.Fprintf(w, "-- audit trail of %s %s\n", trail.title, trail.id)
 		for _, r := range rs {
-			fmt.Fprintf(w, "  #%s %-32s %-12s %s\n", r.Context["seq"], r.Context["event_type"], r.Context["outcome"], r.Context["stage"])
+			fmt.Fprintf(w, "  #%s %-32s %-12s %-26s %s\n", r.Context["seq"], r.Context["event_type"], r.Context["outcome"], r.Context["stage"], r.Actor.ID)
 		}
 		fmt.Fprintln(w)
 	}
@@ -321,7 +352,11 @@ func (c *cli) demoProposedCycles(ctx context.Context, svc *service.Service, text
 }
 
 func (c *cli) runScenario(ctx context.Context, svc *service.Service, s scenario) (workflows.IntentResult, error) {
-	req := service.SubmitRequest{Text: s.text, SubmittedBy: "demo", EscalationTimeoutSeconds: int(s.timeout / time.Second), CostCeilingDBU: s.costCeiling,
+	by := s.submittedBy
+	if by == "" {
+		by = "demo"
+	}
+	req := service.SubmitRequest{Text: s.text, SubmittedBy: by, EscalationTimeoutSeconds: int(s.timeout / time.Second), CostCeilingDBU: s.costCeiling,
 		AsOf: s.asOf, UnitRetryBaseSeconds: s.retryBase, DryRun: s.dryRun}
 	if s.plan != nil {
 		p, err := s.plan(ctx)
@@ -499,11 +534,11 @@ func (c *cli) demoComposite(ctx context.Context, svc *service.Service) (string, 
 					continue
 				}
 				answered[child] = p.Deadline
-				if err := svc.Confirm(ctx, child, workflows.SignalApprove, "data-steward", "composite sub-intent reviewed"); err != nil && !errors.Is(err, service.ErrNotWaiting) {
+				if err := svc.Confirm(ctx, child, workflows.SignalApprove, "maria", "composite sub-intent reviewed"); err != nil && !errors.Is(err, service.ErrNotWaiting) {
 					done <- err
 					return
 				}
-				fmt.Fprintf(w, "  -> approved %s (%s) by signal\n", sub, p.Mode)
+				fmt.Fprintf(w, "  -> approved %s (%s) by Temporal Update\n", sub, p.Mode)
 			}
 		}
 	}()
@@ -528,4 +563,31 @@ func (c *cli) demoComposite(ctx context.Context, svc *service.Service) (string, 
 		}
 	}
 	return "", nil
+}
+
+// waitForRefusal waits until the intent's trail records a refused answer
+// and returns its reason.
+func (c *cli) waitForRefusal(ctx context.Context, svc *service.Service, id string) (string, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		rs, err := svc.Store.AuditByIntent(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		for _, r := range rs {
+			if r.Context["event_type"] == audit.EventConfirmationRefused {
+				var d events.ConfirmationRefused
+				if err := json.Unmarshal([]byte(r.Context["details"]), &d); err != nil {
+					return "", fmt.Errorf("read the refusal of intent %s: %w", id, err)
+				}
+				return d.Code + ": " + d.Reason, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return "", fmt.Errorf("intent %s recorded no refusal of the self-approval within 30 s: is the worker running this build?", id)
 }

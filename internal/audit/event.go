@@ -16,16 +16,20 @@ const (
 	EventHumanRejected          = "HUMAN_CONFIRMATION_REJECTED"
 	EventHumanEscalationTimeout = "HUMAN_ESCALATION_TIMEOUT"
 	EventConfirmationCancelled  = "CONFIRMATION_CANCELLED"
-	EventSignatureGenerated     = "SIGNATURE_GENERATED"
-	EventPolicyApprove          = "POLICY_APPROVE"
-	EventPolicyReplan           = "POLICY_REPLAN"
-	EventPolicyBlock            = "POLICY_BLOCK"
-	EventMaxReplanExceeded      = "MAX_REPLAN_ATTEMPTS_EXCEEDED"
-	EventPreCostEstimated       = "PRE_COST_ESTIMATED"
-	EventPreCostReplan          = "PRE_COST_REPLAN"
-	EventExecutionPlanned       = "EXECUTION_PLAN_GENERATED"
-	EventPlanningFailed         = "EXECUTION_PLAN_REFUSED"
-	EventCodeGenerated          = "CODE_GENERATED"
+	// EventConfirmationRefused: an answer to an escalation was not taken
+	// (malformed, unknown signal, not an approver, self-approval); the
+	// escalation stays open (ADR 0115).
+	EventConfirmationRefused = "CONFIRMATION_REFUSED"
+	EventSignatureGenerated  = "SIGNATURE_GENERATED"
+	EventPolicyApprove       = "POLICY_APPROVE"
+	EventPolicyReplan        = "POLICY_REPLAN"
+	EventPolicyBlock         = "POLICY_BLOCK"
+	EventMaxReplanExceeded   = "MAX_REPLAN_ATTEMPTS_EXCEEDED"
+	EventPreCostEstimated    = "PRE_COST_ESTIMATED"
+	EventPreCostReplan       = "PRE_COST_REPLAN"
+	EventExecutionPlanned    = "EXECUTION_PLAN_GENERATED"
+	EventPlanningFailed      = "EXECUTION_PLAN_REFUSED"
+	EventCodeGenerated       = "CODE_GENERATED"
 	// EventCodeAnalysis is the whitepaper 5.15 example's code_analysis event
 	// of stage static_validation (outcome passed or blocked).
 	EventCodeAnalysis        = "CODE_ANALYSIS"

@@ -19,6 +19,7 @@ import (
 	"cel.dev/cel-go/ext"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/policies"
 )
@@ -83,6 +84,9 @@ type Bundle struct {
 	// Providers are the custom_rule_providers whose rules were loaded
 	// after the bundle's, as name@version.
 	Providers []string
+	// Approvers says who may answer which escalations (bundle.yaml
+	// confirmation; ADR 0115).
+	Approvers confirmation.Approvers
 
 	tests []ruleTest
 }
@@ -151,6 +155,8 @@ type bundleYAML struct {
 	Version           string   `yaml:"version"`
 	MaxReplanAttempts int      `yaml:"max_replan_attempts"`
 	Policies          []string `yaml:"policies"`
+	// Confirmation declares the approvers (ADR 0115).
+	Confirmation confirmation.Approvers `yaml:"confirmation"`
 }
 
 type ruleFileYAML struct {
@@ -203,7 +209,7 @@ func load(fsys fs.FS, prefix string, sources ...RuleSource) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build policy CEL environment: %w", err)
 	}
-	b := &Bundle{Name: bm.Name, DeclaredVersion: bm.Version, MaxReplanAttempts: bm.MaxReplanAttempts}
+	b := &Bundle{Name: bm.Name, DeclaredVersion: bm.Version, MaxReplanAttempts: bm.MaxReplanAttempts, Approvers: bm.Confirmation}
 	seen := map[string]string{}
 	for _, file := range bm.Policies {
 		if err := b.loadFile(fsys, env, prefix, file, seen); err != nil {
@@ -246,6 +252,9 @@ func (bm bundleYAML) validate() error {
 		return fmt.Errorf("max_replan_attempts %d must be between 1 and 10 (the whitepaper uses 3)", bm.MaxReplanAttempts)
 	case len(bm.Policies) == 0:
 		return errors.New("policies must list the rule files of the bundle")
+	}
+	if err := bm.Confirmation.Validate(); err != nil {
+		return err
 	}
 	for i, p := range bm.Policies {
 		if !strings.HasSuffix(p, ".yaml") || path.Base(p) != p {
@@ -490,7 +499,10 @@ func (b *Bundle) effectiveVersion() (string, error) {
 		MaxReplanAttempts int      `json:"max_replan_attempts"`
 		Rules             []Rule   `json:"rules"`
 		Providers         []string `json:"providers,omitempty"`
-	}{FactsSchemaVersion, b.Name, b.DeclaredVersion, b.MaxReplanAttempts, b.Rules, b.Providers}
+		// Who may approve is governance too: a new approver is a new
+		// bundle version. Maps marshal with sorted keys.
+		Approvers confirmation.Approvers `json:"confirmation"`
+	}{FactsSchemaVersion, b.Name, b.DeclaredVersion, b.MaxReplanAttempts, b.Rules, b.Providers, b.Approvers}
 	data, err := json.Marshal(content)
 	if err != nil {
 		return "", fmt.Errorf("hash policy bundle %q: %w", b.Name, err)

@@ -16,10 +16,12 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/bounds"
 	"github.com/contextualflux/cfa/internal/composite"
+	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/intent"
 	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/planner"
@@ -33,6 +35,20 @@ var ErrNotWaiting = errors.New("intent is not waiting for confirmation")
 
 // ErrUnknownIntent says no workflow has that intent id.
 var ErrUnknownIntent = errors.New("unknown intent")
+
+// ErrNoWorker says no worker polls the intents task queue: an intent there
+// does not move, and a query to it is not answered, until one starts.
+var ErrNoWorker = errors.New("no worker polls task queue " + workflows.TaskQueue)
+
+// InputError is a request refused before anything is sent: the caller
+// corrects its input and sends it again.
+type InputError struct{ Err error }
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// invalid marks err as the caller's input to correct.
+func invalid(err error) error { return &InputError{Err: err} }
 
 // Service is the shared front-end logic.
 type Service struct {
@@ -109,7 +125,7 @@ func (s *Service) SubmitNextCycle(ctx context.Context, intentID, newID, submitte
 		return "", err
 	}
 	if st.Result == nil || st.Result.NextCycle == nil {
-		return "", fmt.Errorf("submit --from-proposal: intent %s proposed no next cycle; only an intent decided replanned with --replan-mode propose has one", intentID)
+		return "", invalid(fmt.Errorf("submit --from-proposal: intent %s proposed no next cycle; only an intent decided replanned with --replan-mode propose has one", intentID))
 	}
 	in := *st.Result.NextCycle
 	if submittedBy != "" {
@@ -137,7 +153,7 @@ type CompositeRequest struct {
 // its sub-intents run as child workflows named <id>.<sub_intent>.
 func (s *Service) SubmitComposite(ctx context.Context, req CompositeRequest) (string, error) {
 	if err := req.Graph.Validate(); err != nil {
-		return "", fmt.Errorf("submit composite intent: %w", err)
+		return "", invalid(fmt.Errorf("submit composite intent: %w", err))
 	}
 	single := SubmitRequest{Text: "graph", EscalationTimeoutSeconds: req.EscalationTimeoutSeconds, CostCeilingDBU: req.CostCeilingDBU}
 	if err := single.Validate(); err != nil {
@@ -167,7 +183,7 @@ func (s *Service) start(ctx context.Context, id, workflowName string, in any) er
 	if err != nil {
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &already) {
-			return fmt.Errorf("submit: intent id %q is already used; pick another --id", id)
+			return invalid(fmt.Errorf("submit: intent id %q is already used; pick another --id", id))
 		}
 		return fmt.Errorf("submit intent: %w", err)
 	}
@@ -178,7 +194,7 @@ func (s *Service) start(ctx context.Context, id, workflowName string, in any) er
 // finished, unknown or not-waiting intent is left untouched and reported.
 func (s *Service) Confirm(ctx context.Context, intentID, signalName, by, reason string) error {
 	if strings.TrimSpace(by) == "" || strings.TrimSpace(reason) == "" {
-		return fmt.Errorf("%s %s: --by and --reason are required: the audit trail records who confirmed and why", signalName, intentID)
+		return invalid(fmt.Errorf("%s %s: --by and --reason are required: the audit trail records who confirmed and why", signalName, intentID))
 	}
 	pending, err := s.Pending(ctx, intentID)
 	if err != nil {
@@ -187,16 +203,46 @@ func (s *Service) Confirm(ctx context.Context, intentID, signalName, by, reason 
 	if pending == nil {
 		return fmt.Errorf("%s %s: %w; nothing was sent (see `status %s`)", signalName, intentID, ErrNotWaiting, intentID)
 	}
-	err = s.Temporal.SignalWorkflow(ctx, intentID, "", signalName, workflows.ConfirmationSignal{By: by, Reason: reason})
+	// An Update, not a signal: the workflow checks the answer (its shape,
+	// the bundle's approvers, separation of duties) and this call returns
+	// its verdict. The Web UI and `temporal workflow signal` send the
+	// signal of the same name, checked the same way (ADR 0115).
+	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: intentID, UpdateName: signalName, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.ConfirmationSignal{By: by, Reason: reason}},
+	})
+	if err == nil {
+		err = h.Get(ctx, nil)
+	}
 	if err != nil {
 		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return fmt.Errorf("%s %s: the intent finished meanwhile or is unknown; nothing was sent", signalName, intentID)
+		var app *temporal.ApplicationError
+		switch {
+		case errors.As(err, &nf):
+			return fmt.Errorf("%s %s: the intent finished meanwhile or is unknown; nothing was recorded", signalName, intentID)
+		case errors.As(err, &app) && app.Type() == confirmation.RefusedNoEscalation:
+			return fmt.Errorf("%s %s: %w; nothing was recorded (see `status %s`)", signalName, intentID, ErrNotWaiting, intentID)
+		case errors.As(err, &app):
+			return &RefusedError{IntentID: intentID, Answer: signalName, Code: app.Type(), Reason: app.Message()}
 		}
 		return fmt.Errorf("%s %s: %w", signalName, intentID, err)
 	}
 	return nil
 }
+
+// RefusedError is an answer the workflow refused: malformed, or from
+// someone the policy bundle does not allow (ADR 0115). The escalation
+// stays open; a refusal by the workflow (not its validator) is audited.
+type RefusedError struct {
+	IntentID, Answer, Code, Reason string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("%s %s refused (%s): %s", e.Answer, e.IntentID, e.Code, e.Reason)
+}
+
+// Unwrap lets errors.Is(err, confirmation.ErrRefused) match.
+func (e *RefusedError) Unwrap() error { return confirmation.ErrRefused }
 
 // Pending returns the intent's pending escalation, nil when there is none.
 func (s *Service) Pending(ctx context.Context, intentID string) (*workflows.PendingEscalation, error) {
@@ -208,18 +254,42 @@ func (s *Service) Pending(ctx context.Context, intentID string) (*workflows.Pend
 }
 
 // Status returns the live status of a running intent, or the final one.
+// A running intent with no worker to answer its query is ErrNoWorker, at
+// once rather than at the query's timeout.
 func (s *Service) Status(ctx context.Context, intentID string) (workflows.Status, error) {
+	st, _, err := s.StatusDetail(ctx, intentID)
+	return st, err
+}
+
+// StatusDetail is Status with Temporal's status of the intent's workflow,
+// which tells a running intent from one that ended without a decision
+// (failed, terminated, cancelled, timed out).
+func (s *Service) StatusDetail(ctx context.Context, intentID string) (workflows.Status, enumspb.WorkflowExecutionStatus, error) {
+	return s.status(ctx, intentID, true)
+}
+
+// status reads an intent's status; checkWorker asks the task queue for
+// pollers (one RPC) before querying a running intent.
+func (s *Service) status(ctx context.Context, intentID string, checkWorker bool) (workflows.Status, enumspb.WorkflowExecutionStatus, error) {
 	var st workflows.Status
 	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, intentID, "")
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return st, fmt.Errorf("%w %q: no workflow has that id; `list` shows recent intents", ErrUnknownIntent, intentID)
+			return st, 0, fmt.Errorf("%w %q: no workflow has that id; `list` shows recent intents", ErrUnknownIntent, intentID)
 		}
-		return st, fmt.Errorf("describe intent %s: %w", intentID, err)
+		return st, 0, fmt.Errorf("describe intent %s: %w", intentID, err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
-	running := info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	exec := info.GetStatus()
+	running := exec == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	if running && checkWorker {
+		// Without a worker the query would fail only at the server's
+		// timeout, with an RPC error that does not say why.
+		if polling, err := s.WorkerPolling(ctx); err == nil && !polling {
+			return st, exec, NoWorkerError(intentID)
+		}
+	}
 	// A finished intent still answers the query (a worker replays its
 	// history, which takes well under a second); with no worker the query
 	// would wait for its timeout, so a finished one gets a short deadline.
@@ -234,15 +304,15 @@ func (s *Service) Status(ctx context.Context, intentID string) (workflows.Status
 		err = v.Get(&st)
 	}
 	if err == nil {
-		return st, nil
+		return st, exec, nil
 	}
 	if running {
-		return st, fmt.Errorf("query status of running intent %s: %w", intentID, err)
+		return st, exec, fmt.Errorf("query status of running intent %s: %w; the worker did not answer: its log says why", intentID, err)
 	}
 	// Finished and no worker to replay it: the result is in the history,
 	// which needs no worker to read.
-	st = workflows.Status{IntentID: intentID, Stage: strings.ToLower(info.GetStatus().String())}
-	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+	st = workflows.Status{IntentID: intentID, Stage: strings.ToLower(exec.String())}
+	if exec == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 		var res workflows.IntentResult
 		if err := s.Temporal.GetWorkflow(ctx, intentID, "").Get(ctx, &res); err == nil && res.IntentID != "" {
 			st.Stage, st.Result = workflows.StageCompleted, &res
@@ -251,7 +321,13 @@ func (s *Service) Status(ctx context.Context, intentID string) (workflows.Status
 			}
 		}
 	}
-	return st, nil
+	return st, exec, nil
+}
+
+// NoWorkerError says intentID waits for a worker, and how to start one.
+func NoWorkerError(intentID string) error {
+	return fmt.Errorf("%w: start cfa-worker (bin/cfa-worker; `make dev` runs one), and intent %s goes on where it waits; `cfa status %s` follows it",
+		ErrNoWorker, intentID, intentID)
 }
 
 // finishedQueryTimeout bounds the status query of a finished intent: with
@@ -284,7 +360,8 @@ func (s *Service) follow(ctx context.Context, intentID string, poll time.Duratio
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	report := func() {
-		st, err := s.Status(ctx, intentID)
+		// The caller checked for a worker before following.
+		st, _, err := s.status(ctx, intentID, false)
 		if err != nil {
 			return
 		}
@@ -316,6 +393,13 @@ func (s *Service) follow(ctx context.Context, intentID string, poll time.Duratio
 
 // Validate checks a request before anything is sent.
 func (req SubmitRequest) Validate() error {
+	if err := req.validate(); err != nil {
+		return invalid(err)
+	}
+	return nil
+}
+
+func (req SubmitRequest) validate() error {
 	if strings.TrimSpace(req.Text) == "" && req.Signature == nil {
 		return errors.New("submit: give the intent as text or a signature file (-f FILE, or -f - for standard input)")
 	}
@@ -356,15 +440,26 @@ func (req SubmitRequest) Validate() error {
 	return nil
 }
 
-// WorkerPolling reports whether any worker polls the intents task queue, so
-// a front end can say why an intent does not move.
+// WorkerPolling reports whether a worker polled the intents task queue
+// recently (one RPC), so a front end can say why an intent does not move.
 func (s *Service) WorkerPolling(ctx context.Context) (bool, error) {
 	resp, err := s.Temporal.DescribeTaskQueue(ctx, workflows.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	if err != nil {
 		return false, fmt.Errorf("describe task queue %s: %w", workflows.TaskQueue, err)
 	}
-	return len(resp.GetPollers()) > 0, nil
+	for _, p := range resp.GetPollers() {
+		// The server lists a stopped worker for minutes; an idle live one
+		// polls again at least every minute (its long poll's expiry).
+		if p.GetLastAccessTime() == nil || time.Since(p.GetLastAccessTime().AsTime()) < PollerFreshness {
+			return true, nil
+		}
+	}
+	return false, nil
 }
+
+// PollerFreshness is how recently a worker must have polled to count: twice
+// the server's one-minute long poll, so an idle worker always counts.
+const PollerFreshness = 2 * time.Minute
 
 // Running reports whether the intent's workflow is still running (its
 // latest run). An intent Temporal no longer knows is not running.

@@ -66,7 +66,7 @@ func TestWorkerKilledMidUnitCompletesWithTheSameData(t *testing.T) {
 			p, err := svc.Pending(ctx, id)
 			return err == nil && p != nil
 		})
-		require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "crash-test", "checked"))
+		require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "maria", "checked"))
 		if during != nil {
 			during()
 		}

@@ -264,7 +264,7 @@ func (h *harness) run(ctx context.Context, round int, p crashPoint, mode killMod
 			pending, err := h.svc.Pending(ctx, id)
 			return err == nil && pending != nil
 		})
-		require.NoError(t, h.svc.Confirm(ctx, id, workflows.SignalApprove, "crash-harness", "checked"))
+		require.NoError(t, h.svc.Confirm(ctx, id, workflows.SignalApprove, "maria", "checked"))
 	}
 
 	if !p.late {

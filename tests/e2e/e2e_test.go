@@ -56,7 +56,7 @@ func TestEndToEndApproveBySignal(t *testing.T) {
 
 	// Missing --by/--reason is refused before anything is sent.
 	require.ErrorContains(t, svc.Confirm(ctx, id, workflows.SignalApprove, "", ""), "--by and --reason are required")
-	require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "e2e-approver", "checked"))
+	require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "maria", "checked"))
 
 	var res workflows.IntentResult
 	require.NoError(t, c.GetWorkflow(ctx, id, "").Get(ctx, &res))
@@ -75,7 +75,7 @@ func TestEndToEndApproveBySignal(t *testing.T) {
 			decided = r.Context["outcome"]
 		}
 	}
-	require.Equal(t, "e2e-approver", approvedBy)
+	require.Equal(t, "maria", approvedBy)
 	require.Equal(t, string(decision.Approved), decided)
 	chain, err := store.AuditChain(ctx, 0, 100000)
 	require.NoError(t, err)

@@ -47,7 +47,7 @@ func TestRecordHistories(t *testing.T) {
 	svc := &service.Service{Temporal: c, Store: store}
 	approve := func(id string) {
 		waitFor(t, time.Minute, "the escalation of "+id, func() bool { p, err := svc.Pending(ctx, id); return err == nil && p != nil })
-		require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "recorder", "recorded history"))
+		require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "maria", "recorded history"))
 	}
 	var current string // the path being recorded; its workflow id is recordedID(current)
 	submit := func(req service.SubmitRequest) string {
@@ -127,7 +127,7 @@ func TestRecordHistories(t *testing.T) {
 		{"rejected", decision.Blocked, func() string {
 			id := submit(service.SubmitRequest{Text: reconcileToSilver})
 			waitFor(t, time.Minute, "the escalation", func() bool { p, err := svc.Pending(ctx, id); return err == nil && p != nil })
-			require.NoError(t, svc.Confirm(ctx, id, workflows.SignalReject, "recorder", "wrong target"))
+			require.NoError(t, svc.Confirm(ctx, id, workflows.SignalReject, "joao", "wrong target"))
 			return id
 		}},
 		{"cancelled_during_wait", decision.Blocked, func() string {

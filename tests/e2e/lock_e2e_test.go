@@ -66,7 +66,7 @@ func TestTwentyIntentsOnOneScopeAreSerialized(t *testing.T) {
 			}
 			var approveErr error
 			res, err := svc.Wait(ctx, in.id, 200*time.Millisecond, nil, func(workflows.PendingEscalation) {
-				approveErr = svc.Confirm(ctx, in.id, workflows.SignalApprove, "lock-test", "ok")
+				approveErr = svc.Confirm(ctx, in.id, workflows.SignalApprove, "maria", "ok")
 			})
 			results[i], errs[i] = res, errors.Join(err, approveErr)
 		}()
@@ -154,7 +154,7 @@ func TestScopeOfADeadHolderIsRecovered(t *testing.T) {
 		_, err := svc.Submit(ctx, service.SubmitRequest{IntentID: id, Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
 		require.NoError(t, err)
 		r, err := svc.Wait(ctx, id, 200*time.Millisecond, nil, func(workflows.PendingEscalation) {
-			require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "test", "ok"))
+			require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "maria", "ok"))
 		})
 		require.NoError(t, err)
 		return r

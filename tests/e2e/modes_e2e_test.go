@@ -83,7 +83,7 @@ func TestModesAndPanicTriggersOnTheDevServer(t *testing.T) {
 		go func() {
 			var approveErr error
 			res, err := svc.Wait(ctx, id, 100*time.Millisecond, nil, func(workflows.PendingEscalation) {
-				approveErr = errors.Join(approveErr, svc.Confirm(ctx, id, workflows.SignalApprove, "modes-e2e", "ok"))
+				approveErr = errors.Join(approveErr, svc.Confirm(ctx, id, workflows.SignalApprove, "maria", "ok"))
 			})
 			done <- waited{res, errors.Join(err, approveErr)}
 		}()

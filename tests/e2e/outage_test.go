@@ -86,7 +86,7 @@ func TestPostgresOutage(t *testing.T) {
 				return err == nil && p != nil
 			})
 			approve := func() {
-				require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "outage-test", "approved during the outage"))
+				require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "maria", "approved during the outage"))
 			}
 
 			var gate pgx.Tx
@@ -128,7 +128,7 @@ func TestPostgresOutage(t *testing.T) {
 					approvedBy = r.Actor.ID
 				}
 			}
-			require.Equal(t, "outage-test", approvedBy, "the approval is recorded, not lost")
+			require.Equal(t, "maria", approvedBy, "the approval is recorded, not lost")
 			var staged int
 			require.NoError(t, d.Pool.QueryRow(ctx, `SELECT count(*) FROM staging.silver_documentos`).Scan(&staged))
 			require.Zero(t, staged, "nothing left in staging")

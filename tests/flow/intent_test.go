@@ -2,7 +2,9 @@ package flow_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -97,6 +99,50 @@ func eventTypes(t *testing.T, intentID string) []string {
 	return out
 }
 
+// TestRefusedAnswersAreAuditedAndTheEscalationStaysOpen (issue 11): an
+// empty payload and a self-approval are refused and recorded
+// (CONFIRMATION_REFUSED, with what arrived and why); the escalation stays
+// open, and a declared approver's answer then closes it.
+func TestRefusedAnswersAreAuditedAndTheEscalationStaysOpen(t *testing.T) {
+	id := uniqueID(t)
+	env := newEnv(t, newActivities(t, nil), id)
+	env.RegisterDelayedCallback(func() { env.SignalWorkflow(workflows.SignalApprove, map[string]any{}) }, time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.SignalApprove, workflows.ConfirmationSignal{By: "maria", Reason: "my own gold write"})
+	}, 2*time.Minute)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(workflows.SignalReject, workflows.ConfirmationSignal{By: "gold-owner", Reason: "not this quarter"})
+	}, 3*time.Minute)
+	res := run(t, env, workflows.IntentInput{Text: goldWrite, SubmittedBy: "maria"})
+	require.Equal(t, decision.Blocked, res.DecisionState)
+	require.Equal(t, workflows.ConfirmationRejected, res.Confirmation.Outcome)
+	require.Equal(t, "gold-owner", res.Confirmation.By)
+
+	rs, err := store.AuditByIntent(context.Background(), id)
+	require.NoError(t, err)
+	var refused []map[string]any
+	var types []string
+	for _, r := range rs {
+		types = append(types, r.Context["event_type"])
+		if r.Context["event_type"] == audit.EventConfirmationRefused {
+			var d map[string]any
+			require.NoError(t, json.Unmarshal([]byte(r.Context["details"]), &d))
+			refused = append(refused, d)
+			require.Equal(t, "SYSTEM", string(r.Actor.Type), "a refused answer's sender is a claim, not an actor")
+		}
+	}
+	require.Len(t, refused, 2)
+	require.Equal(t, confirmation.RefusedMissingField, refused[0]["code"])
+	require.Equal(t, "{}", refused[0]["payload"])
+	require.Equal(t, confirmation.RefusedSelfApproval, refused[1]["code"])
+	require.Equal(t, "maria", refused[1]["claimed_by"])
+	require.Contains(t, refused[1]["reason"], "separation of duties")
+	i := slices.Index(types, audit.EventConfirmationRequested)
+	require.Equal(t, []string{audit.EventConfirmationRequested, audit.EventConfirmationRefused, audit.EventConfirmationRefused, audit.EventHumanRejected}, types[i:i+4])
+	require.NoError(t, audit.Verify(rs))
+	require.NoError(t, audit.CompletePerIntent(rs))
+}
+
 func TestApprovalBeforeDeadline(t *testing.T) {
 	id := uniqueID(t)
 	env := newEnv(t, newActivities(t, nil), id)
@@ -159,8 +205,13 @@ func TestEscalationTimeoutBlocks(t *testing.T) {
 	require.Equal(t, fault.CodeHumanEscalationTimeout, res.Faults[0].Code)
 	require.Equal(t, workflows.ConfirmationTimeout, res.Confirmation.Outcome)
 	require.GreaterOrEqual(t, env.Now().Sub(start), 300*time.Second, "the default human_timeout_seconds is 300")
-	require.Len(t, notified, 1)
-	require.Equal(t, "governance_team", notified[0].Notify)
+	require.Len(t, notified, 2, "when the escalation opens, and at its timeout")
+	require.Equal(t, "approvers", notified[0].Notify)
+	require.Equal(t, "escalation_opened", notified[0].Reason)
+	require.Equal(t, []string{"gold-owner", "joao", "maria"}, notified[0].Approvers, "the bundle's approvers of a gold write")
+	require.Equal(t, notified[1].Deadline, notified[0].Deadline)
+	require.Equal(t, "governance_team", notified[1].Notify)
+	require.Equal(t, "human_confirmation_timeout", notified[1].Reason)
 	require.Contains(t, eventTypes(t, id), audit.EventHumanEscalationTimeout)
 }
 
@@ -172,8 +223,10 @@ func TestCancelDuringEscalationIsNotATimeout(t *testing.T) {
 	acts := newActivities(t, nil)
 	env := newEnv(t, acts, id)
 	notified := 0
-	env.OnActivity(acts.NotifyGovernance, anyCtx, anyArg).Return(func(context.Context, activities.Notification) error {
-		notified++
+	env.OnActivity(acts.NotifyGovernance, anyCtx, anyArg).Return(func(_ context.Context, n activities.Notification) error {
+		if n.Reason != "escalation_opened" {
+			notified++
+		}
 		return nil
 	})
 	env.RegisterDelayedCallback(env.CancelWorkflow, 30*time.Second)

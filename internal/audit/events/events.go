@@ -121,6 +121,23 @@ type ConfirmationCancelled struct {
 	Deadline time.Time `json:"deadline"`
 }
 
+// ConfirmationRefused is an answer that was not taken
+// (CONFIRMATION_REFUSED): what arrived, how, from whom it claimed to be,
+// and why it was refused. The escalation stays open.
+type ConfirmationRefused struct {
+	// Answer is the signal or Update name that arrived.
+	Answer string `json:"answer"`
+	// Via is signal or update.
+	Via string `json:"via"`
+	// ClaimedBy is the payload's by, when it had one.
+	ClaimedBy string `json:"claimed_by,omitempty"`
+	// Payload is an excerpt of what arrived.
+	Payload  string    `json:"payload"`
+	Code     string    `json:"code"`
+	Reason   string    `json:"reason"`
+	Deadline time.Time `json:"deadline"`
+}
+
 // HumanEscalationTimeout is fallback_on_timeout (HUMAN_ESCALATION_TIMEOUT).
 type HumanEscalationTimeout struct {
 	Reason         string    `json:"reason"`
@@ -439,6 +456,7 @@ func (ConfirmationRequested) EventType() string     { return audit.EventConfirma
 func (HumanApproved) EventType() string             { return audit.EventHumanApproved }
 func (HumanRejected) EventType() string             { return audit.EventHumanRejected }
 func (ConfirmationCancelled) EventType() string     { return audit.EventConfirmationCancelled }
+func (ConfirmationRefused) EventType() string       { return audit.EventConfirmationRefused }
 func (HumanEscalationTimeout) EventType() string    { return audit.EventHumanEscalationTimeout }
 func (SignatureGenerated) EventType() string        { return audit.EventSignatureGenerated }
 func (PolicyApprove) EventType() string             { return audit.EventPolicyApprove }
