@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/converter"
@@ -153,7 +154,7 @@ type arrival struct {
 func (g arrival) judge(allowed confirmation.Allowed) (confirmation.Answer, error) {
 	if g.name != SignalApprove && g.name != SignalReject {
 		return confirmation.Answer{}, &confirmation.Refusal{Code: confirmation.RefusedUnknownSignal,
-			Reason: "signal " + strconvQuote(g.name) + " is not an answer: send " + SignalApprove + " or " + SignalReject}
+			Reason: "signal " + strconv.Quote(g.name) + " is not an answer: send " + SignalApprove + " or " + SignalReject}
 	}
 	var ans confirmation.Answer
 	if g.update != nil {
@@ -196,8 +197,6 @@ func claimedBy(g arrival) string {
 	}
 	return ""
 }
-
-func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 // knownSignals are the names the workflow handles itself.
 var knownSignals = []string{SignalApprove, SignalReject, SignalScopeReleased}
@@ -258,7 +257,7 @@ func (f *intentFlow) registerAnswers() error {
 		err := workflow.SetUpdateHandlerWithOptions(f.ctx, name,
 			func(ctx workflow.Context, in ConfirmationSignal) (string, error) {
 				fut, verdict := workflow.NewFuture(ctx)
-				f.answers.Send(ctx, arrival{name: name, via: "update", update: &in, payload: mustJSON(in), verdict: verdict})
+				f.answers.Send(ctx, arrival{name: name, via: "update", update: &in, payload: []byte(`{"by": ` + strconv.Quote(in.By) + `, "reason": ` + strconv.Quote(in.Reason) + `}`), verdict: verdict})
 				var out string
 				err := fut.Get(ctx, &out)
 				return out, err
@@ -282,9 +281,4 @@ func (f *intentFlow) closeAnswers() {
 	for f.answers.ReceiveAsync(&g) {
 		g.reply("", &confirmation.Refusal{Code: confirmation.RefusedNoEscalation, Reason: "the escalation closed before this answer was read"})
 	}
-}
-
-func mustJSON(v any) []byte {
-	b, _ := json.Marshal(v)
-	return b
 }
