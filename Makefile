@@ -33,7 +33,8 @@ bin/temporal: $(BIN)/temporal ## install the pinned Temporal CLI into bin/
 
 dev: $(BIN)/temporal ## run the Temporal dev server in the foreground (UI :8233)
 	$(BIN)/temporal server start-dev --ip 127.0.0.1 --ui-port 8233 --db-filename .data/temporal.db \
-	  --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=OFF
+	  --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=OFF \
+	  --search-attribute CfaApprovers=KeywordList --search-attribute CfaConfirmationMode=Keyword --search-attribute CfaDecisionState=Keyword --search-attribute CfaStage=Keyword --search-attribute CfaTargetDataset=Keyword
 
 stop: ## stop the Temporal dev server started by make demo
 	@if [ -f .data/temporal.pid ]; then kill $$(cat .data/temporal.pid) 2>/dev/null || true; rm -f .data/temporal.pid; echo stopped; fi

@@ -425,13 +425,17 @@ proposed signature.
 
 func (c *cli) listCmd() *cobra.Command {
 	var limit int
+	var pending bool
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List recent intents and their decisions",
+		Short: "List recent intents and their decisions (--pending: open escalations)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := bounds.ListLimit(limit); err != nil {
 				return invalid(fmt.Errorf("list: %w", err))
+			}
+			if pending {
+				return c.listPending(cmd, limit)
 			}
 			store, err := c.openStore(cmd.Context())
 			if err != nil {
@@ -453,7 +457,29 @@ func (c *cli) listCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many intents, 1 to 1000")
+	cmd.Flags().BoolVar(&pending, "pending", false, "only intents waiting for an answer, with who may answer and the deadline (from Temporal)")
 	return cmd
+}
+
+// listPending prints the open escalations, soonest deadline first.
+func (c *cli) listPending(cmd *cobra.Command, limit int) error {
+	svc, err := c.service(cmd.Context(), false)
+	if err != nil {
+		return err
+	}
+	rows, err := svc.PendingEscalations(cmd.Context(), limit)
+	if err != nil {
+		return err
+	}
+	return c.emit(rows, func(w io.Writer) {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "INTENT\tMODE\tDEADLINE\tTRIGGERS\tMAY ANSWER")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.IntentID, r.Mode, r.Deadline.Format(time.RFC3339),
+				truncate(fmt.Sprint(r.Triggers), 50), render.Dash(strings.Join(r.Allowed.Approvers, ",")))
+		}
+		_ = tw.Flush()
+	})
 }
 
 func truncate(s string, n int) string {

@@ -81,11 +81,14 @@ func (c *cli) root() *cobra.Command {
 // service dials Temporal (and Postgres when withStore) on first use.
 func (c *cli) service(ctx context.Context, withStore bool) (*service.Service, error) {
 	if c.svc == nil {
-		// The SDK's default logger writes to stdout: with -o json nothing
-		// but the JSON may go there.
-		var logger *zap.Logger
-		if c.json() {
-			logger = zap.NewNop()
+		// The SDK's default logger writes to stdout, where only the
+		// command's output may go: its warnings go to stderr as JSON lines
+		// (nothing at all with -o json).
+		logger := zap.NewNop()
+		if !c.json() {
+			if l, err := app.NewLoggerAt(zap.WarnLevel); err == nil {
+				logger = l
+			}
 		}
 		tc, err := app.Dial(c.cfg, logger)
 		if err != nil {

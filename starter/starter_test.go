@@ -459,7 +459,7 @@ func startDevServer(ctx context.Context, t *testing.T) *testsuite.DevServer {
 	require.NoError(t, err, "the Temporal CLI: run `make test` (it installs bin/temporal) or set TEMPORAL_CLI")
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: path, LogLevel: "error",
-		ExtraArgs: []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
+		ExtraArgs: append(workflows.DevServerArgs(), "--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"),
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Stop() })

@@ -40,6 +40,7 @@ func (f *intentFlow) awaitHuman(mode confirmation.Mode, triggers []confirmation.
 	}
 	f.status.Pending = &PendingEscalation{ConfirmationRequested: question, Deadline: esc.Deadline, Allowed: esc.Allowed}
 	workflow.SetCurrentDetails(f.ctx, esc.Details)
+	f.showIndex(string(mode), esc.Allowed.Approvers, &asked)
 	f.notifyOpened(mode, triggers, esc)
 
 	// The deadline counts from when the question was recorded (a retried
@@ -120,6 +121,7 @@ func (f *intentFlow) awaitHuman(mode confirmation.Mode, triggers []confirmation.
 	}
 	f.status.Pending = nil
 	workflow.SetCurrentDetails(f.ctx, "")
+	f.showIndex("", nil, nil)
 	if answer.Outcome == ConfirmationTimeout {
 		n := activities.Notification{
 			Notify: confirmation.TimeoutNotify, IntentID: f.id, CorrelationID: f.corr, Reason: confirmation.ReasonTimeout,

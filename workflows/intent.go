@@ -188,6 +188,11 @@ func (f *intentFlow) decide() (IntentResult, error) {
 	f.result.Promotion = d.Promotion
 	f.result.AuditEvents = f.seq
 	f.done(StageCompleted, string(d.Decision.State))
+	var target *signature.Signature
+	if f.signed.Signature.Intent != "" {
+		target = &f.signed.Signature
+	}
+	f.showIndex("", nil, target)
 	res := f.result
 	f.status.Result = &res
 	return f.result, nil

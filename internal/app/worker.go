@@ -73,6 +73,11 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger, ext extensio
 		store.Close()
 		return nil, nil, err
 	}
+	if err := EnsureSearchAttributes(ctx, c, cfg.Namespace); err != nil {
+		c.Close()
+		store.Close()
+		return nil, nil, err
+	}
 	w := worker.New(c, workflows.TaskQueue, WorkerOptions(cfg))
 	acts := activities.New(store, cat, bundle, logger, ext)
 	acts.Temporal = c

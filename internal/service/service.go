@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -175,8 +176,11 @@ func (s *Service) SubmitComposite(ctx context.Context, req CompositeRequest) (st
 }
 
 func (s *Service) start(ctx context.Context, id, workflowName string, in any) error {
+	summary, details := describe(in)
 	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: workflows.TaskQueue,
+		// What the Web UI shows for the intent without opening its input.
+		StaticSummary: summary, StaticDetails: details,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 	}, workflowName, in)
@@ -473,4 +477,82 @@ func (s *Service) Running(ctx context.Context, intentID string) (bool, error) {
 		return false, fmt.Errorf("describe intent %s: %w", intentID, err)
 	}
 	return desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
+}
+
+// describe is an intent's static summary (its text, one line) and details
+// (who, and the options that change its course) for the Web UI.
+func describe(in any) (summary, details string) {
+	line := func(s string) string {
+		s = strings.Join(strings.Fields(s), " ")
+		if len(s) > 200 {
+			s = s[:200] + "…"
+		}
+		return s
+	}
+	var b strings.Builder
+	switch x := in.(type) {
+	case workflows.IntentInput:
+		summary = line(x.Text)
+		if summary == "" && x.Signature != nil {
+			summary = line("signature: " + x.Signature.Intent)
+		}
+		fmt.Fprintf(&b, "**Intent** %s\n\n", summary)
+		if x.SubmittedBy != "" {
+			fmt.Fprintf(&b, "Submitted by: %s\n\n", x.SubmittedBy)
+		}
+		if x.DryRun {
+			b.WriteString("Dry run: stops after static validation\n\n")
+		}
+		if x.AsOf != "" {
+			fmt.Fprintf(&b, "As of: %s\n\n", x.AsOf)
+		}
+		b.WriteString("Answer an escalation with the signal (or Update) `approve` or `reject`: `{\"by\": \"<name>\", \"reason\": \"<why>\"}`; the query `pending_escalation` says who may.")
+	case workflows.CompositeInput:
+		summary = line("composite intent " + x.Graph.RootIntent)
+		fmt.Fprintf(&b, "**Composite intent** %s: %d sub-intents\n\n", x.Graph.RootIntent, len(x.Graph.SubIntents))
+		if x.SubmittedBy != "" {
+			fmt.Fprintf(&b, "Submitted by: %s\n", x.SubmittedBy)
+		}
+	}
+	return summary, b.String()
+}
+
+// OpenEscalation is an intent waiting for an answer, as `cfa list
+// --pending` shows it.
+type OpenEscalation struct {
+	IntentID string `json:"intent_id"`
+	workflows.PendingEscalation
+}
+
+// PendingEscalations lists the running intents with an open escalation
+// (search attribute CfaConfirmationMode set), each with its question, who
+// may answer and its deadline, soonest deadline first.
+func (s *Service) PendingEscalations(ctx context.Context, limit int) ([]OpenEscalation, error) {
+	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s IS NOT NULL",
+		workflows.IntentWorkflowName, workflows.AttrConfirmationMode.GetName())
+	var out []OpenEscalation
+	var token []byte
+	for {
+		page, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: int32(min(limit, 1000))})
+		if err != nil {
+			return nil, fmt.Errorf("list open escalations: %w (is search attribute %s registered? the worker registers it at start)", err, workflows.AttrConfirmationMode.GetName())
+		}
+		for _, e := range page.GetExecutions() {
+			id := e.GetExecution().GetWorkflowId()
+			p, err := s.Pending(ctx, id)
+			if err != nil || p == nil {
+				continue // answered or ended meanwhile
+			}
+			out = append(out, OpenEscalation{IntentID: id, PendingEscalation: *p})
+			if len(out) >= limit {
+				break
+			}
+		}
+		token = page.GetNextPageToken()
+		if len(token) == 0 || len(out) >= limit {
+			break
+		}
+	}
+	slices.SortFunc(out, func(a, b OpenEscalation) int { return a.Deadline.Compare(b.Deadline) })
+	return out, nil
 }

@@ -391,6 +391,7 @@ func startTemporalProcess(ctx context.Context, t *testing.T, logs string) *tempo
 		"--http-port", strconv.Itoa(ports[1]), "--metrics-port", strconv.Itoa(ports[2]),
 		"--db-filename", filepath.Join(t.TempDir(), "temporal.db"), "--log-level", "error",
 		"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"}
+	p.args = append(p.args, workflows.DevServerArgs()...)
 	var err error
 	p.log, err = os.Create(filepath.Join(logs, "temporal.log"))
 	require.NoError(t, err)

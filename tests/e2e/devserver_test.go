@@ -43,7 +43,7 @@ func startDevServer(ctx context.Context, t *testing.T) *testsuite.DevServer {
 	}
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: temporalCLI(t), LogLevel: "error",
-		ExtraArgs: []string{"--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"},
+		ExtraArgs: append(workflows.DevServerArgs(), "--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"),
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Stop() })
