@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/audit"
@@ -40,6 +41,12 @@ func TestBadAnswersFromTheWebUIAreRefusedOnTheDevServer(t *testing.T) {
 	id, err := svc.Submit(ctx, service.SubmitRequest{Text: goldWrite, SubmittedBy: "ana", EscalationTimeoutSeconds: 25})
 	require.NoError(t, err)
 	waitFor(t, 30*time.Second, "the pending escalation", func() bool { p, err := svc.Pending(ctx, id); return err == nil && p != nil })
+	// The Web UI's summary of the intent is its text.
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	require.NoError(t, err)
+	var summary string
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayload(desc.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary))
+	require.Equal(t, goldWrite, summary)
 
 	// As the Web UI sends a signal: the typed text as one json/plain
 	// payload, or no payload when the field is left empty.
