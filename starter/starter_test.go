@@ -15,10 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
@@ -444,28 +442,6 @@ func TestJSONErrorsAreOneObjectOnStdout(t *testing.T) {
 	})
 }
 
-// startDevServer starts the pinned Temporal dev server, stopped at cleanup.
-func startDevServer(ctx context.Context, t *testing.T) *testsuite.DevServer {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the Temporal dev server: skipped with -short")
-	}
-	path, err := filepath.Abs("../bin/temporal")
-	require.NoError(t, err)
-	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
-		path = p
-	}
-	_, err = os.Stat(path)
-	require.NoError(t, err, "the Temporal CLI: run `make test` (it installs bin/temporal) or set TEMPORAL_CLI")
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: path, LogLevel: "error",
-		ExtraArgs: append(workflows.DevServerArgs(), "--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=OFF"),
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Stop() })
-	return srv
-}
-
 // TestNoWorkerIsSaidAtOnce: with no worker polling cfa-intents, submit
 // --wait still starts the intent and ends at once with no_worker; status
 // and approve of the running intent say the same instead of an RPC error
@@ -473,7 +449,7 @@ func startDevServer(ctx context.Context, t *testing.T) *testsuite.DevServer {
 func TestNoWorkerIsSaidAtOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv := startDevServer(ctx, t)
+	srv := testenv.StartDevServer(ctx, t)
 	c := srv.Client()
 	env := map[string]string{"TEMPORAL_ADDRESS": srv.FrontendHostPort()}
 	const id = "no-worker-1"
@@ -543,7 +519,7 @@ const brokenPartition = "2026-01-03"
 func TestSubmitWaitExitsWithItsDecision(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	srv := startDevServer(ctx, t)
+	srv := testenv.StartDevServer(ctx, t)
 	c := srv.Client()
 	d, cat := testenv.DataPlaneDB(ctx, t, "starter_exit_codes", nil)
 	store := db.New(d.Worker)
@@ -611,7 +587,7 @@ func TestSubmitWaitExitsWithItsDecision(t *testing.T) {
 			setup: func(t *testing.T, id string) {
 				// What Postgres raises when the disk is full: a Panic
 				// Rollback trigger (storage_quota_exceeded).
-				installStagingFault(ctx, t, d.Pool, id, brokenPartition,
+				testenv.InstallStagingFault(ctx, t, d.Pool, id, brokenPartition,
 					`RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'`)
 			}},
 		{state: decision.RolledBack, code: 13, text: reconcileToSilver, broken: true, args: []string{"--partial-failure-mode", "full_rollback"}},
@@ -659,7 +635,7 @@ func TestSubmitWaitExitsWithItsDecision(t *testing.T) {
 			r, err := runBinary(ctx, bin, env, "submit", reconcileToSilver, "--id", id, "--by", "cli-test", "--as-of", dataplane.DemoAsOf, "--wait", "-o", "json")
 			waiting <- waited{r, err}
 		}()
-		waitFor(t, time.Minute, "the pending escalation", func() bool {
+		testenv.WaitFor(t, time.Minute, "the pending escalation", func() bool {
 			p, err := svc.Pending(ctx, id)
 			return err == nil && p != nil
 		})
@@ -679,46 +655,4 @@ func TestSubmitWaitExitsWithItsDecision(t *testing.T) {
 		require.Equal(t, exitNoDecision, r.code, r.stderr)
 		require.Contains(t, r.stdout, "ended terminated without a decision")
 	})
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// installStagingFault makes the rows the unit unitKey of intentID writes
-// into staging.silver_documentos run body first, in the unit's own session
-// (as tests/e2e does); cleanup removes it.
-func installStagingFault(ctx context.Context, t *testing.T, pool *pgxpool.Pool, intentID, unitKey, body string) {
-	t.Helper()
-	const fn = "staging.cfa_test_fault"
-	lit := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-	_, err := pool.Exec(ctx, `CREATE OR REPLACE FUNCTION `+fn+`() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fault$
-BEGIN
-	IF current_setting('`+dataplane.SettingIntentID+`', true) = TG_ARGV[0]
-		AND current_setting('`+dataplane.SettingUnitKey+`', true) = TG_ARGV[1] THEN
-		`+body+`;
-	END IF;
-	RETURN NEW;
-END
-$fault$`)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := pool.Exec(context.Background(), `DROP TRIGGER IF EXISTS cfa_test_fault ON staging.silver_documentos;
-DROP FUNCTION IF EXISTS `+fn+`()`)
-		require.NoError(t, err)
-	})
-	_, err = pool.Exec(ctx, `GRANT EXECUTE ON FUNCTION `+fn+`() TO PUBLIC;
-DROP TRIGGER IF EXISTS cfa_test_fault ON staging.silver_documentos;
-CREATE TRIGGER cfa_test_fault BEFORE INSERT OR UPDATE ON staging.silver_documentos
-	FOR EACH ROW EXECUTE FUNCTION `+fn+`(`+lit(intentID)+`, `+lit(unitKey)+`)`)
-	require.NoError(t, err)
 }

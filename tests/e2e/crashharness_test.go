@@ -260,7 +260,7 @@ func (h *harness) run(ctx context.Context, round int, p crashPoint, mode killMod
 	}
 	defer release()
 	approve := func() {
-		waitFor(t, 2*time.Minute, id+": the pending escalation", func() bool {
+		testenv.WaitFor(t, 2*time.Minute, id+": the pending escalation", func() bool {
 			pending, err := h.svc.Pending(ctx, id)
 			return err == nil && pending != nil
 		})
@@ -280,7 +280,7 @@ func (h *harness) run(ctx context.Context, round int, p crashPoint, mode killMod
 	})
 	require.NoError(t, err)
 	if p.late {
-		waitFor(t, time.Minute, id+": the escalation recorded", func() bool { return h.recorded(ctx, id, audit.EventConfirmationRequested) })
+		testenv.WaitFor(t, time.Minute, id+": the escalation recorded", func() bool { return h.recorded(ctx, id, audit.EventConfirmationRequested) })
 		hold()
 	}
 	if p.approveFirst {
@@ -404,10 +404,10 @@ func startTemporalProcess(ctx context.Context, t *testing.T, logs string) *tempo
 }
 
 func (p *temporalProcess) start(t *testing.T) {
-	p.cmd = exec.Command(temporalCLI(t), p.args...)
+	p.cmd = exec.Command(testenv.TemporalCLI(t), p.args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	require.NoError(t, p.cmd.Start())
-	waitFor(t, time.Minute, "the Temporal dev server", func() bool {
+	testenv.WaitFor(t, time.Minute, "the Temporal dev server", func() bool {
 		c, err := client.Dial(client.Options{HostPort: p.hostPort})
 		if err != nil {
 			return false

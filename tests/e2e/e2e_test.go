@@ -17,18 +17,6 @@ import (
 	"github.com/contextualflux/cfa/workflows"
 )
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestEndToEndApproveBySignal runs the whole kernel on the real dev server:
 // submit → pending escalation → approve by signal → decision in the audit.
 func TestEndToEndApproveBySignal(t *testing.T) {
@@ -37,7 +25,7 @@ func TestEndToEndApproveBySignal(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c := startDevServer(ctx, t).Client()
+	c := testenv.StartDevServer(ctx, t).Client()
 	// On the seeded data plane, so the run goes through execution: units,
 	// runtime validation, projection.
 	d, cat := testenv.DataPlaneDB(ctx, t, "e2e_signal", &dataplane.Options{})
@@ -48,7 +36,7 @@ func TestEndToEndApproveBySignal(t *testing.T) {
 	require.NoError(t, err)
 
 	var pending *workflows.PendingEscalation
-	waitFor(t, 30*time.Second, "the pending escalation", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "the pending escalation", func() bool {
 		pending, err = svc.Pending(ctx, id)
 		return err == nil && pending != nil
 	})

@@ -33,14 +33,14 @@ func TestBadAnswersFromTheWebUIAreRefusedOnTheDevServer(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c := startDevServer(ctx, t).Client()
+	c := testenv.StartDevServer(ctx, t).Client()
 	d, cat := testenv.DataPlaneDB(ctx, t, "e2e_answers", nil)
 	store := db.New(d.Worker)
 	startWorker(t, c, devActivities(t, c, store, cat, nil))
 	svc := &service.Service{Temporal: c, Store: store}
 	id, err := svc.Submit(ctx, service.SubmitRequest{Text: goldWrite, SubmittedBy: "ana", EscalationTimeoutSeconds: 25})
 	require.NoError(t, err)
-	waitFor(t, 30*time.Second, "the pending escalation", func() bool { p, err := svc.Pending(ctx, id); return err == nil && p != nil })
+	testenv.WaitFor(t, 30*time.Second, "the pending escalation", func() bool { p, err := svc.Pending(ctx, id); return err == nil && p != nil })
 	// The Web UI's summary of the intent is its text.
 	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
 	require.NoError(t, err)
@@ -85,7 +85,7 @@ func TestBadAnswersFromTheWebUIAreRefusedOnTheDevServer(t *testing.T) {
 	require.Equal(t, confirmation.RefusedNotApprover, refused.Code)
 
 	// "Waiting for my approval", as the README's filter says.
-	waitFor(t, 30*time.Second, "the intent in maria's list", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "the intent in maria's list", func() bool {
 		return slices.Contains(listIDs(ctx, t, svc, "CfaApprovers = 'maria' AND ExecutionStatus = 'Running'"), id)
 	})
 	require.NotContains(t, listIDs(ctx, t, svc, "CfaApprovers = 'pedro' AND ExecutionStatus = 'Running'"), id)
@@ -118,7 +118,7 @@ func TestBadAnswersFromTheWebUIAreRefusedOnTheDevServer(t *testing.T) {
 	require.ElementsMatch(t, want, codes)
 	require.NoError(t, audit.Verify(rs))
 	require.NoError(t, audit.CompletePerIntent(rs))
-	waitFor(t, 30*time.Second, "the intent in the blocked filter", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "the intent in the blocked filter", func() bool {
 		return slices.Contains(listIDs(ctx, t, svc, "CfaDecisionState = 'blocked' AND CfaTargetDataset = 'gold_faturamento_uf'"), id)
 	})
 	require.NotContains(t, listIDs(ctx, t, svc, "CfaApprovers = 'maria' AND ExecutionStatus = 'Running'"), id)

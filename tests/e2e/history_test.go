@@ -40,13 +40,13 @@ func TestRecordHistories(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	c := startDevServer(ctx, t).Client()
+	c := testenv.StartDevServer(ctx, t).Client()
 	d, cat := testenv.DataPlaneDB(ctx, t, "e2e_histories", &dataplane.Options{})
 	store := db.New(d.Worker)
 	startWorker(t, c, devActivities(t, c, store, cat, nil))
 	svc := &service.Service{Temporal: c, Store: store}
 	approve := func(id string) {
-		waitFor(t, time.Minute, "the escalation of "+id, func() bool { p, err := svc.Pending(ctx, id); return err == nil && p != nil })
+		testenv.WaitFor(t, time.Minute, "the escalation of "+id, func() bool { p, err := svc.Pending(ctx, id); return err == nil && p != nil })
 		require.NoError(t, svc.Confirm(ctx, id, workflows.SignalApprove, "maria", "recorded history"))
 	}
 	var current string // the path being recorded; its workflow id is recordedID(current)
@@ -126,13 +126,13 @@ func TestRecordHistories(t *testing.T) {
 		}},
 		{"rejected", decision.Blocked, func() string {
 			id := submit(service.SubmitRequest{Text: reconcileToSilver})
-			waitFor(t, time.Minute, "the escalation", func() bool { p, err := svc.Pending(ctx, id); return err == nil && p != nil })
+			testenv.WaitFor(t, time.Minute, "the escalation", func() bool { p, err := svc.Pending(ctx, id); return err == nil && p != nil })
 			require.NoError(t, svc.Confirm(ctx, id, workflows.SignalReject, "joao", "wrong target"))
 			return id
 		}},
 		{"cancelled_during_wait", decision.Blocked, func() string {
 			id := submit(service.SubmitRequest{Text: goldWrite})
-			waitFor(t, time.Minute, "the escalation", func() bool { p, err := svc.Pending(ctx, id); return err == nil && p != nil })
+			testenv.WaitFor(t, time.Minute, "the escalation", func() bool { p, err := svc.Pending(ctx, id); return err == nil && p != nil })
 			require.NoError(t, c.CancelWorkflow(ctx, id, ""))
 			return id
 		}},
@@ -145,7 +145,7 @@ func TestRecordHistories(t *testing.T) {
 		{"panic_rollback", decision.Quarantined, func() string {
 			seed("")
 			id := recordedID(current)
-			installStagingFault(t, ctx, d.Pool, id, "2026-01-03",
+			testenv.InstallStagingFault(ctx, t, d.Pool, id, "2026-01-03",
 				`RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'`)
 			req := reconcile
 			req.IntentID = id

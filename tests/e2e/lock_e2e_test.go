@@ -30,7 +30,7 @@ func TestTwentyIntentsOnOneScopeAreSerialized(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	d, cat := testenv.DataPlaneDB(ctx, t, "workflows_lock20", &dataplane.Options{RowsPerPartition: 1200, ClientCount: 300})
-	c := startDevServer(ctx, t).Client()
+	c := testenv.StartDevServer(ctx, t).Client()
 	s := db.New(d.Worker)
 	acts := devActivities(t, c, s, cat, nil)
 	// The gold aggregate writes 27 rows (one per uf) per day: below the
@@ -135,7 +135,7 @@ func TestScopeOfADeadHolderIsRecovered(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	d, cat := testenv.DataPlaneDB(ctx, t, "workflows_recover", &dataplane.Options{RowsPerPartition: 1200, ClientCount: 300})
-	c := startDevServer(ctx, t).Client()
+	c := testenv.StartDevServer(ctx, t).Client()
 	s := db.New(d.Worker)
 	startWorker(t, c, devActivities(t, c, s, cat, nil))
 	svc := &service.Service{Temporal: c, Store: s}

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -46,7 +44,7 @@ func TestModesAndPanicTriggersOnTheDevServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	d, cat := testenv.DataPlaneDB(ctx, t, "workflows_modes", nil)
-	c := startDevServer(ctx, t).Client()
+	c := testenv.StartDevServer(ctx, t).Client()
 	s := db.New(d.Worker)
 
 	// The worker is replaced mid-intent by the bundle-change case, so it is
@@ -256,14 +254,14 @@ func TestModesAndPanicTriggersOnTheDevServer(t *testing.T) {
 			{trigger: partialexecution.TriggerStorageQuotaExceeded, retryBase: 2,
 				setup: func(t *testing.T, id string) {
 					// What Postgres raises when the disk is full (SQLSTATE 53100).
-					installStagingFault(t, ctx, d.Pool, id, brokenPartition,
+					testenv.InstallStagingFault(ctx, t, d.Pool, id, brokenPartition,
 						`RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'`)
 				}},
 			{trigger: partialexecution.TriggerConnectionLost, retryBase: 2,
 				setup: func(t *testing.T, id string) {
 					// The unit's own backend is terminated mid-statement: the
 					// server sends FATAL 57P01 and closes the socket.
-					installStagingFault(t, ctx, d.Pool, id, brokenPartition,
+					testenv.InstallStagingFault(ctx, t, d.Pool, id, brokenPartition,
 						`PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5)`)
 				}},
 			{trigger: partialexecution.TriggerPolicyBundleChangedMidExec, retryBase: 3,
@@ -333,7 +331,7 @@ func TestModesAndPanicTriggersOnTheDevServer(t *testing.T) {
 // the panic cases inject their fault.
 func waitForUnitRetry(t *testing.T, ctx context.Context, c client.Client, svc *service.Service, id string) {
 	t.Helper()
-	waitFor(t, time.Minute, "a unit of "+id+" waiting for its retry", func() bool {
+	testenv.WaitFor(t, time.Minute, "a unit of "+id+" waiting for its retry", func() bool {
 		desc, err := c.DescribeWorkflowExecution(ctx, id, "")
 		if err != nil {
 			return false
@@ -359,37 +357,4 @@ func waitForUnitRetry(t *testing.T, ctx context.Context, c client.Client, svc *s
 		}
 		return true
 	})
-}
-
-// installStagingFault is injectStagingFault (execution_test.go) on the given
-// pool and narrowed to one unit: the rows that unit of intentID writes into
-// staging.silver_documentos run body first, in the unit's own session, under
-// its sandbox role (SECURITY DEFINER). Installed before the submit, the
-// unit's first attempt hits it while the other units stage their output
-// normally, so the panic has something to quarantine. Cleanup removes it.
-func installStagingFault(t *testing.T, ctx context.Context, pool *pgxpool.Pool, intentID, unitKey, body string) {
-	t.Helper()
-	const fn = "staging.cfa_test_fault"
-	lit := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-	_, err := pool.Exec(ctx, `CREATE OR REPLACE FUNCTION `+fn+`() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fault$
-BEGIN
-	IF current_setting('`+dataplane.SettingIntentID+`', true) = TG_ARGV[0]
-		AND current_setting('`+dataplane.SettingUnitKey+`', true) = TG_ARGV[1] THEN
-		`+body+`;
-	END IF;
-	RETURN NEW;
-END
-$fault$`)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, err := pool.Exec(context.Background(), `DROP TRIGGER IF EXISTS cfa_test_fault ON staging.silver_documentos;
-DROP FUNCTION IF EXISTS `+fn+`()`)
-		require.NoError(t, err)
-	})
-	_, err = pool.Exec(ctx, `GRANT EXECUTE ON FUNCTION `+fn+`() TO PUBLIC;
-DROP TRIGGER IF EXISTS cfa_test_fault ON staging.silver_documentos;
-CREATE TRIGGER cfa_test_fault BEFORE INSERT OR UPDATE ON staging.silver_documentos
-	FOR EACH ROW EXECUTE FUNCTION `+fn+`(`+lit(intentID)+`, `+lit(unitKey)+`)`)
-	require.NoError(t, err)
 }

@@ -72,7 +72,7 @@ func TestPostgresOutage(t *testing.T) {
 			defer cancel()
 			d, _ := testenv.DataPlaneDB(ctx, t, "outage_"+c.name, &dataplane.Options{})
 			proxy := startPGProxy(t, d.URL)
-			srv := startDevServer(ctx, t)
+			srv := testenv.StartDevServer(ctx, t)
 			startWorkerProcess(t, bin, proxy.url, srv.FrontendHostPort())
 			store := db.New(d.Pool)
 			svc := &service.Service{Temporal: srv.Client(), Store: store}
@@ -81,7 +81,7 @@ func TestPostgresOutage(t *testing.T) {
 			_, err := srv.Client().ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue},
 				workflows.IntentWorkflowName, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
 			require.NoError(t, err)
-			waitFor(t, time.Minute, "the pending escalation", func() bool {
+			testenv.WaitFor(t, time.Minute, "the pending escalation", func() bool {
 				p, err := svc.Pending(ctx, id)
 				return err == nil && p != nil
 			})
@@ -96,7 +96,7 @@ func TestPostgresOutage(t *testing.T) {
 				_, err = gate.Exec(ctx, c.gate)
 				require.NoError(t, err)
 				approve()
-				waitFor(t, time.Minute, "the intent at "+c.name, func() bool {
+				testenv.WaitFor(t, time.Minute, "the intent at "+c.name, func() bool {
 					var n int
 					err := d.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 						AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND ltrim(query) LIKE $1 || '%'`, c.waiting).Scan(&n)

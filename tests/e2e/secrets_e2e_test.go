@@ -85,7 +85,7 @@ func TestNoSecretInLogsOrHistory(t *testing.T) {
 		databaseURL.User = url.UserPassword(databaseURL.User.Username(), secret)
 	}
 
-	srv := startDevServer(ctx, t)
+	srv := testenv.StartDevServer(ctx, t)
 	logPath := filepath.Join(t.TempDir(), "worker.log")
 	logFile, err := os.Create(logPath)
 	require.NoError(t, err)
@@ -127,7 +127,7 @@ func TestNoSecretInLogsOrHistory(t *testing.T) {
 
 	// The worker's log, after it has logged the failed notification.
 	var log string
-	waitFor(t, 30*time.Second, "the failed notification in the worker's log", func() bool {
+	testenv.WaitFor(t, 30*time.Second, "the failed notification in the worker's log", func() bool {
 		b, err := os.ReadFile(logPath)
 		require.NoError(t, err)
 		log = string(b)

@@ -27,7 +27,7 @@ import (
 func TestAuditVerifyTellsInFlightFromAbandonedAndFindsATruncatedTail(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	srv := startDevServer(ctx, t)
+	srv := testenv.StartDevServer(ctx, t)
 	c := srv.Client()
 	d, cat := testenv.DataPlaneDB(ctx, t, "e2e_verify_cli", &dataplane.Options{})
 	store := db.New(d.Pool)
@@ -53,7 +53,7 @@ func TestAuditVerifyTellsInFlightFromAbandonedAndFindsATruncatedTail(t *testing.
 		return rep, code
 	}
 	pending := func(id string) {
-		waitFor(t, time.Minute, id+" pending", func() bool {
+		testenv.WaitFor(t, time.Minute, id+" pending", func() bool {
 			p, err := svc.Pending(ctx, id)
 			return err == nil && p != nil
 		})

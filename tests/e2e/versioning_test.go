@@ -27,7 +27,7 @@ func TestVersionedWorkerPinsItsIntents(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c := startDevServer(ctx, t).Client()
+	c := testenv.StartDevServer(ctx, t).Client()
 	d, cat := testenv.DataPlaneDB(ctx, t, "e2e_versioning", nil)
 	store := db.New(d.Worker)
 	cfg := app.Config{BuildID: "build-1", DeploymentName: "cfa-worker-test"}
