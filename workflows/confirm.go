@@ -83,6 +83,13 @@ func (f *intentFlow) awaitHuman(mode confirmation.Mode, triggers []confirmation.
 			answer.Outcome = ConfirmationTimeout
 			break
 		}
+		if got.via == "update" {
+			// Make the accepted Update durable before anything it causes
+			// (an audit event) happens: were this workflow task to fail,
+			// the Update would be gone from the history while its event
+			// stayed in Postgres. The timer ends the task first.
+			_ = workflow.NewTimer(f.ctx, time.Millisecond).Get(f.ctx, nil)
+		}
 		ans, err := got.judge(esc.Allowed)
 		if err == nil {
 			answer.Outcome, answer.By, answer.Reason = ConfirmationApproved, ans.By, ans.Reason

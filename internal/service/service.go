@@ -211,12 +211,26 @@ func (s *Service) Confirm(ctx context.Context, intentID, signalName, by, reason 
 	// the bundle's approvers, separation of duties) and this call returns
 	// its verdict. The Web UI and `temporal workflow signal` send the
 	// signal of the same name, checked the same way (ADR 0115).
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: intentID, UpdateName: signalName, WaitForStage: client.WorkflowUpdateStageCompleted,
+	// One Update id for every try: a retry after a lost reply gets the
+	// first try's outcome, never a second answer.
+	opts := client.UpdateWorkflowOptions{
+		UpdateID: uuid.NewString(), WorkflowID: intentID, UpdateName: signalName, WaitForStage: client.WorkflowUpdateStageCompleted,
 		Args: []any{workflows.ConfirmationSignal{By: by, Reason: reason}},
-	})
-	if err == nil {
-		err = h.Get(ctx, nil)
+	}
+	for try := 1; ; try++ {
+		var h client.WorkflowUpdateHandle
+		h, err = s.Temporal.UpdateWorkflow(ctx, opts)
+		if err == nil {
+			err = h.Get(ctx, nil)
+		}
+		var app *temporal.ApplicationError
+		var nf *serviceerror.NotFound
+		if err == nil || errors.As(err, &app) || errors.As(err, &nf) || try == 3 || ctx.Err() != nil {
+			break
+		}
+		// The workflow task that held the Update failed (it is then not in
+		// the history): send it again.
+		time.Sleep(time.Duration(try) * 500 * time.Millisecond)
 	}
 	if err != nil {
 		var nf *serviceerror.NotFound
