@@ -134,7 +134,7 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 		if !errors.As(err, &refused) {
 			return fmt.Errorf("maria's approval of her own intent %s was not refused (%v): check the bundle's confirmation.self_approval", id, err)
 		}
-		reason, err := c.waitForRefusal(ctx, svc, id)
+		reason, err := c.refusalOf(ctx, svc, id)
 		if err != nil {
 			return err
 		}
@@ -565,29 +565,22 @@ func (c *cli) demoComposite(ctx context.Context, svc *service.Service) (string, 
 	return "", nil
 }
 
-// waitForRefusal waits until the intent's trail records a refused answer
-// and returns its reason.
-func (c *cli) waitForRefusal(ctx context.Context, svc *service.Service, id string) (string, error) {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		rs, err := svc.Store.AuditByIntent(ctx, id)
-		if err != nil {
-			return "", err
-		}
-		for _, r := range rs {
-			if r.Context["event_type"] == audit.EventConfirmationRefused {
-				var d events.ConfirmationRefused
-				if err := json.Unmarshal([]byte(r.Context["details"]), &d); err != nil {
-					return "", fmt.Errorf("read the refusal of intent %s: %w", id, err)
-				}
-				return d.Code + ": " + d.Reason, nil
+// refusalOf reads the refusal the intent's trail records: the workflow
+// records it before it answers the Update, so it is there when Confirm
+// returns.
+func (c *cli) refusalOf(ctx context.Context, svc *service.Service, id string) (string, error) {
+	rs, err := svc.Store.AuditByIntent(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range rs {
+		if r.Context["event_type"] == audit.EventConfirmationRefused {
+			var d events.ConfirmationRefused
+			if err := json.Unmarshal([]byte(r.Context["details"]), &d); err != nil {
+				return "", fmt.Errorf("read the refusal of intent %s: %w", id, err)
 			}
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+			return d.Code + ": " + d.Reason, nil
 		}
 	}
-	return "", fmt.Errorf("intent %s recorded no refusal of the self-approval within 30 s: is the worker running this build?", id)
+	return "", fmt.Errorf("intent %s refused maria's approval but its audit trail has no CONFIRMATION_REFUSED: is the worker running this build?", id)
 }
