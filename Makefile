@@ -34,17 +34,17 @@ bin/temporal: $(BIN)/temporal ## install the pinned Temporal CLI into bin/
 dev: $(BIN)/temporal ## run the Temporal dev server in the foreground (UI :8233)
 	$(BIN)/temporal server start-dev --ip 127.0.0.1 --ui-port 8233 --db-filename .data/temporal.db \
 	  --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=OFF \
-	  --search-attribute CfaApprovers=KeywordList --search-attribute CfaConfirmationMode=Keyword --search-attribute CfaDecisionState=Keyword --search-attribute CfaStage=Keyword --search-attribute CfaTargetDataset=Keyword
+	  --search-attribute CfaApprovers=KeywordList --search-attribute CfaConfirmationMode=Keyword --search-attribute CfaDecisionState=Keyword --search-attribute CfaStage=Keyword --search-attribute CfaSubmittedBy=Keyword --search-attribute CfaTargetDataset=Keyword
 
 stop: ## stop the Temporal dev server started by make demo
 	@if [ -f .data/temporal.pid ]; then kill $$(cat .data/temporal.pid) 2>/dev/null || true; rm -f .data/temporal.pid; echo stopped; fi
 
 generate: ## regenerate sqlc and protobuf code
-	$(GO) generate ./db/... ./internal/cfs/...
+	$(GO) generate ./db/... ./internal/cfs/... ./proto/...
 
 verify: generate ## fail when committed generated code is stale
-	@git diff --exit-code -- db internal/cfs || { echo "generated code is stale: run make generate and commit"; exit 1; }
-	@test -z "$$(git status --porcelain -- db internal/cfs)" || { git status --porcelain -- db internal/cfs; echo "untracked generated files: run make generate and commit"; exit 1; }
+	@git diff --exit-code -- db internal/cfs proto || { echo "generated code is stale: run make generate and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- db internal/cfs proto)" || { git status --porcelain -- db internal/cfs proto; echo "untracked generated files: run make generate and commit"; exit 1; }
 
 lint: ## go vet, staticcheck and workflowcheck
 	$(GO) vet ./...

@@ -22,6 +22,7 @@ import (
 	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/metrics"
 	"github.com/contextualflux/cfa/internal/policy"
 )
 
@@ -50,6 +51,11 @@ type Activities struct {
 	Temporal client.Client
 	// Execution tunes the sandbox (statement timeout, runtime limits).
 	Execution ExecutionConfig
+	// Metrics records what the stages time inside themselves (audit
+	// appends, policy evaluations); nil records nothing. The worker
+	// interceptor (internal/telemetry) times the stages and counts their
+	// outcomes.
+	Metrics *metrics.Metrics
 
 	cache snapshots
 }
@@ -72,6 +78,9 @@ type Step struct {
 	PolicyBundleVersion string    `json:"policy_bundle_version,omitempty"`
 	Seq                 int64     `json:"seq"`
 	At                  time.Time `json:"at"` // workflow time
+	// TraceID is the intent's trace (the submit's), sealed into its
+	// receipts' context; empty when it was submitted without tracing.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // Stage is what every stage activity returns besides its output.
@@ -134,7 +143,7 @@ func (t *trail) addBy(actor audit.Principal, stage, outcome string, action audit
 	e := audit.Event{
 		IntentID: t.step.IntentID, Seq: t.step.Seq + int64(len(t.events)), CorrelationID: t.step.CorrelationID,
 		PolicyBundleVersion: t.step.PolicyBundleVersion, Stage: stage, EventType: p.EventType(), Outcome: outcome,
-		Actor: actor, Action: action, Targets: targets, Timestamp: t.step.At.UTC(),
+		Actor: actor, Action: action, Targets: targets, Timestamp: t.step.At.UTC(), TraceID: t.step.TraceID,
 	}
 	if _, empty := p.(events.IntentCompleted); !empty {
 		b, err := audit.EncodeDetails(p)
@@ -155,7 +164,9 @@ func (a *Activities) flush(ctx context.Context, t *trail) (int64, error) {
 	if len(t.events) == 0 {
 		return 0, nil
 	}
+	start := time.Now()
 	rs, err := a.Extensions.Audit.Append(ctx, t.events...)
+	a.Metrics.AuditAppended(err, time.Since(start), len(rs), lastPosition(rs))
 	if err != nil {
 		first := t.events[0]
 		err = fmt.Errorf("record audit events %s from #%d for intent %s: %w", first.EventType, first.Seq, first.IntentID, err)
@@ -178,6 +189,13 @@ func (a *Activities) finish(ctx context.Context, t *trail, s *Stage) error {
 	n, err := a.flush(ctx, t)
 	s.Events = n
 	return err
+}
+
+func lastPosition(rs []audit.Receipt) int64 {
+	if len(rs) == 0 {
+		return 0
+	}
+	return rs[len(rs)-1].Position
 }
 
 func datasetTargets(names []string) []string {

@@ -27,7 +27,7 @@ func (a *Activities) ReceiveComposite(ctx context.Context, st Step, in Composite
 		return Stage{}, fmt.Errorf("track intent %s: %w", st.IntentID, err)
 	}
 	t := newTrail(st)
-	t.addBy(Submitter(in.Composite.SubmittedBy), intent.StageReceived, "received", audit.ActionInvoke, nil, in.Composite)
+	t.addBy(SubmitterOf(in.Composite.SubmittedBy, in.Composite.SubmitterType, in.Composite.SubmitterAuthContext), intent.StageReceived, "received", audit.ActionInvoke, nil, in.Composite)
 	out := Stage{Summary: "intent graph " + in.Composite.Graph.RootIntent}
 	// The options every sub-intent runs with are checked once, here, before
 	// any sub-intent starts.

@@ -95,6 +95,10 @@ type Answer struct {
 	Reason   string                 `json:"reason,omitempty"`
 	Deadline time.Time              `json:"deadline"`
 	Timeout  time.Duration          `json:"timeout"`
+	// PrincipalType and AuthContext are the answer's, when the API sent
+	// it (confirmation.Answer).
+	PrincipalType string `json:"principal_type,omitempty"`
+	AuthContext   string `json:"auth_context,omitempty"`
 }
 
 // Answered is the confirmation's record and, when it does not let the
@@ -111,7 +115,7 @@ func (a *Activities) CloseEscalation(ctx context.Context, st Step, in Answer) (A
 	rec := confirmation.Record{Mode: in.Mode, Triggers: in.Triggers, Outcome: in.Outcome, By: in.By, Reason: in.Reason}
 	out := Answered{}
 	t := newTrail(st)
-	human := human(in.By)
+	human := human(in.By, in.PrincipalType, in.AuthContext)
 	hc := events.HumanConfirmation{Mode: rec.Mode, Triggers: rec.Triggers, Outcome: rec.Outcome, By: rec.By, Reason: rec.Reason}
 	switch in.Outcome {
 	case confirmation.OutcomeApproved:
@@ -147,11 +151,18 @@ func (a *Activities) CloseEscalation(ctx context.Context, st Step, in Answer) (A
 	return out, a.finish(ctx, t, &out.Stage)
 }
 
-func human(by string) audit.Principal {
+func human(by, typ, authContext string) audit.Principal {
 	if by == "" {
 		by = "unknown"
 	}
-	return audit.Principal{ID: by, Type: audit.PrincipalHuman, AuthContext: "temporal_signal"}
+	p := audit.Principal{ID: by, Type: audit.PrincipalHuman, AuthContext: "temporal_signal"}
+	if typ != "" {
+		p.Type = audit.PrincipalType(typ)
+	}
+	if authContext != "" {
+		p.AuthContext = authContext
+	}
+	return p
 }
 
 func triggerStrings(ts []confirmation.Trigger) []string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -104,7 +105,9 @@ func (a *Activities) Govern(ctx context.Context, st Step, in GovernInput) (Gover
 	if in.Propose {
 		govern = policy.Propose
 	}
+	start := time.Now()
 	g, err := govern(in.Signed.Signature, env, a.Catalog, a.Bundle)
+	a.Metrics.PolicyEvaluated("govern", time.Since(start))
 	if err != nil {
 		return Governed{}, invalid(err)
 	}

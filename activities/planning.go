@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -133,7 +134,9 @@ func (a *Activities) ReplanForCost(ctx context.Context, st Step, in CostReplanIn
 	if in.Propose {
 		replan = policy.ProposeWith
 	}
+	start := time.Now()
 	g, err := replan(in.Signed.Signature, []policy.Intervention{{Op: v.Intervention.Op, LastDays: v.Intervention.LastDays}}, *v.Fault, env, a.Catalog, a.Bundle)
+	a.Metrics.PolicyEvaluated("cost_replan", time.Since(start))
 	if err != nil {
 		return Governed{}, invalid(err)
 	}

@@ -47,7 +47,7 @@ func (a *Activities) Receive(ctx context.Context, st Step, in ReceiveInput) (Sta
 		return Stage{}, fmt.Errorf("track intent %s: %w", st.IntentID, err)
 	}
 	t := newTrail(st)
-	t.addBy(Submitter(in.Request.SubmittedBy), intent.StageReceived, "received", audit.ActionInvoke, nil, events.IntentReceived{Request: in.Request})
+	t.addBy(SubmitterOf(in.Request.SubmittedBy, in.Request.SubmitterType, in.Request.SubmitterAuthContext), intent.StageReceived, "received", audit.ActionInvoke, nil, events.IntentReceived{Request: in.Request})
 	out := Stage{Summary: "intent received"}
 	// The first stage that sees the request checks every number and date
 	// it carries (signature, plan, options): a client that bypassed the CLI
@@ -62,11 +62,22 @@ func (a *Activities) Receive(ctx context.Context, st Step, in ReceiveInput) (Sta
 }
 
 // Submitter is the principal who submitted an intent.
-func Submitter(by string) audit.Principal {
+func Submitter(by string) audit.Principal { return SubmitterOf(by, "", "") }
+
+// SubmitterOf is the submitter's principal with the type and auth context
+// the API authenticated (empty: a HUMAN on the CLI).
+func SubmitterOf(by, typ, authContext string) audit.Principal {
 	if by == "" {
 		by = "anonymous"
 	}
-	return audit.Principal{ID: by, Type: audit.PrincipalHuman, AuthContext: "cli"}
+	p := audit.Principal{ID: by, Type: audit.PrincipalHuman, AuthContext: "cli"}
+	if typ != "" {
+		p.Type = audit.PrincipalType(typ)
+	}
+	if authContext != "" {
+		p.AuthContext = authContext
+	}
+	return p
 }
 
 // Consultation is what step 2 read: the registry snapshot and the versions

@@ -125,6 +125,16 @@ func (s *Store) AuditByIntent(ctx context.Context, intentID string) ([]audit.Rec
 	return receipts(rows)
 }
 
+// AuditByCorrelation returns up to limit receipts of every intent sharing
+// a correlation id, in chain order.
+func (s *Store) AuditByCorrelation(ctx context.Context, correlationID string, limit int) ([]audit.Receipt, error) {
+	rows, err := s.q.ListAuditByCorrelation(ctx, dbsqlc.ListAuditByCorrelationParams{CorrelationID: correlationID, MaxRows: clampLimit(limit)})
+	if err != nil {
+		return nil, fmt.Errorf("read audit trail of correlation id %q: %w", correlationID, err)
+	}
+	return receipts(rows)
+}
+
 // AuditChain returns up to limit receipts after afterPosition, in chain
 // order; pass the last position returned to stream the whole chain.
 func (s *Store) AuditChain(ctx context.Context, afterPosition int64, limit int) ([]audit.Receipt, error) {

@@ -128,6 +128,8 @@ var workerGrants = []struct{ table, privileges string }{
 	{"projection_failures", "SELECT, INSERT, UPDATE"},
 	{"skill_executions", "SELECT, INSERT"},
 	{"unit_failures", "SELECT, INSERT, UPDATE"},
+	// A token's hash and roles never change; it is revoked, not deleted.
+	{"api_tokens", "SELECT, INSERT, UPDATE (revoked_at, last_used_at)"},
 	{"goose_db_version", "SELECT"}, // the worker checks the schema is current
 }
 

@@ -448,7 +448,7 @@ func TestMigrationsRunAsTheOwnerOnly(t *testing.T) {
 	require.NoError(t, err)
 	err = worker.CheckSchema(ctx)
 	require.ErrorIs(t, err, db.ErrSchemaNotCurrent)
-	require.ErrorContains(t, err, "lacks migration 13 of this build")
+	require.ErrorContains(t, err, "lacks migration 13, 14")
 }
 
 // TestAnUnconfinedSandboxLoginIsRefused: the worker checks the sandbox

@@ -17,7 +17,7 @@ echo "temporal: starting dev server on $addr (Web UI http://$host:8233)"
 nohup "$root/bin/temporal" server start-dev --ip "$host" --port "$port" --ui-port 8233 \
   --db-filename "$root/.data/temporal.db" --log-level warn \
   --sqlite-pragma journal_mode=WAL --sqlite-pragma synchronous=OFF \
-  --search-attribute CfaApprovers=KeywordList --search-attribute CfaConfirmationMode=Keyword --search-attribute CfaDecisionState=Keyword --search-attribute CfaStage=Keyword --search-attribute CfaTargetDataset=Keyword \
+  --search-attribute CfaApprovers=KeywordList --search-attribute CfaConfirmationMode=Keyword --search-attribute CfaDecisionState=Keyword --search-attribute CfaStage=Keyword --search-attribute CfaSubmittedBy=Keyword --search-attribute CfaTargetDataset=Keyword \
   >"$root/.data/temporal.log" 2>&1 &
 echo $! >"$root/.data/temporal.pid"
 for _ in $(seq 1 120); do

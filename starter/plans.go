@@ -10,59 +10,20 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/contextualflux/cfa/activities"
-	"github.com/contextualflux/cfa/db"
-	"github.com/contextualflux/cfa/internal/codegen"
-	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/render"
-	"github.com/contextualflux/cfa/internal/staticcheck"
+	"github.com/contextualflux/cfa/internal/service"
 )
 
-// planView is what `cfa plan` decodes from the stored record.
-type planView struct {
-	rec     db.PlanRecord
-	preCost activities.PreCost
-	plan    *planner.ExecutionPlan
-	static  *staticcheck.Report
-	code    []codegen.Artifact
-}
-
-func (c *cli) loadPlan(cmd *cobra.Command, intentID string) (planView, error) {
+func (c *cli) loadPlan(cmd *cobra.Command, intentID string) (service.PlanView, error) {
 	store, err := c.openStore(cmd.Context())
 	if err != nil {
-		return planView{}, err
+		return service.PlanView{}, err
 	}
 	rec, err := store.GetPlan(cmd.Context(), intentID)
 	if err != nil {
-		return planView{}, err
+		return service.PlanView{}, err
 	}
-	return decodePlan(rec)
-}
-
-func decodePlan(rec db.PlanRecord) (planView, error) {
-	intentID := rec.IntentID
-	v := planView{rec: rec}
-	if err := json.Unmarshal(rec.PreCost, &v.preCost); err != nil {
-		return v, fmt.Errorf("decode pre-cost of intent %s: %w", intentID, err)
-	}
-	if rec.Plan != nil {
-		v.plan = new(planner.ExecutionPlan)
-		if err := json.Unmarshal(rec.Plan, v.plan); err != nil {
-			return v, fmt.Errorf("decode plan of intent %s: %w", intentID, err)
-		}
-	}
-	if rec.StaticReport != nil {
-		v.static = new(staticcheck.Report)
-		if err := json.Unmarshal(rec.StaticReport, v.static); err != nil {
-			return v, fmt.Errorf("decode static report of intent %s: %w", intentID, err)
-		}
-	}
-	if rec.Artifacts != nil {
-		if err := json.Unmarshal(rec.Artifacts, &v.code); err != nil {
-			return v, fmt.Errorf("decode code of intent %s: %w", intentID, err)
-		}
-	}
-	return v, nil
+	return service.DecodePlan(rec)
 }
 
 func (c *cli) planCmd() *cobra.Command {
@@ -80,11 +41,11 @@ submit --plan accepts.`,
 				return err
 			}
 			if c.json() {
-				if v.plan == nil {
+				if v.Plan == nil {
 					return fmt.Errorf("intent %s has no plan: the Execution Planner refused it (see `cfa audit show %s`)", args[0], args[0])
 				}
 				var out bytes.Buffer
-				if err := json.Indent(&out, v.rec.Plan, "", "  "); err != nil {
+				if err := json.Indent(&out, v.Record.Plan, "", "  "); err != nil {
 					return fmt.Errorf("format plan of intent %s: %w", args[0], err)
 				}
 				out.WriteByte('\n')
@@ -97,23 +58,23 @@ submit --plan accepts.`,
 	}
 }
 
-func printPlan(w io.Writer, v planView) {
-	e, vd := v.preCost.Estimate, v.preCost.Verdict
-	fmt.Fprintf(w, "intent_signature_hash: %s\n", v.rec.SignatureHash)
+func printPlan(w io.Writer, v service.PlanView) {
+	e, vd := v.PreCost.Estimate, v.PreCost.Verdict
+	fmt.Fprintf(w, "intent_signature_hash: %s\n", v.Record.SignatureHash)
 	fmt.Fprintf(w, "pre-cost: estimated_dbu %.2f (ceiling %.0f), estimated_shuffle_gb %.1f, cost_risk_score %.2f, confidence %.2f, basis %s, history_runs %d\n",
 		e.EstimatedDBU, vd.CostCeilingDBU, e.EstimatedShuffleGB, e.CostRiskScore, e.Confidence, e.Basis, e.HistoryRuns)
 	fmt.Fprintf(w, "  model: scan %.1f GiB, anonymize %.1f GiB, shuffle %.1f GiB, write %.1f GiB → %.2f DBU\n",
 		e.Model.ScanGiB, e.Model.AnonymizeGiB, e.Model.ShuffleGiB, e.Model.WriteGiB, e.Model.DBU)
 	fmt.Fprintf(w, "  verdict: %s: %s\n", vd.Action, vd.Reason)
-	if v.plan == nil {
-		if v.rec.ReadOnly {
+	if v.Plan == nil {
+		if v.Record.ReadOnly {
 			fmt.Fprintln(w, "plan: none, a read-only intent writes nothing (docs/adr/0077)")
 		} else {
 			fmt.Fprintln(w, "plan: none, the Execution Planner refused the signature (see the audit trail)")
 		}
 		return
 	}
-	p := v.plan
+	p := v.Plan
 	fmt.Fprintf(w, "plan: %s\n  intent %s → %s (%s), strategy %s, consistency_unit %s (%s)\n",
 		p.Hash, p.Intent, p.Target, p.TargetLayer, p.Strategy, p.ConsistencyUnit, p.ConsistencyRule)
 	if p.Window != nil {
@@ -128,10 +89,10 @@ func printPlan(w io.Writer, v planView) {
 	if len(p.Contract.ExpectedColumns)+len(p.Contract.ForbiddenColumns) > 0 {
 		fmt.Fprintf(w, "  contract: expected %v, forbidden %v\n", p.Contract.ExpectedColumns, p.Contract.ForbiddenColumns)
 	}
-	if v.rec.CodeHash != "" {
-		fmt.Fprintf(w, "code: %s (cfa code %s)\n", v.rec.CodeHash, v.rec.IntentID)
+	if v.Record.CodeHash != "" {
+		fmt.Fprintf(w, "code: %s (cfa code %s)\n", v.Record.CodeHash, v.Record.IntentID)
 	}
-	switch st := v.static; {
+	switch st := v.Static; {
 	case st == nil:
 	case st.Passed:
 		fmt.Fprintln(w, "static validation: passed")
@@ -141,7 +102,7 @@ func printPlan(w io.Writer, v planView) {
 			fmt.Fprintf(w, "  %s at byte %d: %s\n", x.Rule, x.Location, x.Message)
 		}
 	}
-	if v.rec.DryRun {
+	if v.Record.DryRun {
 		fmt.Fprintln(w, "dry run: stopped after static validation")
 	}
 }
@@ -157,11 +118,11 @@ func (c *cli) codeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if len(v.code) == 0 {
+			if len(v.Code) == 0 {
 				return fmt.Errorf("intent %s has no generated code: planning stopped before code generation (see `cfa plan %s`)", args[0], args[0])
 			}
 			var names []string
-			for _, art := range v.code {
+			for _, art := range v.Code {
 				names = append(names, art.Backend)
 				if art.Backend != backend {
 					continue

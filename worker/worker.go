@@ -27,6 +27,11 @@ func Run(ctx context.Context, ext extension.Points) error {
 		return fmt.Errorf("start logger: %w", err)
 	}
 	defer func() { _ = logger.Sync() }()
+	stopTelemetry, err := observe(ctx, &cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTelemetry()
 	w, cleanup, err := app.NewWorker(ctx, cfg, logger, ext)
 	if err != nil {
 		return err

@@ -17,9 +17,14 @@ type CompositeInput struct {
 	Graph                    composite.IntentGraph `json:"intent_graph"`
 	CorrelationID            string                `json:"correlation_id,omitempty"`
 	SubmittedBy              string                `json:"submitted_by,omitempty"`
+	SubmitterType            string                `json:"submitter_type,omitempty"`
+	SubmitterAuthContext     string                `json:"submitter_auth_context,omitempty"`
 	EscalationTimeoutSeconds int                   `json:"escalation_timeout_seconds,omitempty"`
 	DryRun                   bool                  `json:"dry_run,omitempty"`
 	CostCeilingDBU           float64               `json:"cost_ceiling_dbu,omitempty"`
+	// TraceID is the submit's trace: the composite's receipts and its
+	// sub-intents' carry it (intent.Request.TraceID).
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // Sub-intent states in a CompositeResult.
@@ -73,6 +78,7 @@ type compositeFlow struct {
 func CompositeIntentWorkflow(ctx workflow.Context, in CompositeInput) (CompositeResult, error) {
 	ctx = workflow.WithLocalActivityOptions(ctx, localOptions())
 	c := &compositeFlow{journal: newJournal(ctx, in.CorrelationID), in: in, outcomes: map[string]*SubIntentOutcome{}}
+	c.trace = in.TraceID
 	c.out = CompositeResult{RootIntent: in.Graph.RootIntent, IntentResult: IntentResult{IntentID: c.id, CorrelationID: c.corr, DryRun: in.DryRun}}
 	if err := c.registerQueries(); err != nil {
 		return c.out, err
@@ -80,7 +86,7 @@ func CompositeIntentWorkflow(ctx workflow.Context, in CompositeInput) (Composite
 	info := workflow.GetInfo(ctx)
 	st, err := c.local(StageReceived, a.ReceiveComposite, &activities.Stage{}, activities.CompositeReceiveInput{
 		Composite: events.CompositeReceived{Graph: in.Graph, CorrelationID: in.CorrelationID, SubmittedBy: in.SubmittedBy,
-			EscalationTimeoutSeconds: in.EscalationTimeoutSeconds, DryRun: in.DryRun, CostCeilingDBU: in.CostCeilingDBU},
+			SubmitterType: in.SubmitterType, SubmitterAuthContext: in.SubmitterAuthContext, EscalationTimeoutSeconds: in.EscalationTimeoutSeconds, DryRun: in.DryRun, CostCeilingDBU: in.CostCeilingDBU},
 		Index: db.Intent{IntentID: c.id, WorkflowID: c.id, RunID: info.WorkflowExecution.RunID, CorrelationID: c.corr,
 			Status: IntentStatusRunning, SubmittedAt: info.WorkflowStartTime.UTC()},
 	})
@@ -151,7 +157,8 @@ func (c *compositeFlow) start(sel workflow.Selector, id string) error {
 	childID := SubIntentID(c.id, id)
 	child := IntentInput{
 		Text: sub.Intent, Signature: sub.Signature, CorrelationID: c.corr, SubmittedBy: c.in.SubmittedBy,
-		EscalationTimeoutSeconds: c.in.EscalationTimeoutSeconds, DryRun: c.in.DryRun, CostCeilingDBU: c.in.CostCeilingDBU, Composite: true,
+		SubmitterType: c.in.SubmitterType, SubmitterAuthContext: c.in.SubmitterAuthContext, EscalationTimeoutSeconds: c.in.EscalationTimeoutSeconds, DryRun: c.in.DryRun, CostCeilingDBU: c.in.CostCeilingDBU, Composite: true,
+		TraceID: c.in.TraceID,
 	}
 	cctx := workflow.WithChildOptions(c.ctx, workflow.ChildWorkflowOptions{
 		WorkflowID: childID, TaskQueue: TaskQueue,

@@ -93,6 +93,7 @@ func (f *intentFlow) awaitHuman(mode confirmation.Mode, triggers []confirmation.
 		ans, err := got.judge(esc.Allowed)
 		if err == nil {
 			answer.Outcome, answer.By, answer.Reason = ConfirmationApproved, ans.By, ans.Reason
+			answer.PrincipalType, answer.AuthContext = ans.PrincipalType, ans.AuthContext
 			if got.name == SignalReject {
 				answer.Outcome = ConfirmationRejected
 			}

@@ -23,6 +23,7 @@ func IntentWorkflow(ctx workflow.Context, in IntentInput) (IntentResult, error) 
 	ctx = workflow.WithLocalActivityOptions(ctx, localOptions())
 	ctx = workflow.WithActivityOptions(ctx, remoteOptions())
 	f := &intentFlow{journal: newJournal(ctx, in.CorrelationID), in: in}
+	f.trace = in.TraceID
 	f.result = IntentResult{IntentID: f.id, CorrelationID: f.corr}
 	if err := f.registerQueries(); err != nil {
 		return f.result, err

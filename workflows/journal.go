@@ -22,6 +22,7 @@ type journal struct {
 	bundle string // policy_bundle_version, once consulted
 	seq    int64  // audit events appended so far
 	status Status
+	trace  string // the intent's trace id, sealed into its receipts
 }
 
 func newJournal(ctx workflow.Context, correlationID string) *journal {
@@ -35,7 +36,7 @@ func newJournal(ctx workflow.Context, correlationID string) *journal {
 // step is the envelope of the next stage activity: its first audit event
 // gets the next seq.
 func (j *journal) step() activities.Step {
-	return activities.Step{IntentID: j.id, CorrelationID: j.corr, PolicyBundleVersion: j.bundle, Seq: j.seq + 1, At: workflow.Now(j.ctx).UTC()}
+	return activities.Step{IntentID: j.id, CorrelationID: j.corr, PolicyBundleVersion: j.bundle, Seq: j.seq + 1, At: workflow.Now(j.ctx).UTC(), TraceID: j.trace}
 }
 
 // stageOutput is every stage activity's output: it embeds activities.Stage.

@@ -28,6 +28,9 @@ var (
 	// AttrApprovers (KeywordList) are who may answer the open escalation:
 	// `CfaApprovers = 'maria'` lists what waits for maria.
 	AttrApprovers = temporal.NewSearchAttributeKeyKeywordList("CfaApprovers")
+	// AttrSubmittedBy is who submitted the intent (its principal id), set
+	// when it starts.
+	AttrSubmittedBy = temporal.NewSearchAttributeKeyKeyword("CfaSubmittedBy")
 )
 
 // SearchAttributes maps their names to their types, as the dev server's
@@ -35,7 +38,7 @@ var (
 // name them.
 var SearchAttributes = map[string]string{
 	AttrStage.GetName(): "Keyword", AttrConfirmationMode.GetName(): "Keyword", AttrDecisionState.GetName(): "Keyword",
-	AttrTargetDataset.GetName(): "Keyword", AttrApprovers.GetName(): "KeywordList",
+	AttrTargetDataset.GetName(): "Keyword", AttrApprovers.GetName(): "KeywordList", AttrSubmittedBy.GetName(): "Keyword",
 }
 
 // SearchAttributeNames lists them in a fixed order.

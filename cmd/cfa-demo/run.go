@@ -272,6 +272,13 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 	if _, _, err := svc.Store.OverrideDatasetStates(ctx, seed, db.Operator{By: "cfa-demo", Reason: "demo: reseed before execution"}); err != nil {
 		return err
 	}
+	// (q) Through the API, while the first worker runs (the execution
+	// scenarios end by replacing it).
+	apiMsgs, err := c.demoAPI(ctx, cfa)
+	if err != nil {
+		return fmt.Errorf("scenario (q): %w", err)
+	}
+	failures = append(failures, apiMsgs...)
 	msgs, err := c.demoExecution(ctx, svc, cat, cfa, approveBySignal)
 	if err != nil {
 		return err

@@ -30,3 +30,9 @@ LIMIT @max_rows;
 SELECT * FROM audit_events
 WHERE intent_id = @intent_id AND seq BETWEEN @from_seq AND @to_seq
 ORDER BY seq;
+
+-- name: ListAuditByCorrelation :many
+SELECT * FROM audit_events
+WHERE correlation_id = $1
+ORDER BY position
+LIMIT @max_rows;

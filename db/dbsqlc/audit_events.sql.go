@@ -162,6 +162,59 @@ func (q *Queries) InsertAuditEvent(ctx context.Context, arg InsertAuditEventPara
 	return err
 }
 
+const listAuditByCorrelation = `-- name: ListAuditByCorrelation :many
+SELECT position, receipt_id, intent_id, seq, correlation_id, policy_bundle_version, stage, event_type, outcome, actor_id, actor_type, actor_auth_context, action, targets, ts, context, details, prev_hash, integrity, recorded_at FROM audit_events
+WHERE correlation_id = $1
+ORDER BY position
+LIMIT $2
+`
+
+type ListAuditByCorrelationParams struct {
+	CorrelationID string
+	MaxRows       int32
+}
+
+func (q *Queries) ListAuditByCorrelation(ctx context.Context, arg ListAuditByCorrelationParams) ([]AuditEvent, error) {
+	rows, err := q.db.Query(ctx, listAuditByCorrelation, arg.CorrelationID, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditEvent{}
+	for rows.Next() {
+		var i AuditEvent
+		if err := rows.Scan(
+			&i.Position,
+			&i.ReceiptID,
+			&i.IntentID,
+			&i.Seq,
+			&i.CorrelationID,
+			&i.PolicyBundleVersion,
+			&i.Stage,
+			&i.EventType,
+			&i.Outcome,
+			&i.ActorID,
+			&i.ActorType,
+			&i.ActorAuthContext,
+			&i.Action,
+			&i.Targets,
+			&i.Ts,
+			&i.Context,
+			&i.Details,
+			&i.PrevHash,
+			&i.Integrity,
+			&i.RecordedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listAuditByIntent = `-- name: ListAuditByIntent :many
 SELECT position, receipt_id, intent_id, seq, correlation_id, policy_bundle_version, stage, event_type, outcome, actor_id, actor_type, actor_auth_context, action, targets, ts, context, details, prev_hash, integrity, recorded_at FROM audit_events
 WHERE intent_id = $1

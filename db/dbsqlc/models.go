@@ -10,6 +10,19 @@ import (
 	"github.com/google/uuid"
 )
 
+type ApiToken struct {
+	ID            uuid.UUID
+	Name          string
+	PrincipalID   string
+	PrincipalType string
+	Roles         []string
+	TokenHash     []byte
+	CreatedAt     time.Time
+	CreatedBy     *string
+	RevokedAt     *time.Time
+	LastUsedAt    *time.Time
+}
+
 type AuditChainHead struct {
 	ID        bool
 	Position  int64

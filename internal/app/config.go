@@ -13,6 +13,7 @@ import (
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/extension"
 	"github.com/contextualflux/cfa/internal/catalog"
+	"github.com/contextualflux/cfa/internal/metrics"
 	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/policies"
 )
@@ -64,6 +65,21 @@ type Config struct {
 	// Promote (CFA_WORKER_PROMOTE=true) makes the worker's version current
 	// once it polls: a single-version rollout.
 	Promote bool
+	// MetricsListen (CFA_METRICS_LISTEN, default metrics.DefaultListen;
+	// "off": none) is where the worker serves /metrics.
+	MetricsListen string
+	// Metrics is the process's registry (internal/metrics), not read from
+	// the environment: the process that makes it sets it, and Dial sends
+	// the Temporal SDK's metrics there, NewWorker the governed flow's.
+	// Nil: no metrics.
+	Metrics *metrics.Metrics
+	// JWTIssuer (CFA_JWT_ISSUER) and JWTPublicKeyFile
+	// (CFA_JWT_PUBLIC_KEY_FILE, PEM) make the API accept JWTs that issuer
+	// signs, besides its own tokens; JWTAudience (CFA_JWT_AUDIENCE), when
+	// set, must be in their aud (docs/api-identity.md, NewAuthenticator).
+	JWTIssuer        string
+	JWTPublicKeyFile string
+	JWTAudience      string
 }
 
 // FromEnv reads Config from the environment with local defaults.
@@ -87,6 +103,11 @@ func FromEnv() Config {
 		BuildID:        os.Getenv("CFA_WORKER_BUILD_ID"),
 		DeploymentName: envOr("CFA_WORKER_DEPLOYMENT", "cfa-worker"),
 		Promote:        os.Getenv("CFA_WORKER_PROMOTE") == "true",
+		MetricsListen:  envOr("CFA_METRICS_LISTEN", metrics.DefaultListen),
+		// The API's JWT issuer (ADR 0117).
+		JWTIssuer:        os.Getenv("CFA_JWT_ISSUER"),
+		JWTPublicKeyFile: os.Getenv("CFA_JWT_PUBLIC_KEY_FILE"),
+		JWTAudience:      os.Getenv("CFA_JWT_AUDIENCE"),
 	}
 }
 

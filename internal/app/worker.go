@@ -19,6 +19,7 @@ import (
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/extension"
 	"github.com/contextualflux/cfa/internal/redact"
+	"github.com/contextualflux/cfa/internal/telemetry"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -78,9 +79,22 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger, ext extensio
 		store.Close()
 		return nil, nil, err
 	}
-	w := worker.New(c, workflows.TaskQueue, WorkerOptions(cfg))
+	ext, closeLineage, err := WithLineage(ext, LineageFromEnv(), cfg.DatabaseURL, cat, store, logger)
+	if err != nil {
+		c.Close()
+		store.Close()
+		return nil, nil, err
+	}
+	opts := WorkerOptions(cfg)
+	// Inside the client's tracing interceptor: its spans exist by then.
+	opts.Interceptors = append(opts.Interceptors, telemetry.NewWorkerInterceptor(cfg.Metrics))
+	w := worker.New(c, workflows.TaskQueue, opts)
 	acts := activities.New(store, cat, bundle, logger, ext)
 	acts.Temporal = c
+	acts.Metrics = cfg.Metrics
+	// Open escalations and the audit chain's length, read from Postgres
+	// at each scrape: the same for every worker.
+	cfg.Metrics.WatchState(ObservedState(store))
 	acts.Notifier = &activities.Notifier{WebhookURL: cfg.WebhookURL, Client: &http.Client{Timeout: 10 * time.Second}}
 	Register(w, acts)
 	if err := EnsureTTLSchedule(ctx, c, cfg.TTLSweepEvery); err != nil {
@@ -95,7 +109,7 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger, ext extensio
 		zap.String("deployment", cfg.DeploymentName), zap.String("build_id", cfg.BuildID),
 		zap.String("sandbox_login", store.SandboxUser()),
 		zap.String("notify_webhook", webhookOrigin(cfg.WebhookURL)))
-	return w, func() { c.Close(); store.Close() }, nil
+	return w, func() { c.Close(); closeLineage(); store.Close() }, nil
 }
 
 // webhookOrigin is what the worker says about its webhook: the scheme and
@@ -184,10 +198,21 @@ func PromoteVersion(ctx context.Context, c client.Client, cfg Config, logger *za
 }
 
 // Dial connects to Temporal with a message that says what to do on failure.
+// The client traces through OpenTelemetry (a no-op until telemetry.Setup
+// turns tracing on; a worker built from it traces too) and sends the SDK's
+// metrics to cfg.Metrics when set.
 func Dial(cfg Config, logger *zap.Logger) (client.Client, error) {
 	opts := client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.Namespace}
 	if logger != nil {
 		opts.Logger = NewTemporalLogger(logger)
+	}
+	tracing, err := telemetry.TemporalInterceptor()
+	if err != nil {
+		return nil, err
+	}
+	opts.Interceptors = append(opts.Interceptors, tracing)
+	if cfg.Metrics != nil {
+		opts.MetricsHandler = cfg.Metrics.TemporalHandler()
 	}
 	c, err := client.Dial(opts)
 	if err != nil {

@@ -54,6 +54,12 @@ const (
 	// EventProjectionFailureResolved: an operator resolved the I4 marker
 	// of a failed projection.
 	EventProjectionFailureResolved = "PROJECTION_FAILURE_RESOLVED"
+	// EventAPICallRefused: the API refused a call, unauthenticated or
+	// not permitted (ADR 0117).
+	EventAPICallRefused = "API_CALL_REFUSED"
+	// EventCancelRequested: someone asked (through the API) that a running
+	// intent be cancelled; the intent's own trail records how it ended.
+	EventCancelRequested = "INTENT_CANCEL_REQUESTED"
 )
 
 // EncodeDetails encodes an event's payload as the JSON object Seal
@@ -112,6 +118,10 @@ type Event struct {
 	Targets             []string        `json:"targets"`
 	Timestamp           time.Time       `json:"timestamp"`         // workflow time, UTC
 	Details             json.RawMessage `json:"details,omitempty"` // canonical JSON object of stage data
+	// TraceID is the intent's OpenTelemetry trace (32 hex digits), when
+	// it was submitted with tracing on; sealed as context trace_id only
+	// when set, so receipts without one are as before.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // Receipt is an Event sealed into the chain: a CFS Receipt whose context
@@ -124,7 +134,7 @@ type Receipt struct {
 	Action    Action            `json:"action"`
 	Targets   []string          `json:"targets"`
 	Timestamp time.Time         `json:"timestamp"`
-	Context   map[string]string `json:"context"` // intent_id, seq, correlation_id, policy_bundle_version, stage, event_type, outcome, details
+	Context   map[string]string `json:"context"` // intent_id, seq, correlation_id, policy_bundle_version, stage, event_type, outcome, details, position; trace_id when traced
 	PrevHash  []byte            `json:"prev_hash"`
 	Integrity []byte            `json:"integrity"`
 }

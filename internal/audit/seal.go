@@ -15,7 +15,8 @@ import (
 	"github.com/contextualflux/cfa/internal/cfs/cfspb"
 )
 
-// Keys of Receipt.Context. Every sealed receipt carries all of them.
+// Keys of Receipt.Context. Every sealed receipt carries all of them but
+// CtxTraceID.
 const (
 	CtxIntentID            = "intent_id"
 	CtxSeq                 = "seq"
@@ -26,6 +27,9 @@ const (
 	CtxOutcome             = "outcome"
 	CtxDetails             = "details"
 	CtxPosition            = "position"
+	// CtxTraceID is the intent's trace id: only in the receipts of an
+	// intent submitted with tracing on (Event.TraceID).
+	CtxTraceID = "trace_id"
 )
 
 // ErrInvalidEvent: Seal refused an event; the message names the field.
@@ -68,6 +72,9 @@ func Seal(e Event, position int64, prevHash []byte) (Receipt, error) {
 			CtxPosition:            strconv.FormatInt(position, 10),
 		},
 		PrevHash: bytes.Clone(prevHash),
+	}
+	if e.TraceID != "" {
+		p.Context[CtxTraceID] = e.TraceID
 	}
 	if err := cfs.SetIntegrity(p); err != nil {
 		return Receipt{}, fmt.Errorf("audit: seal %s: %w", p.ReceiptId, err)
@@ -120,6 +127,9 @@ func validate(e Event, position int64, prevHash []byte) error {
 	}
 	if position < 1 {
 		add("position is %d: chain positions start at 1", position)
+	}
+	if e.TraceID != "" && !isTraceID(e.TraceID) {
+		add("trace_id %q is not a W3C trace id (32 lowercase hex digits, not all zero)", e.TraceID)
 	}
 	switch {
 	case len(prevHash) != sha256.Size:
@@ -246,6 +256,21 @@ func FromProto(p *cfspb.Receipt) (Receipt, error) {
 	}
 	r.Position = pos
 	return r, nil
+}
+
+// TraceID returns the intent's trace id, "" when it was not traced.
+func (r Receipt) TraceID() string { return r.Context[CtxTraceID] }
+
+func isTraceID(s string) bool {
+	if len(s) != 32 || s == strings.Repeat("0", 32) {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // IntentID returns the intent the receipt belongs to.

@@ -23,9 +23,15 @@ const (
 )
 
 // Answer is the payload of an approve or reject: {"by": ..., "reason": ...}.
+// The API adds the caller's principal type and how it was authenticated
+// (auth_context), which become the CFS Principal of the answer's receipt;
+// a signal without them is recorded as a HUMAN answering by
+// temporal_signal.
 type Answer struct {
-	By     string `json:"by"`
-	Reason string `json:"reason"`
+	By            string `json:"by"`
+	Reason        string `json:"reason"`
+	PrincipalType string `json:"principal_type,omitempty"`
+	AuthContext   string `json:"auth_context,omitempty"`
 }
 
 // MaxAnswerField bounds by and reason (characters).
@@ -95,6 +101,14 @@ func (a Answer) Validate() error {
 	}
 	if len(missing) > 0 {
 		return refused(RefusedMissingField, "%s required: %s", strings.Join(missing, " and "), answerShape)
+	}
+	switch a.PrincipalType {
+	case "", "HUMAN", "AGENT", "SERVICE":
+	default:
+		return refused(RefusedMalformed, "principal_type must be HUMAN, AGENT or SERVICE, got %s", Excerpt([]byte(a.PrincipalType)))
+	}
+	if !utf8.ValidString(a.AuthContext) || utf8.RuneCountInString(a.AuthContext) > MaxAnswerField || strings.ContainsAny(a.AuthContext, "\x00\r\n") {
+		return refused(RefusedMalformed, "auth_context must be one line of at most %d characters", MaxAnswerField)
 	}
 	return nil
 }

@@ -18,6 +18,11 @@ type Request struct {
 	Signature     *signature.Signature `json:"signature,omitempty"`
 	CorrelationID string               `json:"correlation_id,omitempty"`
 	SubmittedBy   string               `json:"submitted_by,omitempty"`
+	// SubmitterType and SubmitterAuthContext complete the submitter's CFS
+	// Principal when the API authenticated it (HUMAN, AGENT or SERVICE;
+	// "api:token:NAME"); empty, the submitter is a HUMAN on the CLI.
+	SubmitterType        string `json:"submitter_type,omitempty"`
+	SubmitterAuthContext string `json:"submitter_auth_context,omitempty"`
 	// EscalationTimeoutSeconds overrides the 300 s human timeout for this run.
 	EscalationTimeoutSeconds int `json:"escalation_timeout_seconds,omitempty"`
 	// DryRun stops the flow after static validation (step 10), whatever
@@ -49,6 +54,11 @@ type Request struct {
 	// first replan ends the cycle with decision replanned and the
 	// replanned signature, for review and resubmission).
 	ReplanMode string `json:"replan_mode,omitempty"`
+	// TraceID is the OpenTelemetry trace of the submit that started the
+	// intent, set by the front end when tracing is on: every audit
+	// receipt of the intent carries it (context trace_id). It is an
+	// input, so replays and retries seal the same bytes.
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 // Proposes reports whether the first replan ends the cycle (replan_mode

@@ -5,6 +5,9 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -17,6 +20,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/contextualflux/cfa/db"
@@ -82,6 +86,14 @@ type SubmitRequest struct {
 	UnitRetryBaseSeconds int
 	// ReplanMode is auto (default) or propose.
 	ReplanMode string
+	// SubmitterType and SubmitterAuthContext complete the submitter's
+	// principal when the API authenticated it.
+	SubmitterType        string
+	SubmitterAuthContext string
+	// IdempotencyKey makes a retried submission start one intent (the
+	// intent id is derived from it and the submitter when IntentID is
+	// empty); a key reused for another request is refused.
+	IdempotencyKey string
 }
 
 // NewIntentID returns a fresh, time-ordered intent id.
@@ -95,32 +107,59 @@ func NewIntentID() string {
 
 // Submit starts an IntentWorkflow whose workflow id is the intent id.
 func (s *Service) Submit(ctx context.Context, req SubmitRequest) (string, error) {
+	out, err := s.SubmitIntent(ctx, req)
+	return out.IntentID, err
+}
+
+// Submitted is a started (or, idempotently, found) intent.
+type Submitted struct {
+	IntentID, CorrelationID string
+}
+
+// SubmitIntent is Submit with the correlation id it used. With an
+// idempotency key that started an intent before, it returns that intent
+// and ErrAlreadySubmitted.
+func (s *Service) SubmitIntent(ctx context.Context, req SubmitRequest) (Submitted, error) {
 	if err := req.Validate(); err != nil {
-		return "", err
+		return Submitted{}, err
 	}
 	id := req.IntentID
-
 	if id == "" {
-		id = NewIntentID()
+		id = idempotentID("intent-", req.SubmittedBy, req.IdempotencyKey)
 	}
 	corr := req.CorrelationID
 	if corr == "" {
 		corr = "session_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
+		if req.IdempotencyKey != "" {
+			corr = "session_" + strings.ReplaceAll(strings.TrimPrefix(id, "intent-"), "-", "")[:12]
+		}
 	}
 	in := workflows.IntentInput{
 		Text: strings.TrimSpace(req.Text), Signature: req.Signature, CorrelationID: corr,
-		SubmittedBy: req.SubmittedBy, EscalationTimeoutSeconds: req.EscalationTimeoutSeconds,
-		DryRun: req.DryRun, CostCeilingDBU: req.CostCeilingDBU, Plan: req.Plan, AsOf: req.AsOf,
+		SubmittedBy: req.SubmittedBy, SubmitterType: req.SubmitterType, SubmitterAuthContext: req.SubmitterAuthContext,
+		EscalationTimeoutSeconds: req.EscalationTimeoutSeconds,
+		DryRun:                   req.DryRun, CostCeilingDBU: req.CostCeilingDBU, Plan: req.Plan, AsOf: req.AsOf,
 		PartialFailureMode: req.PartialFailureMode, OnConflict: req.OnConflict, UnitRetryBaseSeconds: req.UnitRetryBaseSeconds,
 		ReplanMode: req.ReplanMode,
 	}
-	return id, s.start(ctx, id, workflows.IntentWorkflowName, in)
+	return Submitted{IntentID: id, CorrelationID: corr}, s.start(ctx, id, workflows.IntentWorkflowName, in, req.IdempotencyKey)
 }
 
 // SubmitNextCycle starts the next cycle of an intent decided replanned in
 // replan_mode propose: its proposed signature, with the options of the
 // cycle it came from and the same correlation id. newID may be empty.
 func (s *Service) SubmitNextCycle(ctx context.Context, intentID, newID, submittedBy string) (string, error) {
+	return s.SubmitNextCycleAs(ctx, intentID, newID, Caller{ID: submittedBy}, "")
+}
+
+// Caller is who asks, as the API authenticated it (ID alone: a CLI user).
+type Caller struct {
+	ID, Type, AuthContext string
+}
+
+// SubmitNextCycleAs is SubmitNextCycle by an authenticated caller, with an
+// optional idempotency key.
+func (s *Service) SubmitNextCycleAs(ctx context.Context, intentID, newID string, by Caller, idempotencyKey string) (string, error) {
 	st, err := s.Status(ctx, intentID)
 	if err != nil {
 		return "", err
@@ -129,14 +168,14 @@ func (s *Service) SubmitNextCycle(ctx context.Context, intentID, newID, submitte
 		return "", invalid(fmt.Errorf("submit --from-proposal: intent %s proposed no next cycle; only an intent decided replanned with --replan-mode propose has one", intentID))
 	}
 	in := *st.Result.NextCycle
-	if submittedBy != "" {
-		in.SubmittedBy = submittedBy
+	if by.ID != "" {
+		in.SubmittedBy, in.SubmitterType, in.SubmitterAuthContext = by.ID, by.Type, by.AuthContext
 	}
 	id := newID
 	if id == "" {
-		id = NewIntentID()
+		id = idempotentID("intent-", by.ID, idempotencyKey)
 	}
-	return id, s.start(ctx, id, workflows.IntentWorkflowName, in)
+	return id, s.start(ctx, id, workflows.IntentWorkflowName, in, idempotencyKey)
 }
 
 // CompositeRequest is one composite intent (whitepaper 5.4) to start.
@@ -145,6 +184,9 @@ type CompositeRequest struct {
 	IntentID                 string // optional; generated when empty
 	CorrelationID            string
 	SubmittedBy              string
+	SubmitterType            string
+	SubmitterAuthContext     string
+	IdempotencyKey           string
 	EscalationTimeoutSeconds int
 	DryRun                   bool
 	CostCeilingDBU           float64
@@ -162,7 +204,7 @@ func (s *Service) SubmitComposite(ctx context.Context, req CompositeRequest) (st
 	}
 	id := req.IntentID
 	if id == "" {
-		id = strings.Replace(NewIntentID(), "intent-", "composite-", 1)
+		id = strings.Replace(idempotentID("intent-", req.SubmittedBy, req.IdempotencyKey), "intent-", "composite-", 1)
 	}
 	corr := req.CorrelationID
 	if corr == "" {
@@ -170,23 +212,71 @@ func (s *Service) SubmitComposite(ctx context.Context, req CompositeRequest) (st
 	}
 	in := workflows.CompositeInput{
 		Graph: req.Graph, CorrelationID: corr, SubmittedBy: req.SubmittedBy,
+		SubmitterType: req.SubmitterType, SubmitterAuthContext: req.SubmitterAuthContext,
 		EscalationTimeoutSeconds: req.EscalationTimeoutSeconds, DryRun: req.DryRun, CostCeilingDBU: req.CostCeilingDBU,
 	}
-	return id, s.start(ctx, id, workflows.CompositeIntentWorkflowName, in)
+	return id, s.start(ctx, id, workflows.CompositeIntentWorkflowName, in, req.IdempotencyKey)
 }
 
-func (s *Service) start(ctx context.Context, id, workflowName string, in any) error {
+// ErrAlreadySubmitted says an idempotent submission found the intent its
+// key started earlier, with the same request: nothing new was started.
+// Submit returns it with the intent's id.
+var ErrAlreadySubmitted = errors.New("already submitted with this idempotency key")
+
+// ErrIdempotencyConflict says an idempotency key was used before for a
+// different request.
+var ErrIdempotencyConflict = errors.New("idempotency key already used for a different request")
+
+// memoRequest is the memo field holding the hash of an idempotent
+// request, compared when the key comes again.
+const memoRequest = "cfa_request_sha256"
+
+// idempotentID is a fresh intent id, or, with a key, the id the key and
+// its submitter always give (a UUIDv5), so a retry finds its intent.
+func idempotentID(prefix, submitter, key string) string {
+	if key == "" {
+		return strings.Replace(NewIntentID(), "intent-", prefix, 1)
+	}
+	return prefix + uuid.NewSHA1(idempotencyNamespace, []byte(submitter+"\x00"+key)).String()
+}
+
+var idempotencyNamespace = uuid.MustParse("6f1c1c55-7c43-4b8a-9d0e-0c7f3e2a9b10")
+
+func (s *Service) start(ctx context.Context, id, workflowName string, in any, idempotencyKey string) error {
 	summary, details := describe(in)
-	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: id, TaskQueue: workflows.TaskQueue,
+	var memo map[string]any
+	var reqHash string
+	if idempotencyKey != "" {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("submit intent: encode request: %w", err)
+		}
+		sum := sha256.Sum256(b)
+		reqHash = hex.EncodeToString(sum[:])
+		memo = map[string]any{memoRequest: reqHash}
+	}
+	opts := client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.TaskQueue, Memo: memo,
 		// What the Web UI shows for the intent without opening its input.
 		StaticSummary: summary, StaticDetails: details,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-	}, workflowName, in)
+		// Without it the SDK returns a running intent of that id as if it
+		// had started it.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+	}
+	if by := submitterOf(in); by != "" {
+		opts.TypedSearchAttributes = temporal.NewSearchAttributes(workflows.AttrSubmittedBy.ValueSet(by))
+	}
+	ctx, span, in := traced(ctx, id, workflowName, in)
+	defer span.End()
+	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflowName, in)
 	if err != nil {
 		var already *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &already) {
+			if idempotencyKey != "" {
+				return s.sameRequest(ctx, id, reqHash)
+			}
 			return invalid(fmt.Errorf("submit: intent id %q is already used; pick another --id", id))
 		}
 		return fmt.Errorf("submit intent: %w", err)
@@ -194,9 +284,43 @@ func (s *Service) start(ctx context.Context, id, workflowName string, in any) er
 	return nil
 }
 
+// sameRequest tells a retried idempotent submission (ErrAlreadySubmitted)
+// from a key reused for another request (ErrIdempotencyConflict).
+func (s *Service) sameRequest(ctx context.Context, id, reqHash string) error {
+	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return fmt.Errorf("submit: read intent %s started with this idempotency key: %w", id, err)
+	}
+	var got string
+	if f := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[memoRequest]; f != nil {
+		_ = converter.GetDefaultDataConverter().FromPayload(f, &got)
+	}
+	if got != reqHash {
+		return invalid(fmt.Errorf("submit: %w: intent %s was started with it; use a new key for a new request", ErrIdempotencyConflict, id))
+	}
+	return ErrAlreadySubmitted
+}
+
+func submitterOf(in any) string {
+	switch x := in.(type) {
+	case workflows.IntentInput:
+		return x.SubmittedBy
+	case workflows.CompositeInput:
+		return x.SubmittedBy
+	}
+	return ""
+}
+
 // Confirm sends the approve or reject signal to a pending escalation. A
 // finished, unknown or not-waiting intent is left untouched and reported.
 func (s *Service) Confirm(ctx context.Context, intentID, signalName, by, reason string) error {
+	return s.ConfirmAs(ctx, intentID, signalName, Caller{ID: by, AuthContext: "cli"}, reason)
+}
+
+// ConfirmAs is Confirm by a caller the API authenticated: the answer's
+// receipt carries its principal type and auth context.
+func (s *Service) ConfirmAs(ctx context.Context, intentID, signalName string, caller Caller, reason string) error {
+	by := caller.ID
 	if strings.TrimSpace(by) == "" || strings.TrimSpace(reason) == "" {
 		return invalid(fmt.Errorf("%s %s: --by and --reason are required: the audit trail records who confirmed and why", signalName, intentID))
 	}
@@ -215,7 +339,7 @@ func (s *Service) Confirm(ctx context.Context, intentID, signalName, by, reason 
 	// first try's outcome, never a second answer.
 	opts := client.UpdateWorkflowOptions{
 		UpdateID: uuid.NewString(), WorkflowID: intentID, UpdateName: signalName, WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{workflows.ConfirmationSignal{By: by, Reason: reason}},
+		Args: []any{workflows.ConfirmationSignal{By: by, Reason: reason, PrincipalType: caller.Type, AuthContext: caller.AuthContext}},
 	}
 	for try := 1; ; try++ {
 		var h client.WorkflowUpdateHandle

@@ -41,6 +41,8 @@ type CompositeReceived struct {
 	Graph                    composite.IntentGraph `json:"intent_graph"`
 	CorrelationID            string                `json:"correlation_id,omitempty"`
 	SubmittedBy              string                `json:"submitted_by,omitempty"`
+	SubmitterType            string                `json:"submitter_type,omitempty"`
+	SubmitterAuthContext     string                `json:"submitter_auth_context,omitempty"`
 	EscalationTimeoutSeconds int                   `json:"escalation_timeout_seconds,omitempty"`
 	DryRun                   bool                  `json:"dry_run,omitempty"`
 	CostCeilingDBU           float64               `json:"cost_ceiling_dbu,omitempty"`
@@ -445,6 +447,23 @@ type ProjectionFailureResolved struct {
 	IntentID string `json:"intent_id"`
 }
 
+// APICallRefused: the API refused a call (API_CALL_REFUSED, ADR 0117).
+// Target is what the call named (intent:<id>), as the caller named it: it
+// may not exist, and the caller was not told whether it does.
+type APICallRefused struct {
+	Procedure string `json:"procedure"`
+	Code      string `json:"code"` // unauthenticated or permission_denied
+	Target    string `json:"target,omitempty"`
+}
+
+// CancelRequested: a caller asked that IntentID be cancelled
+// (INTENT_CANCEL_REQUESTED), with why.
+type CancelRequested struct {
+	IntentID string `json:"intent_id"`
+	By       string `json:"by"`
+	Reason   string `json:"reason"`
+}
+
 // EventType implementations: the event each payload is recorded as.
 func (IntentReceived) EventType() string            { return audit.EventIntentReceived }
 func (CompositeReceived) EventType() string         { return audit.EventIntentReceived }
@@ -493,3 +512,5 @@ func (SubIntentDecided) EventType() string          { return audit.EventSubInten
 func (OperatorAction) EventType() string            { return audit.EventIntentReceived }
 func (RegistryOverride) EventType() string          { return audit.EventRegistrySnapshot }
 func (ProjectionFailureResolved) EventType() string { return audit.EventProjectionFailureResolved }
+func (APICallRefused) EventType() string            { return audit.EventAPICallRefused }
+func (CancelRequested) EventType() string           { return audit.EventCancelRequested }
