@@ -7,6 +7,7 @@ package workflows
 
 import (
 	"errors"
+	"slices"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -194,6 +195,7 @@ func (f *intentFlow) decide() (IntentResult, error) {
 		target = &f.signed.Signature
 	}
 	f.showIndex("", nil, target)
+	f.result.Stages = slices.Clone(f.status.Stages)
 	res := f.result
 	f.status.Result = &res
 	return f.result, nil

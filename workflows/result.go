@@ -70,6 +70,10 @@ type IntentResult struct {
 	// Promotion is step 18's evaluation of the skill, when the intent ran.
 	Promotion   *lifecycle.Evaluation `json:"promotion,omitempty"`
 	AuditEvents int64                 `json:"audit_events"`
+	// Stages are the stages the intent went through, as its status query
+	// reported them: a watcher that sees the result has them all without
+	// querying a closed workflow.
+	Stages []StageReport `json:"stages,omitempty"`
 }
 
 // ExecutionSummary is what the sandbox run did.

@@ -57,9 +57,11 @@ type row struct {
 type runFunc func(ctx context.Context) (workflowID, runID string, err error)
 
 func (c *cli) benchCmd() *cobra.Command {
-	var n int
+	var n, perLevel int
 	var text string
 	var timeout time.Duration
+	var withAPI bool
+	var clients []int
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure latency (p50, p99) and history size: auto intent vs empty and one-activity workflows",
@@ -71,16 +73,27 @@ func (c *cli) benchCmd() *cobra.Command {
 			if timeout <= 0 {
 				return fmt.Errorf("--timeout must be positive, got %s", timeout)
 			}
-			return c.bench(cmd.Context(), n, text, timeout)
+			for _, k := range clients {
+				if k < 1 {
+					return fmt.Errorf("--clients must be positive, got %d", k)
+				}
+			}
+			if !withAPI {
+				clients = nil
+			}
+			return c.bench(cmd.Context(), n, text, timeout, withAPI, clients, perLevel)
 		},
 	}
 	cmd.Flags().IntVar(&n, "n", 50, "counted runs per series (after one warm-up run)")
 	cmd.Flags().StringVar(&text, "text", "aggregate daily sales by store from vendas_diarias", "auto-mode intent to measure")
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "limit for one run")
+	cmd.Flags().BoolVar(&withAPI, "api", true, "also measure the intent through the API (cfa serve, in this process) beside the Temporal client, and its throughput")
+	cmd.Flags().IntSliceVar(&clients, "clients", []int{2, 4, 8}, "concurrent API clients of the throughput series")
+	cmd.Flags().IntVar(&perLevel, "throughput-n", 24, "decisions per throughput level")
 	return cmd
 }
 
-func (c *cli) bench(ctx context.Context, n int, text string, timeout time.Duration) error {
+func (c *cli) bench(ctx context.Context, n int, text string, timeout time.Duration, withAPI bool, clients []int, perLevel int) error {
 	// SDK logs go to stderr, warnings and up, so stdout stays clean for -o json.
 	logger, err := app.NewLoggerAt(zap.WarnLevel)
 	if err != nil {
@@ -157,7 +170,20 @@ func (c *cli) bench(ctx context.Context, n int, text string, timeout time.Durati
 	for i := range rows {
 		rows[i].RatioP50 = rows[i].P50ms / rows[0].P50ms
 	}
-	return c.emit(map[string]any{"text": text, "series": rows}, func(w io.Writer) error {
+	var apiRes *apiBench
+	if withAPI {
+		full, err := c.service(ctx)
+		if err != nil {
+			return err
+		}
+		r, err := c.benchAPI(ctx, tc, full.Store, n, text, timeout, clients, perLevel)
+		if err != nil {
+			return fmt.Errorf("bench the API: %w", err)
+		}
+		apiRes = &r
+	}
+	return c.emit(map[string]any{"text": text, "series": rows, "api": apiRes}, func(w io.Writer) error {
+		defer printAPIBench(w, apiRes)
 		width := len("series")
 		for _, r := range rows {
 			width = max(width, len(r.Name))
@@ -267,3 +293,14 @@ func describeConfirmation(r *workflows.ConfirmationRecord) string {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func printAPIBench(w io.Writer, r *apiBench) {
+	if r == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nsubmit to decision, in alternation (n %d): Temporal client p50 %.1f ms p99 %.1f ms; API (gRPC, SubmitIntent + WatchIntent) p50 %.1f ms p99 %.1f ms; the API adds %.1f ms at p50\n",
+		r.N, r.DirectP50ms, r.DirectP99ms, r.APIP50ms, r.APIP99ms, r.AddedP50ms)
+	for _, l := range r.Throughput {
+		fmt.Fprintf(w, "throughput, %d clients: %d decisions in %.1f s = %.1f decisions/s (latency p50 %.1f ms)\n", l.Clients, l.Decisions, l.Seconds, l.PerSecond, l.LatencyP50ms)
+	}
+}

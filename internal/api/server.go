@@ -216,39 +216,122 @@ func (s *Server) watch(ctx context.Context, id string, send func(*cfav1.WatchInt
 	if poll <= 0 {
 		poll = 500 * time.Millisecond
 	}
+	// Two readers: the status query every poll (stages, escalations), and
+	// the workflow's result (a long poll) that ends the wait the moment the
+	// intent closes, without waiting for a query in flight.
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	closed := make(chan struct{})
+	var (
+		final    json.RawMessage
+		finalErr error
+	)
+	go func() {
+		finalErr = s.Svc.Temporal.GetWorkflow(wctx, id, "").Get(wctx, &final)
+		close(closed)
+	}()
+	type update struct {
+		st   workflows.Status
+		exec enumspb.WorkflowExecutionStatus
+		err  error
+	}
+	updates := make(chan update)
+	go func() {
+		t := time.NewTicker(poll)
+		defer t.Stop()
+		for {
+			// The first query waits a poll too: a query to a busy workflow
+			// waits for (and slows) its workflow task, and an intent that
+			// decides within a poll needs none.
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+			}
+			st, exec, err := s.Svc.StatusDetail(wctx, id)
+			select {
+			case updates <- update{st, exec, err}:
+			case <-wctx.Done():
+				return
+			}
+			if err != nil || ended(exec) {
+				return
+			}
+		}
+	}()
 	seen := 0
 	var lastPending time.Time
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for {
-		st, exec, err := s.Svc.StatusDetail(ctx, id)
-		if err != nil {
-			return toConnect(err)
-		}
+	emit := func(st workflows.Status, exec enumspb.WorkflowExecutionStatus) (bool, error) {
 		for ; seen < len(st.Stages); seen++ {
 			if err := send(&cfav1.WatchIntentResponse{Event: &cfav1.WatchIntentResponse_Stage{Stage: stageOf(st.Stages[seen])}}); err != nil {
-				return err
+				return true, err
 			}
 		}
 		if st.Pending != nil && !st.Pending.Deadline.Equal(lastPending) {
 			lastPending = st.Pending.Deadline
 			if err := send(&cfav1.WatchIntentResponse{Event: &cfav1.WatchIntentResponse_Escalation{Escalation: escalationOf(st.Pending)}}); err != nil {
-				return err
+				return true, err
 			}
 		}
-		if exec != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && exec != enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED {
-			in, err := intentOf(st, exec.String())
-			if err != nil {
-				return err
-			}
-			return send(&cfav1.WatchIntentResponse{Event: &cfav1.WatchIntentResponse_Decided{Decided: in}})
+		if !ended(exec) {
+			return false, nil
 		}
+		in, err := intentOf(st, exec.String())
+		if err != nil {
+			return true, err
+		}
+		return true, send(&cfav1.WatchIntentResponse{Event: &cfav1.WatchIntentResponse_Decided{Decided: in}})
+	}
+	for {
 		select {
 		case <-ctx.Done():
 			return connect.NewError(connect.CodeCanceled, fmt.Errorf("stopped watching intent %s (it goes on running): %w", id, ctx.Err()))
-		case <-t.C:
+		case u := <-updates:
+			if u.err != nil {
+				return toConnect(u.err)
+			}
+			if done, err := emit(u.st, u.exec); done {
+				return err
+			}
+		case <-closed:
+			stop() // the poller's query, if any, is no longer needed
+			// A completed intent's result holds its stages: no query to
+			// replay the closed workflow on a worker.
+			st, exec, ok := fromResult(id, finalErr, final)
+			if !ok {
+				var err error
+				if st, exec, err = s.Svc.StatusDetail(ctx, id); err != nil {
+					return toConnect(err)
+				}
+			}
+			if done, err := emit(st, exec); done {
+				return err
+			}
+			return connect.NewError(connect.CodeInternal, fmt.Errorf("intent %s closed but its status still says running; watch it again", id))
 		}
 	}
+}
+
+// ended reports whether a workflow status is a closed one.
+func ended(exec enumspb.WorkflowExecutionStatus) bool {
+	return exec != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && exec != enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED
+}
+
+// fromResult is the status of an intent whose workflow completed, from its
+// result, when the result says it all (an IntentWorkflow's does).
+func fromResult(id string, err error, raw json.RawMessage) (workflows.Status, enumspb.WorkflowExecutionStatus, bool) {
+	if err != nil || len(raw) == 0 {
+		return workflows.Status{}, 0, false
+	}
+	var res workflows.IntentResult
+	if json.Unmarshal(raw, &res) != nil || res.DecisionState == "" || len(res.Stages) == 0 {
+		return workflows.Status{}, 0, false
+	}
+	st := workflows.Status{IntentID: id, Stage: workflows.StageCompleted, Stages: res.Stages, Result: &res}
+	if res.Execution != nil {
+		st.Units = res.Execution.Units
+	}
+	return st, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, true
 }
 
 // ApproveEscalation answers approve as the caller.
