@@ -70,6 +70,9 @@ func StartAPI(ctx context.Context, cfg Config, addr string, logger *zap.Logger) 
 		cfg.Metrics = metrics.New()
 	}
 	m := cfg.Metrics
+	// Open escalations and the chain's length, read from Postgres at each
+	// scrape like the worker's.
+	m.WatchState(ObservedState(store))
 	tc, err := Dial(cfg, logger)
 	if err != nil {
 		return fail(err)

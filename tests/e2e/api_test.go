@@ -29,6 +29,7 @@ import (
 	"github.com/contextualflux/cfa/internal/metrics"
 	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/tests/testenv"
+	"github.com/contextualflux/cfa/workflows"
 	cfav1 "github.com/contextualflux/cfa/proto/cfa/v1"
 	"github.com/contextualflux/cfa/proto/cfa/v1/cfav1connect"
 )
@@ -39,6 +40,7 @@ type apiEnv struct {
 	url    string
 	http   *http.Client
 	store  *db.Store
+	svc    *service.Service
 	tokens map[string]string
 }
 
@@ -74,7 +76,7 @@ func (b streamBearer) WrapStreamingHandler(next connect.StreamingHandlerFunc) co
 	return next
 }
 
-func startAPI(ctx context.Context, t *testing.T) apiEnv {
+func startAPI(ctx context.Context, t testing.TB) apiEnv {
 	t.Helper()
 	c := testenv.StartDevServer(ctx, t).Client()
 	d, cat := testenv.DataPlaneDB(ctx, t, "e2e_api", &dataplane.Options{})
@@ -85,7 +87,8 @@ func startAPI(ctx context.Context, t *testing.T) apiEnv {
 	m := metrics.New()
 	calls, err := api.NewMetricsInterceptor(m.Registry)
 	require.NoError(t, err)
-	srv := &api.Server{Svc: &service.Service{Temporal: c, Store: store}, Catalog: cat, Bundle: bundle, Logger: zap.NewNop(), Poll: 200 * time.Millisecond}
+	svc := &service.Service{Temporal: c, Store: store}
+	srv := &api.Server{Svc: svc, Catalog: cat, Bundle: bundle, Logger: zap.NewNop(), Poll: 200 * time.Millisecond}
 	h, err := api.NewHandler(srv, api.Options{
 		Auth: identity.TokenAuthenticator{Tokens: store}, Refusals: app.StoreRefusals(store), Metrics: m.Handler(),
 		Interceptors: []connect.Interceptor{calls},
@@ -114,7 +117,7 @@ func startAPI(ctx context.Context, t *testing.T) apiEnv {
 	ok, err := store.RevokeToken(ctx, "old")
 	require.NoError(t, err)
 	require.True(t, ok)
-	return apiEnv{url: hs.URL, http: hs.Client(), store: store, tokens: tokens}
+	return apiEnv{url: hs.URL, http: hs.Client(), store: store, svc: svc, tokens: tokens}
 }
 
 // TestAPI drives every RPC of the service API against the real dev server
@@ -367,6 +370,7 @@ func TestAPI(t *testing.T) {
 		require.Equal(t, "invalid_argument", out["code"])
 		status, out = post("", "GetIntent", `{"intentId": "`+jid+`"}`)
 		require.Equal(t, http.StatusUnauthorized, status)
+		require.Equal(t, "unauthenticated", out["code"])
 
 		// The watch as JSON lines, for curl -N.
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.url+"/v1/intents/"+jid+"/watch", nil)
@@ -416,4 +420,68 @@ func TestAPI(t *testing.T) {
 		require.True(t, bytes.Contains(body, []byte(`cfa_api_requests_total{code="permission_denied",procedure="SubmitIntent"} 1`)), "%s", body)
 		require.True(t, bytes.Contains(body, []byte(`cfa_api_requests_total{code="ok",procedure="WatchIntent"}`)))
 	})
+}
+
+// BenchmarkSubmitToDecision is an auto intent from submission to decision,
+// through the Temporal client (what the CLI does) and through the API
+// (SubmitIntent, then WatchIntent until the decision, over gRPC), on the
+// dev server and Postgres. Each iteration runs both, in alternating order,
+// because an intent's latency drifts as the database fills: it reports
+// client-ms/op, api-ms/op and their difference, added-ms/op (ns/op is the
+// pair). cfa-demo bench reports the same as p50 and p99.
+func BenchmarkSubmitToDecision(b *testing.B) {
+	ctx := context.Background()
+	e := startAPI(ctx, b)
+	c := e.client(e.tokens["airflow"], connect.WithGRPC())
+	watcher := cfav1connect.NewIntentServiceClient(e.http, e.url, connect.WithGRPC(), connect.WithInterceptors(streamBearer{e.tokens["dashboard"]}))
+	direct := func() {
+		id, err := e.svc.Submit(ctx, service.SubmitRequest{Text: autoAggregate, SubmittedBy: "bench"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var res workflows.IntentResult
+		if err := e.svc.Temporal.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil || res.DecisionState == "" {
+			b.Fatalf("intent %s: %v %s", id, err, res.DecisionState)
+		}
+	}
+	viaAPI := func() {
+		res, err := c.SubmitIntent(ctx, connect.NewRequest(&cfav1.SubmitIntentRequest{Text: autoAggregate}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		stream, err := watcher.WatchIntent(ctx, connect.NewRequest(&cfav1.WatchIntentRequest{IntentId: res.Msg.GetIntentId()}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var decided bool
+		for stream.Receive() {
+			decided = decided || stream.Msg().GetDecided() != nil
+		}
+		if err := stream.Err(); err != nil || !decided {
+			b.Fatalf("watch %s: %v (decided %v)", res.Msg.GetIntentId(), err, decided)
+		}
+		_ = stream.Close()
+	}
+	timed := func(f func()) time.Duration {
+		start := time.Now()
+		f()
+		return time.Since(start)
+	}
+	direct() // warm-up: connections, the worker's caches
+	viaAPI()
+	var client, apiTime time.Duration
+	n := 0
+	for b.Loop() {
+		if n%2 == 0 {
+			client += timed(direct)
+			apiTime += timed(viaAPI)
+		} else {
+			apiTime += timed(viaAPI)
+			client += timed(direct)
+		}
+		n++
+	}
+	b.ReportMetric(float64(client.Milliseconds())/float64(n), "client-ms/op")
+	b.ReportMetric(float64(apiTime.Milliseconds())/float64(n), "api-ms/op")
+	b.ReportMetric(float64((apiTime-client).Microseconds())/1000/float64(n), "added-ms/op")
 }

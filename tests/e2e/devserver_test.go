@@ -20,7 +20,7 @@ import (
 
 // devActivities are the real activities on s, with the shipped bundle when
 // bundle is nil, talking to the dev server c.
-func devActivities(t *testing.T, c client.Client, s *db.Store, cat *catalog.Catalog, bundle *policy.Bundle) *activities.Activities {
+func devActivities(t testing.TB, c client.Client, s *db.Store, cat *catalog.Catalog, bundle *policy.Bundle) *activities.Activities {
 	t.Helper()
 	if bundle == nil {
 		var err error
@@ -34,7 +34,7 @@ func devActivities(t *testing.T, c client.Client, s *db.Store, cat *catalog.Cata
 
 // startWorker runs IntentWorkflow and acts on the intents task queue until
 // it is stopped, at cleanup at the latest (Stop is idempotent).
-func startWorker(t *testing.T, c client.Client, acts *activities.Activities) worker.Worker {
+func startWorker(t testing.TB, c client.Client, acts *activities.Activities) worker.Worker {
 	t.Helper()
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	app.Register(w, acts)

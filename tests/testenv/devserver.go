@@ -18,7 +18,7 @@ import (
 
 // TemporalCLI is the pinned Temporal CLI: TEMPORAL_CLI, or bin/temporal at
 // the module root (make test installs it).
-func TemporalCLI(t *testing.T) string {
+func TemporalCLI(t testing.TB) string {
 	t.Helper()
 	p := os.Getenv("TEMPORAL_CLI")
 	if p == "" {
@@ -40,7 +40,7 @@ func TemporalCLI(t *testing.T) string {
 // StartDevServer starts the real Temporal dev server, with the intents'
 // search attributes, stopped at cleanup (after the workers, which register
 // theirs later). Skipped with -short.
-func StartDevServer(ctx context.Context, t *testing.T) *testsuite.DevServer {
+func StartDevServer(ctx context.Context, t testing.TB) *testsuite.DevServer {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("needs the Temporal dev server: skipped with -short")

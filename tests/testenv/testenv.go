@@ -19,7 +19,7 @@ import (
 // with opts unless nil, and the catalog it was built from. The data plane
 // is made as the worker role, which owns it in production: run the store
 // on d.Worker to hold only what the worker holds (d.Pool is a superuser).
-func DataPlaneDB(ctx context.Context, t *testing.T, name string, opts *dataplane.Options) (*dbtest.Database, *catalog.Catalog) {
+func DataPlaneDB(ctx context.Context, t testing.TB, name string, opts *dataplane.Options) (*dbtest.Database, *catalog.Catalog) {
 	t.Helper()
 	d := dbtest.New(t, name)
 	cat := Catalog(t)
@@ -32,7 +32,7 @@ func DataPlaneDB(ctx context.Context, t *testing.T, name string, opts *dataplane
 }
 
 // Catalog is the shipped catalog.
-func Catalog(t *testing.T) *catalog.Catalog {
+func Catalog(t testing.TB) *catalog.Catalog {
 	t.Helper()
 	cat, err := app.LoadCatalog("")
 	require.NoError(t, err)
