@@ -152,17 +152,7 @@ func (a *Activities) CloseEscalation(ctx context.Context, st Step, in Answer) (A
 }
 
 func human(by, typ, authContext string) audit.Principal {
-	if by == "" {
-		by = "unknown"
-	}
-	p := audit.Principal{ID: by, Type: audit.PrincipalHuman, AuthContext: "temporal_signal"}
-	if typ != "" {
-		p.Type = audit.PrincipalType(typ)
-	}
-	if authContext != "" {
-		p.AuthContext = authContext
-	}
-	return p
+	return principal(by, "unknown", typ, authContext, "temporal_signal")
 }
 
 func triggerStrings(ts []confirmation.Trigger) []string {

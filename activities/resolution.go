@@ -67,15 +67,21 @@ func Submitter(by string) audit.Principal { return SubmitterOf(by, "", "") }
 // SubmitterOf is the submitter's principal with the type and auth context
 // the API authenticated (empty: a HUMAN on the CLI).
 func SubmitterOf(by, typ, authContext string) audit.Principal {
-	if by == "" {
-		by = "anonymous"
+	return principal(by, "anonymous", typ, authContext, "cli")
+}
+
+// principal is a caller's CFS Principal: a HUMAN unless the API said
+// otherwise, with the defaults of the path it came by.
+func principal(id, defaultID, typ, authContext, defaultAuth string) audit.Principal {
+	p := audit.Principal{ID: id, Type: audit.PrincipalHuman, AuthContext: authContext}
+	if p.ID == "" {
+		p.ID = defaultID
 	}
-	p := audit.Principal{ID: by, Type: audit.PrincipalHuman, AuthContext: "cli"}
 	if typ != "" {
 		p.Type = audit.PrincipalType(typ)
 	}
-	if authContext != "" {
-		p.AuthContext = authContext
+	if p.AuthContext == "" {
+		p.AuthContext = defaultAuth
 	}
 	return p
 }

@@ -5,6 +5,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$root/.data"
 log="$root/.data/worker.log"
+# A free port for /metrics unless told: another worker may hold 9464.
+export CFA_METRICS_LISTEN=${CFA_METRICS_LISTEN:-127.0.0.1:0}
 "$root/bin/cfa-worker" >"$log" 2>&1 &
 worker=$!
 trap 'kill -TERM $worker 2>/dev/null || true; wait $worker 2>/dev/null || true' EXIT

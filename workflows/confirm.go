@@ -177,6 +177,10 @@ func (g arrival) judge(allowed confirmation.Allowed) (confirmation.Answer, error
 		if ans, err = confirmation.DecodeAnswer(g.payload); err != nil {
 			return ans, err
 		}
+		// A signal says how it was sent: its claims of a principal type
+		// and an authentication are not kept (anyone who can signal could
+		// write "api:token:…").
+		ans.PrincipalType, ans.AuthContext = "", ""
 	}
 	return ans, allowed.Check(g.name, ans.By)
 }

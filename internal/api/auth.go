@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"connectrpc.com/connect"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/contextualflux/cfa/internal/identity"
 	"github.com/contextualflux/cfa/proto/cfa/v1/cfav1connect"
@@ -64,7 +66,18 @@ type authInterceptor struct {
 	auth     identity.Authenticator
 	refusals RefusalRecorder
 	logger   *zap.Logger
+	// limit bounds how many unauthenticated refusals per second are
+	// audited; nil audits all.
+	limit     *rate.Limiter
+	unaudited atomic.Int64
 }
+
+// RefusalAuditRate and RefusalAuditBurst bound the unauthenticated
+// refusals audited per second (per API process).
+const (
+	RefusalAuditRate  = 5
+	RefusalAuditBurst = 50
+)
 
 func (a *authInterceptor) admit(ctx context.Context, procedure, authorization string, msg any) (context.Context, error) {
 	target := ""
@@ -98,6 +111,16 @@ func (a *authInterceptor) admit(ctx context.Context, procedure, authorization st
 
 func (a *authInterceptor) refuse(ctx context.Context, r Refusal) {
 	if a.refusals == nil {
+		return
+	}
+	// Each audited refusal is three receipts on the global chain: a flood
+	// of bad credentials is audited up to a rate, and the rest only
+	// counted and logged, so it cannot grow the chain without bound or
+	// hold the workers' appends.
+	if r.Principal == nil && a.limit != nil && !a.limit.Allow() {
+		a.unaudited.Add(1)
+		a.logger.Warn("refused call not audited: over the audit rate of unauthenticated refusals",
+			zap.String("procedure", r.Procedure), zap.Int64("unaudited_total", a.unaudited.Load()))
 		return
 	}
 	// Recorded on a context of its own: the caller hanging up does not

@@ -14,12 +14,18 @@ import (
 	"connectrpc.com/grpcreflect"
 	"connectrpc.com/otelconnect"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/contextualflux/cfa/internal/identity"
 	cfav1 "github.com/contextualflux/cfa/proto/cfa/v1"
 	"github.com/contextualflux/cfa/proto/cfa/v1/cfav1connect"
 )
+
+// MaxRequestBytes bounds a request (a signature, a plan or a graph with
+// room to spare), compressed or not: it is read before its caller is
+// authenticated.
+const MaxRequestBytes = 4 << 20
 
 // Options are what the HTTP handler needs besides the Server.
 type Options struct {
@@ -51,23 +57,26 @@ func NewHandler(s *Server, o Options) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: tracing interceptor: %w", err)
 	}
-	interceptors := append(append([]connect.Interceptor{otel}, o.Interceptors...), &authInterceptor{auth: o.Auth, refusals: o.Refusals, logger: logger})
+	auth := newAuth(o, logger)
+	interceptors := append(append([]connect.Interceptor{otel}, o.Interceptors...), auth)
 	mux := http.NewServeMux()
-	path, h := cfav1connect.NewIntentServiceHandler(s, connect.WithInterceptors(interceptors...))
-	mux.Handle(path, h)
+	path, h := cfav1connect.NewIntentServiceHandler(s, connect.WithInterceptors(interceptors...), connect.WithReadMaxBytes(MaxRequestBytes))
+	mux.Handle(path, http.MaxBytesHandler(h, MaxRequestBytes))
 	checker := &healthChecker{ready: o.Ready}
 	mux.Handle(grpchealth.NewHandler(checker))
 	reflector := grpcreflect.NewStaticReflector(cfav1connect.IntentServiceName, grpchealth.HealthV1ServiceName)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	auth := &authInterceptor{auth: o.Auth, refusals: o.Refusals, logger: logger}
 	mux.HandleFunc("GET /v1/intents/{id}/watch", s.watchLines(auth))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
 		if o.Ready != nil {
 			if err := o.Ready(ctx); err != nil {
-				http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+				// The detail (hosts, users) is for the log, not for an
+				// unauthenticated caller.
+				logger.Warn("not ready", zap.Error(err))
+				http.Error(w, "not ready", http.StatusServiceUnavailable)
 				return
 			}
 		}
@@ -77,6 +86,10 @@ func NewHandler(s *Server, o Options) (http.Handler, error) {
 		mux.Handle("GET /metrics", o.Metrics)
 	}
 	return mux, nil
+}
+
+func newAuth(o Options, logger *zap.Logger) *authInterceptor {
+	return &authInterceptor{auth: o.Auth, refusals: o.Refusals, logger: logger, limit: rate.NewLimiter(RefusalAuditRate, RefusalAuditBurst)}
 }
 
 // healthChecker answers grpc.health.v1 for the whole server and the
@@ -103,7 +116,10 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 	p := new(http.Protocols)
 	p.SetHTTP1(true)
 	p.SetUnencryptedHTTP2(true)
-	return &http.Server{Addr: addr, Handler: h, Protocols: p, ReadHeaderTimeout: 10 * time.Second}
+	// Requests are small and the only stream sends from the server, so
+	// reading a request is bounded; a watch's response is not.
+	return &http.Server{Addr: addr, Handler: h, Protocols: p, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 }
 
 // Listen opens addr, with an error that says what to do when it is taken.

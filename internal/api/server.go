@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 
@@ -70,6 +71,9 @@ func (s *Server) SubmitIntent(ctx context.Context, req *connect.Request[cfav1.Su
 	p := caller(ctx)
 	if len(m.GetIdempotencyKey()) > 256 {
 		return nil, invalidArg("idempotency_key is %d bytes: use at most 256", len(m.GetIdempotencyKey()))
+	}
+	if err := checkIntentID(m.GetIntentId()); err != nil {
+		return nil, err
 	}
 	given := 0
 	for _, set := range []bool{m.GetText() != "", m.GetSignature() != nil, m.GetGraph() != nil, m.GetFromProposal() != ""} {
@@ -143,6 +147,28 @@ func (s *Server) SubmitIntent(ctx context.Context, req *connect.Request[cfav1.Su
 	return connect.NewResponse(out), nil
 }
 
+// intentIDPattern is what a caller may name an intent: the ids the audit
+// trail gives its own trails (api-refused-…, cancel-request-…,
+// registry-…), composite- and the sub-intents' dots are kept for CFA.
+var intentIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_:-]{0,199}$`)
+
+var reservedPrefixes = []string{"api-refused-", "cancel-request-", "registry-", "composite-", "cfa-"}
+
+func checkIntentID(id string) error {
+	if id == "" {
+		return nil
+	}
+	if !intentIDPattern.MatchString(id) {
+		return invalidArg("intent_id %q: use letters, digits, _, : and -, at most 200, starting with a letter or digit (or leave it empty for a generated one)", id)
+	}
+	for _, p := range reservedPrefixes {
+		if strings.HasPrefix(id, p) {
+			return invalidArg("intent_id %q: the prefix %q is CFA's own; pick another", id, p)
+		}
+	}
+	return nil
+}
+
 // GetIntent is `cfa status`.
 func (s *Server) GetIntent(ctx context.Context, req *connect.Request[cfav1.GetIntentRequest]) (*connect.Response[cfav1.GetIntentResponse], error) {
 	in, err := s.intent(ctx, req.Msg.GetIntentId())
@@ -212,9 +238,9 @@ func (s *Server) watch(ctx context.Context, id string, send func(*cfav1.WatchInt
 	if id == "" {
 		return invalidArg("intent_id is required")
 	}
-	poll := s.Poll
-	if poll <= 0 {
-		poll = 500 * time.Millisecond
+	every := s.Poll
+	if every <= 0 {
+		every = 500 * time.Millisecond
 	}
 	// Two readers: the status query every poll (stages, escalations), and
 	// the workflow's result (a long poll) that ends the wait the moment the
@@ -236,9 +262,10 @@ func (s *Server) watch(ctx context.Context, id string, send func(*cfav1.WatchInt
 		err  error
 	}
 	updates := make(chan update)
-	go func() {
-		t := time.NewTicker(poll)
+	poll := func(wctx context.Context) {
+		t := time.NewTicker(every)
 		defer t.Stop()
+		status := s.Svc.StatusDetail // asks once whether a worker polls
 		for {
 			// The first query waits a poll too: a query to a busy workflow
 			// waits for (and slows) its workflow task, and an intent that
@@ -248,7 +275,8 @@ func (s *Server) watch(ctx context.Context, id string, send func(*cfav1.WatchInt
 				return
 			case <-t.C:
 			}
-			st, exec, err := s.Svc.StatusDetail(wctx, id)
+			st, exec, err := status(wctx, id)
+			status = s.Svc.StatusUnchecked
 			select {
 			case updates <- update{st, exec, err}:
 			case <-wctx.Done():
@@ -258,7 +286,8 @@ func (s *Server) watch(ctx context.Context, id string, send func(*cfav1.WatchInt
 				return
 			}
 		}
-	}()
+	}
+	go poll(wctx)
 	seen := 0
 	var lastPending time.Time
 	emit := func(st workflows.Status, exec enumspb.WorkflowExecutionStatus) (bool, error) {
@@ -307,7 +336,12 @@ func (s *Server) watch(ctx context.Context, id string, send func(*cfav1.WatchInt
 			if done, err := emit(st, exec); done {
 				return err
 			}
-			return connect.NewError(connect.CodeInternal, fmt.Errorf("intent %s closed but its status still says running; watch it again", id))
+			// The result's long poll ended without the intent closing (a
+			// transient error): the poller goes on alone.
+			wctx, stop = context.WithCancel(ctx)
+			defer stop()
+			go poll(wctx)
+			closed = nil
 		}
 	}
 }

@@ -66,6 +66,9 @@ func StartAPI(ctx context.Context, cfg Config, addr string, logger *zap.Logger) 
 	if err != nil {
 		return fail(err)
 	}
+	if cfg.JWTIssuer != "" && cfg.JWTAudience == "" {
+		logger.Warn("CFA_JWT_AUDIENCE is not set: every JWT of " + cfg.JWTIssuer + " with cfa_roles is accepted, whatever service it was issued for; set the audience the issuer gives this API's tokens")
+	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
 	}

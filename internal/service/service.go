@@ -247,7 +247,7 @@ func (s *Service) start(ctx context.Context, id, workflowName string, in any, id
 	var memo map[string]any
 	var reqHash string
 	if idempotencyKey != "" {
-		b, err := json.Marshal(in)
+		b, err := json.Marshal(requestOf(in))
 		if err != nil {
 			return fmt.Errorf("submit intent: encode request: %w", err)
 		}
@@ -299,6 +299,21 @@ func (s *Service) sameRequest(ctx context.Context, id, reqHash string) error {
 		return invalid(fmt.Errorf("submit: %w: intent %s was started with it; use a new key for a new request", ErrIdempotencyConflict, id))
 	}
 	return ErrAlreadySubmitted
+}
+
+// requestOf is what an idempotency key stands for: the request without how
+// its submitter authenticated (a rotated token, or a JWT instead of a
+// token, is still the same submitter asking the same thing).
+func requestOf(in any) any {
+	switch x := in.(type) {
+	case workflows.IntentInput:
+		x.SubmitterType, x.SubmitterAuthContext, x.TraceID = "", "", ""
+		return x
+	case workflows.CompositeInput:
+		x.SubmitterType, x.SubmitterAuthContext, x.TraceID = "", "", ""
+		return x
+	}
+	return in
 }
 
 func submitterOf(in any) string {
@@ -408,6 +423,12 @@ func (s *Service) Status(ctx context.Context, intentID string) (workflows.Status
 // (failed, terminated, cancelled, timed out).
 func (s *Service) StatusDetail(ctx context.Context, intentID string) (workflows.Status, enumspb.WorkflowExecutionStatus, error) {
 	return s.status(ctx, intentID, true)
+}
+
+// StatusUnchecked is StatusDetail without asking the task queue for a
+// worker first: for a caller that polls (a watch), which asked once.
+func (s *Service) StatusUnchecked(ctx context.Context, intentID string) (workflows.Status, enumspb.WorkflowExecutionStatus, error) {
+	return s.status(ctx, intentID, false)
 }
 
 // status reads an intent's status; checkWorker asks the task queue for

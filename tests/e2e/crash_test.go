@@ -47,7 +47,7 @@ func TestWorkerKilledMidUnitCompletesWithTheSameData(t *testing.T) {
 	}
 	start := func(name string) *exec.Cmd {
 		cmd := exec.Command(bin)
-		cmd.Env = append(os.Environ(), "DATABASE_URL="+d.URL, "TEMPORAL_ADDRESS="+srv.FrontendHostPort(), "CFA_TTL_SWEEP_EVERY=24h")
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+d.URL, "TEMPORAL_ADDRESS="+srv.FrontendHostPort(), "CFA_TTL_SWEEP_EVERY=24h", "CFA_METRICS_LISTEN=127.0.0.1:0")
 		f, err := os.Create(filepath.Join(logs, name+".log"))
 		require.NoError(t, err)
 		cmd.Stdout, cmd.Stderr = f, f

@@ -193,7 +193,7 @@ func newHarness(ctx context.Context, t *testing.T) *harness {
 func (h *harness) startWorker() {
 	h.workers++
 	cmd := exec.Command(h.bin)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+h.db.URL, "TEMPORAL_ADDRESS="+h.temporal.hostPort, "CFA_TTL_SWEEP_EVERY=24h")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+h.db.URL, "TEMPORAL_ADDRESS="+h.temporal.hostPort, "CFA_TTL_SWEEP_EVERY=24h", "CFA_METRICS_LISTEN=127.0.0.1:0")
 	f, err := os.Create(filepath.Join(h.logs, fmt.Sprintf("worker-%02d.log", h.workers)))
 	require.NoError(h.t, err)
 	cmd.Stdout, cmd.Stderr = f, f

@@ -149,7 +149,7 @@ func startWorkerProcess(t *testing.T, bin, databaseURL, temporal string) {
 		logs = t.TempDir()
 	}
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+databaseURL, "TEMPORAL_ADDRESS="+temporal, "CFA_TTL_SWEEP_EVERY=24h")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+databaseURL, "TEMPORAL_ADDRESS="+temporal, "CFA_TTL_SWEEP_EVERY=24h", "CFA_METRICS_LISTEN=127.0.0.1:0")
 	f, err := os.Create(filepath.Join(logs, filepath.Base(t.Name())+"-worker.log"))
 	require.NoError(t, err)
 	cmd.Stdout, cmd.Stderr = f, f

@@ -91,7 +91,7 @@ func TestNoSecretInLogsOrHistory(t *testing.T) {
 	require.NoError(t, err)
 	worker := exec.Command(bin)
 	worker.Env = append(os.Environ(), "DATABASE_URL="+databaseURL.String(), "TEMPORAL_ADDRESS="+srv.FrontendHostPort(),
-		"CFA_NOTIFY_WEBHOOK_URL="+webhook.String(), "CFA_TTL_SWEEP_EVERY=24h")
+		"CFA_NOTIFY_WEBHOOK_URL="+webhook.String(), "CFA_TTL_SWEEP_EVERY=24h", "CFA_METRICS_LISTEN=127.0.0.1:0")
 	worker.Stdout, worker.Stderr = logFile, logFile
 	require.NoError(t, worker.Start())
 	t.Cleanup(func() { // no worker outlives the test
