@@ -348,6 +348,31 @@ func TestAPI(t *testing.T) {
 		require.Equal(t, "airflow/SERVICE", by)
 	})
 
+	t.Run("reject", func(t *testing.T) {
+		res, err := airflow.SubmitIntent(ctx, connect.NewRequest(&cfav1.SubmitIntentRequest{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, DryRun: true}))
+		require.NoError(t, err)
+		rid := res.Msg.GetIntentId()
+		_, err = maria.RejectEscalation(ctx, connect.NewRequest(&cfav1.RejectEscalationRequest{IntentId: rid, Reason: "too early"}))
+		if connect.CodeOf(err) == connect.CodeFailedPrecondition { // not waiting yet
+			testenv.WaitFor(t, 30*time.Second, "the escalation", func() bool {
+				got, err := dashboard.GetIntent(ctx, connect.NewRequest(&cfav1.GetIntentRequest{IntentId: rid}))
+				return err == nil && got.Msg.GetIntent().GetPending() != nil
+			})
+			_, err = maria.RejectEscalation(ctx, connect.NewRequest(&cfav1.RejectEscalationRequest{IntentId: rid, Reason: "too early"}))
+		}
+		require.NoError(t, err)
+		var got *connect.Response[cfav1.GetIntentResponse]
+		testenv.WaitFor(t, 30*time.Second, "the rejected intent decided", func() bool {
+			got, err = dashboard.GetIntent(ctx, connect.NewRequest(&cfav1.GetIntentRequest{IntentId: rid}))
+			return err == nil && got.Msg.GetIntent().GetDecision() != nil
+		})
+		require.Equal(t, "blocked", got.Msg.GetIntent().GetDecision().GetState())
+		_, err = maria.RejectEscalation(ctx, connect.NewRequest(&cfav1.RejectEscalationRequest{IntentId: rid, Reason: "again"}))
+		require.Equal(t, connect.CodeFailedPrecondition, connect.CodeOf(err), "nothing left to answer: %v", err)
+		_, err = airflow.SubmitIntent(ctx, connect.NewRequest(&cfav1.SubmitIntentRequest{Text: autoAggregate, IntentId: "api-refused-x"}))
+		require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err), "a reserved intent id prefix: %v", err)
+	})
+
 	t.Run("JSON over HTTP", func(t *testing.T) {
 		post := func(token, method, body string) (int, map[string]any) {
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url+"/cfa.v1.IntentService/"+method, strings.NewReader(body))
