@@ -28,6 +28,7 @@ import (
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/composite"
+	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/identity"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/policy"
@@ -714,7 +715,7 @@ func toConnect(err error) error {
 		return connect.NewError(connect.CodeAlreadyExists, err)
 	case errors.As(err, &refused):
 		code := connect.CodePermissionDenied
-		if refused.Code == "malformed" || refused.Code == "missing_field" {
+		if refused.Code == confirmation.RefusedMalformed || refused.Code == confirmation.RefusedMissingField {
 			code = connect.CodeInvalidArgument
 		}
 		return connect.NewError(code, err)
