@@ -107,7 +107,7 @@ func (a *Activities) Decide(ctx context.Context, st Step, in DecideInput) (Decid
 			t.add(intent.StagePromotion, ev.Outcome, audit.ActionInvoke, []string{"skill:" + ev.PromotionUnit}, events.PromotionEvaluation{Evaluation: ev})
 			out.PromotionSummary = fmt.Sprintf("%s (%s): IFo %.2f, IFs %.2f, IFg %.0f, IDI %.2f over %d executions (%d successful) in %s",
 				ev.Outcome, ev.Reason, ev.IFo, ev.IFs, ev.IFg, ev.IDI, ev.Executions, ev.SuccessfulExecutions, ev.Window)
-			d = lifecycle.Label(d, ev, lifecycle.DefaultPolicy().Thresholds)
+			d = lifecycle.Label(d, ev, a.Bundle.Lifecycle.Thresholds)
 		}
 	}
 	r := in.Record
@@ -216,7 +216,7 @@ func (a *Activities) evaluatePromotion(ctx context.Context, st Step, in DecideIn
 		return lifecycle.Evaluation{}, err
 	}
 	e := evidence(st, in, ex, d, dups == 0, compliant, target.Layer == sig.DestinationLayer())
-	pol := lifecycle.DefaultPolicy()
+	pol := a.Bundle.Lifecycle // the bundle's lifecycle policy (policies/lifecycle.yaml)
 	if name, err := a.Extensions.Windows.Window(ctx, e.Domain); err != nil {
 		return lifecycle.Evaluation{}, fmt.Errorf("domain_window_provider: %w", err)
 	} else if name != "" {

@@ -130,6 +130,12 @@ var workerGrants = []struct{ table, privileges string }{
 	{"unit_failures", "SELECT, INSERT, UPDATE"},
 	// A token's hash and roles never change; it is revoked, not deleted.
 	{"api_tokens", "SELECT, INSERT, UPDATE (revoked_at, last_used_at)"},
+	// A skill's state moves only onto a transition; the history is append-only.
+	{"skills", "SELECT, INSERT, UPDATE (state, last_seq, updated_at, artifact, generation_metadata)"},
+	{"skill_transitions", "SELECT, INSERT"},
+	// Every bundle and catalog in force, recorded at start (ADR 0122).
+	{"policy_bundles", "SELECT, INSERT"},
+	{"catalog_snapshots", "SELECT, INSERT"},
 	{"goose_db_version", "SELECT"}, // the worker checks the schema is current
 }
 

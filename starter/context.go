@@ -43,6 +43,7 @@ func (c *cli) policyCmd() *cobra.Command {
 			})
 		},
 	})
+	cmd.AddCommand(c.policyVersionsCmd())
 	return cmd
 }
 
@@ -69,6 +70,7 @@ func (c *cli) catalogCmd() *cobra.Command {
 			})
 		},
 	})
+	cmd.AddCommand(c.catalogVersionsCmd())
 	return cmd
 }
 

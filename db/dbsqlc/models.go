@@ -52,6 +52,13 @@ type AuditEvent struct {
 	RecordedAt          time.Time
 }
 
+type CatalogSnapshot struct {
+	Version    string
+	Content    []byte
+	RecordedAt time.Time
+	RecordedBy string
+}
+
 type ExecutionPlan struct {
 	IntentID            string
 	IntentSignatureHash string
@@ -80,6 +87,16 @@ type Intent struct {
 	SignatureHash    *string
 	ConfirmationMode *string
 	UpdatedAt        time.Time
+}
+
+type PolicyBundle struct {
+	Version         string
+	Name            string
+	DeclaredVersion string
+	Content         []byte
+	Source          []byte
+	RecordedAt      time.Time
+	RecordedBy      string
 }
 
 type PrecostHistory struct {
@@ -150,6 +167,19 @@ type ScopeLock struct {
 	ReleaseReason *string
 }
 
+type Skill struct {
+	SkillID            string
+	State              string
+	LastSeq            int64
+	Domain             string
+	Intent             string
+	Signature          []byte
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	Artifact           []byte
+	GenerationMetadata []byte
+}
+
 type SkillExecution struct {
 	IntentID      string
 	PromotionUnit string
@@ -160,6 +190,21 @@ type SkillExecution struct {
 	Evidence      []byte
 	Evaluation    []byte
 	RecordedAt    time.Time
+}
+
+type SkillTransition struct {
+	SkillID   string
+	Seq       int64
+	FromState string
+	ToState   string
+	Trigger   string
+	Reason    string
+	Evidence  []byte
+	ActorID   string
+	ActorType string
+	Cause     string
+	AuditID   string
+	At        time.Time
 }
 
 type TtlEscalation struct {

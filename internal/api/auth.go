@@ -18,19 +18,19 @@ import (
 // permissions says what each procedure needs. A procedure missing here is
 // refused: a new RPC must be given a permission before anyone can call it.
 var permissions = map[string]identity.Permission{
-	cfav1connect.IntentServiceSubmitIntentProcedure:       identity.PermSubmit,
-	cfav1connect.IntentServiceGetIntentProcedure:          identity.PermRead,
-	cfav1connect.IntentServiceListIntentsProcedure:        identity.PermRead,
-	cfav1connect.IntentServiceWatchIntentProcedure:        identity.PermRead,
-	cfav1connect.IntentServiceApproveEscalationProcedure:  identity.PermApprove,
-	cfav1connect.IntentServiceRejectEscalationProcedure:   identity.PermApprove,
-	cfav1connect.IntentServiceCancelIntentProcedure:       identity.PermCancel,
-	cfav1connect.IntentServiceGetPlanProcedure:            identity.PermRead,
-	cfav1connect.IntentServiceGetCodeProcedure:            identity.PermRead,
-	cfav1connect.IntentServiceGetAuditTrailProcedure:      identity.PermAudit,
-	cfav1connect.IntentServiceGetRegistryProcedure:        identity.PermRead,
-	cfav1connect.IntentServiceGetCatalogProcedure:         identity.PermRead,
-	cfav1connect.IntentServiceGetPolicyBundleProcedure:    identity.PermRead,
+	cfav1connect.IntentServiceSubmitIntentProcedure:      identity.PermSubmit,
+	cfav1connect.IntentServiceGetIntentProcedure:         identity.PermRead,
+	cfav1connect.IntentServiceListIntentsProcedure:       identity.PermRead,
+	cfav1connect.IntentServiceWatchIntentProcedure:       identity.PermRead,
+	cfav1connect.IntentServiceApproveEscalationProcedure: identity.PermApprove,
+	cfav1connect.IntentServiceRejectEscalationProcedure:  identity.PermApprove,
+	cfav1connect.IntentServiceCancelIntentProcedure:      identity.PermCancel,
+	cfav1connect.IntentServiceGetPlanProcedure:           identity.PermRead,
+	cfav1connect.IntentServiceGetCodeProcedure:           identity.PermRead,
+	cfav1connect.IntentServiceGetAuditTrailProcedure:     identity.PermAudit,
+	cfav1connect.IntentServiceGetRegistryProcedure:       identity.PermRead,
+	cfav1connect.IntentServiceGetCatalogProcedure:        identity.PermRead,
+	cfav1connect.IntentServiceGetPolicyBundleProcedure:   identity.PermRead,
 }
 
 // Refusal is a call refused before it did anything: unauthenticated, or

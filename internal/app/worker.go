@@ -48,6 +48,12 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger, ext extensio
 		store.Close()
 		return nil, nil, err
 	}
+	// Every version an intent can be signed under is in Postgres before
+	// the worker takes one, so replay can load it again (ADR 0122).
+	if err := store.RecordContextVersions(ctx, bundle, cat); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
 	// Units log in as the sandbox login: refuse to start if it is not
 	// confined or cannot connect.
 	if err := store.CheckSandbox(ctx); err != nil {

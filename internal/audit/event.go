@@ -60,6 +60,9 @@ const (
 	// EventCancelRequested: someone asked (through the API) that a running
 	// intent be cancelled; the intent's own trail records how it ended.
 	EventCancelRequested = "INTENT_CANCEL_REQUESTED"
+	// EventSkillTransition: a skill moved from one lifecycle state to
+	// another (whitepaper 5.12, docs/adr/0121), in a trail of its own.
+	EventSkillTransition = "SKILL_TRANSITION"
 )
 
 // EncodeDetails encodes an event's payload as the JSON object Seal

@@ -2,8 +2,6 @@ package catalog
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -231,8 +229,7 @@ func snapshotVersion(all []Dataset) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("load data catalog: encode content for catalog_snapshot_version: %w", err)
 	}
-	sum := sha256.Sum256(b)
-	return "catalog_" + hex.EncodeToString(sum[:])[:16], nil
+	return ContentVersion(b), nil
 }
 
 var sizePattern = regexp.MustCompile(`^([0-9]+)\s*(B|KB|MB|GB|TB|PB)$`)

@@ -37,6 +37,12 @@ type document struct {
 		Default  string            `yaml:"default"`
 		ByDomain map[string]string `yaml:"by_domain"`
 	} `yaml:"evaluation_window"`
+	// IntentDriftIndex sets the IDI limits 5.11 gives in prose (0.75 and
+	// 0.50); optional.
+	IntentDriftIndex *struct {
+		Watchlist *float64 `yaml:"watchlist"`
+		Demotion  *float64 `yaml:"demotion"`
+	} `yaml:"intent_drift_index"`
 }
 
 // ParsePolicy reads the whitepaper's promotion_policy: and (optional)
@@ -91,6 +97,12 @@ func ParsePolicy(data []byte) (Policy, error) {
 	}
 	if p.EvaluationWindow == "" {
 		return Policy{}, missing("evaluation_window (or evaluation_window.default)")
+	}
+	if idi := doc.IntentDriftIndex; idi != nil {
+		if idi.Watchlist == nil || idi.Demotion == nil {
+			return Policy{}, missing("intent_drift_index.watchlist or intent_drift_index.demotion")
+		}
+		p.IDIWatchlist, p.IDIDemotion = *idi.Watchlist, *idi.Demotion
 	}
 	if err := p.Validate(); err != nil {
 		return Policy{}, fmt.Errorf("parse promotion_policy: %w", err)

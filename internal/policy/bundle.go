@@ -21,6 +21,7 @@ import (
 
 	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/fault"
+	"github.com/contextualflux/cfa/internal/lifecycle"
 	"github.com/contextualflux/cfa/policies"
 )
 
@@ -87,8 +88,17 @@ type Bundle struct {
 	// Approvers says who may answer which escalations (bundle.yaml
 	// confirmation; ADR 0115).
 	Approvers confirmation.Approvers
+	// Lifecycle is the lifecycle policy (promotion_policy,
+	// evaluation_window, IDI limits) from LifecycleFile, or the
+	// whitepaper's when the bundle names none.
+	Lifecycle     lifecycle.Policy
+	LifecycleFile string
 
 	tests []ruleTest
+	// src and content are what the bundle was loaded from and the
+	// canonical content its version names (Source, ADR 0122).
+	src     *Source
+	content []byte
 }
 
 // Limits applied to every condition (ADR 0024). The cost is checked once, at
@@ -157,6 +167,10 @@ type bundleYAML struct {
 	Policies          []string `yaml:"policies"`
 	// Confirmation declares the approvers (ADR 0115).
 	Confirmation confirmation.Approvers `yaml:"confirmation"`
+	// Lifecycle names the lifecycle policy file: promotion_policy,
+	// evaluation_window and the IDI limits (whitepaper 5.11/5.12; ADR 0123).
+	// Without it the whitepaper's values apply.
+	Lifecycle string `yaml:"lifecycle"`
 }
 
 type ruleFileYAML struct {
@@ -195,6 +209,7 @@ type ruleTest struct {
 
 func load(fsys fs.FS, prefix string, sources ...RuleSource) (*Bundle, error) {
 	const manifest = "bundle.yaml"
+	fsys, sources, recorded := recordReads(fsys, prefix, sources)
 	var bm bundleYAML
 	if _, err := decodeStrict(fsys, manifest, &bm); err != nil {
 		return nil, fmt.Errorf("%s%s: %w", prefix, manifest, err)
@@ -202,14 +217,25 @@ func load(fsys fs.FS, prefix string, sources ...RuleSource) (*Bundle, error) {
 	if err := bm.validate(); err != nil {
 		return nil, invalidf("%s%s: %w", prefix, manifest, err)
 	}
-	if err := checkUnlisted(fsys, manifest, bm.Policies); err != nil {
+	if err := checkUnlisted(fsys, manifest, append(slices.Clone(bm.Policies), bm.Lifecycle)); err != nil {
 		return nil, invalidf("%s%s: %w", prefix, manifest, err)
 	}
 	env, err := newEnv()
 	if err != nil {
 		return nil, fmt.Errorf("build policy CEL environment: %w", err)
 	}
-	b := &Bundle{Name: bm.Name, DeclaredVersion: bm.Version, MaxReplanAttempts: bm.MaxReplanAttempts, Approvers: bm.Confirmation}
+	b := &Bundle{Name: bm.Name, DeclaredVersion: bm.Version, MaxReplanAttempts: bm.MaxReplanAttempts, Approvers: bm.Confirmation,
+		Lifecycle: lifecycle.DefaultPolicy()}
+	if bm.Lifecycle != "" {
+		data, err := fs.ReadFile(fsys, bm.Lifecycle)
+		if err != nil {
+			return nil, invalidf("%s%s: lifecycle %s: %w", prefix, manifest, bm.Lifecycle, err)
+		}
+		if b.Lifecycle, err = lifecycle.ParsePolicy(data); err != nil {
+			return nil, invalidf("%s%s: %w", prefix, bm.Lifecycle, err)
+		}
+		b.LifecycleFile = bm.Lifecycle
+	}
 	seen := map[string]string{}
 	for _, file := range bm.Policies {
 		if err := b.loadFile(fsys, env, prefix, file, seen); err != nil {
@@ -239,6 +265,7 @@ func load(fsys fs.FS, prefix string, sources ...RuleSource) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.src = recorded
 	return b, nil
 }
 
@@ -502,11 +529,19 @@ func (b *Bundle) effectiveVersion() (string, error) {
 		// Who may approve is governance too: a new approver is a new
 		// bundle version. Maps marshal with sorted keys.
 		Approvers confirmation.Approvers `json:"confirmation"`
-	}{FactsSchemaVersion, b.Name, b.DeclaredVersion, b.MaxReplanAttempts, b.Rules, b.Providers, b.Approvers}
+		// The promotion thresholds and windows decide which skills are
+		// industrialized: a bundle that changes them is a new version. A
+		// bundle without a lifecycle file keeps the version it had.
+		Lifecycle *lifecycle.Policy `json:"lifecycle,omitempty"`
+	}{FactsSchemaVersion, b.Name, b.DeclaredVersion, b.MaxReplanAttempts, b.Rules, b.Providers, b.Approvers, nil}
+	if b.LifecycleFile != "" {
+		content.Lifecycle = &b.Lifecycle
+	}
 	data, err := json.Marshal(content)
 	if err != nil {
 		return "", fmt.Errorf("hash policy bundle %q: %w", b.Name, err)
 	}
+	b.content = data
 	sum := sha256.Sum256(data)
 	return b.DeclaredVersion + "+" + hex.EncodeToString(sum[:])[:12], nil
 }

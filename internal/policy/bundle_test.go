@@ -71,7 +71,7 @@ func copyFS(t *testing.T, src interface {
 }) fstest.MapFS {
 	t.Helper()
 	out := fstest.MapFS{}
-	for _, f := range []string{"bundle.yaml", "privacy_wall.yaml", "finops_guard.yaml", "contract_enforcement.yaml", "execution_safety.yaml"} {
+	for _, f := range []string{"bundle.yaml", "privacy_wall.yaml", "finops_guard.yaml", "contract_enforcement.yaml", "execution_safety.yaml", "lifecycle.yaml"} {
 		data, err := src.ReadFile(f)
 		require.NoError(t, err)
 		out[f] = &fstest.MapFile{Data: data}

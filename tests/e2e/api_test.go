@@ -15,10 +15,10 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
-	"go.uber.org/zap"
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/api"
@@ -28,10 +28,10 @@ import (
 	"github.com/contextualflux/cfa/internal/identity"
 	"github.com/contextualflux/cfa/internal/metrics"
 	"github.com/contextualflux/cfa/internal/service"
-	"github.com/contextualflux/cfa/tests/testenv"
-	"github.com/contextualflux/cfa/workflows"
 	cfav1 "github.com/contextualflux/cfa/proto/cfa/v1"
 	"github.com/contextualflux/cfa/proto/cfa/v1/cfav1connect"
+	"github.com/contextualflux/cfa/tests/testenv"
+	"github.com/contextualflux/cfa/workflows"
 )
 
 // apiEnv is the API served over TLS with HTTP/2 (httptest), on the real

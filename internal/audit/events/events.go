@@ -5,6 +5,7 @@
 package events
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/contextualflux/cfa/internal/audit"
@@ -21,6 +22,7 @@ import (
 	"github.com/contextualflux/cfa/internal/revalidation"
 	"github.com/contextualflux/cfa/internal/runtimevalidation"
 	"github.com/contextualflux/cfa/internal/signature"
+	"github.com/contextualflux/cfa/internal/skill"
 	"github.com/contextualflux/cfa/internal/staticcheck"
 	"github.com/contextualflux/cfa/internal/ttl"
 )
@@ -464,6 +466,28 @@ type CancelRequested struct {
 	Reason   string `json:"reason"`
 }
 
+// SkillTransitionReceived starts a skill transition's own trail
+// (INTENT_RECEIVED): which skill, the trigger asked for, by whom.
+type SkillTransitionReceived struct {
+	SkillID string        `json:"skill_id"`
+	Trigger skill.Trigger `json:"trigger"`
+	By      string        `json:"by"`
+	Cause   string        `json:"cause,omitempty"`
+}
+
+// SkillTransition is one transition of a skill (SKILL_TRANSITION): seq in
+// its history, from and to, the trigger, why, and the evidence it rests on.
+type SkillTransition struct {
+	SkillID  string          `json:"skill_id"`
+	Seq      int64           `json:"seq"`
+	From     skill.State     `json:"from_state"`
+	To       skill.State     `json:"to_state"`
+	Trigger  skill.Trigger   `json:"trigger"`
+	Reason   string          `json:"reason"`
+	Evidence json.RawMessage `json:"evidence,omitempty"`
+	Cause    string          `json:"cause,omitempty"`
+}
+
 // EventType implementations: the event each payload is recorded as.
 func (IntentReceived) EventType() string            { return audit.EventIntentReceived }
 func (CompositeReceived) EventType() string         { return audit.EventIntentReceived }
@@ -514,3 +538,5 @@ func (RegistryOverride) EventType() string          { return audit.EventRegistry
 func (ProjectionFailureResolved) EventType() string { return audit.EventProjectionFailureResolved }
 func (APICallRefused) EventType() string            { return audit.EventAPICallRefused }
 func (CancelRequested) EventType() string           { return audit.EventCancelRequested }
+func (SkillTransitionReceived) EventType() string   { return audit.EventIntentReceived }
+func (SkillTransition) EventType() string           { return audit.EventSkillTransition }
