@@ -31,6 +31,8 @@ var permissions = map[string]identity.Permission{
 	cfav1connect.IntentServiceGetRegistryProcedure:       identity.PermRead,
 	cfav1connect.IntentServiceGetCatalogProcedure:        identity.PermRead,
 	cfav1connect.IntentServiceGetPolicyBundleProcedure:   identity.PermRead,
+	cfav1connect.IntentServiceListSkillsProcedure:        identity.PermRead,
+	cfav1connect.IntentServiceGetSkillProcedure:          identity.PermRead,
 }
 
 // Refusal is a call refused before it did anything: unauthenticated, or

@@ -28,6 +28,7 @@ import (
 	"github.com/contextualflux/cfa/internal/identity"
 	"github.com/contextualflux/cfa/internal/metrics"
 	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/internal/skill"
 	cfav1 "github.com/contextualflux/cfa/proto/cfa/v1"
 	"github.com/contextualflux/cfa/proto/cfa/v1/cfav1connect"
 	"github.com/contextualflux/cfa/tests/testenv"
@@ -284,6 +285,33 @@ func TestAPI(t *testing.T) {
 		})
 		_, err = dashboard.ListIntents(ctx, connect.NewRequest(&cfav1.ListIntentsRequest{Dataset: "x' OR 1=1"}))
 		require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
+	})
+
+	t.Run("skills", func(t *testing.T) {
+		st, err := e.svc.Status(ctx, id)
+		require.NoError(t, err)
+		require.NotNil(t, st.Result.Signature)
+		sk, _, err := e.store.EnsureSkill(ctx, *st.Result.Signature)
+		require.NoError(t, err)
+		_, err = e.store.ApplySkillTransition(ctx, db.SkillChange{SkillID: sk.ID, Trigger: skill.GatePassed, Reason: "e2e: the gate held",
+			Actor: audit.Principal{ID: "promotion_engine", Type: audit.PrincipalSystem, AuthContext: "e2e"}})
+		require.NoError(t, err)
+		l, err := dashboard.ListSkills(ctx, connect.NewRequest(&cfav1.ListSkillsRequest{State: "promotion_candidate"}))
+		require.NoError(t, err)
+		require.Len(t, l.Msg.GetSkills(), 1)
+		require.Equal(t, sk.ID, l.Msg.GetSkills()[0].GetSkillId())
+		got, err := dashboard.GetSkill(ctx, connect.NewRequest(&cfav1.GetSkillRequest{SkillId: sk.ID[:12]}))
+		require.NoError(t, err)
+		require.Equal(t, "promotion_candidate", got.Msg.GetSkill().GetState())
+		require.Len(t, got.Msg.GetHistory(), 1)
+		require.Equal(t, "gate_passed", got.Msg.GetHistory()[0].GetTrigger())
+		require.Contains(t, got.Msg.GetAllowed(), "promoted")
+		_, err = dashboard.ListSkills(ctx, connect.NewRequest(&cfav1.ListSkillsRequest{State: "famous"}))
+		require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
+		_, err = dashboard.GetSkill(ctx, connect.NewRequest(&cfav1.GetSkillRequest{SkillId: "zz"}))
+		require.Equal(t, connect.CodeInvalidArgument, connect.CodeOf(err))
+		_, err = dashboard.GetSkill(ctx, connect.NewRequest(&cfav1.GetSkillRequest{SkillId: strings.Repeat("0", 64)}))
+		require.Equal(t, connect.CodeNotFound, connect.CodeOf(err), "%v", err)
 	})
 
 	t.Run("audit trail", func(t *testing.T) {

@@ -2960,6 +2960,424 @@ func (x *GetPolicyBundleResponse) GetBundle() *structpb.Struct {
 	return nil
 }
 
+type ListSkillsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// state: ephemeral, promotion_candidate, persisted_active, watchlist,
+	// demoted, deprecated, retired; empty lists every state.
+	State string `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	// limit is at most 1000; 0 is 100.
+	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSkillsRequest) Reset() {
+	*x = ListSkillsRequest{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSkillsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSkillsRequest) ProtoMessage() {}
+
+func (x *ListSkillsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSkillsRequest.ProtoReflect.Descriptor instead.
+func (*ListSkillsRequest) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ListSkillsRequest) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *ListSkillsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ListSkillsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Skills        []*Skill               `protobuf:"bytes,1,rep,name=skills,proto3" json:"skills,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSkillsResponse) Reset() {
+	*x = ListSkillsResponse{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSkillsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSkillsResponse) ProtoMessage() {}
+
+func (x *ListSkillsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSkillsResponse.ProtoReflect.Descriptor instead.
+func (*ListSkillsResponse) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ListSkillsResponse) GetSkills() []*Skill {
+	if x != nil {
+		return x.Skills
+	}
+	return nil
+}
+
+// Skill is the promotion unit: every execution of one governed signature
+// (ADR 0121).
+type Skill struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	SkillId     string                 `protobuf:"bytes,1,opt,name=skill_id,json=skillId,proto3" json:"skill_id,omitempty"`
+	State       string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	Transitions int64                  `protobuf:"varint,3,opt,name=transitions,proto3" json:"transitions,omitempty"`
+	Domain      string                 `protobuf:"bytes,4,opt,name=domain,proto3" json:"domain,omitempty"`
+	Intent      string                 `protobuf:"bytes,5,opt,name=intent,proto3" json:"intent,omitempty"`
+	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// signature is the keyed signature whose SHA-256 is the skill id.
+	Signature     *structpb.Struct `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Skill) Reset() {
+	*x = Skill{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Skill) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Skill) ProtoMessage() {}
+
+func (x *Skill) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Skill.ProtoReflect.Descriptor instead.
+func (*Skill) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *Skill) GetSkillId() string {
+	if x != nil {
+		return x.SkillId
+	}
+	return ""
+}
+
+func (x *Skill) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Skill) GetTransitions() int64 {
+	if x != nil {
+		return x.Transitions
+	}
+	return 0
+}
+
+func (x *Skill) GetDomain() string {
+	if x != nil {
+		return x.Domain
+	}
+	return ""
+}
+
+func (x *Skill) GetIntent() string {
+	if x != nil {
+		return x.Intent
+	}
+	return ""
+}
+
+func (x *Skill) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Skill) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *Skill) GetSignature() *structpb.Struct {
+	if x != nil {
+		return x.Signature
+	}
+	return nil
+}
+
+type GetSkillRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// skill_id, or its first 8 or more hex digits.
+	SkillId       string `protobuf:"bytes,1,opt,name=skill_id,json=skillId,proto3" json:"skill_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSkillRequest) Reset() {
+	*x = GetSkillRequest{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSkillRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSkillRequest) ProtoMessage() {}
+
+func (x *GetSkillRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSkillRequest.ProtoReflect.Descriptor instead.
+func (*GetSkillRequest) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetSkillRequest) GetSkillId() string {
+	if x != nil {
+		return x.SkillId
+	}
+	return ""
+}
+
+type GetSkillResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Skill *Skill                 `protobuf:"bytes,1,opt,name=skill,proto3" json:"skill,omitempty"`
+	// allowed are the triggers that may move it from its state.
+	Allowed       []string           `protobuf:"bytes,2,rep,name=allowed,proto3" json:"allowed,omitempty"`
+	History       []*SkillTransition `protobuf:"bytes,3,rep,name=history,proto3" json:"history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSkillResponse) Reset() {
+	*x = GetSkillResponse{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSkillResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSkillResponse) ProtoMessage() {}
+
+func (x *GetSkillResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSkillResponse.ProtoReflect.Descriptor instead.
+func (*GetSkillResponse) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *GetSkillResponse) GetSkill() *Skill {
+	if x != nil {
+		return x.Skill
+	}
+	return nil
+}
+
+func (x *GetSkillResponse) GetAllowed() []string {
+	if x != nil {
+		return x.Allowed
+	}
+	return nil
+}
+
+func (x *GetSkillResponse) GetHistory() []*SkillTransition {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// SkillTransition is one entry of a skill's append-only history.
+type SkillTransition struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Seq       int64                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	FromState string                 `protobuf:"bytes,2,opt,name=from_state,json=fromState,proto3" json:"from_state,omitempty"`
+	ToState   string                 `protobuf:"bytes,3,opt,name=to_state,json=toState,proto3" json:"to_state,omitempty"`
+	Trigger   string                 `protobuf:"bytes,4,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	Reason    string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Actor     *Principal             `protobuf:"bytes,6,opt,name=actor,proto3" json:"actor,omitempty"`
+	Cause     string                 `protobuf:"bytes,7,opt,name=cause,proto3" json:"cause,omitempty"`
+	At        *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=at,proto3" json:"at,omitempty"`
+	// audit_id is the transition's audit trail (GetAuditTrail intent_id).
+	AuditId       string `protobuf:"bytes,9,opt,name=audit_id,json=auditId,proto3" json:"audit_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkillTransition) Reset() {
+	*x = SkillTransition{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkillTransition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkillTransition) ProtoMessage() {}
+
+func (x *SkillTransition) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkillTransition.ProtoReflect.Descriptor instead.
+func (*SkillTransition) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *SkillTransition) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *SkillTransition) GetFromState() string {
+	if x != nil {
+		return x.FromState
+	}
+	return ""
+}
+
+func (x *SkillTransition) GetToState() string {
+	if x != nil {
+		return x.ToState
+	}
+	return ""
+}
+
+func (x *SkillTransition) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *SkillTransition) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SkillTransition) GetActor() *Principal {
+	if x != nil {
+		return x.Actor
+	}
+	return nil
+}
+
+func (x *SkillTransition) GetCause() string {
+	if x != nil {
+		return x.Cause
+	}
+	return ""
+}
+
+func (x *SkillTransition) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *SkillTransition) GetAuditId() string {
+	if x != nil {
+		return x.AuditId
+	}
+	return ""
+}
+
 var File_cfa_v1_intent_service_proto protoreflect.FileDescriptor
 
 const file_cfa_v1_intent_service_proto_rawDesc = "" +
@@ -3194,7 +3612,40 @@ const file_cfa_v1_intent_service_proto_rawDesc = "" +
 	"\x16GetPolicyBundleRequest\"d\n" +
 	"\x17GetPolicyBundleResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12/\n" +
-	"\x06bundle\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x06bundle2\xf9\a\n" +
+	"\x06bundle\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x06bundle\"?\n" +
+	"\x11ListSkillsRequest\x12\x14\n" +
+	"\x05state\x18\x01 \x01(\tR\x05state\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\";\n" +
+	"\x12ListSkillsResponse\x12%\n" +
+	"\x06skills\x18\x01 \x03(\v2\r.cfa.v1.SkillR\x06skills\"\xb7\x02\n" +
+	"\x05Skill\x12\x19\n" +
+	"\bskill_id\x18\x01 \x01(\tR\askillId\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12 \n" +
+	"\vtransitions\x18\x03 \x01(\x03R\vtransitions\x12\x16\n" +
+	"\x06domain\x18\x04 \x01(\tR\x06domain\x12\x16\n" +
+	"\x06intent\x18\x05 \x01(\tR\x06intent\x129\n" +
+	"\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x125\n" +
+	"\tsignature\x18\b \x01(\v2\x17.google.protobuf.StructR\tsignature\",\n" +
+	"\x0fGetSkillRequest\x12\x19\n" +
+	"\bskill_id\x18\x01 \x01(\tR\askillId\"\x84\x01\n" +
+	"\x10GetSkillResponse\x12#\n" +
+	"\x05skill\x18\x01 \x01(\v2\r.cfa.v1.SkillR\x05skill\x12\x18\n" +
+	"\aallowed\x18\x02 \x03(\tR\aallowed\x121\n" +
+	"\ahistory\x18\x03 \x03(\v2\x17.cfa.v1.SkillTransitionR\ahistory\"\x95\x02\n" +
+	"\x0fSkillTransition\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x1d\n" +
+	"\n" +
+	"from_state\x18\x02 \x01(\tR\tfromState\x12\x19\n" +
+	"\bto_state\x18\x03 \x01(\tR\atoState\x12\x18\n" +
+	"\atrigger\x18\x04 \x01(\tR\atrigger\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12'\n" +
+	"\x05actor\x18\x06 \x01(\v2\x11.cfa.v1.PrincipalR\x05actor\x12\x14\n" +
+	"\x05cause\x18\a \x01(\tR\x05cause\x12*\n" +
+	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x19\n" +
+	"\baudit_id\x18\t \x01(\tR\aauditId2\x87\t\n" +
 	"\rIntentService\x12I\n" +
 	"\fSubmitIntent\x12\x1b.cfa.v1.SubmitIntentRequest\x1a\x1c.cfa.v1.SubmitIntentResponse\x12E\n" +
 	"\tGetIntent\x12\x18.cfa.v1.GetIntentRequest\x1a\x19.cfa.v1.GetIntentResponse\"\x03\x90\x02\x01\x12K\n" +
@@ -3209,7 +3660,10 @@ const file_cfa_v1_intent_service_proto_rawDesc = "" +
 	"\vGetRegistry\x12\x1a.cfa.v1.GetRegistryRequest\x1a\x1b.cfa.v1.GetRegistryResponse\"\x03\x90\x02\x01\x12H\n" +
 	"\n" +
 	"GetCatalog\x12\x19.cfa.v1.GetCatalogRequest\x1a\x1a.cfa.v1.GetCatalogResponse\"\x03\x90\x02\x01\x12W\n" +
-	"\x0fGetPolicyBundle\x12\x1e.cfa.v1.GetPolicyBundleRequest\x1a\x1f.cfa.v1.GetPolicyBundleResponse\"\x03\x90\x02\x01B2Z0github.com/contextualflux/cfa/proto/cfa/v1;cfav1b\x06proto3"
+	"\x0fGetPolicyBundle\x12\x1e.cfa.v1.GetPolicyBundleRequest\x1a\x1f.cfa.v1.GetPolicyBundleResponse\"\x03\x90\x02\x01\x12H\n" +
+	"\n" +
+	"ListSkills\x12\x19.cfa.v1.ListSkillsRequest\x1a\x1a.cfa.v1.ListSkillsResponse\"\x03\x90\x02\x01\x12B\n" +
+	"\bGetSkill\x12\x17.cfa.v1.GetSkillRequest\x1a\x18.cfa.v1.GetSkillResponse\"\x03\x90\x02\x01B2Z0github.com/contextualflux/cfa/proto/cfa/v1;cfav1b\x06proto3"
 
 var (
 	file_cfa_v1_intent_service_proto_rawDescOnce sync.Once
@@ -3223,7 +3677,7 @@ func file_cfa_v1_intent_service_proto_rawDescGZIP() []byte {
 	return file_cfa_v1_intent_service_proto_rawDescData
 }
 
-var file_cfa_v1_intent_service_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_cfa_v1_intent_service_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_cfa_v1_intent_service_proto_goTypes = []any{
 	(*SubmitIntentRequest)(nil),       // 0: cfa.v1.SubmitIntentRequest
 	(*SubmitIntentResponse)(nil),      // 1: cfa.v1.SubmitIntentResponse
@@ -3266,85 +3720,103 @@ var file_cfa_v1_intent_service_proto_goTypes = []any{
 	(*GetCatalogResponse)(nil),        // 38: cfa.v1.GetCatalogResponse
 	(*GetPolicyBundleRequest)(nil),    // 39: cfa.v1.GetPolicyBundleRequest
 	(*GetPolicyBundleResponse)(nil),   // 40: cfa.v1.GetPolicyBundleResponse
-	nil,                               // 41: cfa.v1.Receipt.ContextEntry
-	(*structpb.Struct)(nil),           // 42: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),     // 43: google.protobuf.Timestamp
+	(*ListSkillsRequest)(nil),         // 41: cfa.v1.ListSkillsRequest
+	(*ListSkillsResponse)(nil),        // 42: cfa.v1.ListSkillsResponse
+	(*Skill)(nil),                     // 43: cfa.v1.Skill
+	(*GetSkillRequest)(nil),           // 44: cfa.v1.GetSkillRequest
+	(*GetSkillResponse)(nil),          // 45: cfa.v1.GetSkillResponse
+	(*SkillTransition)(nil),           // 46: cfa.v1.SkillTransition
+	nil,                               // 47: cfa.v1.Receipt.ContextEntry
+	(*structpb.Struct)(nil),           // 48: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),     // 49: google.protobuf.Timestamp
 }
 var file_cfa_v1_intent_service_proto_depIdxs = []int32{
-	42, // 0: cfa.v1.SubmitIntentRequest.signature:type_name -> google.protobuf.Struct
-	42, // 1: cfa.v1.SubmitIntentRequest.plan:type_name -> google.protobuf.Struct
-	42, // 2: cfa.v1.SubmitIntentRequest.graph:type_name -> google.protobuf.Struct
+	48, // 0: cfa.v1.SubmitIntentRequest.signature:type_name -> google.protobuf.Struct
+	48, // 1: cfa.v1.SubmitIntentRequest.plan:type_name -> google.protobuf.Struct
+	48, // 2: cfa.v1.SubmitIntentRequest.graph:type_name -> google.protobuf.Struct
 	4,  // 3: cfa.v1.GetIntentResponse.intent:type_name -> cfa.v1.Intent
 	5,  // 4: cfa.v1.Intent.stages:type_name -> cfa.v1.StageReport
 	6,  // 5: cfa.v1.Intent.pending:type_name -> cfa.v1.Escalation
 	7,  // 6: cfa.v1.Intent.units:type_name -> cfa.v1.Unit
 	8,  // 7: cfa.v1.Intent.decision:type_name -> cfa.v1.Decision
-	43, // 8: cfa.v1.Intent.started_at:type_name -> google.protobuf.Timestamp
-	43, // 9: cfa.v1.Intent.closed_at:type_name -> google.protobuf.Timestamp
-	42, // 10: cfa.v1.Intent.result:type_name -> google.protobuf.Struct
-	43, // 11: cfa.v1.StageReport.at:type_name -> google.protobuf.Timestamp
-	43, // 12: cfa.v1.Escalation.deadline:type_name -> google.protobuf.Timestamp
+	49, // 8: cfa.v1.Intent.started_at:type_name -> google.protobuf.Timestamp
+	49, // 9: cfa.v1.Intent.closed_at:type_name -> google.protobuf.Timestamp
+	48, // 10: cfa.v1.Intent.result:type_name -> google.protobuf.Struct
+	49, // 11: cfa.v1.StageReport.at:type_name -> google.protobuf.Timestamp
+	49, // 12: cfa.v1.Escalation.deadline:type_name -> google.protobuf.Timestamp
 	9,  // 13: cfa.v1.Decision.faults:type_name -> cfa.v1.Fault
-	43, // 14: cfa.v1.ListIntentsRequest.started_after:type_name -> google.protobuf.Timestamp
-	43, // 15: cfa.v1.ListIntentsRequest.started_before:type_name -> google.protobuf.Timestamp
+	49, // 14: cfa.v1.ListIntentsRequest.started_after:type_name -> google.protobuf.Timestamp
+	49, // 15: cfa.v1.ListIntentsRequest.started_before:type_name -> google.protobuf.Timestamp
 	12, // 16: cfa.v1.ListIntentsResponse.intents:type_name -> cfa.v1.IntentSummary
-	43, // 17: cfa.v1.IntentSummary.started_at:type_name -> google.protobuf.Timestamp
-	43, // 18: cfa.v1.IntentSummary.closed_at:type_name -> google.protobuf.Timestamp
+	49, // 17: cfa.v1.IntentSummary.started_at:type_name -> google.protobuf.Timestamp
+	49, // 18: cfa.v1.IntentSummary.closed_at:type_name -> google.protobuf.Timestamp
 	5,  // 19: cfa.v1.WatchIntentResponse.stage:type_name -> cfa.v1.StageReport
 	6,  // 20: cfa.v1.WatchIntentResponse.escalation:type_name -> cfa.v1.Escalation
 	4,  // 21: cfa.v1.WatchIntentResponse.decided:type_name -> cfa.v1.Intent
-	42, // 22: cfa.v1.GetPlanResponse.plan:type_name -> google.protobuf.Struct
-	42, // 23: cfa.v1.GetPlanResponse.pre_cost:type_name -> google.protobuf.Struct
-	42, // 24: cfa.v1.GetPlanResponse.static_validation:type_name -> google.protobuf.Struct
+	48, // 22: cfa.v1.GetPlanResponse.plan:type_name -> google.protobuf.Struct
+	48, // 23: cfa.v1.GetPlanResponse.pre_cost:type_name -> google.protobuf.Struct
+	48, // 24: cfa.v1.GetPlanResponse.static_validation:type_name -> google.protobuf.Struct
 	25, // 25: cfa.v1.GetCodeResponse.files:type_name -> cfa.v1.CodeFile
 	28, // 26: cfa.v1.GetAuditTrailResponse.receipts:type_name -> cfa.v1.Receipt
 	30, // 27: cfa.v1.GetAuditTrailResponse.operational:type_name -> cfa.v1.OperationalView
 	33, // 28: cfa.v1.GetAuditTrailResponse.compliance:type_name -> cfa.v1.ComplianceView
 	29, // 29: cfa.v1.Receipt.actor:type_name -> cfa.v1.Principal
-	43, // 30: cfa.v1.Receipt.timestamp:type_name -> google.protobuf.Timestamp
-	41, // 31: cfa.v1.Receipt.context:type_name -> cfa.v1.Receipt.ContextEntry
+	49, // 30: cfa.v1.Receipt.timestamp:type_name -> google.protobuf.Timestamp
+	47, // 31: cfa.v1.Receipt.context:type_name -> cfa.v1.Receipt.ContextEntry
 	31, // 32: cfa.v1.OperationalView.stages:type_name -> cfa.v1.StageTiming
 	32, // 33: cfa.v1.OperationalView.units:type_name -> cfa.v1.UnitRun
-	43, // 34: cfa.v1.StageTiming.first:type_name -> google.protobuf.Timestamp
-	43, // 35: cfa.v1.StageTiming.last:type_name -> google.protobuf.Timestamp
+	49, // 34: cfa.v1.StageTiming.first:type_name -> google.protobuf.Timestamp
+	49, // 35: cfa.v1.StageTiming.last:type_name -> google.protobuf.Timestamp
 	34, // 36: cfa.v1.ComplianceView.decisions:type_name -> cfa.v1.ComplianceEntry
 	34, // 37: cfa.v1.ComplianceView.faults:type_name -> cfa.v1.ComplianceEntry
 	34, // 38: cfa.v1.ComplianceView.approvals:type_name -> cfa.v1.ComplianceEntry
-	43, // 39: cfa.v1.ComplianceEntry.at:type_name -> google.protobuf.Timestamp
-	42, // 40: cfa.v1.GetRegistryResponse.snapshot:type_name -> google.protobuf.Struct
-	42, // 41: cfa.v1.GetCatalogResponse.catalog:type_name -> google.protobuf.Struct
-	42, // 42: cfa.v1.GetPolicyBundleResponse.bundle:type_name -> google.protobuf.Struct
-	0,  // 43: cfa.v1.IntentService.SubmitIntent:input_type -> cfa.v1.SubmitIntentRequest
-	2,  // 44: cfa.v1.IntentService.GetIntent:input_type -> cfa.v1.GetIntentRequest
-	10, // 45: cfa.v1.IntentService.ListIntents:input_type -> cfa.v1.ListIntentsRequest
-	13, // 46: cfa.v1.IntentService.WatchIntent:input_type -> cfa.v1.WatchIntentRequest
-	15, // 47: cfa.v1.IntentService.ApproveEscalation:input_type -> cfa.v1.ApproveEscalationRequest
-	17, // 48: cfa.v1.IntentService.RejectEscalation:input_type -> cfa.v1.RejectEscalationRequest
-	19, // 49: cfa.v1.IntentService.CancelIntent:input_type -> cfa.v1.CancelIntentRequest
-	21, // 50: cfa.v1.IntentService.GetPlan:input_type -> cfa.v1.GetPlanRequest
-	23, // 51: cfa.v1.IntentService.GetCode:input_type -> cfa.v1.GetCodeRequest
-	26, // 52: cfa.v1.IntentService.GetAuditTrail:input_type -> cfa.v1.GetAuditTrailRequest
-	35, // 53: cfa.v1.IntentService.GetRegistry:input_type -> cfa.v1.GetRegistryRequest
-	37, // 54: cfa.v1.IntentService.GetCatalog:input_type -> cfa.v1.GetCatalogRequest
-	39, // 55: cfa.v1.IntentService.GetPolicyBundle:input_type -> cfa.v1.GetPolicyBundleRequest
-	1,  // 56: cfa.v1.IntentService.SubmitIntent:output_type -> cfa.v1.SubmitIntentResponse
-	3,  // 57: cfa.v1.IntentService.GetIntent:output_type -> cfa.v1.GetIntentResponse
-	11, // 58: cfa.v1.IntentService.ListIntents:output_type -> cfa.v1.ListIntentsResponse
-	14, // 59: cfa.v1.IntentService.WatchIntent:output_type -> cfa.v1.WatchIntentResponse
-	16, // 60: cfa.v1.IntentService.ApproveEscalation:output_type -> cfa.v1.ApproveEscalationResponse
-	18, // 61: cfa.v1.IntentService.RejectEscalation:output_type -> cfa.v1.RejectEscalationResponse
-	20, // 62: cfa.v1.IntentService.CancelIntent:output_type -> cfa.v1.CancelIntentResponse
-	22, // 63: cfa.v1.IntentService.GetPlan:output_type -> cfa.v1.GetPlanResponse
-	24, // 64: cfa.v1.IntentService.GetCode:output_type -> cfa.v1.GetCodeResponse
-	27, // 65: cfa.v1.IntentService.GetAuditTrail:output_type -> cfa.v1.GetAuditTrailResponse
-	36, // 66: cfa.v1.IntentService.GetRegistry:output_type -> cfa.v1.GetRegistryResponse
-	38, // 67: cfa.v1.IntentService.GetCatalog:output_type -> cfa.v1.GetCatalogResponse
-	40, // 68: cfa.v1.IntentService.GetPolicyBundle:output_type -> cfa.v1.GetPolicyBundleResponse
-	56, // [56:69] is the sub-list for method output_type
-	43, // [43:56] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	49, // 39: cfa.v1.ComplianceEntry.at:type_name -> google.protobuf.Timestamp
+	48, // 40: cfa.v1.GetRegistryResponse.snapshot:type_name -> google.protobuf.Struct
+	48, // 41: cfa.v1.GetCatalogResponse.catalog:type_name -> google.protobuf.Struct
+	48, // 42: cfa.v1.GetPolicyBundleResponse.bundle:type_name -> google.protobuf.Struct
+	43, // 43: cfa.v1.ListSkillsResponse.skills:type_name -> cfa.v1.Skill
+	49, // 44: cfa.v1.Skill.created_at:type_name -> google.protobuf.Timestamp
+	49, // 45: cfa.v1.Skill.updated_at:type_name -> google.protobuf.Timestamp
+	48, // 46: cfa.v1.Skill.signature:type_name -> google.protobuf.Struct
+	43, // 47: cfa.v1.GetSkillResponse.skill:type_name -> cfa.v1.Skill
+	46, // 48: cfa.v1.GetSkillResponse.history:type_name -> cfa.v1.SkillTransition
+	29, // 49: cfa.v1.SkillTransition.actor:type_name -> cfa.v1.Principal
+	49, // 50: cfa.v1.SkillTransition.at:type_name -> google.protobuf.Timestamp
+	0,  // 51: cfa.v1.IntentService.SubmitIntent:input_type -> cfa.v1.SubmitIntentRequest
+	2,  // 52: cfa.v1.IntentService.GetIntent:input_type -> cfa.v1.GetIntentRequest
+	10, // 53: cfa.v1.IntentService.ListIntents:input_type -> cfa.v1.ListIntentsRequest
+	13, // 54: cfa.v1.IntentService.WatchIntent:input_type -> cfa.v1.WatchIntentRequest
+	15, // 55: cfa.v1.IntentService.ApproveEscalation:input_type -> cfa.v1.ApproveEscalationRequest
+	17, // 56: cfa.v1.IntentService.RejectEscalation:input_type -> cfa.v1.RejectEscalationRequest
+	19, // 57: cfa.v1.IntentService.CancelIntent:input_type -> cfa.v1.CancelIntentRequest
+	21, // 58: cfa.v1.IntentService.GetPlan:input_type -> cfa.v1.GetPlanRequest
+	23, // 59: cfa.v1.IntentService.GetCode:input_type -> cfa.v1.GetCodeRequest
+	26, // 60: cfa.v1.IntentService.GetAuditTrail:input_type -> cfa.v1.GetAuditTrailRequest
+	35, // 61: cfa.v1.IntentService.GetRegistry:input_type -> cfa.v1.GetRegistryRequest
+	37, // 62: cfa.v1.IntentService.GetCatalog:input_type -> cfa.v1.GetCatalogRequest
+	39, // 63: cfa.v1.IntentService.GetPolicyBundle:input_type -> cfa.v1.GetPolicyBundleRequest
+	41, // 64: cfa.v1.IntentService.ListSkills:input_type -> cfa.v1.ListSkillsRequest
+	44, // 65: cfa.v1.IntentService.GetSkill:input_type -> cfa.v1.GetSkillRequest
+	1,  // 66: cfa.v1.IntentService.SubmitIntent:output_type -> cfa.v1.SubmitIntentResponse
+	3,  // 67: cfa.v1.IntentService.GetIntent:output_type -> cfa.v1.GetIntentResponse
+	11, // 68: cfa.v1.IntentService.ListIntents:output_type -> cfa.v1.ListIntentsResponse
+	14, // 69: cfa.v1.IntentService.WatchIntent:output_type -> cfa.v1.WatchIntentResponse
+	16, // 70: cfa.v1.IntentService.ApproveEscalation:output_type -> cfa.v1.ApproveEscalationResponse
+	18, // 71: cfa.v1.IntentService.RejectEscalation:output_type -> cfa.v1.RejectEscalationResponse
+	20, // 72: cfa.v1.IntentService.CancelIntent:output_type -> cfa.v1.CancelIntentResponse
+	22, // 73: cfa.v1.IntentService.GetPlan:output_type -> cfa.v1.GetPlanResponse
+	24, // 74: cfa.v1.IntentService.GetCode:output_type -> cfa.v1.GetCodeResponse
+	27, // 75: cfa.v1.IntentService.GetAuditTrail:output_type -> cfa.v1.GetAuditTrailResponse
+	36, // 76: cfa.v1.IntentService.GetRegistry:output_type -> cfa.v1.GetRegistryResponse
+	38, // 77: cfa.v1.IntentService.GetCatalog:output_type -> cfa.v1.GetCatalogResponse
+	40, // 78: cfa.v1.IntentService.GetPolicyBundle:output_type -> cfa.v1.GetPolicyBundleResponse
+	42, // 79: cfa.v1.IntentService.ListSkills:output_type -> cfa.v1.ListSkillsResponse
+	45, // 80: cfa.v1.IntentService.GetSkill:output_type -> cfa.v1.GetSkillResponse
+	66, // [66:81] is the sub-list for method output_type
+	51, // [51:66] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_cfa_v1_intent_service_proto_init() }
@@ -3367,7 +3839,7 @@ func file_cfa_v1_intent_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cfa_v1_intent_service_proto_rawDesc), len(file_cfa_v1_intent_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   42,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -84,6 +84,11 @@ const (
 	// IntentServiceGetPolicyBundleProcedure is the fully-qualified name of the IntentService's
 	// GetPolicyBundle RPC.
 	IntentServiceGetPolicyBundleProcedure = "/cfa.v1.IntentService/GetPolicyBundle"
+	// IntentServiceListSkillsProcedure is the fully-qualified name of the IntentService's ListSkills
+	// RPC.
+	IntentServiceListSkillsProcedure = "/cfa.v1.IntentService/ListSkills"
+	// IntentServiceGetSkillProcedure is the fully-qualified name of the IntentService's GetSkill RPC.
+	IntentServiceGetSkillProcedure = "/cfa.v1.IntentService/GetSkill"
 )
 
 // IntentServiceClient is a client for the cfa.v1.IntentService service.
@@ -127,6 +132,12 @@ type IntentServiceClient interface {
 	GetCatalog(context.Context, *connect.Request[v1.GetCatalogRequest]) (*connect.Response[v1.GetCatalogResponse], error)
 	// GetPolicyBundle returns the policy bundle in force. Needs role reader.
 	GetPolicyBundle(context.Context, *connect.Request[v1.GetPolicyBundleRequest]) (*connect.Response[v1.GetPolicyBundleResponse], error)
+	// ListSkills lists skills (whitepaper 5.12), most recently changed
+	// first, optionally in one state. Needs role reader.
+	ListSkills(context.Context, *connect.Request[v1.ListSkillsRequest]) (*connect.Response[v1.ListSkillsResponse], error)
+	// GetSkill returns a skill, the triggers that may move it, and its
+	// history of transitions. Needs role reader.
+	GetSkill(context.Context, *connect.Request[v1.GetSkillRequest]) (*connect.Response[v1.GetSkillResponse], error)
 }
 
 // NewIntentServiceClient constructs a client for the cfa.v1.IntentService service. By default, it
@@ -226,6 +237,20 @@ func NewIntentServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		listSkills: connect.NewClient[v1.ListSkillsRequest, v1.ListSkillsResponse](
+			httpClient,
+			baseURL+IntentServiceListSkillsProcedure,
+			connect.WithSchema(intentServiceMethods.ByName("ListSkills")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		getSkill: connect.NewClient[v1.GetSkillRequest, v1.GetSkillResponse](
+			httpClient,
+			baseURL+IntentServiceGetSkillProcedure,
+			connect.WithSchema(intentServiceMethods.ByName("GetSkill")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -244,6 +269,8 @@ type intentServiceClient struct {
 	getRegistry       *connect.Client[v1.GetRegistryRequest, v1.GetRegistryResponse]
 	getCatalog        *connect.Client[v1.GetCatalogRequest, v1.GetCatalogResponse]
 	getPolicyBundle   *connect.Client[v1.GetPolicyBundleRequest, v1.GetPolicyBundleResponse]
+	listSkills        *connect.Client[v1.ListSkillsRequest, v1.ListSkillsResponse]
+	getSkill          *connect.Client[v1.GetSkillRequest, v1.GetSkillResponse]
 }
 
 // SubmitIntent calls cfa.v1.IntentService.SubmitIntent.
@@ -311,6 +338,16 @@ func (c *intentServiceClient) GetPolicyBundle(ctx context.Context, req *connect.
 	return c.getPolicyBundle.CallUnary(ctx, req)
 }
 
+// ListSkills calls cfa.v1.IntentService.ListSkills.
+func (c *intentServiceClient) ListSkills(ctx context.Context, req *connect.Request[v1.ListSkillsRequest]) (*connect.Response[v1.ListSkillsResponse], error) {
+	return c.listSkills.CallUnary(ctx, req)
+}
+
+// GetSkill calls cfa.v1.IntentService.GetSkill.
+func (c *intentServiceClient) GetSkill(ctx context.Context, req *connect.Request[v1.GetSkillRequest]) (*connect.Response[v1.GetSkillResponse], error) {
+	return c.getSkill.CallUnary(ctx, req)
+}
+
 // IntentServiceHandler is an implementation of the cfa.v1.IntentService service.
 type IntentServiceHandler interface {
 	// SubmitIntent starts one intent (text, signature or supplied plan) or
@@ -352,6 +389,12 @@ type IntentServiceHandler interface {
 	GetCatalog(context.Context, *connect.Request[v1.GetCatalogRequest]) (*connect.Response[v1.GetCatalogResponse], error)
 	// GetPolicyBundle returns the policy bundle in force. Needs role reader.
 	GetPolicyBundle(context.Context, *connect.Request[v1.GetPolicyBundleRequest]) (*connect.Response[v1.GetPolicyBundleResponse], error)
+	// ListSkills lists skills (whitepaper 5.12), most recently changed
+	// first, optionally in one state. Needs role reader.
+	ListSkills(context.Context, *connect.Request[v1.ListSkillsRequest]) (*connect.Response[v1.ListSkillsResponse], error)
+	// GetSkill returns a skill, the triggers that may move it, and its
+	// history of transitions. Needs role reader.
+	GetSkill(context.Context, *connect.Request[v1.GetSkillRequest]) (*connect.Response[v1.GetSkillResponse], error)
 }
 
 // NewIntentServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -447,6 +490,20 @@ func NewIntentServiceHandler(svc IntentServiceHandler, opts ...connect.HandlerOp
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	intentServiceListSkillsHandler := connect.NewUnaryHandler(
+		IntentServiceListSkillsProcedure,
+		svc.ListSkills,
+		connect.WithSchema(intentServiceMethods.ByName("ListSkills")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	intentServiceGetSkillHandler := connect.NewUnaryHandler(
+		IntentServiceGetSkillProcedure,
+		svc.GetSkill,
+		connect.WithSchema(intentServiceMethods.ByName("GetSkill")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/cfa.v1.IntentService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case IntentServiceSubmitIntentProcedure:
@@ -475,6 +532,10 @@ func NewIntentServiceHandler(svc IntentServiceHandler, opts ...connect.HandlerOp
 			intentServiceGetCatalogHandler.ServeHTTP(w, r)
 		case IntentServiceGetPolicyBundleProcedure:
 			intentServiceGetPolicyBundleHandler.ServeHTTP(w, r)
+		case IntentServiceListSkillsProcedure:
+			intentServiceListSkillsHandler.ServeHTTP(w, r)
+		case IntentServiceGetSkillProcedure:
+			intentServiceGetSkillHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -534,4 +595,12 @@ func (UnimplementedIntentServiceHandler) GetCatalog(context.Context, *connect.Re
 
 func (UnimplementedIntentServiceHandler) GetPolicyBundle(context.Context, *connect.Request[v1.GetPolicyBundleRequest]) (*connect.Response[v1.GetPolicyBundleResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cfa.v1.IntentService.GetPolicyBundle is not implemented"))
+}
+
+func (UnimplementedIntentServiceHandler) ListSkills(context.Context, *connect.Request[v1.ListSkillsRequest]) (*connect.Response[v1.ListSkillsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cfa.v1.IntentService.ListSkills is not implemented"))
+}
+
+func (UnimplementedIntentServiceHandler) GetSkill(context.Context, *connect.Request[v1.GetSkillRequest]) (*connect.Response[v1.GetSkillResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cfa.v1.IntentService.GetSkill is not implemented"))
 }
