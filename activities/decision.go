@@ -108,6 +108,9 @@ func (a *Activities) Decide(ctx context.Context, st Step, in DecideInput) (Decid
 			out.PromotionSummary = fmt.Sprintf("%s (%s): IFo %.2f, IFs %.2f, IFg %.0f, IDI %.2f over %d executions (%d successful) in %s",
 				ev.Outcome, ev.Reason, ev.IFo, ev.IFs, ev.IFg, ev.IDI, ev.Executions, ev.SuccessfulExecutions, ev.Window)
 			d = lifecycle.Label(d, ev, a.Bundle.Lifecycle.Thresholds)
+			if moved := a.moveSkill(ctx, st, *in.Signature, ev); moved != "" {
+				out.PromotionSummary += "; " + moved
+			}
 		}
 	}
 	r := in.Record

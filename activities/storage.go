@@ -15,6 +15,7 @@ import (
 	"github.com/contextualflux/cfa/internal/lifecycle"
 	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/signature"
 )
 
 // Storage is what the stages keep in Postgres besides the registry and the
@@ -50,6 +51,9 @@ type Storage interface {
 	SkillExecutions(ctx context.Context, unit string, since, until time.Time) ([]lifecycle.Execution, error)
 	SkillEvaluation(ctx context.Context, intentID string) (*lifecycle.Evaluation, error)
 	RecordSkillExecution(ctx context.Context, e lifecycle.Execution, ev lifecycle.Evaluation) (lifecycle.Evaluation, error)
+	// The skill registry (5.12, ADR 0121).
+	EnsureSkill(ctx context.Context, sig signature.Signature) (db.Skill, bool, error)
+	ApplySkillTransition(ctx context.Context, c db.SkillChange) (db.SkillTransition, error)
 
 	Escalations(ctx context.Context) ([]db.Escalation, error)
 	ReviewedEscalations(ctx context.Context, datasets []string) ([]db.Escalation, error)

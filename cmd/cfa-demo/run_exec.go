@@ -124,6 +124,11 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 		expect("m", res.Promotion != nil && res.Promotion.SuccessfulExecutions == i+1,
 			fmt.Sprintf("promotion evaluation: want %d successful executions in the window", i+1))
 	}
+	// The skill moved with the third run (5.12): ephemeral →
+	// promotion_candidate, in its own audited history.
+	if err := c.runCFA(ctx, cfa, "skill", "list", "--state", "promotion_candidate"); err != nil {
+		return nil, err
+	}
 	fmt.Fprintln(w)
 
 	// (n) panic rollback: the sandbox loses its permission mid-execution.

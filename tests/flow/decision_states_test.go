@@ -20,6 +20,7 @@ import (
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/internal/lifecycle"
+	"github.com/contextualflux/cfa/internal/skill"
 	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/policies"
@@ -239,6 +240,20 @@ func TestPromotionEvaluation(t *testing.T) {
 		require.Equal(t, lifecycle.OutcomeEligible, ev.Outcome)
 		require.GreaterOrEqual(t, ev.IFo, 0.75)
 		require.GreaterOrEqual(t, ev.IFs, 0.90)
+
+		// The skill moved with it (5.12): ephemeral → promotion_candidate,
+		// by the promotion engine, caused by this intent, audited.
+		key, err := skill.Key(*res.Signature)
+		require.NoError(t, err)
+		sk, err := store.Skill(context.Background(), key)
+		require.NoError(t, err)
+		require.Equal(t, skill.PromotionCandidate, sk.State)
+		history, err := store.SkillHistory(context.Background(), key)
+		require.NoError(t, err)
+		require.Len(t, history, 1, "runs 1 and 2 left it ephemeral")
+		require.Equal(t, skill.GatePassed, history[0].Trigger)
+		require.Equal(t, "intent:"+id, history[0].Cause)
+		require.Equal(t, "promotion_engine", history[0].Actor.ID)
 	}
 
 	// The upstream partition breaks: the next run is partial, and the
