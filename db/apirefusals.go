@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -79,22 +78,11 @@ func (s *Store) RecordAPIRefusal(ctx context.Context, r APIRefusal) (string, err
 		targets = append(targets, target)
 	}
 	id := APIRefusedPrefix + uuid.NewString()
-	now := time.Now().UTC()
 	details, err := audit.EncodeDetails(events.APICallRefused{Procedure: procedure, Code: r.Code, Target: target})
 	if err != nil {
 		return "", err
 	}
-	evs := []audit.Event{
-		{EventType: audit.EventIntentReceived, Outcome: "received"},
-		{EventType: audit.EventAPICallRefused, Outcome: r.Code, Details: details},
-		{EventType: audit.EventIntentCompleted, Outcome: "refused"},
-	}
-	for i := range evs {
-		e := &evs[i]
-		e.IntentID, e.Seq, e.CorrelationID, e.Stage = id, int64(i+1), id, StageAPI
-		e.Actor, e.Action, e.Targets, e.Timestamp = actor, audit.ActionInvoke, targets, now
-	}
-	if _, err := s.Append(ctx, evs...); err != nil {
+	if err := s.appendAPITrail(ctx, id, actor, targets, audit.EventAPICallRefused, r.Code, "refused", details); err != nil {
 		return "", fmt.Errorf("audit the refused API call %s: %w", id, err)
 	}
 	return id, nil

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -28,19 +29,27 @@ func (s *Store) RecordCancelRequest(ctx context.Context, intentID string, by aud
 	if err != nil {
 		return "", err
 	}
+	if err := s.appendAPITrail(ctx, id, by, []string{"intent:" + clip(intentID)}, audit.EventCancelRequested, "requested", "requested", details); err != nil {
+		return "", fmt.Errorf("audit the cancellation of intent %s: %w", intentID, err)
+	}
+	return id, nil
+}
+
+// appendAPITrail records an API action outside any intent as a trail of
+// its own under id: INTENT_RECEIVED, the action's event, INTENT_COMPLETED
+// with endOutcome (complete_per_intent), one timestamp, one actor.
+func (s *Store) appendAPITrail(ctx context.Context, id string, actor audit.Principal, targets []string, eventType, outcome, endOutcome string, details json.RawMessage) error {
 	evs := []audit.Event{
 		{EventType: audit.EventIntentReceived, Outcome: "received"},
-		{EventType: audit.EventCancelRequested, Outcome: "requested", Details: details},
-		{EventType: audit.EventIntentCompleted, Outcome: "requested"},
+		{EventType: eventType, Outcome: outcome, Details: details},
+		{EventType: audit.EventIntentCompleted, Outcome: endOutcome},
 	}
 	now := time.Now().UTC()
 	for i := range evs {
 		e := &evs[i]
 		e.IntentID, e.Seq, e.CorrelationID, e.Stage = id, int64(i+1), id, StageAPI
-		e.Actor, e.Action, e.Targets, e.Timestamp = by, audit.ActionInvoke, []string{"intent:" + clip(intentID)}, now
+		e.Actor, e.Action, e.Targets, e.Timestamp = actor, audit.ActionInvoke, targets, now
 	}
-	if _, err := s.Append(ctx, evs...); err != nil {
-		return "", fmt.Errorf("audit the cancellation of intent %s: %w", intentID, err)
-	}
-	return id, nil
+	_, err := s.Append(ctx, evs...)
+	return err
 }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/api"
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/identity"
@@ -74,7 +75,7 @@ func (c *cli) benchAPI(ctx context.Context, tc client.Client, store *db.Store, n
 	p.SetUnencryptedHTTP2(true)
 	hc := &http.Client{Transport: &http.Transport{Protocols: p, MaxIdleConnsPerHost: 64}}
 	api := cfav1connect.NewIntentServiceClient(hc, "http://"+srv.Addr, connect.WithGRPC(),
-		connect.WithInterceptors(streamBearer{"Bearer " + token}))
+		connect.WithInterceptors(api.Bearer(token)))
 	svc := &service.Service{Temporal: tc}
 
 	direct := func(ctx context.Context) error {
@@ -193,26 +194,4 @@ func autoOnly(text string, r *workflows.ConfirmationRecord, state string) error 
 		return fmt.Errorf("intent %q is not auto-mode (confirmation %s, decision %s); pick one with --text that needs no confirmation", text, describeConfirmation(r), state)
 	}
 	return nil
-}
-
-// streamBearer sets the Authorization header on unary and streaming calls.
-type streamBearer struct{ value string }
-
-func (b streamBearer) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		req.Header().Set("Authorization", b.value)
-		return next(ctx, req)
-	}
-}
-
-func (b streamBearer) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
-		conn := next(ctx, spec)
-		conn.RequestHeader().Set("Authorization", b.value)
-		return conn
-	}
-}
-
-func (b streamBearer) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return next
 }

@@ -154,37 +154,24 @@ func keywordOf(sa map[string]*commonpb.Payload, name string) string {
 // ErrNotRunning says a cancellation found the intent already finished.
 var ErrNotRunning = errors.New("intent is not running")
 
-// Cancel asks a running intent to stop. The workflow blocks it as
-// cancelled (I5: it is still decided and audited), interrupts its units
-// and releases its scopes. An intent that ended is left as it is.
-func (s *Service) Cancel(ctx context.Context, intentID string) error {
-	running, err := s.Running(ctx, intentID)
+// CancelAs asks a running intent to stop, for an authenticated caller:
+// who asked, and why, is audited before the cancellation is sent. The
+// workflow blocks the intent as cancelled (I5: it is still decided and
+// audited), interrupts its units and releases its scopes. An intent that
+// ended is left as it is.
+func (s *Service) CancelAs(ctx context.Context, intentID string, by Caller, reason string) error {
+	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, intentID, "")
 	if err != nil {
-		return err
-	}
-	if !running {
-		if _, err := s.Temporal.DescribeWorkflowExecution(ctx, intentID, ""); err != nil {
-			var nf *serviceerror.NotFound
-			if errors.As(err, &nf) {
-				return fmt.Errorf("%w %q: no workflow has that id", ErrUnknownIntent, intentID)
-			}
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return fmt.Errorf("%w %q: no workflow has that id", ErrUnknownIntent, intentID)
 		}
+		return fmt.Errorf("describe intent %s: %w", intentID, err)
+	}
+	if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return fmt.Errorf("cancel %s: %w; it already ended (see its status)", intentID, ErrNotRunning)
 	}
-	if err := s.Temporal.CancelWorkflow(ctx, intentID, ""); err != nil {
-		return fmt.Errorf("cancel %s: %w", intentID, err)
-	}
-	return nil
-}
-
-// CancelAs is Cancel by an authenticated caller: who asked, and why, is
-// audited before the cancellation is sent.
-func (s *Service) CancelAs(ctx context.Context, intentID string, by Caller, reason string) error {
-	running, err := s.Running(ctx, intentID)
-	if err != nil {
-		return err
-	}
-	if running && s.Store != nil {
+	if s.Store != nil {
 		p := audit.Principal{ID: by.ID, Type: audit.PrincipalType(by.Type), AuthContext: by.AuthContext}
 		if p.Type == "" {
 			p.Type = audit.PrincipalHuman
@@ -193,5 +180,8 @@ func (s *Service) CancelAs(ctx context.Context, intentID string, by Caller, reas
 			return err
 		}
 	}
-	return s.Cancel(ctx, intentID)
+	if err := s.Temporal.CancelWorkflow(ctx, intentID, ""); err != nil {
+		return fmt.Errorf("cancel %s: %w", intentID, err)
+	}
+	return nil
 }

@@ -46,35 +46,8 @@ type apiEnv struct {
 }
 
 func (e apiEnv) client(token string, opts ...connect.ClientOption) cfav1connect.IntentServiceClient {
-	opts = append(opts, connect.WithInterceptors(bearer(token)))
+	opts = append(opts, connect.WithInterceptors(api.Bearer(token)))
 	return cfav1connect.NewIntentServiceClient(e.http, e.url, opts...)
-}
-
-// bearer adds the token to every call of a client.
-func bearer(token string) connect.Interceptor {
-	return connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			if token != "" {
-				req.Header().Set("Authorization", "Bearer "+token)
-			}
-			return next(ctx, req)
-		}
-	})
-}
-
-// streamBearer is bearer for a server stream.
-type streamBearer struct{ token string }
-
-func (b streamBearer) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc { return next }
-func (b streamBearer) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
-		conn := next(ctx, spec)
-		conn.RequestHeader().Set("Authorization", "Bearer "+b.token)
-		return conn
-	}
-}
-func (b streamBearer) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return next
 }
 
 func startAPI(ctx context.Context, t testing.TB) apiEnv {
@@ -216,7 +189,7 @@ func TestAPI(t *testing.T) {
 
 	// Watch the intent over gRPC until it decides, answering its
 	// escalation on the way.
-	watcher := cfav1connect.NewIntentServiceClient(e.http, e.url, connect.WithGRPC(), connect.WithInterceptors(streamBearer{e.tokens["dashboard"]}))
+	watcher := cfav1connect.NewIntentServiceClient(e.http, e.url, connect.WithGRPC(), connect.WithInterceptors(api.Bearer(e.tokens["dashboard"])))
 	stream, err := watcher.WatchIntent(ctx, connect.NewRequest(&cfav1.WatchIntentRequest{IntentId: id}))
 	require.NoError(t, err)
 	var stages []string
@@ -486,7 +459,7 @@ func BenchmarkSubmitToDecision(b *testing.B) {
 	ctx := context.Background()
 	e := startAPI(ctx, b)
 	c := e.client(e.tokens["airflow"], connect.WithGRPC())
-	watcher := cfav1connect.NewIntentServiceClient(e.http, e.url, connect.WithGRPC(), connect.WithInterceptors(streamBearer{e.tokens["dashboard"]}))
+	watcher := cfav1connect.NewIntentServiceClient(e.http, e.url, connect.WithGRPC(), connect.WithInterceptors(api.Bearer(e.tokens["dashboard"])))
 	direct := func() {
 		id, err := e.svc.Submit(ctx, service.SubmitRequest{Text: autoAggregate, SubmittedBy: "bench"})
 		if err != nil {
