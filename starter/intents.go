@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -281,17 +279,16 @@ func readPlan(path string) (*planner.ExecutionPlan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read plan %s: %w", path, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var p planner.ExecutionPlan
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("plan %s is not an execution plan (print one with `cfa plan ID -o json`): %w", path, err)
+	p, err := planner.ParsePlan(b)
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", path, err)
 	}
-	return &p, nil
+	return p, nil
 }
 
-// readSignature parses a structured signature strictly: unknown fields are
-// errors, so a typo never silently drops a constraint.
+// readSignature parses a structured signature strictly
+// (signature.Parse): unknown fields are errors, so a typo never silently
+// drops a constraint.
 func readSignature(path string, stdin io.Reader) (*signature.Signature, error) {
 	var (
 		b   []byte
@@ -305,16 +302,11 @@ func readSignature(path string, stdin io.Reader) (*signature.Signature, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read signature %s: %w", path, err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b)) // YAML is a superset of JSON
-	dec.KnownFields(true)
-	var sig signature.Signature
-	if err := dec.Decode(&sig); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("signature %s is empty; see README for the fields", path)
-		}
-		return nil, fmt.Errorf("signature %s is not a valid State Signature: %w", path, err)
+	sig, err := signature.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("signature %s: %w", path, err)
 	}
-	return &sig, nil
+	return sig, nil
 }
 
 func (c *cli) confirmCmd(signal string) *cobra.Command {

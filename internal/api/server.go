@@ -5,13 +5,11 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strings"
 	"time"
@@ -22,7 +20,6 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
-	"gopkg.in/yaml.v3"
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/audit"
@@ -656,20 +653,18 @@ func structJSON(st *structpb.Struct, what string) ([]byte, error) {
 	return b, nil
 }
 
-// decodeSignature reads a State Signature strictly, as `cfa submit -f`
-// does: an unknown field is an error, so a typo never drops a constraint.
+// decodeSignature reads a State Signature as `cfa submit -f` does
+// (signature.Parse: an unknown field is refused).
 func decodeSignature(st *structpb.Struct) (*signature.Signature, error) {
 	b, err := structJSON(st, "signature")
 	if err != nil {
 		return nil, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	var sig signature.Signature
-	if err := dec.Decode(&sig); err != nil && !errors.Is(err, io.EOF) {
-		return nil, invalidArg("signature is not a valid State Signature: %v (the fields are those of `cfa submit -f`; see README)", err)
+	sig, err := signature.Parse(b)
+	if err != nil {
+		return nil, invalidArg("signature: %v (the fields are those of `cfa submit -f`; see README)", err)
 	}
-	return &sig, nil
+	return sig, nil
 }
 
 func decodePlan(st *structpb.Struct) (*planner.ExecutionPlan, error) {
@@ -677,13 +672,11 @@ func decodePlan(st *structpb.Struct) (*planner.ExecutionPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var p planner.ExecutionPlan
-	if err := dec.Decode(&p); err != nil {
-		return nil, invalidArg("plan is not an execution plan (GetPlan returns one in this form): %v", err)
+	p, err := planner.ParsePlan(b)
+	if err != nil {
+		return nil, invalidArg("plan: %v (GetPlan returns one in this form)", err)
 	}
-	return &p, nil
+	return p, nil
 }
 
 func decodeGraph(st *structpb.Struct) (composite.IntentGraph, error) {
