@@ -204,7 +204,7 @@ func (s *Service) SubmitComposite(ctx context.Context, req CompositeRequest) (st
 	}
 	id := req.IntentID
 	if id == "" {
-		id = strings.Replace(idempotentID("intent-", req.SubmittedBy, req.IdempotencyKey), "intent-", "composite-", 1)
+		id = idempotentID("composite-", req.SubmittedBy, req.IdempotencyKey)
 	}
 	corr := req.CorrelationID
 	if corr == "" {
