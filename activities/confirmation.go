@@ -99,6 +99,9 @@ type Answer struct {
 	// it (confirmation.Answer).
 	PrincipalType string `json:"principal_type,omitempty"`
 	AuthContext   string `json:"auth_context,omitempty"`
+	// StandingFor is set when the approval was given as standing (a Go
+	// duration); the workflow records the grant next (ADR 0125).
+	StandingFor string `json:"standing_for,omitempty"`
 }
 
 // Answered is the confirmation's record and, when it does not let the
@@ -116,7 +119,7 @@ func (a *Activities) CloseEscalation(ctx context.Context, st Step, in Answer) (A
 	out := Answered{}
 	t := newTrail(st)
 	human := human(in.By, in.PrincipalType, in.AuthContext)
-	hc := events.HumanConfirmation{Mode: rec.Mode, Triggers: rec.Triggers, Outcome: rec.Outcome, By: rec.By, Reason: rec.Reason}
+	hc := events.HumanConfirmation{Mode: rec.Mode, Triggers: rec.Triggers, Outcome: rec.Outcome, By: rec.By, Reason: rec.Reason, StandingFor: in.StandingFor}
 	switch in.Outcome {
 	case confirmation.OutcomeApproved:
 		out.Summary = fmt.Sprintf("%s: approved by %s (%s)", in.Mode, in.By, in.Reason)

@@ -20,6 +20,7 @@ import (
 	"github.com/contextualflux/cfa/internal/lifecycle"
 	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/runtimevalidation"
+	"github.com/contextualflux/cfa/internal/replay"
 	"github.com/contextualflux/cfa/internal/signature"
 )
 
@@ -43,6 +44,9 @@ type DecideInput struct {
 	// the Sandbox Monitor's vote blocks the intent, and its events follow
 	// the last one recorded (the interrupted stage may have sealed some).
 	Interrupted *decision.Interruption `json:"interrupted,omitempty"`
+	// Schedule names the schedule that started the intent, if one did: an
+	// executed run binds it to its skill (BindSchedule).
+	Schedule string `json:"schedule,omitempty"`
 }
 
 // DecisionRecord is what the DECISION event records beside the decision.
@@ -107,9 +111,17 @@ func (a *Activities) Decide(ctx context.Context, st Step, in DecideInput) (Decid
 			t.add(intent.StagePromotion, ev.Outcome, audit.ActionInvoke, []string{"skill:" + ev.PromotionUnit}, events.PromotionEvaluation{Evaluation: ev})
 			out.PromotionSummary = fmt.Sprintf("%s (%s): IFo %.2f, IFs %.2f, IFg %.0f, IDI %.2f over %d executions (%d successful) in %s",
 				ev.Outcome, ev.Reason, ev.IFo, ev.IFs, ev.IFg, ev.IDI, ev.Executions, ev.SuccessfulExecutions, ev.Window)
-			d = lifecycle.Label(d, ev, a.Bundle.Lifecycle.Thresholds)
-			if moved := a.moveSkill(ctx, st, *in.Signature, ev); moved != "" {
+			if in.Schedule != "" {
+				_ = a.BindSchedule(ctx, st, in.Schedule, *in.Signature) // logged; the decision stands
+			}
+			moved, served := a.moveSkill(ctx, st, in, ev)
+			if moved != "" {
 				out.PromotionSummary += "; " + moved
+			}
+			// A skill already served has been promoted: its runs are
+			// evidence, not candidates (ADR 0129).
+			if !served {
+				d = lifecycle.Label(d, ev, a.Bundle.Lifecycle.Thresholds)
 			}
 		}
 	}
@@ -219,6 +231,24 @@ func (a *Activities) evaluatePromotion(ctx context.Context, st Step, in DecideIn
 		return lifecycle.Evaluation{}, err
 	}
 	e := evidence(st, in, ex, d, dups == 0, compliant, target.Layer == sig.DestinationLayer())
+	// I8 from the replay itself (ADR 0127): steps 1–16 re-run from the
+	// recorded inputs must give what was recorded. One execution of the
+	// skill that did not replay blocks its promotion for good.
+	v, err := replay.Check(ctx, a.Store, st.IntentID)
+	if err != nil {
+		return lifecycle.Evaluation{}, err
+	}
+	log := a.log(st.IntentID, intent.StagePromotion)
+	if !v.Reproducible {
+		log.Warn("the execution does not replay (I8): its skill is blocked from promotion", zap.String("reason", v.Reason))
+		e.Reproducible = false
+	}
+	if first, err := a.Store.NotReproducible(ctx, e.PromotionUnit); err != nil {
+		return lifecycle.Evaluation{}, err
+	} else if first != "" && e.Reproducible {
+		log.Warn("an earlier execution of the skill did not replay (I8): it stays blocked from promotion", zap.String("first_intent_id", first))
+		e.Reproducible = false
+	}
 	pol := a.Bundle.Lifecycle // the bundle's lifecycle policy (policies/lifecycle.yaml)
 	if name, err := a.Extensions.Windows.Window(ctx, e.Domain); err != nil {
 		return lifecycle.Evaluation{}, fmt.Errorf("domain_window_provider: %w", err)

@@ -24,6 +24,7 @@ import (
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/internal/intent"
+	"github.com/contextualflux/cfa/internal/kernel"
 	"github.com/contextualflux/cfa/internal/partialexecution"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/precost"
@@ -32,6 +33,7 @@ import (
 	"github.com/contextualflux/cfa/internal/revalidation"
 	"github.com/contextualflux/cfa/internal/runtimevalidation"
 	"github.com/contextualflux/cfa/internal/signature"
+	"github.com/contextualflux/cfa/internal/skill"
 )
 
 // ErrEnvironmental is the error type of a unit the environment invalidated
@@ -76,6 +78,19 @@ func (a *Activities) executable(ctx context.Context, ref PlanRef) (executable, e
 		return executable{}, invalid(fmt.Errorf("read the code of intent %s: %v: the planning record has no code", ref.IntentID, err))
 	}
 	out.Code = arts[0] // the Postgres artifact, first (Code.Artifacts)
+	return out, nil
+}
+
+// sources are the catalog datasets a plan reads.
+func (a *Activities) sources(p planner.ExecutionPlan) ([]catalog.Dataset, error) {
+	var out []catalog.Dataset
+	for _, n := range dataplane.ScopeOf(p).Sources {
+		d, ok := a.Catalog.Get(n)
+		if !ok {
+			return nil, fmt.Errorf("source %s of plan %s is not in catalog %s", n, p.Hash, a.Catalog.SnapshotVersion)
+		}
+		out = append(out, d)
+	}
 	return out, nil
 }
 
@@ -386,19 +401,14 @@ func (a *Activities) PrepareExecution(ctx context.Context, st Step, in PrepareIn
 
 func (a *Activities) units(ctx context.Context, intentID string, p planner.ExecutionPlan) (Units, error) {
 	out := Units{Target: p.Target}
-	load, ok := p.LoadStep()
-	if !ok || p.ConsistencyUnit != planner.UnitPartition || p.Window == nil || load.Params.Load.PartitionKey == "" {
-		ut := p.ConsistencyUnit
-		if ut == planner.UnitPartition {
-			ut = planner.UnitDataset // a partition unit with no window runs as one dataset unit
-		}
-		out.ConsistencyUnit = partialexecution.ConsistencyUnit{Type: partialexecution.UnitType(ut), Key: p.Target}
+	out.ConsistencyUnit, out.Partitioned = kernel.ConsistencyUnitOf(p)
+	if !out.Partitioned {
 		out.Keys = []string{p.Target}
 		return out, nil
 	}
-	out.ConsistencyUnit = partialexecution.ConsistencyUnit{Type: partialexecution.UnitPartition, Key: load.Params.Load.PartitionKey}
-	out.Partitioned = true
+	load, _ := p.LoadStep()
 	var src catalog.Dataset
+	var ok bool
 	for _, s := range p.Steps {
 		if s.Kind == planner.KindExtract && s.Params.Filter != nil {
 			if src, ok = a.Catalog.Get(s.Dataset); !ok {
@@ -480,8 +490,12 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 	}
 	activity.RecordHeartbeat(ctx, in.Key)
 	start := time.Now()
+	sources, err := a.sources(ex.Plan)
+	if err != nil {
+		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: %w", in.Key, err))
+	}
 	run, err := a.Store.RunUnit(ctx, db.UnitRun{
-		Target: target, Unit: unit, Role: in.Role, Script: staged,
+		Target: target, Unit: unit, Role: in.Role, Script: staged, Sources: sources,
 		Heartbeat: func() { activity.RecordHeartbeat(ctx, in.Key) }, HeartbeatEvery: HeartbeatEvery,
 	})
 	if err != nil {
@@ -493,6 +507,14 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 		return UnitOutcome{}, a.unitFailed(ctx, in, fault.CodeExecutionUnitFailed, err.Error(), true, nil, err)
 	}
 	activity.RecordHeartbeat(ctx, in.Key)
+	// What the unit read and staged, for `cfa replay --execute` (ADR 0128);
+	// a failure to record it is retried with the unit.
+	if err := a.Store.RecordUnitFingerprint(ctx, db.UnitFingerprintRecord{
+		IntentID: in.IntentID, UnitKey: in.Key, Attempt: int(activity.GetInfo(ctx).Attempt), SignatureHash: in.Plan.SignatureHash,
+		CodeHash: ex.Code.Hash, Partition: unit.Partition, UnitFingerprints: run.Fingerprints,
+	}); err != nil {
+		return UnitOutcome{}, err
+	}
 	m := run.Metrics
 	metrics := runtimevalidation.UnitMetrics{
 		Dataset: target.Name, Key: in.Key, Attempt: attempt, RowsOut: m.Rows,
@@ -697,79 +719,51 @@ type UnitState struct {
 // environmental fault the policy is not applied: Panic Rollback
 // quarantines every unit instead.
 func (a *Activities) ApplyPartialFailurePolicy(ctx context.Context, st Step, in PartialInput) (Partial, error) {
-	policy, err := partialFailurePolicy(in.Mode)
-	if err != nil {
-		return Partial{}, err
-	}
-	shape, err := in.Signature.ShapeHash()
+	shape, err := skill.Key(in.Signature) // the skill: the promotion unit (ADR 0121)
 	if err != nil {
 		return Partial{}, invalid(err)
 	}
-	cfgUnits := make([]partialexecution.Unit, len(in.Units.Keys))
-	for i, k := range in.Units.Keys {
-		cfgUnits[i] = partialexecution.Unit{Dataset: in.Units.Target, Key: k}
-	}
-	flow, err := partialexecution.NewFlow(partialexecution.Config{
-		Policy: policy, Retry: partialexecution.DefaultRetryPolicy(), ConsistencyUnit: in.Units.ConsistencyUnit,
-		PublishRequested: in.PublishRequested, Units: cfgUnits,
-	})
-	if err != nil {
-		return Partial{}, invalid(err)
-	}
-	out := Partial{Executed: Executed{ShapeHash: shape, Units: len(in.Units.Keys)}}
-	t := newTrail(st)
-	var reports []runtimevalidation.UnitReport
-	var finished []partialexecution.UnitResult
+	kin := kernel.PartialInput{Target: in.Units.Target, Keys: in.Units.Keys, ConsistencyUnit: in.Units.ConsistencyUnit,
+		Mode: in.Mode, PublishRequested: in.PublishRequested, Limits: a.limits()}
 	for _, r := range in.Ran {
-		u := partialexecution.Unit{Dataset: in.Units.Target, Key: r.Key}
-		var res partialexecution.UnitResult
-		switch f, _ := primary(r.Report); {
-		case r.Report != nil && r.Report.Passed:
-			res = partialexecution.Succeeded(u, max(r.Report.Attempt, 1))
-		case r.Report != nil:
-			res = partialexecution.Failed(u, max(r.Report.Attempt, 1), f)
-		default:
-			res = partialexecution.CouldNotRun(u, int(partialexecution.DefaultRetryPolicy().MaxAttempts), r.Error)
-		}
+		kin.Ran = append(kin.Ran, kernel.RanUnit{Key: r.Key, Report: r.Report, Error: r.Error})
+	}
+	if in.Panic != nil {
+		kin.Panic = &kernel.Panic{Trigger: in.Panic.Trigger, Reason: in.Panic.Reason}
+	}
+	k, err := kernel.ApplyPartialFailurePolicy(kin)
+	if err != nil {
+		return Partial{}, invalid(err)
+	}
+	out := Partial{Executed: Executed{ShapeHash: shape, Units: len(in.Units.Keys), Runtime: k.Runtime}}
+	out.Votes = k.Votes
+	t := newTrail(st)
+	for i, r := range in.Ran {
+		res := k.Finished[i]
 		if r.Report != nil {
-			reports = append(reports, *r.Report)
 			out.Executed.ActualDBU += r.Report.Metrics.CostDBU
 		}
-		finished = append(finished, res)
 		out.States = append(out.States, UnitState{Key: r.Key, State: string(res.Status), Attempts: res.Attempts, RowsOut: rows(r.Report), ErrorCode: res.ErrorCode})
 		t.add(intent.StageExecution, string(res.Status), audit.ActionWrite, []string{fmt.Sprintf("unit:%s/%s", in.Units.Target, r.Key)}, events.UnitExecuted{
 			Unit: r.Key, Attempts: res.Attempts, ErrorCode: res.ErrorCode, Report: r.Report,
 		})
-		// Every finished unit is recorded, before a panic or not: Panic
-		// Rollback quarantines what each one staged.
-		if err := flow.Record(res); err != nil {
-			return out, invalid(err)
+	}
+	if p := k.Panic; p != nil {
+		// Panic Rollback's verdict: every unit, finished or in flight, is
+		// quarantined; nothing is projected. Finished units count with
+		// their attempts; each interrupted one ran once.
+		for _, key := range k.InFlight {
+			out.States = append(out.States, UnitState{Key: key, State: "interrupted", ErrorCode: ErrEnvironmental})
 		}
-	}
-	// A panic's units are quarantined whatever they reported: their
-	// figures are no evidence of the skill, and no runtime vote is cast.
-	if len(reports) > 0 && in.Panic == nil {
-		if agg, err := runtimevalidation.Aggregate(a.limits(), reports); err == nil {
-			out.Executed.Runtime = &agg
-			out.vote(agg.Vote())
+		out.Executed.Critical = true
+		out.Executed.Attempts = len(k.InFlight)
+		for _, f := range k.Finished {
+			out.Executed.Attempts += f.Attempts
 		}
+		out.Panic = p
+		return out, a.finish(ctx, t, &out.Stage)
 	}
-	if in.Panic != nil {
-		return out, a.panicOutcome(ctx, t, in, flow, finished, &out)
-	}
-	if retries, err := flow.RetryFailedUnits(); err != nil {
-		return out, invalid(err)
-	} else if len(retries) > 0 {
-		// The activity RetryPolicy already retried each unit.
-		return out, invalid(fmt.Errorf("%d units still retryable after the activity retries", len(retries)))
-	}
-	outcome, err := flow.ApplyPartialFailurePolicy()
-	if err != nil {
-		return out, invalid(err)
-	}
-	if _, err := flow.ProjectState(); err != nil {
-		return out, invalid(err)
-	}
+	outcome := *k.Outcome
 	for _, act := range outcome.Actions {
 		out.Executed.Attempts += act.Attempts
 		if act.Action == partialexecution.ActionCommit {
@@ -781,33 +775,8 @@ func (a *Activities) ApplyPartialFailurePolicy(ctx context.Context, st Step, in 
 		State: s, UnitActions: outcome.Actions, PublishStatus: outcome.PublishStatus,
 	})
 	out.Outcome = &outcome
-	out.vote(outcome.Vote)
 	out.Summary = fmt.Sprintf("%s (%s)", s.OverallState, s.ConsistencyPolicy.Mode)
 	return out, a.finish(ctx, t, &out.Stage)
-}
-
-// panicOutcome is Panic Rollback's verdict: every unit, finished or in
-// flight, is quarantined; nothing is projected.
-func (a *Activities) panicOutcome(ctx context.Context, t *trail, in PartialInput, flow *partialexecution.Flow, finished []partialexecution.UnitResult, out *Partial) error {
-	var inFlight []partialexecution.Unit
-	for _, k := range in.Units.Keys {
-		if !slices.ContainsFunc(finished, func(f partialexecution.UnitResult) bool { return f.Key == k }) {
-			inFlight = append(inFlight, partialexecution.Unit{Dataset: in.Units.Target, Key: k})
-			out.States = append(out.States, UnitState{Key: k, State: "interrupted", ErrorCode: ErrEnvironmental})
-		}
-	}
-	p, err := flow.PanicRollback(in.Panic.Trigger, in.Panic.Reason, inFlight)
-	if err != nil {
-		return invalid(err)
-	}
-	// Finished units with their attempts; each interrupted one ran once.
-	out.Executed.Critical = true
-	out.Executed.Attempts = len(inFlight)
-	for _, f := range finished {
-		out.Executed.Attempts += f.Attempts
-	}
-	out.Panic = &p
-	return a.finish(ctx, t, &out.Stage)
 }
 
 func primary(rep *runtimevalidation.UnitReport) (f fault.Fault, failed bool) {
@@ -827,11 +796,7 @@ func rows(rep *runtimevalidation.UnitReport) int64 {
 }
 
 func partialFailurePolicy(mode string) (partialexecution.Policy, error) {
-	m := partialexecution.Mode(mode)
-	if m == "" {
-		m = partialexecution.SelectiveQuarantine
-	}
-	p, err := partialexecution.DefaultPolicy(m)
+	p, err := kernel.PartialFailurePolicy(mode)
 	if err != nil {
 		return p, invalid(err)
 	}

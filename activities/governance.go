@@ -2,17 +2,20 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/contextualflux/cfa/extension"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/internal/intent"
+	"github.com/contextualflux/cfa/internal/kernel"
 	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/signature"
@@ -27,10 +30,7 @@ type SignInput struct {
 }
 
 // Signed is a State Signature with its intent_signature_hash.
-type Signed struct {
-	Signature signature.Signature `json:"signature"`
-	Hash      string              `json:"intent_signature_hash"`
-}
+type Signed = kernel.Signed
 
 // SignedStage is step 6's outcome.
 type SignedStage struct {
@@ -41,12 +41,11 @@ type SignedStage struct {
 // Sign generates the State Signature with execution_context (step 6): the
 // confirmed contract is immutable from here on (5.2).
 func (a *Activities) Sign(ctx context.Context, st Step, in SignInput) (SignedStage, error) {
-	s := in.Signature.Canonical()
-	s.ExecutionContext = in.Consultation.ExecutionContext()
-	h, err := s.Hash()
+	signed, err := kernel.Sign(in.Signature, in.Consultation.ExecutionContext())
 	if err != nil {
 		return SignedStage{}, invalid(err)
 	}
+	s, h := signed.Signature, signed.Hash
 	outcome := "signed"
 	if in.Reason != "" {
 		outcome = "replanned"
@@ -101,21 +100,15 @@ func (a *Activities) Govern(ctx context.Context, st Step, in GovernInput) (Gover
 	if err != nil {
 		return Governed{}, fmt.Errorf("govern intent %s: %w", st.IntentID, err)
 	}
-	govern := policy.Govern
-	if in.Propose {
-		govern = policy.Propose
-	}
 	start := time.Now()
-	g, err := govern(in.Signed.Signature, env, a.Catalog, a.Bundle)
+	k, err := kernel.Govern(ctx, in.Signed.Signature, env, a.Catalog, a.Bundle, in.Propose, a.compliance())
 	a.Metrics.PolicyEvaluated("govern", time.Since(start))
 	if err != nil {
-		return Governed{}, invalid(err)
+		return Governed{}, kernelError(err)
 	}
-	if g, err = a.validateCompliance(ctx, g, env); err != nil {
-		return Governed{}, err
-	}
+	g := k.Governance
 	t := newTrail(st)
-	out := a.governed(t, g, in.Signed.Hash)
+	out := a.governed(t, k, in.Signed.Hash)
 	out.vote(g.Vote(decision.AuthorityPolicyEngine))
 	out.Stop = g.Decision == decision.Blocked || out.Proposed
 	if out.Proposed {
@@ -130,70 +123,69 @@ func (a *Activities) Govern(ctx context.Context, st Step, in GovernInput) (Gover
 // governed records each attempt and converts the governance for the
 // workflow; the final signature goes back only when it is not the one
 // governed (given is its hash), which keeps it out of the history twice.
-func (a *Activities) governed(t *trail, g policy.Governance, given string) Governed {
+// The compliance validators' faults are recorded with the last attempt.
+func (a *Activities) governed(t *trail, k kernel.Governed, given string) Governed {
+	g := k.Governance
 	out := Governed{Replans: g.Final.Replan, Proposed: g.Decision == decision.Replanned}
 	if g.FinalHash != given || out.Proposed {
 		out.Final = &Signed{Signature: g.Final, Hash: g.FinalHash}
 	}
 	var lines []string
-	for _, at := range g.Attempts {
+	for i, e := range k.Evaluations() {
+		at, ev := g.Attempts[i], e.Event
 		pa := PolicyAttempt{
-			Replan: at.Signature.Replan, SignatureHash: at.Hash,
-			Outcome: string(at.Evaluation.Outcome), Faults: at.Evaluation.Faults,
-		}
-		for _, r := range at.Evaluation.Fired {
-			pa.Rules = append(pa.Rules, r.Name)
-		}
-		for _, iv := range at.Evaluation.Interventions {
-			pa.Interventions = append(pa.Interventions, iv.String())
-		}
-		for _, w := range at.Evaluation.Warnings {
-			pa.Warnings = append(pa.Warnings, w.Code)
+			Replan: ev.Replan, SignatureHash: ev.IntentSignatureHash, Outcome: string(at.Evaluation.Outcome), Faults: at.Evaluation.Faults,
+			Rules: ev.Rules, Interventions: ev.Interventions, Warnings: ev.Warnings,
 		}
 		out.Attempts = append(out.Attempts, pa)
-		ev := events.PolicyEvaluation{Replan: pa.Replan, Rules: pa.Rules, Faults: faultCodes(pa.Faults), Interventions: pa.Interventions,
-			Warnings: pa.Warnings, IntentSignatureHash: pa.SignatureHash}
 		targets := []string{"signature:" + pa.SignatureHash}
 		switch at.Evaluation.Outcome {
 		case policy.Replan:
-			t.add(intent.StagePolicyEngine, "replanned", audit.ActionInvoke, targets, events.PolicyReplan(ev))
+			t.add(intent.StagePolicyEngine, e.Outcome, audit.ActionInvoke, targets, events.PolicyReplan(ev))
 		case policy.Block:
-			t.add(intent.StagePolicyEngine, "blocked", audit.ActionInvoke, targets, events.PolicyBlock(ev))
+			t.add(intent.StagePolicyEngine, e.Outcome, audit.ActionInvoke, targets, events.PolicyBlock(ev))
 		default:
-			t.add(intent.StagePolicyEngine, "approved", audit.ActionInvoke, targets, events.PolicyApprove(ev))
+			t.add(intent.StagePolicyEngine, e.Outcome, audit.ActionInvoke, targets, events.PolicyApprove(ev))
 		}
-		lines = append(lines, fmt.Sprintf("attempt %d: %s %s", pa.Replan, pa.Outcome, strings.Join(faultCodes(pa.Faults), ",")))
+		lines = append(lines, fmt.Sprintf("attempt %d: %s %s", pa.Replan, pa.Outcome, strings.Join(ev.Faults, ",")))
 	}
-	if g.Reason == policy.ReasonMaxReplanAttemptsExceeded {
-		t.add(intent.StagePolicyEngine, "blocked", audit.ActionInvoke, nil, events.MaxReplanAttemptsExceeded{
-			Reason: policy.ReasonMaxReplanAttemptsExceeded, Attempts: len(g.Attempts),
-		})
+	if x := k.Exceeded(); x != nil {
+		t.add(intent.StagePolicyEngine, "blocked", audit.ActionInvoke, nil, *x)
 	}
 	out.Summary = strings.Join(lines, "; ")
 	return out
 }
 
-// validateCompliance asks each external_compliance_validator about an
-// approved signature; any fault blocks it (whitepaper 9).
-func (a *Activities) validateCompliance(ctx context.Context, g policy.Governance, env registry.EnvironmentState) (policy.Governance, error) {
-	if g.Decision == decision.Blocked || g.Decision == decision.Replanned {
-		return g, nil
-	}
-	for _, v := range a.Extensions.ComplianceValidators {
-		faults, err := v.Validate(ctx, g.Final.Clone(), env.Clone())
+// compliance asks each external_compliance_validator about an approved
+// signature (whitepaper 9); each one's faults are completed with its name.
+func (a *Activities) compliance() kernel.Compliance {
+	return validators(a.Extensions.ComplianceValidators)
+}
+
+type validators []extension.ComplianceValidator
+
+func (vs validators) Validate(ctx context.Context, sig signature.Signature, env registry.EnvironmentState) ([]fault.Fault, error) {
+	var out []fault.Fault
+	for _, v := range vs {
+		faults, err := v.Validate(ctx, sig.Clone(), env.Clone())
 		if err != nil {
-			return g, fmt.Errorf("external_compliance_validator %s: %w", v.Name(), err)
+			return nil, fmt.Errorf("external_compliance_validator %s: %w", v.Name(), err)
 		}
-		if len(faults) == 0 {
-			continue
+		for _, f := range faults { // the validator's slice is not ours to change
+			out = append(out, policy.ExternalFault(v.Name(), f))
 		}
-		own := make([]fault.Fault, len(faults)) // the validator's slice is not ours to change
-		for i, f := range faults {
-			own[i] = policy.ExternalFault(v.Name(), f)
-		}
-		g = policy.BlockedBy(g, own)
 	}
-	return g, nil
+	return out, nil
+}
+
+// kernelError is a kernel error as the activity returns it: an invalid
+// input is never retried; anything else (an extension point that did not
+// answer) is.
+func kernelError(err error) error {
+	if errors.Is(err, kernel.ErrInvalidInput) {
+		return invalid(err)
+	}
+	return err
 }
 
 func faultCodes(fs []fault.Fault) []string {

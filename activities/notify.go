@@ -33,6 +33,10 @@ type Notification struct {
 	Text string `json:"intent,omitempty"`
 	// Answer says how to answer an open escalation.
 	Answer string `json:"answer,omitempty"`
+	// SkillID and PausedSchedules tell of a skill that left service
+	// (skill_out_of_service: demoted or retired, ADR 0129).
+	SkillID         string   `json:"skill_id,omitempty"`
+	PausedSchedules []string `json:"paused_schedules,omitempty"`
 }
 
 // Notifier delivers notifications: always a structured log line, and a JSON

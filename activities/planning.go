@@ -15,16 +15,17 @@ import (
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/catalog"
-	"github.com/contextualflux/cfa/internal/codegen"
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/internal/intent"
+	"github.com/contextualflux/cfa/internal/kernel"
 	"github.com/contextualflux/cfa/internal/planner"
-	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/precost"
 	"github.com/contextualflux/cfa/internal/projection"
 	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/signature"
+	"github.com/contextualflux/cfa/internal/skill"
 	"github.com/contextualflux/cfa/internal/staticcheck"
 )
 
@@ -38,10 +39,7 @@ type PreCostInput struct {
 }
 
 // PreCost is the Pre-cost Estimator's estimate and threshold verdict.
-type PreCost struct {
-	Estimate precost.Estimate `json:"estimate"`
-	Verdict  precost.Verdict  `json:"verdict"`
-}
+type PreCost = kernel.PreCost
 
 // Estimated is step 8's outcome; Verdict.Action says what comes next.
 type Estimated struct {
@@ -57,7 +55,7 @@ func (a *Activities) EstimatePreCost(ctx context.Context, st Step, in PreCostInp
 	if err != nil {
 		return Estimated{}, fmt.Errorf("pre-cost of intent %s: %w", st.IntentID, err)
 	}
-	key, err := in.Signed.Signature.ShapeHash()
+	key, err := skill.Key(in.Signed.Signature) // the skill: the history of its runs (ADR 0121)
 	if err != nil {
 		return Estimated{}, invalid(err)
 	}
@@ -70,7 +68,7 @@ func (a *Activities) EstimatePreCost(ctx context.Context, st Step, in PreCostInp
 		hist[i] = precost.Run{At: r.ExecutedAt, ActualDBU: r.ActualDBU, ActualShuffleGB: r.ActualShuffleGB}
 	}
 	backend := a.Extensions.CostEstimator
-	e, err := backend.Estimate(ctx, precost.Input{
+	pc, err := kernel.EstimatePreCost(ctx, backend, precost.Input{
 		Signature: in.Signed.Signature.Clone(), Catalog: a.Catalog, Environment: env.Clone(),
 		History: hist, Now: st.At, CostCeilingDBU: in.CostCeilingDBU,
 	})
@@ -80,27 +78,21 @@ func (a *Activities) EstimatePreCost(ctx context.Context, st Step, in PreCostInp
 		}
 		return Estimated{}, fmt.Errorf("pre-cost of intent %s: pre_cost_estimator_backend %s: %w", st.IntentID, backend.Name(), err)
 	}
-	v := precost.Evaluate(e, in.CostCeilingDBU)
-	rec := events.PreCostEstimated{
-		EstimatedDBU: e.EstimatedDBU, EstimatedShuffleGB: e.EstimatedShuffleGB, CostRiskScore: e.CostRiskScore,
-		Confidence: e.Confidence, Basis: e.Basis, HistoryRuns: e.HistoryRuns, CostCeilingDBU: v.CostCeilingDBU,
-		Action: v.Action, Reason: v.Reason, Intervention: v.Intervention, Fault: v.Fault,
-	}
+	e, v := pc.Estimate, pc.Verdict
+	name := ""
 	if _, shipped := backend.(extension.ShippedCostEstimator); !shipped {
-		rec.Backend = backend.Name()
+		name = backend.Name()
 	}
+	rec := kernel.PreCostRecord(pc, name)
 	t := newTrail(st)
 	t.add(intent.StagePreCost, string(v.Action), audit.ActionInvoke, []string{"signature:" + in.Signed.Hash}, rec)
 	out := Estimated{PreCost: PreCost{Estimate: e, Verdict: v}, Stage: Stage{Summary: fmt.Sprintf("%.2f DBU of a %.0f DBU ceiling (confidence %.2f, %s): %s",
 		e.EstimatedDBU, v.CostCeilingDBU, e.Confidence, e.Basis, v.Action)}}
-	switch v.Action {
-	case precost.ActionProceed, precost.ActionEscalate:
-		// An escalation that is not approved adds the Confirmation
-		// Orchestrator's block to this approval of the spend estimate.
-		out.vote(decision.Vote{Authority: decision.AuthorityPreCostEstimator, Outcome: decision.Approved, Reason: v.Reason})
-	case precost.ActionForceReplanWithFilter:
-	default:
-		out.stop(precost.BlockVote(v))
+	switch vote, stop := kernel.PreCostVote(v); {
+	case stop:
+		out.stop(vote)
+	case vote.Authority != "":
+		out.vote(vote)
 	}
 	a.log(st.IntentID, intent.StagePreCost).Info("pre-cost estimate",
 		zap.Float64("estimated_dbu", e.EstimatedDBU), zap.Float64("confidence", e.Confidence),
@@ -130,38 +122,24 @@ func (a *Activities) ReplanForCost(ctx context.Context, st Step, in CostReplanIn
 	if err != nil {
 		return Governed{}, fmt.Errorf("replan for cost of intent %s: %w", st.IntentID, err)
 	}
-	replan := policy.ReplanWith
-	if in.Propose {
-		replan = policy.ProposeWith
-	}
 	start := time.Now()
-	g, err := replan(in.Signed.Signature, []policy.Intervention{{Op: v.Intervention.Op, LastDays: v.Intervention.LastDays}}, *v.Fault, env, a.Catalog, a.Bundle)
+	k, err := kernel.ReplanForCost(ctx, in.Signed.Signature, v, env, a.Catalog, a.Bundle, in.Propose, a.compliance())
 	a.Metrics.PolicyEvaluated("cost_replan", time.Since(start))
 	if err != nil {
-		return Governed{}, invalid(err)
+		return Governed{}, kernelError(err)
 	}
-	if g, err = a.validateCompliance(ctx, g, env); err != nil {
-		return Governed{}, err
-	}
+	g := k.Governance
 	t := newTrail(st)
 	target := []string{"signature:" + in.Signed.Hash}
+	outcome, rec := kernel.CostReplanEvent(v, k)
+	t.add(intent.StagePreCost, outcome, audit.ActionInvoke, target, rec)
 	if g.Decision == decision.Replanned {
-		t.add(intent.StagePreCost, "replanned", audit.ActionInvoke, target, events.PreCostReplanProposed{
-			Fault: v.Fault, Intervention: v.Intervention, HintEstimatedDBU: v.HintEstimatedDBU, Reason: g.Reason, ProposedSignatureHash: g.FinalHash,
-		})
 		out := Governed{Final: &Signed{Signature: g.Final, Hash: g.FinalHash}, Replans: g.Final.Replan, Proposed: true,
 			Stage: Stage{Summary: fmt.Sprintf("replan %d proposed: %s; resubmit it for the next cycle", g.Final.Replan, g.FinalHash[:16])}}
 		out.stop(g.CostReplanVote())
 		return out, a.finish(ctx, t, &out.Stage)
 	}
-	outcome := "replanned"
-	if g.Decision == decision.Blocked {
-		outcome = "blocked"
-	}
-	t.add(intent.StagePreCost, outcome, audit.ActionInvoke, target, events.PreCostReplan{
-		Fault: v.Fault, Intervention: v.Intervention, HintEstimatedDBU: v.HintEstimatedDBU, Reason: g.Reason, Faults: faultCodes(g.Faults),
-	})
-	out := a.governed(t, g, in.Signed.Hash)
+	out := a.governed(t, k, in.Signed.Hash)
 	if g.Decision == decision.Blocked {
 		out.Summary = "replan blocked: " + g.Reason
 		out.stop(g.CostReplanVote())
@@ -198,6 +176,8 @@ type Planning struct {
 	// (Verify against the signature and catalog, Conform to Governed),
 	// applied after Static Validation has judged its code.
 	Conformance *fault.Fault `json:"conformance,omitempty"`
+	// ServedBy is the persisted skill whose frozen plan is reused.
+	ServedBy *events.SkillServed `json:"served_by_skill,omitempty"`
 }
 
 // Planned is step 9's outcome.
@@ -213,34 +193,28 @@ func (a *Activities) PlanExecution(ctx context.Context, st Step, in PlanInput) (
 	out = Planned{Planning: Planning{SignatureHash: in.Signed.Hash, PreCost: &in.PreCost, DryRun: in.DryRun}}
 	defer func() { out.Planning.PreCost = nil }() // the workflow has it: not again in the history
 	t := newTrail(st)
-	if len(in.Signed.Signature.Targets()) == 0 && in.Supplied == nil {
+	k, err := kernel.Plan(kernel.PlanInput{Signed: in.Signed, AsOf: in.AsOf, Composite: in.Composite, Supplied: in.Supplied}, a.Catalog)
+	if err != nil {
+		return out, invalid(err)
+	}
+	if k.ReadOnly {
 		out.Summary = "read-only intent: nothing is written, so there is no plan, code or static validation"
 		out.Stop = true
 		return out, a.recordPlanning(ctx, st, out.Planning, nil, nil, true)
 	}
-	p, perr := planner.Plan(in.Signed.Signature, a.Catalog, planner.Options{AsOf: in.AsOf, Composite: in.Composite})
-	var refusal *fault.Fault
-	switch {
-	case errors.Is(perr, planner.ErrInvalidOptions):
-		return out, invalid(perr)
-	case perr != nil:
-		f := planner.RefusalFault(perr)
-		refusal = &f
-	case in.Supplied != nil:
-		if refusal = planner.CheckSupplied(*in.Supplied, in.Signed.Hash, a.Catalog.SnapshotVersion); refusal == nil {
-			// Checked against the signature, the catalog and the governed
-			// plan before any code exists; Static Validation applies the
-			// finding after judging the code (docs/adr/0075, 0112).
-			out.Planning.Plan, out.Planning.Governed = in.Supplied, &p
-			out.Planning.Conformance = planner.Conformance(*in.Supplied, p, in.Signed.Signature, a.Catalog)
+	refusal := k.Refusal
+	out.Planning.Plan, out.Planning.Governed, out.Planning.Conformance = k.Plan, k.Governed, k.Conformance
+	if refusal == nil && in.Supplied == nil {
+		served, note, err := a.serve(ctx, st, in.Signed.Signature, *k.Plan)
+		if err != nil {
+			return out, err
 		}
-	default:
-		out.Planning.Plan = &p
+		out.Planning.Plan, out.Planning.ServedBy = &served, note
 	}
 	if refusal != nil {
 		t.add(intent.StagePlanner, "refused", audit.ActionInvoke, []string{"signature:" + in.Signed.Hash}, events.ExecutionPlanRefused{Fault: *refusal})
 		out.Summary = "refused: " + refusal.Message
-		out.stop(planVote(decision.AuthorityExecutionPlanner, *refusal))
+		out.stop(kernel.PlanVote(decision.AuthorityExecutionPlanner, *refusal))
 		if err := a.finish(ctx, t, &out.Stage); err != nil {
 			return out, err
 		}
@@ -254,11 +228,14 @@ func (a *Activities) PlanExecution(ctx context.Context, st Step, in PlanInput) (
 	t.add(intent.StagePlanner, "planned", audit.ActionWrite, []string{"plan:" + plan.Hash}, events.ExecutionPlanGenerated{
 		PlanHash: plan.Hash, IntentSignatureHash: plan.SignatureHash, Steps: stepIDs, Strategy: plan.Strategy,
 		ConsistencyUnit: plan.ConsistencyUnit, ConsistencyRule: plan.ConsistencyRule, Window: plan.Window,
-		Target: plan.Target, Supplied: in.Supplied != nil,
+		Target: plan.Target, Supplied: in.Supplied != nil, ServedBy: out.Planning.ServedBy,
 	})
 	supplied := ""
 	if in.Supplied != nil {
 		supplied = ", supplied by an external planner"
+	}
+	if s := out.Planning.ServedBy; s != nil {
+		supplied = fmt.Sprintf(", reused from skill %s (%s, promoted from intent %s)", short(s.SkillID), s.State, s.SourceIntentID)
 	}
 	out.Summary = fmt.Sprintf("plan %s: %d steps, %s, consistency_unit %s%s", plan.Hash[:16], len(plan.Steps), plan.Strategy, plan.ConsistencyUnit, supplied)
 	a.log(st.IntentID, intent.StagePlanner).Info("execution plan",
@@ -267,31 +244,46 @@ func (a *Activities) PlanExecution(ctx context.Context, st Step, in PlanInput) (
 	return out, a.finish(ctx, t, &out.Stage)
 }
 
-func planVote(by decision.Authority, f fault.Fault) decision.Vote {
-	return decision.Vote{Authority: by, Outcome: decision.Blocked, Reason: f.Message, Faults: []fault.Fault{f}}
+// serve reuses the artifact of the signature's skill when the skill is
+// served (persisted_active or watchlist, ADR 0129): its frozen plan,
+// rebound to this run, which Rebind proves byte-identical to fresh, the
+// plan just made (I8). A skill that is not served, or whose artifact does
+// not fit this run (the catalog or planner changed), leaves the plan made
+// just in time.
+func (a *Activities) serve(ctx context.Context, st Step, sig signature.Signature, fresh planner.ExecutionPlan) (planner.ExecutionPlan, *events.SkillServed, error) {
+	id, err := skill.Key(sig)
+	if err != nil {
+		return fresh, nil, invalid(err)
+	}
+	sk, err := a.Store.Skill(ctx, id)
+	switch {
+	case errors.Is(err, db.ErrSkillNotFound):
+		return fresh, nil, nil
+	case err != nil:
+		return fresh, nil, fmt.Errorf("plan intent %s: look up its skill: %w", st.IntentID, err)
+	case !skill.Served(sk.State) || len(sk.Artifact) == 0:
+		return fresh, nil, nil
+	}
+	log := a.log(st.IntentID, intent.StagePlanner)
+	var art skill.Artifact
+	if err := json.Unmarshal(sk.Artifact, &art); err != nil {
+		log.Error("the skill's artifact is unreadable; planned just in time", zap.String("skill_id", id), zap.Error(err))
+		return fresh, nil, nil
+	}
+	plan, err := art.Rebind(fresh)
+	if err != nil {
+		log.Warn("the skill's artifact is not served; planned just in time", zap.String("skill_id", id), zap.Error(err))
+		return fresh, nil, nil
+	}
+	log.Info("plan reused from a persisted skill", zap.String("skill_id", id), zap.String("source_intent_id", art.SourceIntentID))
+	return plan, &events.SkillServed{SkillID: id, State: string(sk.State), SourceIntentID: art.SourceIntentID,
+		FrozenPlanHash: art.PlanHash, PlanTemplateHash: art.PlanTemplateHash}, nil
 }
 
 // Code is the generated code of a plan: the Postgres artifact is what the
 // sandbox runs and Static Validation analyses; the others (dbt, and the
 // custom_template_library's) are artifacts for users who run elsewhere.
-type Code struct {
-	Postgres codegen.Artifact   `json:"postgres"`
-	Others   []codegen.Artifact `json:"others,omitempty"`
-}
-
-// Artifacts lists every artifact, Postgres first.
-func (c Code) Artifacts() []codegen.Artifact {
-	return append([]codegen.Artifact{c.Postgres}, c.Others...)
-}
-
-// Script is the Postgres artifact as one script.
-func (c Code) Script() string {
-	var b strings.Builder
-	for _, f := range c.Postgres.Files {
-		b.WriteString(f.Content)
-	}
-	return b.String()
-}
+type Code = kernel.Code
 
 // GenerateInput is step 9's code generation: the plan to render.
 type GenerateInput struct {
@@ -313,39 +305,22 @@ func (a *Activities) GenerateCode(ctx context.Context, st Step, in GenerateInput
 	}
 	out := Generated{}
 	t := newTrail(st)
-	backends := []codegen.Backend{codegen.Postgres{}}
-	for _, b := range a.Extensions.Templates.Backends() {
-		if b.Name() != (codegen.Postgres{}).Name() {
-			backends = append(backends, b)
+	code, refusal := kernel.Generate(*p, a.Catalog, a.Extensions.Templates.Backends())
+	if f := refusal; f != nil {
+		t.add(intent.StageCodeGen, "refused", audit.ActionInvoke, []string{"plan:" + p.Hash}, events.CodeGenerationRefused{Fault: *f})
+		out.Summary = "refused: " + f.Message
+		out.stop(kernel.PlanVote(decision.AuthorityStaticValidation, *f))
+		if err := a.finish(ctx, t, &out.Stage); err != nil {
+			return out, err
 		}
+		return out, a.recordPlanning(ctx, st, in.Planning, nil, nil, false)
 	}
-	rec := events.CodeGenerated{PlanHash: p.Hash, Artifacts: map[string]events.Artifact{}}
+	out.Code = code
 	var hashes []string
-	for i, b := range backends {
-		art, err := b.Generate(*p, a.Catalog)
-		if err != nil {
-			f := codegen.RefusalFault(b.Name(), err)
-			t.add(intent.StageCodeGen, "refused", audit.ActionInvoke, []string{"plan:" + p.Hash}, events.CodeGenerationRefused{Fault: f})
-			out.Summary = "refused: " + f.Message
-			out.stop(planVote(decision.AuthorityStaticValidation, f))
-			if err := a.finish(ctx, t, &out.Stage); err != nil {
-				return out, err
-			}
-			return out, a.recordPlanning(ctx, st, in.Planning, nil, nil, false)
-		}
-		if i == 0 {
-			out.Code.Postgres = art
-		} else {
-			out.Code.Others = append(out.Code.Others, art)
-		}
-		files := make([]string, len(art.Files))
-		for j, f := range art.Files {
-			files[j] = f.Path
-		}
-		rec.Artifacts[art.Backend] = events.Artifact{Hash: art.Hash, Files: files}
+	for _, art := range code.Artifacts() {
 		hashes = append(hashes, fmt.Sprintf("%s %s", art.Backend, art.Hash[:16]))
 	}
-	t.add(intent.StageCodeGen, "generated", audit.ActionWrite, []string{"code:" + out.Code.Postgres.Hash}, rec)
+	t.add(intent.StageCodeGen, "generated", audit.ActionWrite, []string{"code:" + out.Code.Postgres.Hash}, code.Record(p.Hash))
 	out.Summary = strings.Join(hashes, ", ")
 	a.log(st.IntentID, intent.StageCodeGen).Info("code generated", zap.String("plan_hash", p.Hash), zap.Strings("artifacts", hashes))
 	return out, a.finish(ctx, t, &out.Stage)
@@ -375,27 +350,17 @@ func (a *Activities) ValidateStatic(ctx context.Context, st Step, in StaticInput
 	if p == nil {
 		return Validated{}, invalid(fmt.Errorf("static validation of intent %s: no plan; run PlanExecution first", st.IntentID))
 	}
-	out := Validated{Target: p.Target}
-	planned := decision.Vote{Authority: decision.AuthorityExecutionPlanner, Outcome: decision.Approved, Reason: "plan " + p.Hash}
-	if p.PublishOnly() && in.Planning.Governed == nil {
-		out.Summary, out.PublishOnly, out.Stop = "no statement to analyse: publish-only plan", true, in.Planning.DryRun
-		out.vote(planned)
+	k, err := kernel.ValidateStatic(kernel.StaticInput{Plan: p, Governed: in.Planning.Governed, Conformance: in.Planning.Conformance,
+		DryRun: in.Planning.DryRun, Code: in.Code}, a.Catalog)
+	if err != nil {
+		return Validated{}, invalid(fmt.Errorf("static validation of intent %s: %w", st.IntentID, err))
+	}
+	out := Validated{Target: p.Target, PublishOnly: k.PublishOnly}
+	out.Summary, out.Votes, out.Stop = k.Summary, k.Votes, k.Stop
+	if k.PublishOnly {
 		return out, a.recordPlanning(ctx, st, in.Planning, &in.Code, nil, false)
 	}
-	governed := *p
-	if in.Planning.Governed != nil {
-		governed = *in.Planning.Governed
-	}
-	rules, err := codegen.Postgres{}.StaticRules(governed, a.Catalog)
-	if err != nil {
-		return out, invalid(fmt.Errorf("static validation of intent %s: %w", st.IntentID, err))
-	}
-	rep := staticcheck.Report{Passed: true, Violations: []staticcheck.Violation{}}
-	for _, f := range in.Code.Postgres.Files {
-		r := staticcheck.Validate(f.Content, rules)
-		rep.Passed = rep.Passed && r.Passed
-		rep.Violations = append(rep.Violations, r.Violations...)
-	}
+	rep := *k.Report
 	out.Static = &events.StaticSummary{Passed: rep.Passed, Violated: rep.Violated()}
 	outcome := "passed"
 	if !rep.Passed {
@@ -405,41 +370,8 @@ func (a *Activities) ValidateStatic(ctx context.Context, st Step, in StaticInput
 	hash := in.Code.Postgres.Hash
 	t.add(intent.StageStatic, outcome, audit.ActionInvoke, []string{"code:" + hash}, events.CodeAnalysis{CodeHash: hash, Passed: rep.Passed, Violations: rep.Violations})
 	a.log(st.IntentID, intent.StageStatic).Info("code analysis", zap.Bool("passed", rep.Passed), zap.Strings("violated_rules", rep.Violated()), zap.String("code_hash", hash))
-	f := in.Planning.Conformance
-	if g := in.Planning.Governed; f == nil && g != nil {
-		// Again here: the plan whose code was judged stays inside the
-		// governed envelope (docs/adr/0112).
-		if err := planner.Conform(*p, *g); err != nil {
-			ff := planner.RefusalFault(err)
-			f = &ff
-		}
-	}
-	if f != nil {
-		// A supplied plan whose code is safe may still not be the approved
-		// signature's plan; one outside the signed envelope is a Static
-		// Safety Fault.
+	if f := k.Refused; f != nil {
 		t.add(intent.StagePlanner, "refused", audit.ActionInvoke, []string{"plan:" + p.Hash}, events.ExecutionPlanRefused{Fault: *f})
-	}
-	switch {
-	case !rep.Passed:
-		out.Summary = "blocked: " + strings.Join(rep.Violated(), ", ")
-		v := rep.Vote(hash)
-		if f != nil {
-			v.Faults = append(v.Faults, *f)
-		}
-		out.stop(v)
-	case f != nil:
-		by := decision.AuthorityExecutionPlanner
-		if f.Family == fault.StaticSafetyFaults {
-			by = decision.AuthorityStaticValidation
-		}
-		out.Summary = "supplied plan refused: " + f.Message
-		out.stop(planVote(by, *f))
-	default:
-		out.Summary = "passed"
-		out.vote(planned)
-		out.vote(rep.Vote(hash))
-		out.Stop = in.Planning.DryRun
 	}
 	if err := a.finish(ctx, t, &out.Stage); err != nil {
 		return out, err

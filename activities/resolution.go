@@ -11,12 +11,14 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/extension"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/bounds"
+	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/concurrency"
-	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/intent"
+	"github.com/contextualflux/cfa/internal/kernel"
 	"github.com/contextualflux/cfa/internal/projection"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/resolution"
@@ -151,36 +153,21 @@ func (a *Activities) Normalize(ctx context.Context, st Step, in NormalizeInput) 
 	if err != nil {
 		return Normalized{}, fmt.Errorf("normalize intent %s: %w", st.IntentID, err)
 	}
-	res, rec, err := a.resolve(ctx, in, env)
+	k, err := kernel.Normalize(ctx, kernel.NormalizeInput{Text: in.Text, Signature: in.Signature}, a.Catalog, env, normalizer{a.Extensions})
 	if err != nil {
-		return Normalized{}, fmt.Errorf("normalize intent %s: %w", st.IntentID, err)
+		return Normalized{}, kernelError(fmt.Errorf("normalize intent %s: %w", st.IntentID, err))
 	}
-	outcome := "resolved"
-	var outOfBounds *decision.Vote
-	if res.Resolved {
-		// Text, a custom resolver or the enrichment hook can produce what a
-		// submitted signature may not: check the resolved one too.
-		if err := bounds.Signature(res.Signature); err != nil {
-			v := bounds.Vote(err)
-			outOfBounds = &v
-			res.Resolved, res.Reason, outcome = false, v.Reason, "out_of_bounds"
-		}
-	} else {
-		outcome = "unresolved"
-	}
-	rec.Confidence, rec.AmbiguityLevel, rec.CompetingInterpretations = res.ConfidenceScore, res.AmbiguityLevel, res.CompetingInterpretations
-	rec.ConfirmationMode, rec.ConfirmationTriggers = res.ConfirmationMode, res.ConfirmationTriggers
-	rec.EnvironmentConstraintsInjected, rec.EnvironmentStateConsulted, rec.Reason = res.EnvironmentConstraintsInjected, true, res.Reason
+	res, rec := k.Resolution, k.Record
 	t := newTrail(st)
-	t.add(intent.StageNormalizer, outcome, audit.ActionInvoke, datasetTargets(res.Signature.DatasetNames()), rec)
+	t.add(intent.StageNormalizer, k.Outcome, audit.ActionInvoke, datasetTargets(res.Signature.DatasetNames()), rec)
 	out := Normalized{Resolution: res, Stage: Stage{Summary: fmt.Sprintf("confidence %.2f, ambiguity %s, mode %s", res.ConfidenceScore, res.AmbiguityLevel, res.ConfirmationMode)}}
 	switch {
-	case outOfBounds != nil:
-		out.Summary = "blocked: " + outOfBounds.Reason
-		out.stop(*outOfBounds)
-	case !res.Resolved:
+	case k.Stop != nil && k.Outcome == "unresolved":
 		out.Summary = "unresolved: " + res.Reason
-		out.stop(resolution.UnresolvedVote(res.Reason))
+		out.stop(*k.Stop)
+	case k.Stop != nil:
+		out.Summary = "blocked: " + k.Stop.Reason
+		out.stop(*k.Stop)
 	}
 	a.log(st.IntentID, intent.StageNormalizer).Info("semantic resolution",
 		zap.Bool("resolved", res.Resolved), zap.Float64("confidence_score", res.ConfidenceScore),
@@ -188,55 +175,38 @@ func (a *Activities) Normalize(ctx context.Context, st Step, in NormalizeInput) 
 	return out, a.finish(ctx, t, &out.Stage)
 }
 
-// resolve asks the custom domain resolvers first (text only), then the
-// shipped normalizer, and applies the enrichment hook and the scorer.
-func (a *Activities) resolve(ctx context.Context, in NormalizeInput, env registry.EnvironmentState) (resolution.SemanticResolution, events.SemanticResolution, error) {
-	var rec events.SemanticResolution
-	var res resolution.SemanticResolution
-	resolved := false
-	if in.Signature == nil {
-		for _, r := range a.Extensions.DomainResolvers {
-			draft, err := r.Resolve(ctx, in.Text, a.Catalog, env.Clone())
-			if err != nil {
-				return res, rec, fmt.Errorf("custom_domain_resolver %s: %w", r.Name(), err)
-			}
-			if draft == nil {
-				continue
-			}
-			raw := draft.Signature
-			rec.Resolver, rec.Raw = r.Name(), &raw
-			res = resolution.Complete(draft.Signature, draft.Confidence, draft.Competing, a.Catalog, env)
-			resolved = true
-			break
-		}
-	}
-	switch {
-	case resolved:
-	case in.Signature != nil:
-		res = resolution.ResolveStructured(*in.Signature, a.Catalog, env)
-	default:
-		res = resolution.Resolve(in.Text, a.Catalog, env)
-	}
-	if !res.Resolved {
-		return res, rec, nil
-	}
-	if h := a.Extensions.CatalogEnrichment; h != nil {
-		enriched, err := h.Enrich(ctx, res.Signature.Clone(), a.Catalog)
+// normalizer answers the intent_normalizer's extension points for the
+// kernel: the custom domain resolvers in order, the enrichment hook and
+// the confidence scorer in force.
+type normalizer struct{ ext extension.Points }
+
+func (n normalizer) Resolve(ctx context.Context, text string, cat *catalog.Catalog, env registry.EnvironmentState) (string, *kernel.Draft, error) {
+	for _, r := range n.ext.DomainResolvers {
+		draft, err := r.Resolve(ctx, text, cat, env.Clone())
 		if err != nil {
-			return res, rec, fmt.Errorf("catalog_enrichment_hook: %w", err)
+			return r.Name(), nil, err
 		}
-		res = resolution.WithEnrichment(res, enriched, env)
-	}
-	if s := a.Extensions.ConfidenceScorer; s != nil {
-		probe := res
-		probe.Signature = res.Signature.Clone()
-		score, err := s.Score(ctx, probe)
-		if err != nil {
-			return res, rec, fmt.Errorf("confidence_scorer_override: %w", err)
+		if draft != nil {
+			return r.Name(), &kernel.Draft{Signature: draft.Signature, Confidence: draft.Confidence, Competing: draft.Competing}, nil
 		}
-		res = resolution.WithConfidence(res, score, env)
 	}
-	return res, rec, nil
+	return "", nil, nil
+}
+
+func (n normalizer) Enrich(ctx context.Context, sig signature.Signature, cat *catalog.Catalog) (signature.Signature, bool, error) {
+	if n.ext.CatalogEnrichment == nil {
+		return signature.Signature{}, false, nil
+	}
+	out, err := n.ext.CatalogEnrichment.Enrich(ctx, sig, cat)
+	return out, true, err
+}
+
+func (n normalizer) Score(ctx context.Context, res resolution.SemanticResolution) (float64, bool, error) {
+	if n.ext.ConfidenceScorer == nil {
+		return 0, false, nil
+	}
+	score, err := n.ext.ConfidenceScorer.Score(ctx, res)
+	return score, true, err
 }
 
 // ScopeCheckInput is step 3: the resolved signature, the snapshot it was

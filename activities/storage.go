@@ -15,6 +15,7 @@ import (
 	"github.com/contextualflux/cfa/internal/lifecycle"
 	"github.com/contextualflux/cfa/internal/policy"
 	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/replay"
 	"github.com/contextualflux/cfa/internal/signature"
 )
 
@@ -41,6 +42,10 @@ type Storage interface {
 	Partitions(ctx context.Context, d catalog.Dataset, from, to string) ([]string, error)
 	EnsureSandboxRole(ctx context.Context, cat *catalog.Catalog, scope dataplane.Scope) (string, error)
 	RunUnit(ctx context.Context, r db.UnitRun) (db.UnitRunResult, error)
+	RecordUnitFingerprint(ctx context.Context, r db.UnitFingerprintRecord) error
+	// ReplayRecord is an intent's record for replay.Check, the Promotion
+	// Engine's I8 signal (ADR 0127).
+	ReplayRecord(ctx context.Context, intentID string) (replay.Record, error)
 	UnitFailures(ctx context.Context, intentID, unitKey string) (int, error)
 	RecordUnitFailure(ctx context.Context, intentID, unitKey, code string, report []byte) (int, error)
 	PanicRollback(ctx context.Context, target catalog.Dataset, intentID string, keys []string, faultCode string) ([]string, error)
@@ -54,6 +59,16 @@ type Storage interface {
 	// The skill registry (5.12, ADR 0121).
 	EnsureSkill(ctx context.Context, sig signature.Signature) (db.Skill, bool, error)
 	ApplySkillTransition(ctx context.Context, c db.SkillChange) (db.SkillTransition, error)
+	Skill(ctx context.Context, id string) (db.Skill, error)
+	SkillHistory(ctx context.Context, id string) ([]db.SkillTransition, error)
+	NotReproducible(ctx context.Context, unit string) (string, error)
+
+	// Schedules and their standing approvals (ADR 0124, 0125).
+	BindScheduleSkill(ctx context.Context, name, skillID string) (bool, error)
+	SchedulesOfSkill(ctx context.Context, skillID string) ([]db.Schedule, error)
+	SetSchedulePaused(ctx context.Context, name string, paused bool, reason string, by audit.Principal) (db.Schedule, error)
+	StandingApprovals(ctx context.Context, name, skillID string) ([]db.StandingApproval, error)
+	GrantStandingApproval(ctx context.Context, g db.StandingGrant) (db.StandingApproval, error)
 
 	Escalations(ctx context.Context) ([]db.Escalation, error)
 	ReviewedEscalations(ctx context.Context, datasets []string) ([]db.Escalation, error)

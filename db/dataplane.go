@@ -118,6 +118,9 @@ type UnitRun struct {
 	Role string
 	// Script is the statically validated code, redirected to staging.
 	Script string
+	// Sources are the datasets the plan reads: their rows, as the unit
+	// reads them, are fingerprinted with its output (ADR 0128).
+	Sources []catalog.Dataset
 	// Heartbeat is called every HeartbeatEvery while the script runs, so a
 	// worker that dies is noticed while a long statement is in flight.
 	Heartbeat      func()
@@ -128,6 +131,8 @@ type UnitRun struct {
 type UnitRunResult struct {
 	Metrics     dataplane.Metrics
 	StagedBytes int64
+	// Fingerprints are what the unit read and staged, for replay.
+	Fingerprints dataplane.UnitFingerprints
 }
 
 // RunUnit runs one attempt of a unit in one transaction on the sandbox
@@ -174,7 +179,10 @@ func (s *Store) RunUnit(ctx context.Context, r UnitRun) (UnitRunResult, error) {
 		if out.Metrics, err = dataplane.MeasureUnit(ctx, tx, r.Target, r.Unit.IntentID, r.Unit.Key); err != nil {
 			return err
 		}
-		out.StagedBytes, err = dataplane.StagedBytes(ctx, tx, r.Target, r.Unit.IntentID, r.Unit.Key)
+		if out.StagedBytes, err = dataplane.StagedBytes(ctx, tx, r.Target, r.Unit.IntentID, r.Unit.Key); err != nil {
+			return err
+		}
+		out.Fingerprints, err = dataplane.FingerprintUnit(ctx, tx, r.Target, r.Sources, r.Unit)
 		return err
 	})
 	if err != nil {

@@ -74,3 +74,17 @@ func (s *Store) SkillExecutions(ctx context.Context, unit string, since, until t
 	}
 	return out, nil
 }
+
+// NotReproducible returns the earliest execution of the promotion unit
+// whose replay differed (I8), or "" when every one replayed: a skill with
+// one is blocked from promotion for good.
+func (s *Store) NotReproducible(ctx context.Context, unit string) (string, error) {
+	ids, err := s.q.FirstNotReproducible(ctx, unit)
+	if err != nil {
+		return "", fmt.Errorf("read the reproducibility of skill %s: %w", unit, err)
+	}
+	if len(ids) == 0 {
+		return "", nil
+	}
+	return ids[0], nil
+}

@@ -136,6 +136,13 @@ var workerGrants = []struct{ table, privileges string }{
 	// Every bundle and catalog in force, recorded at start (ADR 0122).
 	{"policy_bundles", "SELECT, INSERT"},
 	{"catalog_snapshots", "SELECT, INSERT"},
+	// What each unit attempt read and wrote, for replay (ADR 0128).
+	{"unit_fingerprints", "SELECT, INSERT"},
+	// A schedule's spec never changes; it is bound to a skill once,
+	// paused and unpaused, and deleted by a mark (ADR 0124).
+	{"schedules", "SELECT, INSERT, UPDATE (skill_id, paused, paused_reason, updated_at, deleted_at)"},
+	// A standing approval is insert-only but for its revocation (ADR 0125).
+	{"standing_approvals", "SELECT, INSERT, UPDATE (revoked_at, revoked_by, revoke_reason)"},
 	{"goose_db_version", "SELECT"}, // the worker checks the schema is current
 }
 

@@ -107,6 +107,11 @@ type SkillChange struct {
 	// same skill and cause returns the transition the first recorded
 	// (e.g. intent:<id> for the evaluation of one intent's execution).
 	Cause string
+	// Promotion is what the promoted trigger freezes (required with it,
+	// refused with any other): the skill's artifact and generation
+	// metadata are written with the transition, whose evidence records the
+	// artifact's references and the metadata (ADR 0129).
+	Promotion *skill.Promotion
 }
 
 // EnsureSkill registers the skill of sig, ephemeral, unless it is
@@ -266,7 +271,11 @@ func (s *Store) ApplySkillTransition(ctx context.Context, c SkillChange) (SkillT
 		}); err != nil {
 			return fmt.Errorf("record transition %d: %w", seq, err)
 		}
-		if err := q.MoveSkill(ctx, dbsqlc.MoveSkillParams{SkillID: c.SkillID, State: string(to), LastSeq: seq, UpdatedAt: now}); err != nil {
+		if c.Promotion != nil {
+			if err := promote(ctx, q, c, to, seq, now); err != nil {
+				return err
+			}
+		} else if err := q.MoveSkill(ctx, dbsqlc.MoveSkillParams{SkillID: c.SkillID, State: string(to), LastSeq: seq, UpdatedAt: now}); err != nil {
 			return fmt.Errorf("move skill to %s: %w", to, err)
 		}
 		return auditSkillTransition(ctx, q, out)
@@ -277,10 +286,60 @@ func (s *Store) ApplySkillTransition(ctx context.Context, c SkillChange) (SkillT
 	return out, nil
 }
 
+// promote moves the skill onto its promoted transition with the artifact
+// and generation metadata it froze.
+func promote(ctx context.Context, q *dbsqlc.Queries, c SkillChange, to skill.State, seq int64, now time.Time) error {
+	art, err := json.Marshal(c.Promotion.Artifact)
+	if err != nil {
+		return fmt.Errorf("encode the artifact: %w", err)
+	}
+	meta, err := json.Marshal(c.Promotion.Metadata)
+	if err != nil {
+		return fmt.Errorf("encode the generation metadata: %w", err)
+	}
+	if err := q.PromoteSkill(ctx, dbsqlc.PromoteSkillParams{SkillID: c.SkillID, State: string(to), LastSeq: seq, UpdatedAt: now,
+		Artifact: art, GenerationMetadata: meta}); err != nil {
+		return fmt.Errorf("persist the promoted artifact: %w", err)
+	}
+	return nil
+}
+
+// promotionEvidence is what a promoted transition records: the artifact's
+// references (its bytes are the skill's and, by intent, execution_plans')
+// and the generation metadata.
+type promotionEvidence struct {
+	Artifact artifactRef              `json:"artifact"`
+	Metadata skill.GenerationMetadata `json:"skill_generation_metadata"`
+}
+
+type artifactRef struct {
+	SourceIntentID   string `json:"source_intent_id"`
+	SignatureHash    string `json:"intent_signature_hash"`
+	PlanHash         string `json:"plan_hash"`
+	PlanTemplateHash string `json:"plan_template_hash"`
+	CodeHash         string `json:"code_hash"`
+}
+
 // check validates c and returns its evidence as a JSON object (nil for
 // none).
 func (c SkillChange) check() ([]byte, error) {
 	var errs []string
+	switch {
+	case c.Trigger == skill.Promoted && c.Promotion == nil:
+		errs = append(errs, "trigger promoted needs the artifact and generation metadata it freezes (SkillChange.Promotion)")
+	case c.Trigger != skill.Promoted && c.Promotion != nil:
+		errs = append(errs, fmt.Sprintf("trigger %s persists no artifact: only promoted does", c.Trigger))
+	case c.Promotion != nil:
+		a := c.Promotion.Artifact
+		if a.SkillID != c.SkillID || a.SourceIntentID == "" || a.PlanHash == "" || a.CodeHash == "" || a.PlanTemplateHash == "" || len(a.Plan) == 0 || len(a.Code) == 0 {
+			errs = append(errs, "promotion: the artifact must be this skill's, with its source intent, plan, code and their hashes (skill.NewArtifact)")
+		}
+		if c.Evidence != nil {
+			errs = append(errs, "promotion: its evidence is the artifact's references and the metadata; give no other")
+		}
+		c.Evidence = promotionEvidence{Artifact: artifactRef{SourceIntentID: a.SourceIntentID, SignatureHash: a.SignatureHash, PlanHash: a.PlanHash,
+			PlanTemplateHash: a.PlanTemplateHash, CodeHash: a.CodeHash}, Metadata: c.Promotion.Metadata}
+	}
 	if !skill.ValidKey(c.SkillID) {
 		errs = append(errs, fmt.Sprintf("skill id %q is not a skill id (64 hex digits): give skill.Key of the signature", c.SkillID))
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/contextualflux/cfa/internal/lifecycle"
 	"github.com/contextualflux/cfa/internal/signature"
 	"github.com/contextualflux/cfa/internal/skill"
+	"github.com/contextualflux/cfa/internal/skill/skilltest"
 )
 
 var (
@@ -43,9 +44,23 @@ func skillSignature(intent string) signature.Signature {
 // move applies trigger and wants the transition to succeed.
 func move(t *testing.T, s *db.Store, id string, trigger skill.Trigger, by audit.Principal) db.SkillTransition {
 	t.Helper()
-	tr, err := s.ApplySkillTransition(context.Background(), db.SkillChange{SkillID: id, Trigger: trigger, Reason: "test: " + string(trigger), Actor: by})
+	c := db.SkillChange{SkillID: id, Trigger: trigger, Reason: "test: " + string(trigger), Actor: by}
+	if trigger == skill.Promoted {
+		c.Promotion = promotionOf(t, s, id)
+	}
+	tr, err := s.ApplySkillTransition(context.Background(), c)
 	require.NoError(t, err)
 	return tr
+}
+
+// promotionOf is a valid promotion of the registered skill id.
+func promotionOf(t *testing.T, s *db.Store, id string) *skill.Promotion {
+	t.Helper()
+	sk, err := s.Skill(context.Background(), id)
+	require.NoError(t, err)
+	var sig signature.Signature
+	require.NoError(t, json.Unmarshal(sk.Signature, &sig))
+	return skilltest.Promotion("intent-test", sig)
 }
 
 // activeSkill registers a skill and promotes it.
@@ -463,4 +478,73 @@ func TestListAndResolveSkills(t *testing.T) {
 	_, err = s.ResolveSkillID(ctx, prefix)
 	require.ErrorIs(t, err, db.ErrSkillAmbiguous)
 	require.ErrorContains(t, err, "give more digits")
+}
+
+// TestPromotionPersistsTheArtifact: the promoted transition writes the
+// skill's artifact and generation metadata and records their references in
+// its evidence; nothing else may write them (skills_artifact_guard), and
+// promoted without an artifact, or another trigger with one, is refused.
+func TestPromotionPersistsTheArtifact(t *testing.T) {
+	ctx := context.Background()
+	s := db.New(testDB.Worker)
+	sk, _, err := s.EnsureSkill(ctx, skillSignature("promotion_persists_"+t.Name()))
+	require.NoError(t, err)
+	move(t, s, sk.ID, skill.GatePassed, promotionEngine)
+
+	p := promotionOf(t, s, sk.ID)
+	_, err = s.ApplySkillTransition(ctx, db.SkillChange{SkillID: sk.ID, Trigger: skill.Promoted, Actor: maria})
+	require.ErrorContains(t, err, "needs the artifact")
+	_, err = s.ApplySkillTransition(ctx, db.SkillChange{SkillID: sk.ID, Trigger: skill.GateFailed, Actor: maria, Promotion: p})
+	require.ErrorContains(t, err, "persists no artifact")
+	other := *p
+	other.Artifact.SkillID = strings.Repeat("a", 64)
+	_, err = s.ApplySkillTransition(ctx, db.SkillChange{SkillID: sk.ID, Trigger: skill.Promoted, Actor: maria, Promotion: &other})
+	require.ErrorContains(t, err, "must be this skill's")
+
+	tr, err := s.ApplySkillTransition(ctx, db.SkillChange{SkillID: sk.ID, Trigger: skill.Promoted, Reason: "reviewed", Actor: maria, Promotion: p})
+	require.NoError(t, err)
+	require.Equal(t, skill.PersistedActive, tr.To)
+	var ev struct {
+		Artifact map[string]string        `json:"artifact"`
+		Metadata skill.GenerationMetadata `json:"skill_generation_metadata"`
+	}
+	require.NoError(t, json.Unmarshal(tr.Evidence, &ev))
+	require.Equal(t, p.Artifact.PlanHash, ev.Artifact["plan_hash"])
+	require.Equal(t, p.Artifact.CodeHash, ev.Artifact["code_hash"])
+	require.Equal(t, "intent-test", ev.Artifact["source_intent_id"])
+	require.Equal(t, p.Metadata, ev.Metadata)
+
+	got, err := s.Skill(ctx, sk.ID)
+	require.NoError(t, err)
+	var art skill.Artifact
+	require.NoError(t, json.Unmarshal(got.Artifact, &art))
+	require.Equal(t, p.Artifact.PlanTemplateHash, art.PlanTemplateHash)
+	var meta skill.GenerationMetadata
+	require.NoError(t, json.Unmarshal(got.GenerationMetadata, &meta))
+	require.Equal(t, p.Metadata, meta)
+	// The 5.12 field names, as written.
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal(got.GenerationMetadata, &raw))
+	for _, k := range []string{"promoted_at", "promoted_by_system_version", "policy_bundle_at_promotion", "catalog_snapshot_at_promotion",
+		"promotion_scores", "execution_count_at_promotion", "evaluation_window"} {
+		require.Contains(t, raw, k)
+	}
+
+	// Not even the owner writes an artifact outside a promotion.
+	_, err = testDB.Pool.Exec(ctx, `UPDATE skills SET artifact = '{"plan_hash":"x"}' WHERE skill_id = $1`, sk.ID)
+	require.ErrorContains(t, err, "only with a promoted transition")
+	_, err = testDB.Pool.Exec(ctx, `UPDATE skills SET generation_metadata = NULL WHERE skill_id = $1`, sk.ID)
+	require.ErrorContains(t, err, "only with a promoted transition")
+	// A later transition leaves the artifact as it is.
+	move(t, s, sk.ID, skill.DegradedIFs, promotionEngine)
+	got, err = s.Skill(ctx, sk.ID)
+	require.NoError(t, err)
+	require.JSONEq(t, string(mustJSON(t, p.Artifact)), string(got.Artifact))
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
 }

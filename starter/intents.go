@@ -17,6 +17,7 @@ import (
 
 	"github.com/contextualflux/cfa/internal/bounds"
 	"github.com/contextualflux/cfa/internal/composite"
+	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/render"
@@ -311,6 +312,7 @@ func readSignature(path string, stdin io.Reader) (*signature.Signature, error) {
 
 func (c *cli) confirmCmd(signal string) *cobra.Command {
 	var by, reason string
+	var standing service.Standing
 	verb := map[string]string{workflows.SignalApprove: "Approve", workflows.SignalReject: "Reject"}[signal]
 	cmd := &cobra.Command{
 		Use:   signal + " INTENT_ID --by NAME --reason TEXT",
@@ -321,16 +323,32 @@ func (c *cli) confirmCmd(signal string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := svc.Confirm(cmd.Context(), args[0], signal, by, reason); err != nil {
+			if err := svc.ConfirmWith(cmd.Context(), args[0], signal, service.Caller{ID: by, AuthContext: "cli"}, reason, standing); err != nil {
+				var refused *service.RefusedError
+				if errors.As(err, &refused) && (refused.Code == confirmation.RefusedStandingNotScheduled || refused.Code == confirmation.RefusedStandingReject) {
+					return &failure{code: codeRefused, exit: exitFailure, intentID: args[0], err: err,
+						fix: "the escalation is still open: answer it without --standing (a standing approval is given on a run a schedule started)"}
+				}
 				return err
 			}
-			return c.emit(map[string]string{"intent_id": args[0], "signal": signal, "by": by, "reason": reason}, func(w io.Writer) {
+			out := map[string]any{"intent_id": args[0], "signal": signal, "by": by, "reason": reason}
+			if standing.Standing {
+				out["standing"], out["standing_for"] = true, standing.For
+			}
+			return c.emit(out, func(w io.Writer) {
 				fmt.Fprintf(w, "%s of %s accepted by the workflow\n", signal, args[0])
+				if standing.Standing {
+					fmt.Fprintf(w, "given as standing: the schedule's later runs with the same signature, bundle and catalog will not wait (`cfa schedule describe NAME` lists it)\n")
+				}
 			})
 		},
 	}
 	cmd.Flags().StringVar(&by, "by", "", "who confirms (recorded in the audit trail)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded in the audit trail)")
+	if signal == workflows.SignalApprove {
+		cmd.Flags().BoolVar(&standing.Standing, "standing", false, "approve a scheduled run for its schedule's later runs too, while signature, policy bundle and catalog stay the same (docs/adr/0125)")
+		cmd.Flags().StringVar(&standing.For, "standing-for", "", "how long a standing approval stands, 1m to 2160h (default 720h)")
+	}
 	return cmd
 }
 

@@ -72,7 +72,8 @@ func (c *cli) root() *cobra.Command {
 	}
 	root.PersistentFlags().StringVarP(&c.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(c.submitCmd(), c.confirmCmd("approve"), c.confirmCmd("reject"), c.statusCmd(), c.listCmd(),
-		c.auditCmd(), c.policyCmd(), c.catalogCmd(), c.registryCmd(), c.migrateCmd(), c.rolesCmd(), c.planCmd(), c.codeCmd(), c.dataplaneCmd(), c.serveCmd(), c.tokenCmd(), c.skillCmd())
+		c.auditCmd(), c.policyCmd(), c.catalogCmd(), c.registryCmd(), c.migrateCmd(), c.rolesCmd(), c.planCmd(), c.codeCmd(), c.dataplaneCmd(), c.serveCmd(), c.tokenCmd(), c.skillCmd(), c.scheduleCmd())
+	root.AddCommand(c.replayCmd())
 	root.SetFlagErrorFunc(flagError)
 	markUsage(root)
 	return root

@@ -12,9 +12,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/render"
+	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/internal/skill"
 )
 
@@ -31,7 +34,7 @@ publish_blocked, docs/adr/0121). Its lifecycle (whitepaper 5.12):
 Every transition is in the skill's append-only history and in an audit
 trail of its own (skill-transition-<skill id>-<seq>).`,
 	}
-	cmd.AddCommand(c.skillListCmd(), c.skillShowCmd(), c.skillHistoryCmd())
+	cmd.AddCommand(c.skillListCmd(), c.skillShowCmd(), c.skillHistoryCmd(), c.skillPromoteCmd(), c.skillReevaluateCmd())
 	return cmd
 }
 
@@ -147,6 +150,31 @@ func printSkill(w io.Writer, s shownSkill) {
 		}
 		_ = tw.Flush()
 	}
+	if len(s.Artifact) > 0 {
+		var art skill.Artifact
+		var meta skill.GenerationMetadata
+		if json.Unmarshal(s.Artifact, &art) == nil && json.Unmarshal(s.GenerationMetadata, &meta) == nil {
+			fmt.Fprintln(w, "artifact (frozen at promotion; reused by later intents while the skill is served):")
+			tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "  source intent\t%s\n", art.SourceIntentID)
+			fmt.Fprintf(tw, "  intent_signature_hash\t%s\n", art.SignatureHash)
+			fmt.Fprintf(tw, "  plan_hash\t%s\n", art.PlanHash)
+			fmt.Fprintf(tw, "  plan_template_hash\t%s\n", art.PlanTemplateHash)
+			fmt.Fprintf(tw, "  code_hash\t%s\n", art.CodeHash)
+			_ = tw.Flush()
+			fmt.Fprintln(w, "skill_generation_metadata:")
+			tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "  promoted_at\t%s\n", meta.PromotedAt.Format(time.RFC3339))
+			fmt.Fprintf(tw, "  promoted_by_system_version\t%s\n", meta.PromotedBySystemVersion)
+			fmt.Fprintf(tw, "  policy_bundle_at_promotion\t%s\n", meta.PolicyBundleAtPromotion)
+			fmt.Fprintf(tw, "  catalog_snapshot_at_promotion\t%s\n", meta.CatalogSnapshotAtPromotion)
+			sc := meta.PromotionScores
+			fmt.Fprintf(tw, "  promotion_scores\tIFo %.4g, IFs %.4g, IFg %.4g, IDI %.4g\n", sc.IFo, sc.IFs, sc.IFg, sc.IDI)
+			fmt.Fprintf(tw, "  execution_count_at_promotion\t%d\n", meta.ExecutionCountAtPromotion)
+			fmt.Fprintf(tw, "  evaluation_window\t%s\n", meta.EvaluationWindow)
+			_ = tw.Flush()
+		}
+	}
 	fmt.Fprintln(w, "signature (keyed: without execution_context and publish_blocked):")
 	var sig bytes.Buffer
 	if json.Indent(&sig, s.Signature, "  ", "  ") == nil {
@@ -181,6 +209,70 @@ func (c *cli) skillHistoryCmd() *cobra.Command {
 				}
 				_ = tw.Flush()
 				fmt.Fprintf(w, "each transition's audit trail: cfa audit show %s%s-<SEQ>\n", db.SkillTransitionPrefix, id)
+			})
+		},
+	}
+}
+
+func (c *cli) skillPromoteCmd() *cobra.Command {
+	var by, reason string
+	cmd := &cobra.Command{
+		Use:   "promote SKILL_ID --by NAME --reason TEXT",
+		Short: "Promote a promotion_candidate (an approver of the bundle's confirmation.approvers.promotion): freezes its artifact and generation metadata",
+		Long: `Promotes a promotion_candidate to persisted_active (whitepaper 5.12, ADR 0129).
+The artifact frozen is the execution that made it a candidate: its governed
+signature, plan and code by hash, with skill_generation_metadata. Later
+intents of the skill reuse it. With lifecycle.yaml's promotion.mode
+automatic, the Promotion Engine promotes candidates itself; with human, an
+approver does it here (or with the API's PromoteSkill).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			bundle, err := app.LoadBundle(cmd.Context(), c.cfg.PolicyDir)
+			if err != nil {
+				return err
+			}
+			store, err := c.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			t, err := service.PromoteSkill(cmd.Context(), store, bundle, args[0], service.Caller{ID: by}, reason)
+			if err != nil {
+				return skillError(err)
+			}
+			return c.emit(t, func(w io.Writer) {
+				fmt.Fprintf(w, "skill %s: %s → %s (promoted by %s); its artifact is frozen: cfa skill show %s\n", t.SkillID, t.From, t.To, t.Actor.ID, shortSkill(t.SkillID))
+			})
+		},
+	}
+	cmd.Flags().StringVar(&by, "by", "", "who promotes (must be an approver of confirmation.approvers.promotion)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (audited)")
+	return cmd
+}
+
+func (c *cli) skillReevaluateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "reevaluate",
+		Short: "Re-check every skill against the policy bundle and catalog in force: demote what the bundle no longer approves, retire what left the catalog, pause their schedules",
+		Long: `The worker does this at start, with the bundle and catalog it loads
+(ADR 0129). Each change is recorded once per skill and version, so running it
+again changes nothing.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			done, err := app.ReevaluateSkills(cmd.Context(), c.cfg, zap.NewNop())
+			if err != nil && len(done) == 0 {
+				return err
+			}
+			return c.emit(done, func(w io.Writer) {
+				if len(done) == 0 {
+					fmt.Fprintln(w, "every skill still holds under the bundle and catalog in force")
+					return
+				}
+				for _, r := range done {
+					fmt.Fprintf(w, "skill %s: %s → %s (%s): %s\n", shortSkill(r.SkillID), r.From, r.To, r.Trigger, r.Reason)
+					for _, s := range r.Paused {
+						fmt.Fprintf(w, "  schedule %s paused\n", s)
+					}
+				}
 			})
 		},
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/signature"
 	"github.com/contextualflux/cfa/internal/skill"
+	"github.com/contextualflux/cfa/internal/skill/skilltest"
 )
 
 func skillSig(intent string) signature.Signature {
@@ -49,7 +50,11 @@ func TestSkillCommands(t *testing.T) {
 		{skill.Promoted, audit.Principal{ID: "maria", Type: audit.PrincipalHuman}, "reviewed\nand promoted"},
 		{skill.IDIDrift, engine, "IDI 0.6667 < 0.75 over 3 executions in last_3_days"},
 	} {
-		_, err := store.ApplySkillTransition(ctx, db.SkillChange{SkillID: active.ID, Trigger: tr.trigger, Reason: tr.reason, Actor: tr.by})
+		c := db.SkillChange{SkillID: active.ID, Trigger: tr.trigger, Reason: tr.reason, Actor: tr.by}
+		if tr.trigger == skill.Promoted {
+			c.Promotion = skilltest.Promotion("intent-test", skillSig("reconciliation_and_persist"))
+		}
+		_, err := store.ApplySkillTransition(ctx, c)
 		require.NoError(t, err)
 	}
 	eph, _, err := store.EnsureSkill(ctx, skillSig("aggregate_daily"))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/converter"
@@ -32,6 +33,19 @@ func (f *intentFlow) awaitHuman(mode confirmation.Mode, triggers []confirmation.
 	}
 	question := events.ConfirmationRequested{IntentID: f.id, Mode: mode, Triggers: triggers, Signature: asked, TimeoutSeconds: int(timeout / time.Second), Reason: reason}
 	f.status.Stage = StageConfirmation
+	if f.in.Schedule != "" {
+		// A scheduled run: a standing approval that covers the question
+		// answers it without a wait; otherwise the approvers are told why
+		// none applies (docs/adr/0125).
+		var sc activities.StandingChecked
+		if err := f.apply(f.local(StageConfirmation, a.StandingApproval, &sc, f.standingInput(question))); err != nil {
+			return ConfirmationRecord{}, err
+		}
+		if sc.Found {
+			return sc.Record, nil
+		}
+		question.Reason = strings.TrimSpace(question.Reason + " (no standing approval applies: " + sc.Why + ")")
+	}
 	var esc activities.Escalation
 	if err := f.apply(f.local(StageConfirmation, a.OpenEscalation, &esc, activities.EscalationInput{
 		Question: question, Approve: SignalApprove, Reject: SignalReject, Submitter: f.in.SubmittedBy,
@@ -61,6 +75,7 @@ func (f *intentFlow) awaitHuman(mode confirmation.Mode, triggers []confirmation.
 		}
 	}
 	var got arrival
+	var standing time.Duration
 	timedOut := false
 	sel := workflow.NewSelector(f.ctx)
 	for _, name := range []string{SignalApprove, SignalReject} {
@@ -90,10 +105,14 @@ func (f *intentFlow) awaitHuman(mode confirmation.Mode, triggers []confirmation.
 			// stayed in Postgres. The timer ends the task first.
 			_ = workflow.NewTimer(f.ctx, time.Millisecond).Get(f.ctx, nil)
 		}
-		ans, err := got.judge(esc.Allowed)
+		ans, err := got.judge(esc.Allowed, f.in.Schedule != "")
 		if err == nil {
 			answer.Outcome, answer.By, answer.Reason = ConfirmationApproved, ans.By, ans.Reason
 			answer.PrincipalType, answer.AuthContext = ans.PrincipalType, ans.AuthContext
+			if ans.Standing {
+				standing, _ = ans.StandingDuration() // judged valid
+				answer.StandingFor = standing.String()
+			}
 			if got.name == SignalReject {
 				answer.Outcome = ConfirmationRejected
 			}
@@ -145,7 +164,32 @@ func (f *intentFlow) awaitHuman(mode confirmation.Mode, triggers []confirmation.
 	if err := f.apply(f.local(StageConfirmation, a.CloseEscalation, &ans, answer)); err != nil {
 		return ConfirmationRecord{}, err
 	}
-	return ans.Record, nil
+	rec := ans.Record
+	if standing > 0 && answer.Outcome == ConfirmationApproved {
+		// Recorded right after the approval it extends.
+		in := activities.StandingGrantInput{
+			Schedule: f.in.Schedule, Question: question, By: answer.By, PrincipalType: answer.PrincipalType,
+			AuthContext: answer.AuthContext, Reason: answer.Reason, For: standing,
+		}
+		sin := f.standingInput(question)
+		in.PolicyBundleVersion, in.CatalogSnapshotVersion = sin.PolicyBundleVersion, sin.CatalogSnapshotVersion
+		var g activities.StandingGranted
+		if err := f.apply(f.local(StageConfirmation, a.RecordStandingApproval, &g, in)); err != nil {
+			return rec, err
+		}
+		rec.StandingGranted = g.StandingApproval
+	}
+	return rec, nil
+}
+
+// standingInput is what a standing approval of question is matched on:
+// the schedule, the asked signature (its skill key) and the bundle and
+// catalog of the consultation the question is asked under. At step 5 the
+// signature is not signed yet, so its execution_context is empty: the
+// consultation of step 2 is what it will be signed under (ADR 0125).
+func (f *intentFlow) standingInput(question events.ConfirmationRequested) activities.StandingInput {
+	return activities.StandingInput{Schedule: f.in.Schedule, Question: question,
+		PolicyBundleVersion: f.cons.PolicyBundleVersion, CatalogSnapshotVersion: f.cons.CatalogSnapshotVersion}
 }
 
 // arrival is an answer that came in while an escalation was open: a signal
@@ -161,7 +205,7 @@ type arrival struct {
 
 // judge decodes and checks an arrival: its name, its shape, then whether
 // its sender may give it (the bundle's approvers, separation of duties).
-func (g arrival) judge(allowed confirmation.Allowed) (confirmation.Answer, error) {
+func (g arrival) judge(allowed confirmation.Allowed, scheduled bool) (confirmation.Answer, error) {
 	if g.name != SignalApprove && g.name != SignalReject {
 		return confirmation.Answer{}, &confirmation.Refusal{Code: confirmation.RefusedUnknownSignal,
 			Reason: "signal " + strconv.Quote(g.name) + " is not an answer: send " + SignalApprove + " or " + SignalReject}
@@ -182,7 +226,11 @@ func (g arrival) judge(allowed confirmation.Allowed) (confirmation.Answer, error
 		// write "api:token:…").
 		ans.PrincipalType, ans.AuthContext = "", ""
 	}
-	return ans, allowed.Check(g.name, ans.By)
+	if err := allowed.Check(g.name, ans.By); err != nil {
+		return ans, err
+	}
+	// Standing only for an approval of a scheduled run (ADR 0125).
+	return ans, ans.CheckStanding(g.name, scheduled)
 }
 
 // reply answers the Update that brought the arrival, if one did.

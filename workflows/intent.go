@@ -23,6 +23,11 @@ import (
 func IntentWorkflow(ctx workflow.Context, in IntentInput) (IntentResult, error) {
 	ctx = workflow.WithLocalActivityOptions(ctx, localOptions())
 	ctx = workflow.WithActivityOptions(ctx, remoteOptions())
+	if in.Schedule != "" && in.AsOf == "" {
+		// Set once, before step 1 records the input: every stage of a
+		// scheduled run resolves its windows as of the same day.
+		in.AsOf = scheduledAsOf(ctx)
+	}
 	f := &intentFlow{journal: newJournal(ctx, in.CorrelationID), in: in}
 	f.trace = in.TraceID
 	f.result = IntentResult{IntentID: f.id, CorrelationID: f.corr}
@@ -33,6 +38,21 @@ func IntentWorkflow(ctx workflow.Context, in IntentInput) (IntentResult, error) 
 		return f.result, err
 	}
 	return f.run()
+}
+
+// AttrScheduledStartTime is the time a Temporal Schedule meant a run for
+// (a system search attribute): a backfilled run's is in the past.
+var AttrScheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+// scheduledAsOf is a scheduled run's as_of (docs/adr/0124): the day its
+// schedule meant it for, or the day it started when the schedule did not
+// say (a run triggered by hand).
+func scheduledAsOf(ctx workflow.Context) string {
+	at := workflow.GetInfo(ctx).WorkflowStartTime
+	if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(AttrScheduledStartTime); ok && !t.IsZero() {
+		at = t
+	}
+	return at.UTC().Format("2006-01-02")
 }
 
 // intentFlow is the state of one IntentWorkflow: the votes cast so far,
@@ -162,6 +182,7 @@ func (f *intentFlow) decide() (IntentResult, error) {
 	if f.executed != nil {
 		plan := f.planRef()
 		in.Executed, in.Signature, in.Plan = f.executed, &f.signed.Signature, &plan
+		in.Schedule = f.in.Schedule
 		in.DriftReplans = f.costReplans
 		if f.result.Execution != nil {
 			in.DriftReplans += f.result.Execution.StaleReplans

@@ -62,9 +62,12 @@ type IntentResult struct {
 	// code` show the plan and the code in full.
 	PlanHash        string                  `json:"plan_hash,omitempty"`
 	ConsistencyUnit planner.ConsistencyUnit `json:"consistency_unit,omitempty"`
-	CodeHash        string                  `json:"code_hash,omitempty"`
-	Static          *StaticSummary          `json:"static_validation,omitempty"`
-	DryRun          bool                    `json:"dry_run,omitempty"`
+	// ServedBySkill is the persisted skill whose frozen plan the intent
+	// reused (ADR 0129); absent when planned just in time.
+	ServedBySkill *events.SkillServed `json:"served_by_skill,omitempty"`
+	CodeHash      string              `json:"code_hash,omitempty"`
+	Static        *StaticSummary      `json:"static_validation,omitempty"`
+	DryRun        bool                `json:"dry_run,omitempty"`
 	// Execution is steps 11–16, when the intent ran.
 	Execution *ExecutionSummary `json:"execution,omitempty"`
 	// Promotion is step 18's evaluation of the skill, when the intent ran.

@@ -159,6 +159,7 @@ func (f *intentFlow) plan() error {
 	f.planning = p.Planning
 	if pl := p.Planning.Plan; pl != nil && !f.stopped {
 		f.result.PlanHash, f.result.ConsistencyUnit = pl.Hash, pl.ConsistencyUnit
+		f.result.ServedBySkill = p.Planning.ServedBy
 	}
 	return nil
 }

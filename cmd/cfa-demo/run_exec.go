@@ -22,6 +22,7 @@ import (
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/render"
 	"github.com/contextualflux/cfa/internal/service"
+	"github.com/contextualflux/cfa/internal/skill"
 	"github.com/contextualflux/cfa/policies"
 	"github.com/contextualflux/cfa/workflows"
 )
@@ -86,6 +87,7 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 			"silver_documentos is not partially_committed with 2026-01-03 quarantined")
 	}
 	expect("j", unitAttempts(res, "2026-01-03") == 3, "the failed partition was not retried to 3 attempts")
+	jID := res.IntentID
 	fmt.Fprintln(w)
 
 	// (k) the next intent reads the projected state.
@@ -115,6 +117,7 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 	// (fiscal: last_3_days). After (l)'s publish the registry entry is
 	// committed, as it was for (j), so these runs share (j)'s signature
 	// shape (the skill); the third success makes it a promotion candidate.
+	var skillID string
 	for i, want := range []decision.State{decision.Approved, decision.Approved, decision.PromotionCandidate} {
 		res, err := run(scenario{key: "m", title: fmt.Sprintf("the reconcile skill, clean run %d of 3", i+1),
 			text: reconcile, asOf: dataplane.DemoAsOf, retryBase: 1, answer: approve, want: want})
@@ -123,12 +126,26 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 		}
 		expect("m", res.Promotion != nil && res.Promotion.SuccessfulExecutions == i+1,
 			fmt.Sprintf("promotion evaluation: want %d successful executions in the window", i+1))
+		skillID = res.Promotion.PromotionUnit
 	}
 	// The skill moved with the third run (5.12): ephemeral →
-	// promotion_candidate, in its own audited history.
-	if err := c.runCFA(ctx, cfa, "skill", "list", "--state", "promotion_candidate"); err != nil {
+	// promotion_candidate, then (promotion.mode automatic) persisted_active,
+	// its artifact and skill_generation_metadata frozen.
+	if err := c.runCFA(ctx, cfa, "skill", "list", "--state", "persisted_active"); err != nil {
 		return nil, err
 	}
+	if err := c.runCFA(ctx, cfa, "skill", "show", shortID(skillID)); err != nil {
+		return nil, err
+	}
+	sk, err := svc.Store.Skill(ctx, skillID)
+	expect("m", err == nil && sk.State == skill.PersistedActive && len(sk.GenerationMetadata) > 0, "the reconcile skill was not persisted with its generation metadata")
+	// A later intent of the skill reuses the frozen plan.
+	res, err = run(scenario{key: "m", title: "the reconcile skill, served: a later run reuses its artifact",
+		text: reconcile, asOf: dataplane.DemoAsOf, retryBase: 1, answer: approve, want: decision.Approved})
+	if err != nil {
+		return nil, err
+	}
+	expect("m", res.ServedBySkill != nil && res.ServedBySkill.SkillID == skillID, "the later run did not reuse the skill's artifact")
 	fmt.Fprintln(w)
 
 	// (n) panic rollback: the sandbox loses its permission mid-execution.
@@ -210,20 +227,41 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 	// partition waits for its retry; the retry runs on the new worker.
 	if pid, err := strconv.Atoi(os.Getenv("CFA_DEMO_WORKER_PID")); err == nil {
 		stop, err := c.demoBundleChange(ctx, svc, cat, pid, approve, &failures)
-		if stop != nil {
-			defer stop()
-		}
+		defer func() {
+			if stop != nil {
+				stop()
+			}
+		}()
 		if err != nil {
 			return nil, err
 		}
+		// (r)–(t) the skill lifecycle: a schedule, a policy change, replay.
+		restart := func(dir string) error {
+			stop()
+			fmt.Fprintf(w, "  -> deploying policy bundle %s: stopping the worker, starting one with CFA_POLICY_DIR=%s\n", dir, dir)
+			stop, err = c.startWorker(dir, "worker-freeze.log")
+			return err
+		}
+		msgs, err := c.demoLifecycle(ctx, svc, cat, cfa, jID, restart)
+		if err != nil {
+			return nil, err
+		}
+		failures = append(failures, msgs...)
 	} else {
-		fmt.Fprintln(w, "-- (p) skipped: run through `make demo` to deploy a new policy bundle mid-execution")
+		fmt.Fprintln(w, "-- (p), (r)–(t) skipped: run through `make demo` to deploy new policy bundles")
 	}
 	if p, q := results[0].Execution, results[1].Execution; p != nil && q != nil && p.RegistryVersionID == q.RegistryVersionID {
 		failures = append(failures, "(o) both intents projected the same registry version")
 	}
 	fmt.Fprintln(w)
 	return failures, nil
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
 }
 
 func unitAttempts(res workflows.IntentResult, key string) int {
@@ -325,6 +363,42 @@ func (c *cli) demoBundleChange(ctx context.Context, svc *service.Service, cat *c
 	}
 	fmt.Fprintln(w)
 	return stop, nil
+}
+
+// startWorker starts a cfa-worker on the bundle in dir, logging to
+// .data/logName, and waits until it polls; the function returned stops it.
+func (c *cli) startWorker(dir, logName string) (func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return func() {}, err
+	}
+	logPath := filepath.Join(".data", logName)
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return func() {}, err
+	}
+	next := exec.Command(filepath.Join(filepath.Dir(self), "cfa-worker"))
+	next.Env = append(os.Environ(), "CFA_POLICY_DIR="+dir)
+	next.Stdout, next.Stderr = logf, logf
+	if err := next.Start(); err != nil {
+		return func() {}, fmt.Errorf("start the worker with bundle %s: %w", dir, err)
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			_ = next.Process.Signal(syscall.SIGTERM)
+			_ = next.Wait()
+			_ = logf.Close()
+		}
+	}
+	for i := 0; i < 240; i++ {
+		if b, _ := os.ReadFile(logPath); strings.Contains(string(b), `"worker started"`) {
+			return stop, nil
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return stop, fmt.Errorf("the worker with bundle %s did not start; see %s", dir, logPath)
 }
 
 // writeNextBundle copies the shipped bundle with a new declared version.

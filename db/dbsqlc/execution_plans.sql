@@ -20,3 +20,9 @@ LIMIT 1;
 -- name: GetExecutionPlanOfSignature :one
 SELECT * FROM execution_plans
 WHERE intent_id = $1 AND intent_signature_hash = $2;
+
+-- name: ListExecutionPlansOfIntent :many
+-- Every planning of an intent, one per signature cycle, oldest first.
+SELECT * FROM execution_plans
+WHERE intent_id = $1
+ORDER BY recorded_at, intent_signature_hash;

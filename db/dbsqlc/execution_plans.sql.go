@@ -67,6 +67,46 @@ func (q *Queries) GetExecutionPlanOfSignature(ctx context.Context, arg GetExecut
 	return i, err
 }
 
+const listExecutionPlansOfIntent = `-- name: ListExecutionPlansOfIntent :many
+SELECT intent_id, intent_signature_hash, plan_hash, plan, precost, artifacts, code_hash, static_passed, static_report, dry_run, read_only, recorded_at FROM execution_plans
+WHERE intent_id = $1
+ORDER BY recorded_at, intent_signature_hash
+`
+
+// Every planning of an intent, one per signature cycle, oldest first.
+func (q *Queries) ListExecutionPlansOfIntent(ctx context.Context, intentID string) ([]ExecutionPlan, error) {
+	rows, err := q.db.Query(ctx, listExecutionPlansOfIntent, intentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ExecutionPlan{}
+	for rows.Next() {
+		var i ExecutionPlan
+		if err := rows.Scan(
+			&i.IntentID,
+			&i.IntentSignatureHash,
+			&i.PlanHash,
+			&i.Plan,
+			&i.Precost,
+			&i.Artifacts,
+			&i.CodeHash,
+			&i.StaticPassed,
+			&i.StaticReport,
+			&i.DryRun,
+			&i.ReadOnly,
+			&i.RecordedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const recordExecutionPlan = `-- name: RecordExecutionPlan :exec
 INSERT INTO execution_plans (
     intent_id, intent_signature_hash, plan_hash, plan, precost, artifacts,

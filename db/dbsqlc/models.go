@@ -152,6 +152,24 @@ type RegistrySnapshot struct {
 	IntentID        *string
 }
 
+type Schedule struct {
+	ID           uuid.UUID
+	Name         string
+	ScheduleID   string
+	Source       string
+	Input        string
+	Cron         string
+	Every        string
+	Options      []byte
+	SkillID      *string
+	CreatedBy    string
+	CreatedAt    time.Time
+	Paused       bool
+	PausedReason string
+	UpdatedAt    time.Time
+	DeletedAt    *time.Time
+}
+
 type ScopeLock struct {
 	ID            int64
 	IntentID      string
@@ -207,6 +225,27 @@ type SkillTransition struct {
 	At        time.Time
 }
 
+type StandingApproval struct {
+	ID                     string
+	ScheduleID             uuid.UUID
+	ScheduleName           string
+	SkillID                string
+	PolicyBundleVersion    string
+	CatalogSnapshotVersion string
+	ConfirmationMode       string
+	Categories             []string
+	ApprovedBy             string
+	PrincipalType          string
+	AuthContext            string
+	Reason                 string
+	GrantedAt              time.Time
+	ExpiresAt              time.Time
+	GrantedByIntent        string
+	RevokedAt              *time.Time
+	RevokedBy              *string
+	RevokeReason           *string
+}
+
 type TtlEscalation struct {
 	Dataset     string
 	Since       time.Time
@@ -230,4 +269,17 @@ type UnitFailure struct {
 	LastCode   string
 	LastReport []byte
 	UpdatedAt  time.Time
+}
+
+type UnitFingerprint struct {
+	IntentID            string
+	UnitKey             string
+	Attempt             int32
+	IntentSignatureHash string
+	CodeHash            string
+	UnitPartition       string
+	OutputRows          int64
+	OutputSha256        string
+	Inputs              []byte
+	RecordedAt          time.Time
 }

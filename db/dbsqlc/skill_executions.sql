@@ -17,3 +17,13 @@ WHERE promotion_unit = @promotion_unit
   AND decided_at >= @since
   AND decided_at <= @until
 ORDER BY decided_at, intent_id;
+
+-- name: FirstNotReproducible :many
+-- The earliest execution of a promotion unit that did not replay (I8): one
+-- is enough to block the skill's promotion for good.
+SELECT intent_id
+FROM skill_executions
+WHERE promotion_unit = @promotion_unit
+  AND (evidence ->> 'reproducible')::boolean IS FALSE
+ORDER BY decided_at, intent_id
+LIMIT 1;

@@ -10,6 +10,37 @@ import (
 	"time"
 )
 
+const firstNotReproducible = `-- name: FirstNotReproducible :many
+SELECT intent_id
+FROM skill_executions
+WHERE promotion_unit = $1
+  AND (evidence ->> 'reproducible')::boolean IS FALSE
+ORDER BY decided_at, intent_id
+LIMIT 1
+`
+
+// The earliest execution of a promotion unit that did not replay (I8): one
+// is enough to block the skill's promotion for good.
+func (q *Queries) FirstNotReproducible(ctx context.Context, promotionUnit string) ([]string, error) {
+	rows, err := q.db.Query(ctx, firstNotReproducible, promotionUnit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var intent_id string
+		if err := rows.Scan(&intent_id); err != nil {
+			return nil, err
+		}
+		items = append(items, intent_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getSkillExecution = `-- name: GetSkillExecution :one
 SELECT intent_id, promotion_unit, domain, decided_at, decision_state, eligible, evidence, evaluation, recorded_at
 FROM skill_executions

@@ -41,3 +41,10 @@ FROM skill_transitions WHERE skill_id = @skill_id AND cause = @cause;
 -- The history of one skill, oldest first.
 SELECT skill_id, seq, from_state, to_state, trigger, reason, evidence, actor_id, actor_type, cause, audit_id, at
 FROM skill_transitions WHERE skill_id = @skill_id ORDER BY seq;
+
+-- name: PromoteSkill :exec
+-- Onto the promoted transition just recorded, with what it froze (the
+-- skills_artifact_guard trigger checks both).
+UPDATE skills SET state = @state, last_seq = @last_seq, updated_at = @updated_at,
+    artifact = @artifact, generation_metadata = @generation_metadata
+WHERE skill_id = @skill_id;

@@ -189,6 +189,35 @@ func (q *Queries) MoveSkill(ctx context.Context, arg MoveSkillParams) error {
 	return err
 }
 
+const promoteSkill = `-- name: PromoteSkill :exec
+UPDATE skills SET state = $1, last_seq = $2, updated_at = $3,
+    artifact = $4, generation_metadata = $5
+WHERE skill_id = $6
+`
+
+type PromoteSkillParams struct {
+	State              string
+	LastSeq            int64
+	UpdatedAt          time.Time
+	Artifact           []byte
+	GenerationMetadata []byte
+	SkillID            string
+}
+
+// Onto the promoted transition just recorded, with what it froze (the
+// skills_artifact_guard trigger checks both).
+func (q *Queries) PromoteSkill(ctx context.Context, arg PromoteSkillParams) error {
+	_, err := q.db.Exec(ctx, promoteSkill,
+		arg.State,
+		arg.LastSeq,
+		arg.UpdatedAt,
+		arg.Artifact,
+		arg.GenerationMetadata,
+		arg.SkillID,
+	)
+	return err
+}
+
 const skillIDsWithPrefix = `-- name: SkillIDsWithPrefix :many
 SELECT skill_id FROM skills WHERE starts_with(skill_id, $1::text) ORDER BY skill_id LIMIT 2
 `

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/contextualflux/cfa/internal/identity"
 	"github.com/contextualflux/cfa/internal/service"
@@ -20,13 +21,25 @@ import (
 // Every RPC of the service has a permission: one without is refused to
 // everyone, so a new RPC would be unusable until given one.
 func TestEveryProcedureHasAPermission(t *testing.T) {
-	methods := cfav1.File_cfa_v1_intent_service_proto.Services().ByName("IntentService").Methods()
-	require.Equal(t, methods.Len(), len(permissions))
-	for i := range methods.Len() {
-		proc := "/" + cfav1connect.IntentServiceName + "/" + string(methods.Get(i).Name())
-		_, ok := permissions[proc]
-		require.True(t, ok, "%s has no permission", proc)
+	n := 0
+	for _, svc := range []struct {
+		name    string
+		methods interface {
+			Len() int
+			Get(int) protoreflect.MethodDescriptor
+		}
+	}{
+		{cfav1connect.IntentServiceName, cfav1.File_cfa_v1_intent_service_proto.Services().ByName("IntentService").Methods()},
+		{cfav1connect.ScheduleServiceName, cfav1.File_cfa_v1_schedule_service_proto.Services().ByName("ScheduleService").Methods()},
+	} {
+		for i := range svc.methods.Len() {
+			proc := "/" + svc.name + "/" + string(svc.methods.Get(i).Name())
+			_, ok := permissions[proc]
+			require.True(t, ok, "%s has no permission", proc)
+			n++
+		}
 	}
+	require.Equal(t, n, len(permissions), "a permission names a procedure no service has")
 }
 
 func TestCheckIntentID(t *testing.T) {

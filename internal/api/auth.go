@@ -33,6 +33,21 @@ var permissions = map[string]identity.Permission{
 	cfav1connect.IntentServiceGetPolicyBundleProcedure:   identity.PermRead,
 	cfav1connect.IntentServiceListSkillsProcedure:        identity.PermRead,
 	cfav1connect.IntentServiceGetSkillProcedure:          identity.PermRead,
+	// Replay reads an intent's whole record, as the audit trail does.
+	cfav1connect.IntentServiceReplayIntentProcedure: identity.PermAudit,
+	// Promotion is an approval (the bundle's confirmation.approvers.promotion).
+	cfav1connect.IntentServicePromoteSkillProcedure: identity.PermApprove,
+	// Schedules (ADR 0124): reading is a reader's; what starts runs is a
+	// submitter's; what stops them (pause, delete) an operator's, as
+	// cancelling an intent is.
+	cfav1connect.ScheduleServiceCreateScheduleProcedure:   identity.PermSubmit,
+	cfav1connect.ScheduleServiceListSchedulesProcedure:    identity.PermRead,
+	cfav1connect.ScheduleServiceDescribeScheduleProcedure: identity.PermRead,
+	cfav1connect.ScheduleServicePauseScheduleProcedure:    identity.PermCancel,
+	cfav1connect.ScheduleServiceUnpauseScheduleProcedure:  identity.PermCancel,
+	cfav1connect.ScheduleServiceTriggerScheduleProcedure:  identity.PermSubmit,
+	cfav1connect.ScheduleServiceBackfillScheduleProcedure: identity.PermSubmit,
+	cfav1connect.ScheduleServiceDeleteScheduleProcedure:   identity.PermCancel,
 }
 
 // Refusal is a call refused before it did anything: unauthenticated, or
@@ -88,6 +103,9 @@ func (a *authInterceptor) admit(ctx context.Context, procedure, authorization st
 	}
 	if m, ok := msg.(interface{ GetCorrelationId() string }); ok && target == "" && m.GetCorrelationId() != "" {
 		target = "correlation:" + m.GetCorrelationId()
+	}
+	if m, ok := msg.(interface{ GetName() string }); ok && target == "" && m.GetName() != "" {
+		target = "schedule:" + m.GetName() // the ScheduleService's requests
 	}
 	p, err := a.auth.Authenticate(ctx, authorization)
 	if err != nil {

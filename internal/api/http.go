@@ -40,7 +40,8 @@ type Options struct {
 	Ready func(ctx context.Context) error
 }
 
-// NewHandler is the API's whole HTTP surface: the IntentService (gRPC,
+// NewHandler is the API's whole HTTP surface: the IntentService and the
+// ScheduleService (gRPC,
 // gRPC-Web, Connect and JSON), gRPC health and reflection, /healthz and
 // /metrics. Health, reflection and metrics need no token: they say nothing
 // of any intent.
@@ -62,9 +63,11 @@ func NewHandler(s *Server, o Options) (http.Handler, error) {
 	mux := http.NewServeMux()
 	path, h := cfav1connect.NewIntentServiceHandler(s, connect.WithInterceptors(interceptors...), connect.WithReadMaxBytes(MaxRequestBytes))
 	mux.Handle(path, http.MaxBytesHandler(h, MaxRequestBytes))
+	path, h = cfav1connect.NewScheduleServiceHandler(ScheduleServer{s}, connect.WithInterceptors(interceptors...), connect.WithReadMaxBytes(MaxRequestBytes))
+	mux.Handle(path, http.MaxBytesHandler(h, MaxRequestBytes))
 	checker := &healthChecker{ready: o.Ready}
 	mux.Handle(grpchealth.NewHandler(checker))
-	reflector := grpcreflect.NewStaticReflector(cfav1connect.IntentServiceName, grpchealth.HealthV1ServiceName)
+	reflector := grpcreflect.NewStaticReflector(cfav1connect.IntentServiceName, cfav1connect.ScheduleServiceName, grpchealth.HealthV1ServiceName)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.HandleFunc("GET /v1/intents/{id}/watch", s.watchLines(auth))

@@ -368,7 +368,8 @@ func fromResult(id string, err error, raw json.RawMessage) (workflows.Status, en
 
 // ApproveEscalation answers approve as the caller.
 func (s *Server) ApproveEscalation(ctx context.Context, req *connect.Request[cfav1.ApproveEscalationRequest]) (*connect.Response[cfav1.ApproveEscalationResponse], error) {
-	by, err := s.answer(ctx, req.Msg.GetIntentId(), workflows.SignalApprove, req.Msg.GetReason())
+	by, err := s.answer(ctx, req.Msg.GetIntentId(), workflows.SignalApprove, req.Msg.GetReason(),
+		service.Standing{Standing: req.Msg.GetStanding(), For: req.Msg.GetStandingFor()})
 	if err != nil {
 		return nil, err
 	}
@@ -377,14 +378,14 @@ func (s *Server) ApproveEscalation(ctx context.Context, req *connect.Request[cfa
 
 // RejectEscalation answers reject as the caller.
 func (s *Server) RejectEscalation(ctx context.Context, req *connect.Request[cfav1.RejectEscalationRequest]) (*connect.Response[cfav1.RejectEscalationResponse], error) {
-	by, err := s.answer(ctx, req.Msg.GetIntentId(), workflows.SignalReject, req.Msg.GetReason())
+	by, err := s.answer(ctx, req.Msg.GetIntentId(), workflows.SignalReject, req.Msg.GetReason(), service.Standing{})
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&cfav1.RejectEscalationResponse{IntentId: req.Msg.GetIntentId(), Outcome: "rejected", By: by}), nil
 }
 
-func (s *Server) answer(ctx context.Context, id, name, reason string) (string, error) {
+func (s *Server) answer(ctx context.Context, id, name, reason string, standing service.Standing) (string, error) {
 	if id == "" {
 		return "", invalidArg("intent_id is required")
 	}
@@ -392,7 +393,7 @@ func (s *Server) answer(ctx context.Context, id, name, reason string) (string, e
 		return "", invalidArg("reason is required: the audit trail records why the escalation was answered")
 	}
 	p := caller(ctx)
-	err := s.Svc.ConfirmAs(ctx, id, name, service.Caller{ID: p.ID, Type: string(p.Type), AuthContext: p.AuthContext}, reason)
+	err := s.Svc.ConfirmWith(ctx, id, name, service.Caller{ID: p.ID, Type: string(p.Type), AuthContext: p.AuthContext}, reason, standing)
 	if err != nil {
 		return "", toConnect(err)
 	}
@@ -708,13 +709,15 @@ func toConnect(err error) error {
 		return connect.NewError(connect.CodeAlreadyExists, err)
 	case errors.As(err, &refused):
 		code := connect.CodePermissionDenied
-		if refused.Code == confirmation.RefusedMalformed || refused.Code == confirmation.RefusedMissingField {
+		if refused.Code == confirmation.RefusedMalformed || refused.Code == confirmation.RefusedMissingField ||
+			refused.Code == confirmation.RefusedStandingNotScheduled || refused.Code == confirmation.RefusedStandingReject {
 			code = connect.CodeInvalidArgument
 		}
 		return connect.NewError(code, err)
 	case errors.As(err, &input):
 		return connect.NewError(connect.CodeInvalidArgument, err)
-	case errors.Is(err, service.ErrUnknownIntent), errors.Is(err, db.ErrPlanNotFound), errors.Is(err, db.ErrSnapshotNotFound):
+	case errors.Is(err, service.ErrUnknownIntent), errors.Is(err, db.ErrPlanNotFound), errors.Is(err, db.ErrSnapshotNotFound),
+		errors.Is(err, db.ErrScheduleNotFound):
 		return connect.NewError(connect.CodeNotFound, err)
 	case errors.Is(err, service.ErrNotWaiting), errors.Is(err, service.ErrNotRunning):
 		return connect.NewError(connect.CodeFailedPrecondition, err)

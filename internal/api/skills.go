@@ -6,9 +6,11 @@ import (
 	"fmt"
 
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/internal/skill"
 	cfav1 "github.com/contextualflux/cfa/proto/cfa/v1"
 )
@@ -77,14 +79,49 @@ func (s *Server) GetSkill(ctx context.Context, req *connect.Request[cfav1.GetSki
 func skillOf(k db.Skill) (*cfav1.Skill, error) {
 	m := &cfav1.Skill{SkillId: k.ID, State: string(k.State), Transitions: k.Transitions, Domain: k.Domain, Intent: k.Intent,
 		CreatedAt: timestamppb.New(k.CreatedAt), UpdatedAt: timestamppb.New(k.UpdatedAt)}
-	if len(k.Signature) > 0 {
-		st, err := rawStruct(k.Signature)
+	for _, f := range []struct {
+		raw []byte
+		to  **structpb.Struct
+	}{{k.Signature, &m.Signature}, {k.Artifact, &m.Artifact}, {k.GenerationMetadata, &m.GenerationMetadata}} {
+		if len(f.raw) == 0 {
+			continue
+		}
+		st, err := rawStruct(f.raw)
 		if err != nil {
 			return nil, fmt.Errorf("skill %s: %w", k.ID, err)
 		}
-		m.Signature = st
+		*f.to = st
 	}
 	return m, nil
+}
+
+// PromoteSkill is `cfa skill promote`, as the caller.
+func (s *Server) PromoteSkill(ctx context.Context, req *connect.Request[cfav1.PromoteSkillRequest]) (*connect.Response[cfav1.PromoteSkillResponse], error) {
+	if req.Msg.GetSkillId() == "" {
+		return nil, invalidArg("skill_id is required")
+	}
+	p := caller(ctx)
+	t, err := service.PromoteSkill(ctx, s.Svc.Store, s.Bundle, req.Msg.GetSkillId(), service.Caller{ID: p.ID, Type: string(p.Type), AuthContext: p.AuthContext}, req.Msg.GetReason())
+	if err != nil {
+		if errors.Is(err, skill.ErrRefused) {
+			return nil, connect.NewError(connect.CodeFailedPrecondition, err)
+		}
+		return nil, skillError(err)
+	}
+	k, err := s.Svc.Store.Skill(ctx, t.SkillID)
+	if err != nil {
+		return nil, skillError(err)
+	}
+	m, err := skillOf(k)
+	if err != nil {
+		return nil, toConnect(err)
+	}
+	s.log(ctx, "skill:"+t.SkillID).Info("skill promoted through the API")
+	return connect.NewResponse(&cfav1.PromoteSkillResponse{Skill: m, Transition: &cfav1.SkillTransition{
+		Seq: t.Seq, FromState: string(t.From), ToState: string(t.To), Trigger: string(t.Trigger), Reason: t.Reason,
+		Actor: &cfav1.Principal{Id: t.Actor.ID, Type: string(t.Actor.Type), AuthContext: t.Actor.AuthContext},
+		Cause: t.Cause, At: timestamppb.New(t.At), AuditId: t.AuditID,
+	}}), nil
 }
 
 // skillError maps the store's skill errors to Connect codes.

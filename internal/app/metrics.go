@@ -9,7 +9,8 @@ import (
 
 // ObservedState reads what the scrape of /metrics reports from Postgres,
 // the store of record: the escalations open now over every worker, the
-// oldest one's time and the audit chain's length (metrics.WatchState).
+// oldest one's time, the audit chain's length and the live schedules by
+// state (metrics.WatchState).
 func ObservedState(store *db.Store) metrics.StateFunc {
 	return func(ctx context.Context) (metrics.State, error) {
 		open, oldest, err := store.OpenEscalations(ctx)
@@ -20,6 +21,10 @@ func ObservedState(store *db.Store) metrics.StateFunc {
 		if err != nil {
 			return metrics.State{}, err
 		}
-		return metrics.State{EscalationsOpen: open, Oldest: oldest, ChainLength: head}, nil
+		active, paused, err := store.CountSchedules(ctx)
+		if err != nil {
+			return metrics.State{}, err
+		}
+		return metrics.State{EscalationsOpen: open, Oldest: oldest, ChainLength: head, SchedulesActive: active, SchedulesPaused: paused}, nil
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -101,8 +100,14 @@ func NewWorker(ctx context.Context, cfg Config, logger *zap.Logger, ext extensio
 	// Open escalations and the audit chain's length, read from Postgres
 	// at each scrape: the same for every worker.
 	cfg.Metrics.WatchState(ObservedState(store))
-	acts.Notifier = &activities.Notifier{WebhookURL: cfg.WebhookURL, Client: &http.Client{Timeout: 10 * time.Second}}
+	acts.Notifier = notifierFor(cfg)
 	Register(w, acts)
+	// A new bundle or catalog re-evaluates every skill before the worker
+	// serves one (ADR 0129); housekeeping: a failure is logged, the worker
+	// still governs, and the next start (or `cfa skill reevaluate`) retries.
+	if _, err := reevaluateSkills(ctx, store, bundle, cat, c, acts, logger); err != nil {
+		logger.Error("skills not all re-evaluated against the bundle and catalog in force; run `cfa skill reevaluate`", zap.Error(err))
+	}
 	if err := EnsureTTLSchedule(ctx, c, cfg.TTLSweepEvery); err != nil {
 		// The sweeper is housekeeping: a worker without it still governs.
 		logger.Error("TTL sweeper schedule not created", zap.Error(err))

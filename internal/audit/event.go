@@ -63,6 +63,15 @@ const (
 	// EventSkillTransition: a skill moved from one lifecycle state to
 	// another (whitepaper 5.12, docs/adr/0121), in a trail of its own.
 	EventSkillTransition = "SKILL_TRANSITION"
+	// EventStandingApprovalGranted: an approval of a scheduled run was
+	// given as standing, for the schedule's later runs (docs/adr/0125). A
+	// later run it answers records HUMAN_CONFIRMATION_APPROVED with its
+	// reference.
+	EventStandingApprovalGranted = "STANDING_APPROVAL_GRANTED"
+	// EventScheduleChanged: a schedule was created, paused, unpaused,
+	// triggered, backfilled or deleted (docs/adr/0124), in a trail of its
+	// own.
+	EventScheduleChanged = "SCHEDULE_CHANGED"
 )
 
 // EncodeDetails encodes an event's payload as the JSON object Seal

@@ -32,6 +32,11 @@ type Answer struct {
 	Reason        string `json:"reason"`
 	PrincipalType string `json:"principal_type,omitempty"`
 	AuthContext   string `json:"auth_context,omitempty"`
+	// Standing gives an approval of a scheduled run for the runs after it
+	// too, for StandingFor (a Go duration; DefaultStandingFor when empty):
+	// see standing.go and docs/adr/0125.
+	Standing    bool   `json:"standing,omitempty"`
+	StandingFor string `json:"standing_for,omitempty"`
 }
 
 // MaxAnswerField bounds by and reason (characters).
@@ -110,6 +115,9 @@ func (a Answer) Validate() error {
 	if !utf8.ValidString(a.AuthContext) || utf8.RuneCountInString(a.AuthContext) > MaxAnswerField || strings.ContainsAny(a.AuthContext, "\x00\r\n") {
 		return refused(RefusedMalformed, "auth_context must be one line of at most %d characters", MaxAnswerField)
 	}
+	if _, err := a.StandingDuration(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -135,10 +143,13 @@ const (
 	CategoryCost        Category = "cost"
 	CategoryAmbiguity   Category = "ambiguity"
 	CategoryStale       Category = "stale"
+	// CategoryPromotion is not an escalation's: who may promote a skill
+	// when the lifecycle policy leaves promotion to a human (ADR 0129).
+	CategoryPromotion Category = "promotion"
 )
 
 // Categories lists them in the bundle's order.
-var Categories = []Category{CategoryPII, CategorySilverWrite, CategoryGoldWrite, CategoryCost, CategoryAmbiguity, CategoryStale}
+var Categories = []Category{CategoryPII, CategorySilverWrite, CategoryGoldWrite, CategoryCost, CategoryAmbiguity, CategoryStale, CategoryPromotion}
 
 // CategoryOf is the category of a trigger.
 func CategoryOf(t Trigger) Category {
@@ -248,6 +259,27 @@ func (a Approvers) For(triggers []Trigger, submitter string) Allowed {
 	out := Allowed{Approvers: []string{}, Submitter: submitter, SelfApproval: a.SelfApproval}
 	for n := range names {
 		out.Approvers = append(out.Approvers, n)
+	}
+	sort.Strings(out.Approvers)
+	return out
+}
+
+// ForCategory resolves who may answer for one category (groups expanded,
+// sorted), with no submitter: promoting a skill has none.
+func (a Approvers) ForCategory(c Category) Allowed {
+	seen := map[string]bool{}
+	out := Allowed{Approvers: []string{}, SelfApproval: a.SelfApproval}
+	for _, w := range a.ByCategory[c] {
+		members, ok := a.Groups[w]
+		if !ok {
+			members = []string{w}
+		}
+		for _, m := range members {
+			if !seen[m] {
+				seen[m] = true
+				out.Approvers = append(out.Approvers, m)
+			}
+		}
 	}
 	sort.Strings(out.Approvers)
 	return out

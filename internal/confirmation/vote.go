@@ -65,4 +65,9 @@ type Record struct {
 	Outcome  Outcome   `json:"outcome"`
 	By       string    `json:"by,omitempty"`
 	Reason   string    `json:"reason,omitempty"`
+	// StandingApproval is the standing approval that answered this
+	// question without a human wait (a scheduled run, docs/adr/0125).
+	StandingApproval string `json:"standing_approval,omitempty"`
+	// StandingGranted is the standing approval this answer granted.
+	StandingGranted string `json:"standing_granted,omitempty"`
 }

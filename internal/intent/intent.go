@@ -59,6 +59,11 @@ type Request struct {
 	// receipt of the intent carries it (context trace_id). It is an
 	// input, so replays and retries seal the same bytes.
 	TraceID string `json:"trace_id,omitempty"`
+	// Schedule names the `cfa schedule` that started this run (its
+	// CorrelationID is schedule:<name>): as_of then defaults to the
+	// scheduled time, and its escalations may be answered by a standing
+	// approval (docs/adr/0124, 0125).
+	Schedule string `json:"schedule,omitempty"`
 }
 
 // Proposes reports whether the first replan ends the cycle (replan_mode

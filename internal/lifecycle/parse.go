@@ -43,6 +43,11 @@ type document struct {
 		Watchlist *float64 `yaml:"watchlist"`
 		Demotion  *float64 `yaml:"demotion"`
 	} `yaml:"intent_drift_index"`
+	// Promotion says who promotes a candidate (ADR 0129); optional,
+	// automatic by default.
+	Promotion *struct {
+		Mode string `yaml:"mode"`
+	} `yaml:"promotion"`
 }
 
 // ParsePolicy reads the whitepaper's promotion_policy: and (optional)
@@ -82,6 +87,10 @@ func ParsePolicy(data []byte) (Policy, error) {
 		Thresholds:       Thresholds{IFo: *pp.Thresholds.IFo, IFs: *pp.Thresholds.IFs, IFg: *pp.Thresholds.IFg},
 		IDIWatchlist:     def.IDIWatchlist,
 		IDIDemotion:      def.IDIDemotion,
+		Promotion:        def.Promotion,
+	}
+	if doc.Promotion != nil {
+		p.Promotion = doc.Promotion.Mode
 	}
 	// The default window is written twice in the whitepaper; two different
 	// values would leave the reader guessing which one applies.

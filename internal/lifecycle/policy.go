@@ -26,7 +26,17 @@ type Policy struct {
 	Thresholds       Thresholds        `json:"thresholds" yaml:"thresholds"`
 	IDIWatchlist     float64           `json:"idi_watchlist" yaml:"idi_watchlist"` // IDI below → watchlist
 	IDIDemotion      float64           `json:"idi_demotion" yaml:"idi_demotion"`   // IDI below → immediate demotion
+	// Promotion says who promotes a promotion_candidate (ADR 0129):
+	// automatic, the Promotion Engine as soon as the gate holds; human, an
+	// approver of the bundle's confirmation.approvers.promotion.
+	Promotion string `json:"promotion" yaml:"promotion"`
 }
+
+// Promotion modes.
+const (
+	PromotionAutomatic = "automatic"
+	PromotionHuman     = "human"
+)
 
 // DefaultPolicy is the whitepaper's, value for value.
 func DefaultPolicy() Policy {
@@ -41,6 +51,7 @@ func DefaultPolicy() Policy {
 		Thresholds:   Thresholds{IFo: 0.75, IFs: 0.90, IFg: 1.0},
 		IDIWatchlist: 0.75,
 		IDIDemotion:  0.50,
+		Promotion:    PromotionAutomatic,
 	}
 }
 
@@ -122,6 +133,9 @@ func (p Policy) Validate() error {
 	// threshold would let a governance violation be promoted.
 	if p.Thresholds.IFg != 1 {
 		bad("thresholds.IFg is %g; it must be 1.0 (binary — no exception)", p.Thresholds.IFg)
+	}
+	if p.Promotion != PromotionAutomatic && p.Promotion != PromotionHuman {
+		bad("promotion.mode is %q; give %s or %s", p.Promotion, PromotionAutomatic, PromotionHuman)
 	}
 	if !unit(p.IDIWatchlist) || !unit(p.IDIDemotion) || p.IDIDemotion > p.IDIWatchlist {
 		bad("IDI limits watchlist %g, demotion %g; give 0 <= demotion <= watchlist <= 1 (the whitepaper's are 0.75 and 0.50)", p.IDIWatchlist, p.IDIDemotion)

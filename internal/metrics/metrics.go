@@ -47,6 +47,11 @@ const (
 	AuditChainLength         = "cfa_audit_chain_length"
 	PolicyEvaluationDuration = "cfa_policy_evaluation_duration_seconds"
 	StateReadErrors          = "cfa_state_read_errors_total"
+	// Schedules is a gauge of the live schedules by state (active,
+	// paused); StandingApprovalsUsed counts the scheduled runs a standing
+	// approval answered (docs/adr/0124, 0125).
+	Schedules             = "cfa_schedules"
+	StandingApprovalsUsed = "cfa_standing_approvals_used_total"
 )
 
 // Names are every metric of the governed flow, for the dashboard's test
@@ -54,7 +59,7 @@ const (
 var Names = []string{
 	IntentsDecided, EscalationsOpened, EscalationsClosed, EscalationsOpen, EscalationOldestOpen, EscalationAge,
 	StageDuration, Replans, Units, ProjectionDuration, AuditAppendDuration, AuditEventsAppended, AuditChainLength,
-	PolicyEvaluationDuration, StateReadErrors,
+	PolicyEvaluationDuration, StateReadErrors, Schedules, StandingApprovalsUsed,
 }
 
 // Replan reasons (label reason of cfa_replans_total): who sent the flow
@@ -108,6 +113,7 @@ type Metrics struct {
 	auditAppend         *prometheus.HistogramVec
 	auditEvents         prometheus.Counter
 	policyEvaluation    *prometheus.HistogramVec
+	standingUsed        prometheus.Counter
 	chainLength         atomic.Int64
 	state               *stateCollector
 	meterProvider       *sdkmetric.MeterProvider
@@ -148,15 +154,18 @@ func New() *Metrics {
 	m.policyEvaluation = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: PolicyEvaluationDuration,
 		Help:    "Duration of the Policy Engine's evaluation of a signature with its replans, by kind (govern, cost_replan).",
 		Buckets: fastBuckets}, []string{"kind"})
+	m.standingUsed = prometheus.NewCounter(prometheus.CounterOpts{Name: StandingApprovalsUsed,
+		Help: "Questions of scheduled runs answered by a standing approval, without a human wait."})
 	m.state = &stateCollector{m: m,
-		open:   prometheus.NewDesc(EscalationsOpen, "Human escalations open now, over every worker (the stores of record).", nil, nil),
-		oldest: prometheus.NewDesc(EscalationOldestOpen, "Age of the oldest open escalation, 0 when none is open.", nil, nil),
-		chain:  prometheus.NewDesc(AuditChainLength, "Position of the audit chain's head: the number of receipts sealed.", nil, nil),
-		errors: prometheus.NewDesc(StateReadErrors, "Scrapes whose read of the stores of record (open escalations, audit chain head) failed.", nil, nil),
+		open:      prometheus.NewDesc(EscalationsOpen, "Human escalations open now, over every worker (the stores of record).", nil, nil),
+		oldest:    prometheus.NewDesc(EscalationOldestOpen, "Age of the oldest open escalation, 0 when none is open.", nil, nil),
+		chain:     prometheus.NewDesc(AuditChainLength, "Position of the audit chain's head: the number of receipts sealed.", nil, nil),
+		errors:    prometheus.NewDesc(StateReadErrors, "Scrapes whose read of the stores of record (open escalations, audit chain head) failed.", nil, nil),
+		schedules: prometheus.NewDesc(Schedules, "Live schedules (cfa schedule) by state: active or paused, from the registry.", []string{"state"}, nil),
 	}
 	for _, c := range []prometheus.Collector{m.intentsDecided, m.escalationsOpened, m.escalationsClosed, m.escalationAge,
 		m.stageDuration, m.replans, m.units, m.projectionDuration, m.auditAppend, m.auditEvents, m.policyEvaluation,
-		m.state} {
+		m.standingUsed, m.state} {
 		f(c)
 	}
 	f(collectors.NewGoCollector())
@@ -301,6 +310,15 @@ func (m *Metrics) AuditAppended(err error, d time.Duration, n int, head int64) {
 	m.raiseChain(head)
 }
 
+// StandingApprovalUsed counts a scheduled run's question answered by a
+// standing approval.
+func (m *Metrics) StandingApprovalUsed() {
+	if m == nil {
+		return
+	}
+	m.standingUsed.Inc()
+}
+
 // PolicyEvaluated records one evaluation by the Policy Engine; kind is
 // govern (step 7) or cost_replan (step 8's replan, governed again).
 func (m *Metrics) PolicyEvaluated(kind string, d time.Duration) {
@@ -335,6 +353,8 @@ type State struct {
 	Oldest          time.Time
 	// ChainLength is the position of the audit chain's head.
 	ChainLength int64
+	// SchedulesActive and SchedulesPaused count the live schedules.
+	SchedulesActive, SchedulesPaused int64
 }
 
 // StateFunc reads State; it is called on every scrape, with a deadline.
@@ -359,6 +379,7 @@ const stateReadTimeout = 3 * time.Second
 type stateCollector struct {
 	m                           *Metrics
 	open, oldest, chain, errors *prometheus.Desc
+	schedules                   *prometheus.Desc
 	mu                          sync.Mutex
 	read                        StateFunc
 	// failed counts the reads that failed (cfa_state_read_errors_total).
@@ -370,6 +391,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.oldest
 	ch <- c.chain
 	ch <- c.errors
+	ch <- c.schedules
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -390,6 +412,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(st.EscalationsOpen))
 			ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age)
+			ch <- prometheus.MustNewConstMetric(c.schedules, prometheus.GaugeValue, float64(st.SchedulesActive), "active")
+			ch <- prometheus.MustNewConstMetric(c.schedules, prometheus.GaugeValue, float64(st.SchedulesPaused), "paused")
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.chain, prometheus.GaugeValue, float64(c.m.chainLength.Load()))

@@ -30,8 +30,9 @@ func touchAll(t *testing.T, m *metrics.Metrics) {
 	m.ProjectionTook(nil, 40*time.Millisecond)
 	m.AuditAppended(nil, 2*time.Millisecond, 3, 42)
 	m.PolicyEvaluated("govern", 500*time.Microsecond)
+	m.StandingApprovalUsed()
 	m.WatchState(func(context.Context) (metrics.State, error) {
-		return metrics.State{EscalationsOpen: 2, Oldest: time.Now().Add(-time.Minute), ChainLength: 40}, nil
+		return metrics.State{EscalationsOpen: 2, Oldest: time.Now().Add(-time.Minute), ChainLength: 40, SchedulesActive: 3, SchedulesPaused: 1}, nil
 	})
 	h := m.TemporalHandler()
 	h.Counter("temporal_request").Inc(1)

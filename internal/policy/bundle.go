@@ -236,6 +236,9 @@ func load(fsys fs.FS, prefix string, sources ...RuleSource) (*Bundle, error) {
 		}
 		b.LifecycleFile = bm.Lifecycle
 	}
+	if b.Lifecycle.Promotion == lifecycle.PromotionHuman && len(b.Approvers.ForCategory(confirmation.CategoryPromotion).Approvers) == 0 {
+		return nil, invalidf("%s%s: promotion.mode human needs approvers: declare confirmation.approvers.promotion in %s", prefix, bm.Lifecycle, manifest)
+	}
 	seen := map[string]string{}
 	for _, file := range bm.Policies {
 		if err := b.loadFile(fsys, env, prefix, file, seen); err != nil {

@@ -335,9 +335,30 @@ func (s *Service) Confirm(ctx context.Context, intentID, signalName, by, reason 
 // ConfirmAs is Confirm by a caller the API authenticated: the answer's
 // receipt carries its principal type and auth context.
 func (s *Service) ConfirmAs(ctx context.Context, intentID, signalName string, caller Caller, reason string) error {
+	return s.ConfirmWith(ctx, intentID, signalName, caller, reason, Standing{})
+}
+
+// Standing asks that an approval of a scheduled run stand for the
+// schedule's later runs, for For (a Go duration, "" for the default):
+// docs/adr/0125.
+type Standing struct {
+	Standing bool
+	For      string
+}
+
+// ConfirmWith is ConfirmAs with a standing approval: the workflow refuses
+// it for an intent no schedule started, or with a rejection.
+func (s *Service) ConfirmWith(ctx context.Context, intentID, signalName string, caller Caller, reason string, standing Standing) error {
 	by := caller.ID
 	if strings.TrimSpace(by) == "" || strings.TrimSpace(reason) == "" {
 		return invalid(fmt.Errorf("%s %s: --by and --reason are required: the audit trail records who confirmed and why", signalName, intentID))
+	}
+	ans := confirmation.Answer{By: by, Reason: reason, Standing: standing.Standing, StandingFor: standing.For}
+	if _, err := ans.StandingDuration(); err != nil {
+		return invalid(fmt.Errorf("%s %s: %w", signalName, intentID, err))
+	}
+	if err := ans.CheckStanding(signalName, true); err != nil {
+		return invalid(fmt.Errorf("%s %s: %w", signalName, intentID, err))
 	}
 	pending, err := s.Pending(ctx, intentID)
 	if err != nil {
@@ -354,7 +375,8 @@ func (s *Service) ConfirmAs(ctx context.Context, intentID, signalName string, ca
 	// first try's outcome, never a second answer.
 	opts := client.UpdateWorkflowOptions{
 		UpdateID: uuid.NewString(), WorkflowID: intentID, UpdateName: signalName, WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{workflows.ConfirmationSignal{By: by, Reason: reason, PrincipalType: caller.Type, AuthContext: caller.AuthContext}},
+		Args: []any{workflows.ConfirmationSignal{By: by, Reason: reason, PrincipalType: caller.Type, AuthContext: caller.AuthContext,
+			Standing: standing.Standing, StandingFor: standing.For}},
 	}
 	for try := 1; ; try++ {
 		var h client.WorkflowUpdateHandle

@@ -29,7 +29,7 @@ const (
 	// drift); its intents run just in time again and may earn promotion
 	// again on fresh evidence.
 	Demoted State = "demoted"
-	// Deprecated: out of service for good (schema drift, low reuse), kept
+	// The deprecated state: out of service for good (schema drift, low reuse), kept
 	// until it is retired.
 	Deprecated State = "deprecated"
 	// Retired: final. The history stays; no trigger applies.

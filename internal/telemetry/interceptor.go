@@ -27,17 +27,22 @@ const StageOther = "other"
 // (activity type name → stage): the stage label of
 // cfa_stage_duration_seconds and the cfa.stage attribute of its span.
 var ActivityStages = map[string]string{
-	"Receive":                   intent.StageReceived,
-	"ReceiveComposite":          intent.StageReceived,
-	"ConsultRegistry":           intent.StageRegistry,
-	"Normalize":                 intent.StageNormalizer,
-	"CheckScope":                intent.StageLock,
-	"AcquireScope":              intent.StageLock,
-	"ReleaseScope":              intent.StageLock,
-	"OpenEscalation":            intent.StageConfirmation,
-	"RefuseConfirmation":        intent.StageConfirmation,
-	"CloseEscalation":           intent.StageConfirmation,
-	"NotifyGovernance":          intent.StageConfirmation,
+	"Receive":            intent.StageReceived,
+	"ReceiveComposite":   intent.StageReceived,
+	"ConsultRegistry":    intent.StageRegistry,
+	"Normalize":          intent.StageNormalizer,
+	"CheckScope":         intent.StageLock,
+	"AcquireScope":       intent.StageLock,
+	"ReleaseScope":       intent.StageLock,
+	"OpenEscalation":     intent.StageConfirmation,
+	"RefuseConfirmation": intent.StageConfirmation,
+	"CloseEscalation":    intent.StageConfirmation,
+	"NotifyGovernance":   intent.StageConfirmation,
+	// Scheduled runs (ADR 0124, 0125).
+	"StandingApproval":          intent.StageConfirmation,
+	"RecordStandingApproval":    intent.StageConfirmation,
+	"BindSchedule":              intent.StageDecision,
+	"PauseSchedulesOfSkill":     intent.StagePromotion,
 	"Sign":                      intent.StageSignature,
 	"Govern":                    intent.StagePolicyEngine,
 	"EstimatePreCost":           intent.StagePreCost,
@@ -189,6 +194,10 @@ func observe(ctx context.Context, m *metrics.Metrics, span trace.Span, name stri
 	case activities.Revalidated:
 		if out.Stale {
 			m.Replanned(metrics.ReplanStaleEnvironment, 1)
+		}
+	case activities.StandingChecked:
+		if out.Found {
+			m.StandingApprovalUsed()
 		}
 	}
 }

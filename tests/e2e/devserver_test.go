@@ -27,6 +27,8 @@ func devActivities(t testing.TB, c client.Client, s *db.Store, cat *catalog.Cata
 		bundle, err = app.LoadBundle(context.Background(), "")
 		require.NoError(t, err)
 	}
+	// As a worker does at start: replay (I8) loads them again.
+	require.NoError(t, s.RecordContextVersions(context.Background(), bundle, cat))
 	acts := activities.New(s, cat, bundle, zap.NewNop(), extension.Points{})
 	acts.Temporal = c
 	return acts

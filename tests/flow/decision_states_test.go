@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/contextualflux/cfa/activities"
+	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/dataplane"
@@ -219,7 +220,9 @@ func TestPromotionEvaluation(t *testing.T) {
 		id := uniqueID(t)
 		env := newEnv(t, newActivities(t, nil), id)
 		approveAt(env, time.Minute)
-		return id, run(t, env, workflows.IntentInput{Text: reconcileToSilver, AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
+		// A skill of its own: TestEveryDecisionStateIsReachable promotes
+		// reconcileToSilver's in the same database.
+		return id, run(t, env, workflows.IntentInput{Text: reconcileToSilver + " last 20 days", AsOf: dataplane.DemoAsOf, UnitRetryBaseSeconds: 1})
 	}
 	for i := 1; i <= 3; i++ {
 		id, res := runOnce()
@@ -247,25 +250,66 @@ func TestPromotionEvaluation(t *testing.T) {
 		require.NoError(t, err)
 		sk, err := store.Skill(context.Background(), key)
 		require.NoError(t, err)
-		require.Equal(t, skill.PromotionCandidate, sk.State)
 		history, err := store.SkillHistory(context.Background(), key)
 		require.NoError(t, err)
 		// The package's database is shared: another test may have moved
 		// this skill first (TestEveryDecisionStateIsReachable runs the
 		// same signature), and an intent moves a skill at most once.
 		require.NotEmpty(t, history)
-		last := history[len(history)-1]
-		require.Equal(t, skill.GatePassed, last.Trigger)
-		require.Equal(t, "promotion_engine", last.Actor.ID)
-		require.True(t, strings.HasPrefix(last.Cause, "intent:"), last.Cause)
 		causes := map[string]int{}
-		for _, h := range history {
+		var passed, promoted *db.SkillTransition
+		for i, h := range history {
 			causes[h.Cause]++
+			switch h.Trigger {
+			case skill.GatePassed:
+				passed = &history[i]
+			case skill.Promoted:
+				promoted = &history[i]
+			}
 		}
 		for c, n := range causes {
 			require.Equal(t, 1, n, "cause %s moved the skill more than once", c)
 		}
+		require.NotNil(t, passed)
+		require.Equal(t, "promotion_engine", passed.Actor.ID)
+		require.True(t, strings.HasPrefix(passed.Cause, "intent:"), passed.Cause)
+		// promotion.mode automatic (policies/lifecycle.yaml): the candidate
+		// is promoted at once, freezing its execution's artifact (ADR 0129).
+		require.NotNil(t, promoted, "the candidate is promoted")
+		require.Equal(t, "promote:"+passed.Cause, promoted.Cause)
+		require.True(t, skill.Served(sk.State), sk.State)
+		require.NotEmpty(t, sk.Artifact)
+		var art skill.Artifact
+		require.NoError(t, json.Unmarshal(sk.Artifact, &art))
+		var meta skill.GenerationMetadata
+		require.NoError(t, json.Unmarshal(sk.GenerationMetadata, &meta))
+		require.Equal(t, key, art.SkillID)
+		require.Equal(t, strings.TrimPrefix(passed.Cause, "intent:"), art.SourceIntentID)
+		rec, err := store.GetPlan(context.Background(), art.SourceIntentID)
+		require.NoError(t, err)
+		require.Equal(t, rec.PlanHash, art.PlanHash)
+		require.Equal(t, rec.CodeHash, art.CodeHash)
+		require.Equal(t, "last_3_days", meta.EvaluationWindow)
+		require.Equal(t, 3, meta.ExecutionCountAtPromotion)
+		require.Equal(t, res.Signature.ExecutionContext.PolicyBundleVersion, meta.PolicyBundleAtPromotion)
+		require.Equal(t, res.Signature.ExecutionContext.CatalogSnapshotVersion, meta.CatalogSnapshotAtPromotion)
+		require.Equal(t, 1.0, meta.PromotionScores.IFg)
+		require.NotZero(t, meta.PromotionScores.IFo)
+		require.True(t, strings.HasPrefix(meta.PromotedBySystemVersion, "cfa_v2"), meta.PromotedBySystemVersion)
+		require.False(t, meta.PromotedAt.IsZero())
 	}
+
+	// A later intent of the skill reuses the frozen plan, rebound to its
+	// own signature hash, and still goes through the rest of the flow.
+	_, later := runOnce()
+	res := later
+	require.Equal(t, decision.Approved, res.DecisionState, res.Reason)
+	require.NotNil(t, res.ServedBySkill, "served by the persisted skill")
+	key, err := skill.Key(*res.Signature)
+	require.NoError(t, err)
+	require.Equal(t, key, res.ServedBySkill.SkillID)
+	require.NotEqual(t, res.ServedBySkill.FrozenPlanHash, res.PlanHash, "rebound to this run's signature")
+	require.NotEmpty(t, res.Execution)
 
 	// The upstream partition breaks: the next run is partial, and the
 	// skill's indices carry it.
@@ -277,7 +321,7 @@ func TestPromotionEvaluation(t *testing.T) {
 	id, res := runOnce()
 	require.Equal(t, decision.PartiallyCommitted, res.DecisionState)
 	require.Equal(t, lifecycle.ReasonPartialExecution, res.Promotion.Reason)
-	require.Equal(t, 4, res.Promotion.Executions)
+	require.Equal(t, 5, res.Promotion.Executions)
 	require.Equal(t, 0.4, res.Promotion.Current.ExecutionStability, "2 units committed over 5 attempts (1 + 1 + 3)")
 	require.Less(t, res.Promotion.Current.SemanticDriftAbsence, 1.0, "null ratio drift in one of three units")
 

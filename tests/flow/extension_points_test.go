@@ -47,6 +47,7 @@ func extActivities(t *testing.T, ext extension.Points) *activities.Activities {
 	require.NoError(t, err)
 	bundle, err := app.LoadBundle(context.Background(), "")
 	require.NoError(t, err)
+	require.NoError(t, store.RecordContextVersions(context.Background(), bundle, cat))
 	return activities.New(store, cat, bundle, zap.NewNop(), ext)
 }
 

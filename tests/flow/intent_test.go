@@ -64,6 +64,8 @@ func newActivities(t *testing.T, bundle *policy.Bundle) *activities.Activities {
 		bundle, err = app.LoadBundle(context.Background(), "")
 		require.NoError(t, err)
 	}
+	// As a worker does at start: replay (I8) loads them again.
+	require.NoError(t, store.RecordContextVersions(context.Background(), bundle, cat))
 	return activities.New(store, cat, bundle, zap.NewNop(), extension.Points{})
 }
 

@@ -82,6 +82,15 @@ type SemanticResolution struct {
 	// resolution can be replayed without it (whitepaper 9).
 	Resolver string               `json:"resolver,omitempty"`
 	Raw      *signature.Signature `json:"raw_signature,omitempty"`
+	// RawConfidence and RawCompeting complete the resolver's answer (its
+	// confidence and competing readings, as returned).
+	RawConfidence *float64 `json:"raw_confidence,omitempty"`
+	RawCompeting  []string `json:"raw_competing_interpretations,omitempty"`
+	// Enriched is the catalog_enrichment_hook's answer and Scored the
+	// confidence_scorer_override's, as returned, when one is set: `cfa
+	// replay` uses them instead of asking the plug-in again (ADR 0127).
+	Enriched *signature.Signature `json:"enriched_signature,omitempty"`
+	Scored   *float64             `json:"scored_confidence,omitempty"`
 }
 
 // ScopeCheck is step 3, the lock check (SCOPE_LOCK_CHECK).
@@ -110,10 +119,67 @@ type HumanConfirmation struct {
 	Outcome  string                 `json:"outcome"`
 	By       string                 `json:"by,omitempty"`
 	Reason   string                 `json:"reason,omitempty"`
+	// StandingFor is set when the approval was given as standing (the
+	// STANDING_APPROVAL_GRANTED event after it records the grant).
+	StandingFor string `json:"standing_for,omitempty"`
 }
 
 // HumanApproved is an approval (HUMAN_CONFIRMATION_APPROVED).
 type HumanApproved HumanConfirmation
+
+// StandingApprovalApplied is a scheduled run's question answered by a
+// standing approval, without a human wait (HUMAN_CONFIRMATION_APPROVED,
+// outcome approved): the approval is By's, given earlier on intent
+// GrantedByIntent, referenced by StandingApproval (docs/adr/0125).
+type StandingApprovalApplied struct {
+	HumanConfirmation
+	StandingApproval       string    `json:"standing_approval"`
+	Schedule               string    `json:"schedule"`
+	SkillID                string    `json:"skill_id"`
+	PolicyBundleVersion    string    `json:"policy_bundle_version"`
+	CatalogSnapshotVersion string    `json:"catalog_snapshot_version"`
+	GrantedByIntent        string    `json:"granted_by_intent"`
+	GrantedAt              time.Time `json:"granted_at"`
+	ExpiresAt              time.Time `json:"expires_at"`
+}
+
+// StandingApprovalGranted is an approval given as standing
+// (STANDING_APPROVAL_GRANTED): what it is bound to and until when.
+type StandingApprovalGranted struct {
+	StandingApproval       string                  `json:"standing_approval"`
+	Schedule               string                  `json:"schedule"`
+	SkillID                string                  `json:"skill_id"`
+	PolicyBundleVersion    string                  `json:"policy_bundle_version"`
+	CatalogSnapshotVersion string                  `json:"catalog_snapshot_version"`
+	Mode                   confirmation.Mode       `json:"confirmation_mode"`
+	Categories             []confirmation.Category `json:"categories"`
+	By                     string                  `json:"by"`
+	Reason                 string                  `json:"reason"`
+	ExpiresAt              time.Time               `json:"expires_at"`
+}
+
+// ScheduleActionReceived starts a schedule change's own trail
+// (INTENT_RECEIVED): which schedule, what was asked, by whom and why.
+type ScheduleActionReceived struct {
+	Schedule string `json:"schedule"`
+	Action   string `json:"action"`
+	By       string `json:"by"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+// ScheduleChanged is one change of a schedule (SCHEDULE_CHANGED): created
+// (with what it runs and when), paused, unpaused, triggered, backfilled
+// or deleted; RevokedStanding lists the standing approvals a deletion
+// revoked.
+type ScheduleChanged struct {
+	Schedule        string          `json:"schedule"`
+	ScheduleID      string          `json:"schedule_id"`
+	Action          string          `json:"action"`
+	Reason          string          `json:"reason,omitempty"`
+	SkillID         string          `json:"skill_id,omitempty"`
+	Spec            json.RawMessage `json:"spec,omitempty"`
+	RevokedStanding []string        `json:"revoked_standing_approvals,omitempty"`
+}
 
 // HumanRejected is a rejection (HUMAN_CONFIRMATION_REJECTED).
 type HumanRejected HumanConfirmation
@@ -166,6 +232,10 @@ type PolicyEvaluation struct {
 	Interventions       []string `json:"interventions"`
 	Warnings            []string `json:"warnings"`
 	IntentSignatureHash string   `json:"intent_signature_hash"`
+	// External are the faults the external_compliance_validators returned
+	// for this signature, in full: `cfa replay` takes them as their answer
+	// (ADR 0127).
+	External []fault.Fault `json:"external_faults,omitempty"`
 }
 
 // PolicyApprove is an approving evaluation (POLICY_APPROVE).
@@ -201,8 +271,11 @@ type PreCostEstimated struct {
 	Intervention       *precost.Intervention `json:"intervention"`
 	Fault              *fault.Fault          `json:"fault"`
 	// Backend names the pre_cost_estimator_backend that estimated, when
-	// it is not the shipped one.
-	Backend string `json:"backend,omitempty"`
+	// it is not the shipped one; BackendEstimate is then its answer in full
+	// (what a filter would save rests on its shape): `cfa replay` takes it
+	// instead of asking the backend again (ADR 0127).
+	Backend         string            `json:"backend,omitempty"`
+	BackendEstimate *precost.Estimate `json:"backend_estimate,omitempty"`
 }
 
 // PreCostReplan is a force_replan_with_filter applied and governed again
@@ -236,6 +309,18 @@ type ExecutionPlanGenerated struct {
 	Window              *planner.Window         `json:"window"`
 	Target              string                  `json:"target"`
 	Supplied            bool                    `json:"supplied"`
+	// ServedBy is the persisted skill whose frozen plan this run reuses
+	// (ADR 0129); absent for a plan made just in time.
+	ServedBy *SkillServed `json:"served_by_skill,omitempty"`
+}
+
+// SkillServed names the skill an intent reuses and what it froze.
+type SkillServed struct {
+	SkillID          string `json:"skill_id"`
+	State            string `json:"state"`
+	SourceIntentID   string `json:"source_intent_id"`
+	FrozenPlanHash   string `json:"frozen_plan_hash"`
+	PlanTemplateHash string `json:"plan_template_hash"`
 }
 
 // ExecutionPlanRefused is a planner refusal, or a supplied plan that does
@@ -540,3 +625,7 @@ func (APICallRefused) EventType() string            { return audit.EventAPICallR
 func (CancelRequested) EventType() string           { return audit.EventCancelRequested }
 func (SkillTransitionReceived) EventType() string   { return audit.EventIntentReceived }
 func (SkillTransition) EventType() string           { return audit.EventSkillTransition }
+func (StandingApprovalApplied) EventType() string   { return audit.EventHumanApproved }
+func (StandingApprovalGranted) EventType() string   { return audit.EventStandingApprovalGranted }
+func (ScheduleActionReceived) EventType() string    { return audit.EventIntentReceived }
+func (ScheduleChanged) EventType() string           { return audit.EventScheduleChanged }

@@ -1367,7 +1367,15 @@ type ApproveEscalationRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	IntentId string                 `protobuf:"bytes,1,opt,name=intent_id,json=intentId,proto3" json:"intent_id,omitempty"`
 	// reason is recorded in the audit trail; required.
-	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// standing gives the approval of a scheduled run for the schedule's
+	// later runs too, while the signature, the policy bundle and the
+	// catalog stay the same (docs/adr/0125); refused for an intent no
+	// schedule started.
+	Standing bool `protobuf:"varint,3,opt,name=standing,proto3" json:"standing,omitempty"`
+	// standing_for is how long it stands, a Go duration (default 720h, at
+	// most 2160h).
+	StandingFor   string `protobuf:"bytes,4,opt,name=standing_for,json=standingFor,proto3" json:"standing_for,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1412,6 +1420,20 @@ func (x *ApproveEscalationRequest) GetIntentId() string {
 func (x *ApproveEscalationRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *ApproveEscalationRequest) GetStanding() bool {
+	if x != nil {
+		return x.Standing
+	}
+	return false
+}
+
+func (x *ApproveEscalationRequest) GetStandingFor() string {
+	if x != nil {
+		return x.StandingFor
 	}
 	return ""
 }
@@ -2960,6 +2982,679 @@ func (x *GetPolicyBundleResponse) GetBundle() *structpb.Struct {
 	return nil
 }
 
+type ReplayIntentRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	IntentId string                 `protobuf:"bytes,1,opt,name=intent_id,json=intentId,proto3" json:"intent_id,omitempty"`
+	// execute also runs the units again and compares their output.
+	Execute       bool `protobuf:"varint,2,opt,name=execute,proto3" json:"execute,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayIntentRequest) Reset() {
+	*x = ReplayIntentRequest{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayIntentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayIntentRequest) ProtoMessage() {}
+
+func (x *ReplayIntentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayIntentRequest.ProtoReflect.Descriptor instead.
+func (*ReplayIntentRequest) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ReplayIntentRequest) GetIntentId() string {
+	if x != nil {
+		return x.IntentId
+	}
+	return ""
+}
+
+func (x *ReplayIntentRequest) GetExecute() bool {
+	if x != nil {
+		return x.Execute
+	}
+	return false
+}
+
+type ReplayIntentResponse struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	IntentId string                 `protobuf:"bytes,1,opt,name=intent_id,json=intentId,proto3" json:"intent_id,omitempty"`
+	// identical: every stage replayed gave what was recorded and, with
+	// execute, every unit staged the same rows.
+	Identical bool `protobuf:"varint,2,opt,name=identical,proto3" json:"identical,omitempty"`
+	// refused says why the intent could not be replayed (an input that was
+	// never recorded, a trail that is not an intent's).
+	Refused string `protobuf:"bytes,3,opt,name=refused,proto3" json:"refused,omitempty"`
+	// through is the last stage compared: decision_engine once the decision
+	// was; earlier for an intent that has no decision yet.
+	Through string        `protobuf:"bytes,4,opt,name=through,proto3" json:"through,omitempty"`
+	Inputs  *ReplayInputs `protobuf:"bytes,5,opt,name=inputs,proto3" json:"inputs,omitempty"`
+	// stages are the stages compared, in flow order, up to the first
+	// difference.
+	Stages          []*ReplayStage    `protobuf:"bytes,6,rep,name=stages,proto3" json:"stages,omitempty"`
+	FirstDifference *ReplayDifference `protobuf:"bytes,7,opt,name=first_difference,json=firstDifference,proto3" json:"first_difference,omitempty"`
+	// answers are what the replay took from the record: humans, extension
+	// points, the environment.
+	Answers []*ReplayAnswer `protobuf:"bytes,8,rep,name=answers,proto3" json:"answers,omitempty"`
+	// execution is the units' re-execution (execute).
+	Execution     *ReplayExecution `protobuf:"bytes,9,opt,name=execution,proto3" json:"execution,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayIntentResponse) Reset() {
+	*x = ReplayIntentResponse{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayIntentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayIntentResponse) ProtoMessage() {}
+
+func (x *ReplayIntentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayIntentResponse.ProtoReflect.Descriptor instead.
+func (*ReplayIntentResponse) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ReplayIntentResponse) GetIntentId() string {
+	if x != nil {
+		return x.IntentId
+	}
+	return ""
+}
+
+func (x *ReplayIntentResponse) GetIdentical() bool {
+	if x != nil {
+		return x.Identical
+	}
+	return false
+}
+
+func (x *ReplayIntentResponse) GetRefused() string {
+	if x != nil {
+		return x.Refused
+	}
+	return ""
+}
+
+func (x *ReplayIntentResponse) GetThrough() string {
+	if x != nil {
+		return x.Through
+	}
+	return ""
+}
+
+func (x *ReplayIntentResponse) GetInputs() *ReplayInputs {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+func (x *ReplayIntentResponse) GetStages() []*ReplayStage {
+	if x != nil {
+		return x.Stages
+	}
+	return nil
+}
+
+func (x *ReplayIntentResponse) GetFirstDifference() *ReplayDifference {
+	if x != nil {
+		return x.FirstDifference
+	}
+	return nil
+}
+
+func (x *ReplayIntentResponse) GetAnswers() []*ReplayAnswer {
+	if x != nil {
+		return x.Answers
+	}
+	return nil
+}
+
+func (x *ReplayIntentResponse) GetExecution() *ReplayExecution {
+	if x != nil {
+		return x.Execution
+	}
+	return nil
+}
+
+// ReplayInputs are I8's inputs as the replay used them.
+type ReplayInputs struct {
+	state                  protoimpl.MessageState `protogen:"open.v1"`
+	UserIntent             string                 `protobuf:"bytes,1,opt,name=user_intent,json=userIntent,proto3" json:"user_intent,omitempty"`
+	StructuredSignature    bool                   `protobuf:"varint,2,opt,name=structured_signature,json=structuredSignature,proto3" json:"structured_signature,omitempty"`
+	RegistryVersionId      string                 `protobuf:"bytes,3,opt,name=registry_version_id,json=registryVersionId,proto3" json:"registry_version_id,omitempty"`
+	PolicyBundleVersion    string                 `protobuf:"bytes,4,opt,name=policy_bundle_version,json=policyBundleVersion,proto3" json:"policy_bundle_version,omitempty"`
+	CatalogSnapshotVersion string                 `protobuf:"bytes,5,opt,name=catalog_snapshot_version,json=catalogSnapshotVersion,proto3" json:"catalog_snapshot_version,omitempty"`
+	AsOf                   string                 `protobuf:"bytes,6,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *ReplayInputs) Reset() {
+	*x = ReplayInputs{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayInputs) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayInputs) ProtoMessage() {}
+
+func (x *ReplayInputs) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayInputs.ProtoReflect.Descriptor instead.
+func (*ReplayInputs) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ReplayInputs) GetUserIntent() string {
+	if x != nil {
+		return x.UserIntent
+	}
+	return ""
+}
+
+func (x *ReplayInputs) GetStructuredSignature() bool {
+	if x != nil {
+		return x.StructuredSignature
+	}
+	return false
+}
+
+func (x *ReplayInputs) GetRegistryVersionId() string {
+	if x != nil {
+		return x.RegistryVersionId
+	}
+	return ""
+}
+
+func (x *ReplayInputs) GetPolicyBundleVersion() string {
+	if x != nil {
+		return x.PolicyBundleVersion
+	}
+	return ""
+}
+
+func (x *ReplayInputs) GetCatalogSnapshotVersion() string {
+	if x != nil {
+		return x.CatalogSnapshotVersion
+	}
+	return ""
+}
+
+func (x *ReplayInputs) GetAsOf() string {
+	if x != nil {
+		return x.AsOf
+	}
+	return ""
+}
+
+// ReplayStage is one stage compared; cycle counts the signature cycles.
+type ReplayStage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stage         string                 `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
+	Cycle         int32                  `protobuf:"varint,2,opt,name=cycle,proto3" json:"cycle,omitempty"`
+	Identical     bool                   `protobuf:"varint,3,opt,name=identical,proto3" json:"identical,omitempty"`
+	Recorded      string                 `protobuf:"bytes,4,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	Replayed      string                 `protobuf:"bytes,5,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayStage) Reset() {
+	*x = ReplayStage{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayStage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayStage) ProtoMessage() {}
+
+func (x *ReplayStage) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayStage.ProtoReflect.Descriptor instead.
+func (*ReplayStage) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ReplayStage) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *ReplayStage) GetCycle() int32 {
+	if x != nil {
+		return x.Cycle
+	}
+	return 0
+}
+
+func (x *ReplayStage) GetIdentical() bool {
+	if x != nil {
+		return x.Identical
+	}
+	return false
+}
+
+func (x *ReplayStage) GetRecorded() string {
+	if x != nil {
+		return x.Recorded
+	}
+	return ""
+}
+
+func (x *ReplayStage) GetReplayed() string {
+	if x != nil {
+		return x.Replayed
+	}
+	return ""
+}
+
+// ReplayDifference is where a replay parted from the record: the field (a
+// JSON path into the stage's record) and both values.
+type ReplayDifference struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stage         string                 `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
+	Cycle         int32                  `protobuf:"varint,2,opt,name=cycle,proto3" json:"cycle,omitempty"`
+	Field         string                 `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
+	Recorded      string                 `protobuf:"bytes,4,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	Replayed      string                 `protobuf:"bytes,5,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayDifference) Reset() {
+	*x = ReplayDifference{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayDifference) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayDifference) ProtoMessage() {}
+
+func (x *ReplayDifference) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayDifference.ProtoReflect.Descriptor instead.
+func (*ReplayDifference) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ReplayDifference) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *ReplayDifference) GetCycle() int32 {
+	if x != nil {
+		return x.Cycle
+	}
+	return 0
+}
+
+func (x *ReplayDifference) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *ReplayDifference) GetRecorded() string {
+	if x != nil {
+		return x.Recorded
+	}
+	return ""
+}
+
+func (x *ReplayDifference) GetReplayed() string {
+	if x != nil {
+		return x.Replayed
+	}
+	return ""
+}
+
+type ReplayAnswer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Stage         string                 `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
+	Answer        string                 `protobuf:"bytes,2,opt,name=answer,proto3" json:"answer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayAnswer) Reset() {
+	*x = ReplayAnswer{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayAnswer) ProtoMessage() {}
+
+func (x *ReplayAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayAnswer.ProtoReflect.Descriptor instead.
+func (*ReplayAnswer) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ReplayAnswer) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *ReplayAnswer) GetAnswer() string {
+	if x != nil {
+		return x.Answer
+	}
+	return ""
+}
+
+type ReplayExecution struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Identical bool                   `protobuf:"varint,1,opt,name=identical,proto3" json:"identical,omitempty"`
+	// refused says why units were not compared (a source changed since).
+	Refused         string            `protobuf:"bytes,2,opt,name=refused,proto3" json:"refused,omitempty"`
+	Units           []*ReplayUnit     `protobuf:"bytes,3,rep,name=units,proto3" json:"units,omitempty"`
+	FirstDifference *ReplayDifference `protobuf:"bytes,4,opt,name=first_difference,json=firstDifference,proto3" json:"first_difference,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ReplayExecution) Reset() {
+	*x = ReplayExecution{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayExecution) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayExecution) ProtoMessage() {}
+
+func (x *ReplayExecution) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayExecution.ProtoReflect.Descriptor instead.
+func (*ReplayExecution) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ReplayExecution) GetIdentical() bool {
+	if x != nil {
+		return x.Identical
+	}
+	return false
+}
+
+func (x *ReplayExecution) GetRefused() string {
+	if x != nil {
+		return x.Refused
+	}
+	return ""
+}
+
+func (x *ReplayExecution) GetUnits() []*ReplayUnit {
+	if x != nil {
+		return x.Units
+	}
+	return nil
+}
+
+func (x *ReplayExecution) GetFirstDifference() *ReplayDifference {
+	if x != nil {
+		return x.FirstDifference
+	}
+	return nil
+}
+
+// ReplayUnit is one unit run again: outcome identical, different or
+// source_changed.
+type ReplayUnit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Attempt       int32                  `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Outcome       string                 `protobuf:"bytes,3,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	Recorded      *Fingerprint           `protobuf:"bytes,4,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	Replayed      *Fingerprint           `protobuf:"bytes,5,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	Reason        string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReplayUnit) Reset() {
+	*x = ReplayUnit{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReplayUnit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReplayUnit) ProtoMessage() {}
+
+func (x *ReplayUnit) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReplayUnit.ProtoReflect.Descriptor instead.
+func (*ReplayUnit) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *ReplayUnit) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ReplayUnit) GetAttempt() int32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *ReplayUnit) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *ReplayUnit) GetRecorded() *Fingerprint {
+	if x != nil {
+		return x.Recorded
+	}
+	return nil
+}
+
+func (x *ReplayUnit) GetReplayed() *Fingerprint {
+	if x != nil {
+		return x.Replayed
+	}
+	return nil
+}
+
+func (x *ReplayUnit) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Fingerprint is a set of rows in short: how many, and the SHA-256 of
+// their canonical encodings in sorted order.
+type Fingerprint struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rows          int64                  `protobuf:"varint,1,opt,name=rows,proto3" json:"rows,omitempty"`
+	Sha256        string                 `protobuf:"bytes,2,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Fingerprint) Reset() {
+	*x = Fingerprint{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Fingerprint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Fingerprint) ProtoMessage() {}
+
+func (x *Fingerprint) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Fingerprint.ProtoReflect.Descriptor instead.
+func (*Fingerprint) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *Fingerprint) GetRows() int64 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+func (x *Fingerprint) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
 type ListSkillsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// state: ephemeral, promotion_candidate, persisted_active, watchlist,
@@ -2973,7 +3668,7 @@ type ListSkillsRequest struct {
 
 func (x *ListSkillsRequest) Reset() {
 	*x = ListSkillsRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[41]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2985,7 +3680,7 @@ func (x *ListSkillsRequest) String() string {
 func (*ListSkillsRequest) ProtoMessage() {}
 
 func (x *ListSkillsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[41]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2998,7 +3693,7 @@ func (x *ListSkillsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSkillsRequest.ProtoReflect.Descriptor instead.
 func (*ListSkillsRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{41}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListSkillsRequest) GetState() string {
@@ -3024,7 +3719,7 @@ type ListSkillsResponse struct {
 
 func (x *ListSkillsResponse) Reset() {
 	*x = ListSkillsResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[42]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3036,7 +3731,7 @@ func (x *ListSkillsResponse) String() string {
 func (*ListSkillsResponse) ProtoMessage() {}
 
 func (x *ListSkillsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[42]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3049,7 +3744,7 @@ func (x *ListSkillsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSkillsResponse.ProtoReflect.Descriptor instead.
 func (*ListSkillsResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{42}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListSkillsResponse) GetSkills() []*Skill {
@@ -3071,14 +3766,18 @@ type Skill struct {
 	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// signature is the keyed signature whose SHA-256 is the skill id.
-	Signature     *structpb.Struct `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Signature *structpb.Struct `protobuf:"bytes,8,opt,name=signature,proto3" json:"signature,omitempty"`
+	// artifact and generation_metadata are what promotion froze (5.12
+	// skill_generation_metadata, ADR 0129); absent until promoted.
+	Artifact           *structpb.Struct `protobuf:"bytes,9,opt,name=artifact,proto3" json:"artifact,omitempty"`
+	GenerationMetadata *structpb.Struct `protobuf:"bytes,10,opt,name=generation_metadata,json=generationMetadata,proto3" json:"generation_metadata,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Skill) Reset() {
 	*x = Skill{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[43]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3090,7 +3789,7 @@ func (x *Skill) String() string {
 func (*Skill) ProtoMessage() {}
 
 func (x *Skill) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[43]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3103,7 +3802,7 @@ func (x *Skill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Skill.ProtoReflect.Descriptor instead.
 func (*Skill) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{43}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Skill) GetSkillId() string {
@@ -3162,6 +3861,126 @@ func (x *Skill) GetSignature() *structpb.Struct {
 	return nil
 }
 
+func (x *Skill) GetArtifact() *structpb.Struct {
+	if x != nil {
+		return x.Artifact
+	}
+	return nil
+}
+
+func (x *Skill) GetGenerationMetadata() *structpb.Struct {
+	if x != nil {
+		return x.GenerationMetadata
+	}
+	return nil
+}
+
+type PromoteSkillRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// skill_id, or its first 8 or more hex digits.
+	SkillId string `protobuf:"bytes,1,opt,name=skill_id,json=skillId,proto3" json:"skill_id,omitempty"`
+	// reason is audited with the promotion.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromoteSkillRequest) Reset() {
+	*x = PromoteSkillRequest{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromoteSkillRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromoteSkillRequest) ProtoMessage() {}
+
+func (x *PromoteSkillRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromoteSkillRequest.ProtoReflect.Descriptor instead.
+func (*PromoteSkillRequest) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *PromoteSkillRequest) GetSkillId() string {
+	if x != nil {
+		return x.SkillId
+	}
+	return ""
+}
+
+func (x *PromoteSkillRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type PromoteSkillResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Transition    *SkillTransition       `protobuf:"bytes,1,opt,name=transition,proto3" json:"transition,omitempty"`
+	Skill         *Skill                 `protobuf:"bytes,2,opt,name=skill,proto3" json:"skill,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromoteSkillResponse) Reset() {
+	*x = PromoteSkillResponse{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromoteSkillResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromoteSkillResponse) ProtoMessage() {}
+
+func (x *PromoteSkillResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromoteSkillResponse.ProtoReflect.Descriptor instead.
+func (*PromoteSkillResponse) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *PromoteSkillResponse) GetTransition() *SkillTransition {
+	if x != nil {
+		return x.Transition
+	}
+	return nil
+}
+
+func (x *PromoteSkillResponse) GetSkill() *Skill {
+	if x != nil {
+		return x.Skill
+	}
+	return nil
+}
+
 type GetSkillRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// skill_id, or its first 8 or more hex digits.
@@ -3172,7 +3991,7 @@ type GetSkillRequest struct {
 
 func (x *GetSkillRequest) Reset() {
 	*x = GetSkillRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[44]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3184,7 +4003,7 @@ func (x *GetSkillRequest) String() string {
 func (*GetSkillRequest) ProtoMessage() {}
 
 func (x *GetSkillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[44]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3197,7 +4016,7 @@ func (x *GetSkillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSkillRequest.ProtoReflect.Descriptor instead.
 func (*GetSkillRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{44}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GetSkillRequest) GetSkillId() string {
@@ -3219,7 +4038,7 @@ type GetSkillResponse struct {
 
 func (x *GetSkillResponse) Reset() {
 	*x = GetSkillResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[45]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3231,7 +4050,7 @@ func (x *GetSkillResponse) String() string {
 func (*GetSkillResponse) ProtoMessage() {}
 
 func (x *GetSkillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[45]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3244,7 +4063,7 @@ func (x *GetSkillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSkillResponse.ProtoReflect.Descriptor instead.
 func (*GetSkillResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{45}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *GetSkillResponse) GetSkill() *Skill {
@@ -3287,7 +4106,7 @@ type SkillTransition struct {
 
 func (x *SkillTransition) Reset() {
 	*x = SkillTransition{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[46]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3299,7 +4118,7 @@ func (x *SkillTransition) String() string {
 func (*SkillTransition) ProtoMessage() {}
 
 func (x *SkillTransition) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[46]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3312,7 +4131,7 @@ func (x *SkillTransition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SkillTransition.ProtoReflect.Descriptor instead.
 func (*SkillTransition) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{46}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SkillTransition) GetSeq() int64 {
@@ -3498,10 +4317,12 @@ const file_cfa_v1_intent_service_proto_rawDesc = "" +
 	"escalation\x18\x02 \x01(\v2\x12.cfa.v1.EscalationH\x00R\n" +
 	"escalation\x12*\n" +
 	"\adecided\x18\x03 \x01(\v2\x0e.cfa.v1.IntentH\x00R\adecidedB\a\n" +
-	"\x05event\"O\n" +
+	"\x05event\"\x8e\x01\n" +
 	"\x18ApproveEscalationRequest\x12\x1b\n" +
 	"\tintent_id\x18\x01 \x01(\tR\bintentId\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"b\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1a\n" +
+	"\bstanding\x18\x03 \x01(\bR\bstanding\x12!\n" +
+	"\fstanding_for\x18\x04 \x01(\tR\vstandingFor\"b\n" +
 	"\x19ApproveEscalationResponse\x12\x1b\n" +
 	"\tintent_id\x18\x01 \x01(\tR\bintentId\x12\x18\n" +
 	"\aoutcome\x18\x02 \x01(\tR\aoutcome\x12\x0e\n" +
@@ -3612,12 +4433,64 @@ const file_cfa_v1_intent_service_proto_rawDesc = "" +
 	"\x16GetPolicyBundleRequest\"d\n" +
 	"\x17GetPolicyBundleResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12/\n" +
-	"\x06bundle\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x06bundle\"?\n" +
+	"\x06bundle\x18\x02 \x01(\v2\x17.google.protobuf.StructR\x06bundle\"L\n" +
+	"\x13ReplayIntentRequest\x12\x1b\n" +
+	"\tintent_id\x18\x01 \x01(\tR\bintentId\x12\x18\n" +
+	"\aexecute\x18\x02 \x01(\bR\aexecute\"\x8c\x03\n" +
+	"\x14ReplayIntentResponse\x12\x1b\n" +
+	"\tintent_id\x18\x01 \x01(\tR\bintentId\x12\x1c\n" +
+	"\tidentical\x18\x02 \x01(\bR\tidentical\x12\x18\n" +
+	"\arefused\x18\x03 \x01(\tR\arefused\x12\x18\n" +
+	"\athrough\x18\x04 \x01(\tR\athrough\x12,\n" +
+	"\x06inputs\x18\x05 \x01(\v2\x14.cfa.v1.ReplayInputsR\x06inputs\x12+\n" +
+	"\x06stages\x18\x06 \x03(\v2\x13.cfa.v1.ReplayStageR\x06stages\x12C\n" +
+	"\x10first_difference\x18\a \x01(\v2\x18.cfa.v1.ReplayDifferenceR\x0ffirstDifference\x12.\n" +
+	"\aanswers\x18\b \x03(\v2\x14.cfa.v1.ReplayAnswerR\aanswers\x125\n" +
+	"\texecution\x18\t \x01(\v2\x17.cfa.v1.ReplayExecutionR\texecution\"\x95\x02\n" +
+	"\fReplayInputs\x12\x1f\n" +
+	"\vuser_intent\x18\x01 \x01(\tR\n" +
+	"userIntent\x121\n" +
+	"\x14structured_signature\x18\x02 \x01(\bR\x13structuredSignature\x12.\n" +
+	"\x13registry_version_id\x18\x03 \x01(\tR\x11registryVersionId\x122\n" +
+	"\x15policy_bundle_version\x18\x04 \x01(\tR\x13policyBundleVersion\x128\n" +
+	"\x18catalog_snapshot_version\x18\x05 \x01(\tR\x16catalogSnapshotVersion\x12\x13\n" +
+	"\x05as_of\x18\x06 \x01(\tR\x04asOf\"\x8f\x01\n" +
+	"\vReplayStage\x12\x14\n" +
+	"\x05stage\x18\x01 \x01(\tR\x05stage\x12\x14\n" +
+	"\x05cycle\x18\x02 \x01(\x05R\x05cycle\x12\x1c\n" +
+	"\tidentical\x18\x03 \x01(\bR\tidentical\x12\x1a\n" +
+	"\brecorded\x18\x04 \x01(\tR\brecorded\x12\x1a\n" +
+	"\breplayed\x18\x05 \x01(\tR\breplayed\"\x8c\x01\n" +
+	"\x10ReplayDifference\x12\x14\n" +
+	"\x05stage\x18\x01 \x01(\tR\x05stage\x12\x14\n" +
+	"\x05cycle\x18\x02 \x01(\x05R\x05cycle\x12\x14\n" +
+	"\x05field\x18\x03 \x01(\tR\x05field\x12\x1a\n" +
+	"\brecorded\x18\x04 \x01(\tR\brecorded\x12\x1a\n" +
+	"\breplayed\x18\x05 \x01(\tR\breplayed\"<\n" +
+	"\fReplayAnswer\x12\x14\n" +
+	"\x05stage\x18\x01 \x01(\tR\x05stage\x12\x16\n" +
+	"\x06answer\x18\x02 \x01(\tR\x06answer\"\xb8\x01\n" +
+	"\x0fReplayExecution\x12\x1c\n" +
+	"\tidentical\x18\x01 \x01(\bR\tidentical\x12\x18\n" +
+	"\arefused\x18\x02 \x01(\tR\arefused\x12(\n" +
+	"\x05units\x18\x03 \x03(\v2\x12.cfa.v1.ReplayUnitR\x05units\x12C\n" +
+	"\x10first_difference\x18\x04 \x01(\v2\x18.cfa.v1.ReplayDifferenceR\x0ffirstDifference\"\xcc\x01\n" +
+	"\n" +
+	"ReplayUnit\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x18\n" +
+	"\aattempt\x18\x02 \x01(\x05R\aattempt\x12\x18\n" +
+	"\aoutcome\x18\x03 \x01(\tR\aoutcome\x12/\n" +
+	"\brecorded\x18\x04 \x01(\v2\x13.cfa.v1.FingerprintR\brecorded\x12/\n" +
+	"\breplayed\x18\x05 \x01(\v2\x13.cfa.v1.FingerprintR\breplayed\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"9\n" +
+	"\vFingerprint\x12\x12\n" +
+	"\x04rows\x18\x01 \x01(\x03R\x04rows\x12\x16\n" +
+	"\x06sha256\x18\x02 \x01(\tR\x06sha256\"?\n" +
 	"\x11ListSkillsRequest\x12\x14\n" +
 	"\x05state\x18\x01 \x01(\tR\x05state\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\x05R\x05limit\";\n" +
 	"\x12ListSkillsResponse\x12%\n" +
-	"\x06skills\x18\x01 \x03(\v2\r.cfa.v1.SkillR\x06skills\"\xb7\x02\n" +
+	"\x06skills\x18\x01 \x03(\v2\r.cfa.v1.SkillR\x06skills\"\xb6\x03\n" +
 	"\x05Skill\x12\x19\n" +
 	"\bskill_id\x18\x01 \x01(\tR\askillId\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12 \n" +
@@ -3628,7 +4501,18 @@ const file_cfa_v1_intent_service_proto_rawDesc = "" +
 	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x125\n" +
-	"\tsignature\x18\b \x01(\v2\x17.google.protobuf.StructR\tsignature\",\n" +
+	"\tsignature\x18\b \x01(\v2\x17.google.protobuf.StructR\tsignature\x123\n" +
+	"\bartifact\x18\t \x01(\v2\x17.google.protobuf.StructR\bartifact\x12H\n" +
+	"\x13generation_metadata\x18\n" +
+	" \x01(\v2\x17.google.protobuf.StructR\x12generationMetadata\"H\n" +
+	"\x13PromoteSkillRequest\x12\x19\n" +
+	"\bskill_id\x18\x01 \x01(\tR\askillId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"t\n" +
+	"\x14PromoteSkillResponse\x127\n" +
+	"\n" +
+	"transition\x18\x01 \x01(\v2\x17.cfa.v1.SkillTransitionR\n" +
+	"transition\x12#\n" +
+	"\x05skill\x18\x02 \x01(\v2\r.cfa.v1.SkillR\x05skill\",\n" +
 	"\x0fGetSkillRequest\x12\x19\n" +
 	"\bskill_id\x18\x01 \x01(\tR\askillId\"\x84\x01\n" +
 	"\x10GetSkillResponse\x12#\n" +
@@ -3645,7 +4529,8 @@ const file_cfa_v1_intent_service_proto_rawDesc = "" +
 	"\x05actor\x18\x06 \x01(\v2\x11.cfa.v1.PrincipalR\x05actor\x12\x14\n" +
 	"\x05cause\x18\a \x01(\tR\x05cause\x12*\n" +
 	"\x02at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x19\n" +
-	"\baudit_id\x18\t \x01(\tR\aauditId2\x87\t\n" +
+	"\baudit_id\x18\t \x01(\tR\aauditId2\xa2\n" +
+	"\n" +
 	"\rIntentService\x12I\n" +
 	"\fSubmitIntent\x12\x1b.cfa.v1.SubmitIntentRequest\x1a\x1c.cfa.v1.SubmitIntentResponse\x12E\n" +
 	"\tGetIntent\x12\x18.cfa.v1.GetIntentRequest\x1a\x19.cfa.v1.GetIntentResponse\"\x03\x90\x02\x01\x12K\n" +
@@ -3660,10 +4545,12 @@ const file_cfa_v1_intent_service_proto_rawDesc = "" +
 	"\vGetRegistry\x12\x1a.cfa.v1.GetRegistryRequest\x1a\x1b.cfa.v1.GetRegistryResponse\"\x03\x90\x02\x01\x12H\n" +
 	"\n" +
 	"GetCatalog\x12\x19.cfa.v1.GetCatalogRequest\x1a\x1a.cfa.v1.GetCatalogResponse\"\x03\x90\x02\x01\x12W\n" +
-	"\x0fGetPolicyBundle\x12\x1e.cfa.v1.GetPolicyBundleRequest\x1a\x1f.cfa.v1.GetPolicyBundleResponse\"\x03\x90\x02\x01\x12H\n" +
+	"\x0fGetPolicyBundle\x12\x1e.cfa.v1.GetPolicyBundleRequest\x1a\x1f.cfa.v1.GetPolicyBundleResponse\"\x03\x90\x02\x01\x12N\n" +
+	"\fReplayIntent\x12\x1b.cfa.v1.ReplayIntentRequest\x1a\x1c.cfa.v1.ReplayIntentResponse\"\x03\x90\x02\x01\x12H\n" +
 	"\n" +
 	"ListSkills\x12\x19.cfa.v1.ListSkillsRequest\x1a\x1a.cfa.v1.ListSkillsResponse\"\x03\x90\x02\x01\x12B\n" +
-	"\bGetSkill\x12\x17.cfa.v1.GetSkillRequest\x1a\x18.cfa.v1.GetSkillResponse\"\x03\x90\x02\x01B2Z0github.com/contextualflux/cfa/proto/cfa/v1;cfav1b\x06proto3"
+	"\bGetSkill\x12\x17.cfa.v1.GetSkillRequest\x1a\x18.cfa.v1.GetSkillResponse\"\x03\x90\x02\x01\x12I\n" +
+	"\fPromoteSkill\x12\x1b.cfa.v1.PromoteSkillRequest\x1a\x1c.cfa.v1.PromoteSkillResponseB2Z0github.com/contextualflux/cfa/proto/cfa/v1;cfav1b\x06proto3"
 
 var (
 	file_cfa_v1_intent_service_proto_rawDescOnce sync.Once
@@ -3677,7 +4564,7 @@ func file_cfa_v1_intent_service_proto_rawDescGZIP() []byte {
 	return file_cfa_v1_intent_service_proto_rawDescData
 }
 
-var file_cfa_v1_intent_service_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_cfa_v1_intent_service_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_cfa_v1_intent_service_proto_goTypes = []any{
 	(*SubmitIntentRequest)(nil),       // 0: cfa.v1.SubmitIntentRequest
 	(*SubmitIntentResponse)(nil),      // 1: cfa.v1.SubmitIntentResponse
@@ -3720,103 +4607,131 @@ var file_cfa_v1_intent_service_proto_goTypes = []any{
 	(*GetCatalogResponse)(nil),        // 38: cfa.v1.GetCatalogResponse
 	(*GetPolicyBundleRequest)(nil),    // 39: cfa.v1.GetPolicyBundleRequest
 	(*GetPolicyBundleResponse)(nil),   // 40: cfa.v1.GetPolicyBundleResponse
-	(*ListSkillsRequest)(nil),         // 41: cfa.v1.ListSkillsRequest
-	(*ListSkillsResponse)(nil),        // 42: cfa.v1.ListSkillsResponse
-	(*Skill)(nil),                     // 43: cfa.v1.Skill
-	(*GetSkillRequest)(nil),           // 44: cfa.v1.GetSkillRequest
-	(*GetSkillResponse)(nil),          // 45: cfa.v1.GetSkillResponse
-	(*SkillTransition)(nil),           // 46: cfa.v1.SkillTransition
-	nil,                               // 47: cfa.v1.Receipt.ContextEntry
-	(*structpb.Struct)(nil),           // 48: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),     // 49: google.protobuf.Timestamp
+	(*ReplayIntentRequest)(nil),       // 41: cfa.v1.ReplayIntentRequest
+	(*ReplayIntentResponse)(nil),      // 42: cfa.v1.ReplayIntentResponse
+	(*ReplayInputs)(nil),              // 43: cfa.v1.ReplayInputs
+	(*ReplayStage)(nil),               // 44: cfa.v1.ReplayStage
+	(*ReplayDifference)(nil),          // 45: cfa.v1.ReplayDifference
+	(*ReplayAnswer)(nil),              // 46: cfa.v1.ReplayAnswer
+	(*ReplayExecution)(nil),           // 47: cfa.v1.ReplayExecution
+	(*ReplayUnit)(nil),                // 48: cfa.v1.ReplayUnit
+	(*Fingerprint)(nil),               // 49: cfa.v1.Fingerprint
+	(*ListSkillsRequest)(nil),         // 50: cfa.v1.ListSkillsRequest
+	(*ListSkillsResponse)(nil),        // 51: cfa.v1.ListSkillsResponse
+	(*Skill)(nil),                     // 52: cfa.v1.Skill
+	(*PromoteSkillRequest)(nil),       // 53: cfa.v1.PromoteSkillRequest
+	(*PromoteSkillResponse)(nil),      // 54: cfa.v1.PromoteSkillResponse
+	(*GetSkillRequest)(nil),           // 55: cfa.v1.GetSkillRequest
+	(*GetSkillResponse)(nil),          // 56: cfa.v1.GetSkillResponse
+	(*SkillTransition)(nil),           // 57: cfa.v1.SkillTransition
+	nil,                               // 58: cfa.v1.Receipt.ContextEntry
+	(*structpb.Struct)(nil),           // 59: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),     // 60: google.protobuf.Timestamp
 }
 var file_cfa_v1_intent_service_proto_depIdxs = []int32{
-	48, // 0: cfa.v1.SubmitIntentRequest.signature:type_name -> google.protobuf.Struct
-	48, // 1: cfa.v1.SubmitIntentRequest.plan:type_name -> google.protobuf.Struct
-	48, // 2: cfa.v1.SubmitIntentRequest.graph:type_name -> google.protobuf.Struct
+	59, // 0: cfa.v1.SubmitIntentRequest.signature:type_name -> google.protobuf.Struct
+	59, // 1: cfa.v1.SubmitIntentRequest.plan:type_name -> google.protobuf.Struct
+	59, // 2: cfa.v1.SubmitIntentRequest.graph:type_name -> google.protobuf.Struct
 	4,  // 3: cfa.v1.GetIntentResponse.intent:type_name -> cfa.v1.Intent
 	5,  // 4: cfa.v1.Intent.stages:type_name -> cfa.v1.StageReport
 	6,  // 5: cfa.v1.Intent.pending:type_name -> cfa.v1.Escalation
 	7,  // 6: cfa.v1.Intent.units:type_name -> cfa.v1.Unit
 	8,  // 7: cfa.v1.Intent.decision:type_name -> cfa.v1.Decision
-	49, // 8: cfa.v1.Intent.started_at:type_name -> google.protobuf.Timestamp
-	49, // 9: cfa.v1.Intent.closed_at:type_name -> google.protobuf.Timestamp
-	48, // 10: cfa.v1.Intent.result:type_name -> google.protobuf.Struct
-	49, // 11: cfa.v1.StageReport.at:type_name -> google.protobuf.Timestamp
-	49, // 12: cfa.v1.Escalation.deadline:type_name -> google.protobuf.Timestamp
+	60, // 8: cfa.v1.Intent.started_at:type_name -> google.protobuf.Timestamp
+	60, // 9: cfa.v1.Intent.closed_at:type_name -> google.protobuf.Timestamp
+	59, // 10: cfa.v1.Intent.result:type_name -> google.protobuf.Struct
+	60, // 11: cfa.v1.StageReport.at:type_name -> google.protobuf.Timestamp
+	60, // 12: cfa.v1.Escalation.deadline:type_name -> google.protobuf.Timestamp
 	9,  // 13: cfa.v1.Decision.faults:type_name -> cfa.v1.Fault
-	49, // 14: cfa.v1.ListIntentsRequest.started_after:type_name -> google.protobuf.Timestamp
-	49, // 15: cfa.v1.ListIntentsRequest.started_before:type_name -> google.protobuf.Timestamp
+	60, // 14: cfa.v1.ListIntentsRequest.started_after:type_name -> google.protobuf.Timestamp
+	60, // 15: cfa.v1.ListIntentsRequest.started_before:type_name -> google.protobuf.Timestamp
 	12, // 16: cfa.v1.ListIntentsResponse.intents:type_name -> cfa.v1.IntentSummary
-	49, // 17: cfa.v1.IntentSummary.started_at:type_name -> google.protobuf.Timestamp
-	49, // 18: cfa.v1.IntentSummary.closed_at:type_name -> google.protobuf.Timestamp
+	60, // 17: cfa.v1.IntentSummary.started_at:type_name -> google.protobuf.Timestamp
+	60, // 18: cfa.v1.IntentSummary.closed_at:type_name -> google.protobuf.Timestamp
 	5,  // 19: cfa.v1.WatchIntentResponse.stage:type_name -> cfa.v1.StageReport
 	6,  // 20: cfa.v1.WatchIntentResponse.escalation:type_name -> cfa.v1.Escalation
 	4,  // 21: cfa.v1.WatchIntentResponse.decided:type_name -> cfa.v1.Intent
-	48, // 22: cfa.v1.GetPlanResponse.plan:type_name -> google.protobuf.Struct
-	48, // 23: cfa.v1.GetPlanResponse.pre_cost:type_name -> google.protobuf.Struct
-	48, // 24: cfa.v1.GetPlanResponse.static_validation:type_name -> google.protobuf.Struct
+	59, // 22: cfa.v1.GetPlanResponse.plan:type_name -> google.protobuf.Struct
+	59, // 23: cfa.v1.GetPlanResponse.pre_cost:type_name -> google.protobuf.Struct
+	59, // 24: cfa.v1.GetPlanResponse.static_validation:type_name -> google.protobuf.Struct
 	25, // 25: cfa.v1.GetCodeResponse.files:type_name -> cfa.v1.CodeFile
 	28, // 26: cfa.v1.GetAuditTrailResponse.receipts:type_name -> cfa.v1.Receipt
 	30, // 27: cfa.v1.GetAuditTrailResponse.operational:type_name -> cfa.v1.OperationalView
 	33, // 28: cfa.v1.GetAuditTrailResponse.compliance:type_name -> cfa.v1.ComplianceView
 	29, // 29: cfa.v1.Receipt.actor:type_name -> cfa.v1.Principal
-	49, // 30: cfa.v1.Receipt.timestamp:type_name -> google.protobuf.Timestamp
-	47, // 31: cfa.v1.Receipt.context:type_name -> cfa.v1.Receipt.ContextEntry
+	60, // 30: cfa.v1.Receipt.timestamp:type_name -> google.protobuf.Timestamp
+	58, // 31: cfa.v1.Receipt.context:type_name -> cfa.v1.Receipt.ContextEntry
 	31, // 32: cfa.v1.OperationalView.stages:type_name -> cfa.v1.StageTiming
 	32, // 33: cfa.v1.OperationalView.units:type_name -> cfa.v1.UnitRun
-	49, // 34: cfa.v1.StageTiming.first:type_name -> google.protobuf.Timestamp
-	49, // 35: cfa.v1.StageTiming.last:type_name -> google.protobuf.Timestamp
+	60, // 34: cfa.v1.StageTiming.first:type_name -> google.protobuf.Timestamp
+	60, // 35: cfa.v1.StageTiming.last:type_name -> google.protobuf.Timestamp
 	34, // 36: cfa.v1.ComplianceView.decisions:type_name -> cfa.v1.ComplianceEntry
 	34, // 37: cfa.v1.ComplianceView.faults:type_name -> cfa.v1.ComplianceEntry
 	34, // 38: cfa.v1.ComplianceView.approvals:type_name -> cfa.v1.ComplianceEntry
-	49, // 39: cfa.v1.ComplianceEntry.at:type_name -> google.protobuf.Timestamp
-	48, // 40: cfa.v1.GetRegistryResponse.snapshot:type_name -> google.protobuf.Struct
-	48, // 41: cfa.v1.GetCatalogResponse.catalog:type_name -> google.protobuf.Struct
-	48, // 42: cfa.v1.GetPolicyBundleResponse.bundle:type_name -> google.protobuf.Struct
-	43, // 43: cfa.v1.ListSkillsResponse.skills:type_name -> cfa.v1.Skill
-	49, // 44: cfa.v1.Skill.created_at:type_name -> google.protobuf.Timestamp
-	49, // 45: cfa.v1.Skill.updated_at:type_name -> google.protobuf.Timestamp
-	48, // 46: cfa.v1.Skill.signature:type_name -> google.protobuf.Struct
-	43, // 47: cfa.v1.GetSkillResponse.skill:type_name -> cfa.v1.Skill
-	46, // 48: cfa.v1.GetSkillResponse.history:type_name -> cfa.v1.SkillTransition
-	29, // 49: cfa.v1.SkillTransition.actor:type_name -> cfa.v1.Principal
-	49, // 50: cfa.v1.SkillTransition.at:type_name -> google.protobuf.Timestamp
-	0,  // 51: cfa.v1.IntentService.SubmitIntent:input_type -> cfa.v1.SubmitIntentRequest
-	2,  // 52: cfa.v1.IntentService.GetIntent:input_type -> cfa.v1.GetIntentRequest
-	10, // 53: cfa.v1.IntentService.ListIntents:input_type -> cfa.v1.ListIntentsRequest
-	13, // 54: cfa.v1.IntentService.WatchIntent:input_type -> cfa.v1.WatchIntentRequest
-	15, // 55: cfa.v1.IntentService.ApproveEscalation:input_type -> cfa.v1.ApproveEscalationRequest
-	17, // 56: cfa.v1.IntentService.RejectEscalation:input_type -> cfa.v1.RejectEscalationRequest
-	19, // 57: cfa.v1.IntentService.CancelIntent:input_type -> cfa.v1.CancelIntentRequest
-	21, // 58: cfa.v1.IntentService.GetPlan:input_type -> cfa.v1.GetPlanRequest
-	23, // 59: cfa.v1.IntentService.GetCode:input_type -> cfa.v1.GetCodeRequest
-	26, // 60: cfa.v1.IntentService.GetAuditTrail:input_type -> cfa.v1.GetAuditTrailRequest
-	35, // 61: cfa.v1.IntentService.GetRegistry:input_type -> cfa.v1.GetRegistryRequest
-	37, // 62: cfa.v1.IntentService.GetCatalog:input_type -> cfa.v1.GetCatalogRequest
-	39, // 63: cfa.v1.IntentService.GetPolicyBundle:input_type -> cfa.v1.GetPolicyBundleRequest
-	41, // 64: cfa.v1.IntentService.ListSkills:input_type -> cfa.v1.ListSkillsRequest
-	44, // 65: cfa.v1.IntentService.GetSkill:input_type -> cfa.v1.GetSkillRequest
-	1,  // 66: cfa.v1.IntentService.SubmitIntent:output_type -> cfa.v1.SubmitIntentResponse
-	3,  // 67: cfa.v1.IntentService.GetIntent:output_type -> cfa.v1.GetIntentResponse
-	11, // 68: cfa.v1.IntentService.ListIntents:output_type -> cfa.v1.ListIntentsResponse
-	14, // 69: cfa.v1.IntentService.WatchIntent:output_type -> cfa.v1.WatchIntentResponse
-	16, // 70: cfa.v1.IntentService.ApproveEscalation:output_type -> cfa.v1.ApproveEscalationResponse
-	18, // 71: cfa.v1.IntentService.RejectEscalation:output_type -> cfa.v1.RejectEscalationResponse
-	20, // 72: cfa.v1.IntentService.CancelIntent:output_type -> cfa.v1.CancelIntentResponse
-	22, // 73: cfa.v1.IntentService.GetPlan:output_type -> cfa.v1.GetPlanResponse
-	24, // 74: cfa.v1.IntentService.GetCode:output_type -> cfa.v1.GetCodeResponse
-	27, // 75: cfa.v1.IntentService.GetAuditTrail:output_type -> cfa.v1.GetAuditTrailResponse
-	36, // 76: cfa.v1.IntentService.GetRegistry:output_type -> cfa.v1.GetRegistryResponse
-	38, // 77: cfa.v1.IntentService.GetCatalog:output_type -> cfa.v1.GetCatalogResponse
-	40, // 78: cfa.v1.IntentService.GetPolicyBundle:output_type -> cfa.v1.GetPolicyBundleResponse
-	42, // 79: cfa.v1.IntentService.ListSkills:output_type -> cfa.v1.ListSkillsResponse
-	45, // 80: cfa.v1.IntentService.GetSkill:output_type -> cfa.v1.GetSkillResponse
-	66, // [66:81] is the sub-list for method output_type
-	51, // [51:66] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	60, // 39: cfa.v1.ComplianceEntry.at:type_name -> google.protobuf.Timestamp
+	59, // 40: cfa.v1.GetRegistryResponse.snapshot:type_name -> google.protobuf.Struct
+	59, // 41: cfa.v1.GetCatalogResponse.catalog:type_name -> google.protobuf.Struct
+	59, // 42: cfa.v1.GetPolicyBundleResponse.bundle:type_name -> google.protobuf.Struct
+	43, // 43: cfa.v1.ReplayIntentResponse.inputs:type_name -> cfa.v1.ReplayInputs
+	44, // 44: cfa.v1.ReplayIntentResponse.stages:type_name -> cfa.v1.ReplayStage
+	45, // 45: cfa.v1.ReplayIntentResponse.first_difference:type_name -> cfa.v1.ReplayDifference
+	46, // 46: cfa.v1.ReplayIntentResponse.answers:type_name -> cfa.v1.ReplayAnswer
+	47, // 47: cfa.v1.ReplayIntentResponse.execution:type_name -> cfa.v1.ReplayExecution
+	48, // 48: cfa.v1.ReplayExecution.units:type_name -> cfa.v1.ReplayUnit
+	45, // 49: cfa.v1.ReplayExecution.first_difference:type_name -> cfa.v1.ReplayDifference
+	49, // 50: cfa.v1.ReplayUnit.recorded:type_name -> cfa.v1.Fingerprint
+	49, // 51: cfa.v1.ReplayUnit.replayed:type_name -> cfa.v1.Fingerprint
+	52, // 52: cfa.v1.ListSkillsResponse.skills:type_name -> cfa.v1.Skill
+	60, // 53: cfa.v1.Skill.created_at:type_name -> google.protobuf.Timestamp
+	60, // 54: cfa.v1.Skill.updated_at:type_name -> google.protobuf.Timestamp
+	59, // 55: cfa.v1.Skill.signature:type_name -> google.protobuf.Struct
+	59, // 56: cfa.v1.Skill.artifact:type_name -> google.protobuf.Struct
+	59, // 57: cfa.v1.Skill.generation_metadata:type_name -> google.protobuf.Struct
+	57, // 58: cfa.v1.PromoteSkillResponse.transition:type_name -> cfa.v1.SkillTransition
+	52, // 59: cfa.v1.PromoteSkillResponse.skill:type_name -> cfa.v1.Skill
+	52, // 60: cfa.v1.GetSkillResponse.skill:type_name -> cfa.v1.Skill
+	57, // 61: cfa.v1.GetSkillResponse.history:type_name -> cfa.v1.SkillTransition
+	29, // 62: cfa.v1.SkillTransition.actor:type_name -> cfa.v1.Principal
+	60, // 63: cfa.v1.SkillTransition.at:type_name -> google.protobuf.Timestamp
+	0,  // 64: cfa.v1.IntentService.SubmitIntent:input_type -> cfa.v1.SubmitIntentRequest
+	2,  // 65: cfa.v1.IntentService.GetIntent:input_type -> cfa.v1.GetIntentRequest
+	10, // 66: cfa.v1.IntentService.ListIntents:input_type -> cfa.v1.ListIntentsRequest
+	13, // 67: cfa.v1.IntentService.WatchIntent:input_type -> cfa.v1.WatchIntentRequest
+	15, // 68: cfa.v1.IntentService.ApproveEscalation:input_type -> cfa.v1.ApproveEscalationRequest
+	17, // 69: cfa.v1.IntentService.RejectEscalation:input_type -> cfa.v1.RejectEscalationRequest
+	19, // 70: cfa.v1.IntentService.CancelIntent:input_type -> cfa.v1.CancelIntentRequest
+	21, // 71: cfa.v1.IntentService.GetPlan:input_type -> cfa.v1.GetPlanRequest
+	23, // 72: cfa.v1.IntentService.GetCode:input_type -> cfa.v1.GetCodeRequest
+	26, // 73: cfa.v1.IntentService.GetAuditTrail:input_type -> cfa.v1.GetAuditTrailRequest
+	35, // 74: cfa.v1.IntentService.GetRegistry:input_type -> cfa.v1.GetRegistryRequest
+	37, // 75: cfa.v1.IntentService.GetCatalog:input_type -> cfa.v1.GetCatalogRequest
+	39, // 76: cfa.v1.IntentService.GetPolicyBundle:input_type -> cfa.v1.GetPolicyBundleRequest
+	41, // 77: cfa.v1.IntentService.ReplayIntent:input_type -> cfa.v1.ReplayIntentRequest
+	50, // 78: cfa.v1.IntentService.ListSkills:input_type -> cfa.v1.ListSkillsRequest
+	55, // 79: cfa.v1.IntentService.GetSkill:input_type -> cfa.v1.GetSkillRequest
+	53, // 80: cfa.v1.IntentService.PromoteSkill:input_type -> cfa.v1.PromoteSkillRequest
+	1,  // 81: cfa.v1.IntentService.SubmitIntent:output_type -> cfa.v1.SubmitIntentResponse
+	3,  // 82: cfa.v1.IntentService.GetIntent:output_type -> cfa.v1.GetIntentResponse
+	11, // 83: cfa.v1.IntentService.ListIntents:output_type -> cfa.v1.ListIntentsResponse
+	14, // 84: cfa.v1.IntentService.WatchIntent:output_type -> cfa.v1.WatchIntentResponse
+	16, // 85: cfa.v1.IntentService.ApproveEscalation:output_type -> cfa.v1.ApproveEscalationResponse
+	18, // 86: cfa.v1.IntentService.RejectEscalation:output_type -> cfa.v1.RejectEscalationResponse
+	20, // 87: cfa.v1.IntentService.CancelIntent:output_type -> cfa.v1.CancelIntentResponse
+	22, // 88: cfa.v1.IntentService.GetPlan:output_type -> cfa.v1.GetPlanResponse
+	24, // 89: cfa.v1.IntentService.GetCode:output_type -> cfa.v1.GetCodeResponse
+	27, // 90: cfa.v1.IntentService.GetAuditTrail:output_type -> cfa.v1.GetAuditTrailResponse
+	36, // 91: cfa.v1.IntentService.GetRegistry:output_type -> cfa.v1.GetRegistryResponse
+	38, // 92: cfa.v1.IntentService.GetCatalog:output_type -> cfa.v1.GetCatalogResponse
+	40, // 93: cfa.v1.IntentService.GetPolicyBundle:output_type -> cfa.v1.GetPolicyBundleResponse
+	42, // 94: cfa.v1.IntentService.ReplayIntent:output_type -> cfa.v1.ReplayIntentResponse
+	51, // 95: cfa.v1.IntentService.ListSkills:output_type -> cfa.v1.ListSkillsResponse
+	56, // 96: cfa.v1.IntentService.GetSkill:output_type -> cfa.v1.GetSkillResponse
+	54, // 97: cfa.v1.IntentService.PromoteSkill:output_type -> cfa.v1.PromoteSkillResponse
+	81, // [81:98] is the sub-list for method output_type
+	64, // [64:81] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_cfa_v1_intent_service_proto_init() }
@@ -3839,7 +4754,7 @@ func file_cfa_v1_intent_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cfa_v1_intent_service_proto_rawDesc), len(file_cfa_v1_intent_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   48,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -84,11 +84,17 @@ const (
 	// IntentServiceGetPolicyBundleProcedure is the fully-qualified name of the IntentService's
 	// GetPolicyBundle RPC.
 	IntentServiceGetPolicyBundleProcedure = "/cfa.v1.IntentService/GetPolicyBundle"
+	// IntentServiceReplayIntentProcedure is the fully-qualified name of the IntentService's
+	// ReplayIntent RPC.
+	IntentServiceReplayIntentProcedure = "/cfa.v1.IntentService/ReplayIntent"
 	// IntentServiceListSkillsProcedure is the fully-qualified name of the IntentService's ListSkills
 	// RPC.
 	IntentServiceListSkillsProcedure = "/cfa.v1.IntentService/ListSkills"
 	// IntentServiceGetSkillProcedure is the fully-qualified name of the IntentService's GetSkill RPC.
 	IntentServiceGetSkillProcedure = "/cfa.v1.IntentService/GetSkill"
+	// IntentServicePromoteSkillProcedure is the fully-qualified name of the IntentService's
+	// PromoteSkill RPC.
+	IntentServicePromoteSkillProcedure = "/cfa.v1.IntentService/PromoteSkill"
 )
 
 // IntentServiceClient is a client for the cfa.v1.IntentService service.
@@ -132,12 +138,24 @@ type IntentServiceClient interface {
 	GetCatalog(context.Context, *connect.Request[v1.GetCatalogRequest]) (*connect.Response[v1.GetCatalogResponse], error)
 	// GetPolicyBundle returns the policy bundle in force. Needs role reader.
 	GetPolicyBundle(context.Context, *connect.Request[v1.GetPolicyBundleRequest]) (*connect.Response[v1.GetPolicyBundleResponse], error)
+	// ReplayIntent runs an intent again from its record and compares every
+	// stage with what was recorded, byte for byte (I8, docs/adr/0127): `cfa
+	// replay`. With execute, the units that ran run again in the sandbox, in
+	// a transaction rolled back, and their output's fingerprint is compared
+	// (docs/adr/0128). A difference is a response with identical false, not
+	// an error. Needs role auditor.
+	ReplayIntent(context.Context, *connect.Request[v1.ReplayIntentRequest]) (*connect.Response[v1.ReplayIntentResponse], error)
 	// ListSkills lists skills (whitepaper 5.12), most recently changed
 	// first, optionally in one state. Needs role reader.
 	ListSkills(context.Context, *connect.Request[v1.ListSkillsRequest]) (*connect.Response[v1.ListSkillsResponse], error)
 	// GetSkill returns a skill, the triggers that may move it, and its
 	// history of transitions. Needs role reader.
 	GetSkill(context.Context, *connect.Request[v1.GetSkillRequest]) (*connect.Response[v1.GetSkillResponse], error)
+	// PromoteSkill promotes a promotion_candidate, freezing its artifact and
+	// skill_generation_metadata (5.12, ADR 0129). The caller must be an
+	// approver of the bundle's confirmation.approvers.promotion. Needs role
+	// approver.
+	PromoteSkill(context.Context, *connect.Request[v1.PromoteSkillRequest]) (*connect.Response[v1.PromoteSkillResponse], error)
 }
 
 // NewIntentServiceClient constructs a client for the cfa.v1.IntentService service. By default, it
@@ -237,6 +255,13 @@ func NewIntentServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		replayIntent: connect.NewClient[v1.ReplayIntentRequest, v1.ReplayIntentResponse](
+			httpClient,
+			baseURL+IntentServiceReplayIntentProcedure,
+			connect.WithSchema(intentServiceMethods.ByName("ReplayIntent")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		listSkills: connect.NewClient[v1.ListSkillsRequest, v1.ListSkillsResponse](
 			httpClient,
 			baseURL+IntentServiceListSkillsProcedure,
@@ -249,6 +274,12 @@ func NewIntentServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			baseURL+IntentServiceGetSkillProcedure,
 			connect.WithSchema(intentServiceMethods.ByName("GetSkill")),
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		promoteSkill: connect.NewClient[v1.PromoteSkillRequest, v1.PromoteSkillResponse](
+			httpClient,
+			baseURL+IntentServicePromoteSkillProcedure,
+			connect.WithSchema(intentServiceMethods.ByName("PromoteSkill")),
 			connect.WithClientOptions(opts...),
 		),
 	}
@@ -269,8 +300,10 @@ type intentServiceClient struct {
 	getRegistry       *connect.Client[v1.GetRegistryRequest, v1.GetRegistryResponse]
 	getCatalog        *connect.Client[v1.GetCatalogRequest, v1.GetCatalogResponse]
 	getPolicyBundle   *connect.Client[v1.GetPolicyBundleRequest, v1.GetPolicyBundleResponse]
+	replayIntent      *connect.Client[v1.ReplayIntentRequest, v1.ReplayIntentResponse]
 	listSkills        *connect.Client[v1.ListSkillsRequest, v1.ListSkillsResponse]
 	getSkill          *connect.Client[v1.GetSkillRequest, v1.GetSkillResponse]
+	promoteSkill      *connect.Client[v1.PromoteSkillRequest, v1.PromoteSkillResponse]
 }
 
 // SubmitIntent calls cfa.v1.IntentService.SubmitIntent.
@@ -338,6 +371,11 @@ func (c *intentServiceClient) GetPolicyBundle(ctx context.Context, req *connect.
 	return c.getPolicyBundle.CallUnary(ctx, req)
 }
 
+// ReplayIntent calls cfa.v1.IntentService.ReplayIntent.
+func (c *intentServiceClient) ReplayIntent(ctx context.Context, req *connect.Request[v1.ReplayIntentRequest]) (*connect.Response[v1.ReplayIntentResponse], error) {
+	return c.replayIntent.CallUnary(ctx, req)
+}
+
 // ListSkills calls cfa.v1.IntentService.ListSkills.
 func (c *intentServiceClient) ListSkills(ctx context.Context, req *connect.Request[v1.ListSkillsRequest]) (*connect.Response[v1.ListSkillsResponse], error) {
 	return c.listSkills.CallUnary(ctx, req)
@@ -346,6 +384,11 @@ func (c *intentServiceClient) ListSkills(ctx context.Context, req *connect.Reque
 // GetSkill calls cfa.v1.IntentService.GetSkill.
 func (c *intentServiceClient) GetSkill(ctx context.Context, req *connect.Request[v1.GetSkillRequest]) (*connect.Response[v1.GetSkillResponse], error) {
 	return c.getSkill.CallUnary(ctx, req)
+}
+
+// PromoteSkill calls cfa.v1.IntentService.PromoteSkill.
+func (c *intentServiceClient) PromoteSkill(ctx context.Context, req *connect.Request[v1.PromoteSkillRequest]) (*connect.Response[v1.PromoteSkillResponse], error) {
+	return c.promoteSkill.CallUnary(ctx, req)
 }
 
 // IntentServiceHandler is an implementation of the cfa.v1.IntentService service.
@@ -389,12 +432,24 @@ type IntentServiceHandler interface {
 	GetCatalog(context.Context, *connect.Request[v1.GetCatalogRequest]) (*connect.Response[v1.GetCatalogResponse], error)
 	// GetPolicyBundle returns the policy bundle in force. Needs role reader.
 	GetPolicyBundle(context.Context, *connect.Request[v1.GetPolicyBundleRequest]) (*connect.Response[v1.GetPolicyBundleResponse], error)
+	// ReplayIntent runs an intent again from its record and compares every
+	// stage with what was recorded, byte for byte (I8, docs/adr/0127): `cfa
+	// replay`. With execute, the units that ran run again in the sandbox, in
+	// a transaction rolled back, and their output's fingerprint is compared
+	// (docs/adr/0128). A difference is a response with identical false, not
+	// an error. Needs role auditor.
+	ReplayIntent(context.Context, *connect.Request[v1.ReplayIntentRequest]) (*connect.Response[v1.ReplayIntentResponse], error)
 	// ListSkills lists skills (whitepaper 5.12), most recently changed
 	// first, optionally in one state. Needs role reader.
 	ListSkills(context.Context, *connect.Request[v1.ListSkillsRequest]) (*connect.Response[v1.ListSkillsResponse], error)
 	// GetSkill returns a skill, the triggers that may move it, and its
 	// history of transitions. Needs role reader.
 	GetSkill(context.Context, *connect.Request[v1.GetSkillRequest]) (*connect.Response[v1.GetSkillResponse], error)
+	// PromoteSkill promotes a promotion_candidate, freezing its artifact and
+	// skill_generation_metadata (5.12, ADR 0129). The caller must be an
+	// approver of the bundle's confirmation.approvers.promotion. Needs role
+	// approver.
+	PromoteSkill(context.Context, *connect.Request[v1.PromoteSkillRequest]) (*connect.Response[v1.PromoteSkillResponse], error)
 }
 
 // NewIntentServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -490,6 +545,13 @@ func NewIntentServiceHandler(svc IntentServiceHandler, opts ...connect.HandlerOp
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	intentServiceReplayIntentHandler := connect.NewUnaryHandler(
+		IntentServiceReplayIntentProcedure,
+		svc.ReplayIntent,
+		connect.WithSchema(intentServiceMethods.ByName("ReplayIntent")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	intentServiceListSkillsHandler := connect.NewUnaryHandler(
 		IntentServiceListSkillsProcedure,
 		svc.ListSkills,
@@ -502,6 +564,12 @@ func NewIntentServiceHandler(svc IntentServiceHandler, opts ...connect.HandlerOp
 		svc.GetSkill,
 		connect.WithSchema(intentServiceMethods.ByName("GetSkill")),
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	intentServicePromoteSkillHandler := connect.NewUnaryHandler(
+		IntentServicePromoteSkillProcedure,
+		svc.PromoteSkill,
+		connect.WithSchema(intentServiceMethods.ByName("PromoteSkill")),
 		connect.WithHandlerOptions(opts...),
 	)
 	return "/cfa.v1.IntentService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -532,10 +600,14 @@ func NewIntentServiceHandler(svc IntentServiceHandler, opts ...connect.HandlerOp
 			intentServiceGetCatalogHandler.ServeHTTP(w, r)
 		case IntentServiceGetPolicyBundleProcedure:
 			intentServiceGetPolicyBundleHandler.ServeHTTP(w, r)
+		case IntentServiceReplayIntentProcedure:
+			intentServiceReplayIntentHandler.ServeHTTP(w, r)
 		case IntentServiceListSkillsProcedure:
 			intentServiceListSkillsHandler.ServeHTTP(w, r)
 		case IntentServiceGetSkillProcedure:
 			intentServiceGetSkillHandler.ServeHTTP(w, r)
+		case IntentServicePromoteSkillProcedure:
+			intentServicePromoteSkillHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -597,10 +669,18 @@ func (UnimplementedIntentServiceHandler) GetPolicyBundle(context.Context, *conne
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cfa.v1.IntentService.GetPolicyBundle is not implemented"))
 }
 
+func (UnimplementedIntentServiceHandler) ReplayIntent(context.Context, *connect.Request[v1.ReplayIntentRequest]) (*connect.Response[v1.ReplayIntentResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cfa.v1.IntentService.ReplayIntent is not implemented"))
+}
+
 func (UnimplementedIntentServiceHandler) ListSkills(context.Context, *connect.Request[v1.ListSkillsRequest]) (*connect.Response[v1.ListSkillsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cfa.v1.IntentService.ListSkills is not implemented"))
 }
 
 func (UnimplementedIntentServiceHandler) GetSkill(context.Context, *connect.Request[v1.GetSkillRequest]) (*connect.Response[v1.GetSkillResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cfa.v1.IntentService.GetSkill is not implemented"))
+}
+
+func (UnimplementedIntentServiceHandler) PromoteSkill(context.Context, *connect.Request[v1.PromoteSkillRequest]) (*connect.Response[v1.PromoteSkillResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("cfa.v1.IntentService.PromoteSkill is not implemented"))
 }
