@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,7 +14,6 @@ import (
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/internal/skill"
-	"github.com/contextualflux/cfa/policies"
 	"github.com/contextualflux/cfa/workflows"
 )
 
@@ -138,6 +135,11 @@ func (c *cli) demoLifecycle(ctx context.Context, svc *service.Service, cat *cata
 	}
 	d, err := svc.Temporal.ScheduleClient().GetHandle(ctx, service.ScheduleID(demoSchedule)).Describe(ctx)
 	expect("s", err == nil && d.Schedule.State.Paused, "the schedule was not paused with its skill")
+	// A run the schedule started before the pause meets the new bundle: the
+	// standing approval was given under the old one, so it asks a person.
+	if err := c.settleScheduleRuns(ctx, svc, cfa, &failures); err != nil {
+		return nil, err
+	}
 	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "-- (t) replay (I8): an earlier intent, re-run from its recorded inputs under the bundle it was signed with\n")
@@ -165,6 +167,51 @@ func asOfOf(res workflows.IntentResult) string {
 		}
 	}
 	return "-"
+}
+
+// settleScheduleRuns answers the schedule's runs still in flight: each
+// escalates (no standing approval matches the new bundle) and is rejected.
+func (c *cli) settleScheduleRuns(ctx context.Context, svc *service.Service, cfa string, failures *[]string) error {
+	intents, err := svc.Store.ListIntents(ctx, 500)
+	if err != nil {
+		return err
+	}
+	for _, in := range intents {
+		if in.CorrelationID != "schedule:"+demoSchedule || in.Status != "running" {
+			continue
+		}
+		deadline := time.Now().Add(time.Minute)
+		for time.Now().Before(deadline) {
+			if p, err := svc.Pending(ctx, in.IntentID); err == nil && p != nil {
+				fmt.Fprintf(c.out, "  run %s, started before the pause, asks a person: %s\n", in.IntentID, oneLineOf(p.Reason))
+				if err := c.runCFA(ctx, cfa, "reject", in.IntentID, "--by", "data-steward", "--reason", "silver is frozen for the audit"); err != nil {
+					return err
+				}
+				break
+			}
+			if st, err := svc.Status(ctx, in.IntentID); err == nil && st.Result != nil {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		res, err := svc.Wait(ctx, in.IntentID, 200*time.Millisecond, nil, nil)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.out, "  run %s: %s (%s)\n", in.IntentID, res.DecisionState, oneLineOf(res.Reason))
+		if res.Confirmation != nil && res.Confirmation.StandingApproval != "" {
+			*failures = append(*failures, "(s) a run under the new bundle used the old bundle's standing approval")
+		}
+	}
+	return nil
+}
+
+func oneLineOf(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 160 {
+		return s[:157] + "..."
+	}
+	return s
 }
 
 // waitScheduleRun waits until the schedule has started n runs and returns
@@ -204,26 +251,12 @@ func waitPending(ctx context.Context, svc *service.Service, id string) error {
 // writeFreezeBundle is the shipped bundle with one more rule: writes to
 // silver are blocked.
 func writeFreezeBundle(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	entries, err := fs.ReadDir(policies.FS, ".")
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".yaml") {
-			continue
-		}
-		b, err := fs.ReadFile(policies.FS, e.Name())
-		if err != nil {
-			return err
-		}
-		switch e.Name() {
+	return writeBundle(dir, func(name string, b []byte) []byte {
+		switch name {
 		case "bundle.yaml":
-			b = []byte(strings.Replace(string(b), "version: ", "version: freeze-", 1))
+			return []byte(strings.Replace(string(b), "version: ", "version: freeze-", 1))
 		case "contract_enforcement.yaml":
-			b = []byte(strings.Replace(string(b), "\ntests:", `
+			return []byte(strings.Replace(string(b), "\ntests:", `
   - name: freeze_silver
     description: Silver is frozen while the fiscal audit runs.
     condition: silver_write
@@ -235,9 +268,6 @@ func writeFreezeBundle(dir string) error {
 
 tests:`, 1))
 		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+		return b
+	})
 }

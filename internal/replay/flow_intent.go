@@ -198,6 +198,16 @@ func (r *run) human(stage string, mode confirmation.Mode, triggers []confirmatio
 		}
 		want := events.ConfirmationRequested{IntentID: r.rec.IntentID, Mode: mode, Triggers: triggers, Signature: asked,
 			TimeoutSeconds: int(timeout / time.Second), Reason: reason}
+		// A scheduled run looked for a standing approval first (ADR 0125):
+		// which ones were in force is the environment's answer, taken from
+		// the record; the question is the same with why none applied.
+		if r.req.Schedule != "" {
+			prefix := strings.TrimSpace(reason + " (no standing approval applies: ")
+			if strings.HasPrefix(q.Reason, prefix) && strings.HasSuffix(q.Reason, ")") {
+				want.Reason = q.Reason
+				r.answer(stage, "no standing approval applied: "+strings.TrimSuffix(strings.TrimPrefix(q.Reason, prefix), ")"))
+			}
+		}
 		if err := r.compare(stage, e.Details, want, fmt.Sprintf("%s asked (%s)", mode, joinTriggers(triggers))); err != nil {
 			return err
 		}

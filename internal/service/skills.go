@@ -150,7 +150,7 @@ func ReevaluateSkills(ctx context.Context, store *db.Store, bundle *policy.Bundl
 				continue
 			}
 			if out != nil && skill.Served(r.From) {
-				if r.Paused, err = out(ctx, r.SkillID, fmt.Sprintf("skill %s %s: %s", short(r.SkillID), r.To, r.Reason)); err != nil {
+				if r.Paused, err = out(ctx, r.SkillID, fmt.Sprintf("%s → %s (%s): %s", r.From, r.To, r.Trigger, r.Reason)); err != nil {
 					errs = append(errs, fmt.Errorf("skill %s left service, its schedules were not all paused: %w", short(r.SkillID), err))
 				}
 			}

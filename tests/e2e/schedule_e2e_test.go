@@ -17,6 +17,7 @@ import (
 	"github.com/contextualflux/cfa/internal/app"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/decision"
+	"github.com/contextualflux/cfa/internal/replay"
 	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/tests/testenv"
 	"github.com/contextualflux/cfa/workflows"
@@ -100,6 +101,13 @@ func TestScheduleRunsUnattendedWithAStandingApprovalOnTheDevServer(t *testing.T)
 		require.Equal(t, granted, details.StandingApproval)
 		require.Equal(t, first, details.GrantedByIntent)
 		require.NoError(t, audit.Verify(rs))
+	}
+	// Each run replays (I8): the standing approvals in force are the
+	// environment's answer, taken from the record.
+	for _, id := range append([]string{first}, unattended[:3]...) {
+		v, err := replay.Check(ctx, store, id)
+		require.NoError(t, err)
+		require.True(t, v.Reproducible, "%s: %s", id, v.Reason)
 	}
 
 	// A new policy bundle: the standing approval no longer applies.
