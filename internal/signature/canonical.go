@@ -26,6 +26,10 @@ func (s Signature) Canonical() Signature {
 		c.Datasets[i] = d
 	}
 	slices.SortStableFunc(c.Datasets, cmpDatasets)
+	c.Selection = canonicalSelection(s.Selection)
+	if c.ExecutionMode == ModeBatch {
+		c.ExecutionMode = ""
+	}
 	c.Constraints.PartitionBy = sortedUnique(s.Constraints.PartitionBy, strings.Compare)
 	c.Constraints.Anonymize = sortedUnique(s.Constraints.Anonymize, strings.Compare)
 	c.Constraints.PublishBlocked = sortedUnique(s.Constraints.PublishBlocked, strings.Compare)
@@ -153,6 +157,11 @@ func (s Signature) Clone() Signature {
 	if s.Datasets == nil {
 		c.Datasets = nil
 	}
+	if s.Selection != nil {
+		sel := Selection{Columns: slices.Clone(s.Selection.Columns), GroupBy: slices.Clone(s.Selection.GroupBy),
+			Measures: slices.Clone(s.Selection.Measures), Filters: slices.Clone(s.Selection.Filters)}
+		c.Selection = &sel
+	}
 	c.Constraints.PartitionBy = slices.Clone(s.Constraints.PartitionBy)
 	c.Constraints.Anonymize = slices.Clone(s.Constraints.Anonymize)
 	c.Constraints.PublishBlocked = slices.Clone(s.Constraints.PublishBlocked)
@@ -163,4 +172,46 @@ func (s Signature) Clone() Signature {
 	c.DeclaredImports = slices.Clone(s.DeclaredImports)
 	c.DeclaredPatterns = slices.Clone(s.DeclaredPatterns)
 	return c
+}
+
+// canonicalSelection sorts and de-duplicates every list of a selection; an
+// empty selection is nil, so it leaves the encoding of a whole-dataset
+// intent unchanged.
+func canonicalSelection(s *Selection) *Selection {
+	if s.Empty() {
+		return nil
+	}
+	c := Selection{
+		Columns:  sortedUnique(s.Columns, strings.Compare),
+		GroupBy:  sortedUnique(s.GroupBy, strings.Compare),
+		Measures: slices.Clone(s.Measures),
+		Filters:  slices.Clone(s.Filters),
+	}
+	slices.SortFunc(c.Measures, cmpMeasures)
+	c.Measures = slices.Compact(c.Measures)
+	slices.SortFunc(c.Filters, cmpFilters)
+	c.Filters = slices.Compact(c.Filters)
+	if len(c.Measures) == 0 {
+		c.Measures = nil
+	}
+	if len(c.Filters) == 0 {
+		c.Filters = nil
+	}
+	return &c
+}
+
+func cmpMeasures(a, b Measure) int {
+	if a.Function != b.Function {
+		return strings.Compare(a.Function, b.Function)
+	}
+	return strings.Compare(a.Column, b.Column)
+}
+
+func cmpFilters(a, b RowFilter) int {
+	for _, p := range [][2]string{{a.Column, b.Column}, {a.Operator, b.Operator}, {a.Value, b.Value}} {
+		if c := strings.Compare(p[0], p[1]); c != 0 {
+			return c
+		}
+	}
+	return 0
 }

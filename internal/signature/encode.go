@@ -49,8 +49,17 @@ func appendCanonical(b []byte, s Signature) []byte {
 		}
 		b = appendDataset(b, d)
 	}
-	b = append(b, `],"constraints":`...)
+	b = append(b, ']')
+	if s.Selection != nil {
+		b = appendSelection(append(b, `,"selection":`...), *s.Selection)
+	}
+	b = append(b, `,"constraints":`...)
 	b = appendConstraints(b, s.Constraints)
+	b = appendOptionalString(b, `,"execution_mode":`, s.ExecutionMode)
+	b = appendOptionalString(b, `,"time_window":`, s.TimeWindow)
+	if s.CrossDatasetAtomic {
+		b = append(b, `,"cross_dataset_atomic":true`...)
+	}
 	b = appendOptionalStrings(b, `,"declared_imports":`, s.DeclaredImports)
 	b = appendOptionalStrings(b, `,"declared_patterns":`, s.DeclaredPatterns)
 	b = append(b, `,"replan":`...)
@@ -80,6 +89,42 @@ func appendDataset(b []byte, d Dataset) []byte {
 	b = appendOptionalStrings(b, `,"pii":`, d.PII)
 	b = appendOptionalString(b, `,"partition_key":`, d.PartitionKey)
 	b = appendOptionalString(b, `,"merge_key":`, d.MergeKey)
+	return append(b, '}')
+}
+
+func appendSelection(b []byte, s Selection) []byte {
+	b = append(b, '{')
+	n := len(b)
+	b = appendOptionalStrings(b, `,"columns":`, s.Columns)
+	b = appendOptionalStrings(b, `,"group_by":`, s.GroupBy)
+	if len(s.Measures) > 0 {
+		b = append(b, `,"measures":[`...)
+		for i, m := range s.Measures {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(append(b, `{"function":`...), m.Function)
+			b = appendOptionalString(b, `,"column":`, m.Column)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(s.Filters) > 0 {
+		b = append(b, `,"filters":[`...)
+		for i, f := range s.Filters {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(append(b, `{"column":`...), f.Column)
+			b = appendString(append(b, `,"operator":`...), f.Operator)
+			b = appendString(append(b, `,"value":`...), f.Value)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(b) > n { // drop the comma the first field wrote
+		b = append(b[:n], b[n+1:]...)
+	}
 	return append(b, '}')
 }
 
@@ -167,6 +212,9 @@ func (s Signature) isCanonical() bool {
 		!strictlyIncreasing(s.DeclaredPatterns, strings.Compare) {
 		return false
 	}
+	if s.Selection != nil && !s.Selection.isCanonical() || s.ExecutionMode == ModeBatch {
+		return false
+	}
 	for i, d := range s.Datasets {
 		if !strictlyIncreasing(d.PII, strings.Compare) {
 			return false
@@ -183,6 +231,26 @@ func (s Signature) isCanonical() bool {
 func strictlyIncreasing(ss []string, cmp func(a, b string) int) bool {
 	for i := 1; i < len(ss); i++ {
 		if cmp(ss[i-1], ss[i]) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Selection) isCanonical() bool {
+	if s.Empty() {
+		return false // Canonical makes it nil
+	}
+	if !strictlyIncreasing(s.Columns, strings.Compare) || !strictlyIncreasing(s.GroupBy, strings.Compare) {
+		return false
+	}
+	for i := 1; i < len(s.Measures); i++ {
+		if cmpMeasures(s.Measures[i-1], s.Measures[i]) >= 0 {
+			return false
+		}
+	}
+	for i := 1; i < len(s.Filters); i++ {
+		if cmpFilters(s.Filters[i-1], s.Filters[i]) >= 0 {
 			return false
 		}
 	}

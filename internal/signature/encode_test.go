@@ -65,6 +65,22 @@ func TestAppendCanonicalMatchesEncodingJSON(t *testing.T) {
 		if r.IntN(2) == 0 {
 			s.Constraints.TemporalFilter = &TemporalFilter{Column: word(), From: word(), To: word(), LastDays: int(num())}
 		}
+		switch r.IntN(4) {
+		case 0:
+			s.Selection = &Selection{}
+		case 1:
+			sel := &Selection{Columns: set(), GroupBy: set()}
+			for range r.IntN(3) {
+				sel.Measures = append(sel.Measures, Measure{Function: word(), Column: word()})
+			}
+			for range r.IntN(3) {
+				sel.Filters = append(sel.Filters, RowFilter{Column: word(), Operator: word(), Value: word()})
+			}
+			s.Selection = sel
+		}
+		s.ExecutionMode = []string{"", ModeBatch, ModeMicroBatch}[r.IntN(3)]
+		s.TimeWindow = word()
+		s.CrossDatasetAtomic = r.IntN(2) == 0
 		switch r.IntN(3) {
 		case 0:
 			s.Datasets = nil

@@ -53,6 +53,54 @@ type TemporalFilter struct {
 	LastDays int    `json:"last_days,omitempty" yaml:"last_days,omitempty"`
 }
 
+// Measure is one aggregate an operation computes: Function over Column
+// ("dataset.column"); count has no column when it counts rows.
+type Measure struct {
+	Function string `json:"function" yaml:"function"` // count | count_distinct | sum | avg | min | max
+	Column   string `json:"column,omitempty" yaml:"column,omitempty"`
+}
+
+// Measure functions (closed vocabulary).
+const (
+	FuncCount         = "count"
+	FuncCountDistinct = "count_distinct"
+	FuncSum           = "sum"
+	FuncAvg           = "avg"
+	FuncMin           = "min"
+	FuncMax           = "max"
+)
+
+// RowFilter keeps the rows where Column Operator Value holds; Value is the
+// literal as the user wrote it, typed against the column by the planner.
+type RowFilter struct {
+	Column   string `json:"column" yaml:"column"`     // "dataset.column"
+	Operator string `json:"operator" yaml:"operator"` // = | != | > | >= | < | <=
+	Value    string `json:"value" yaml:"value"`
+}
+
+// Selection is what the operations act on, each column resolved against
+// the catalog and written "dataset.column" (docs/adr/0130): the columns
+// projected, the grouping keys, the measures and the row filters. The
+// temporal window stays in Constraints.TemporalFilter.
+type Selection struct {
+	Columns  []string    `json:"columns,omitempty" yaml:"columns,omitempty"`
+	GroupBy  []string    `json:"group_by,omitempty" yaml:"group_by,omitempty"`
+	Measures []Measure   `json:"measures,omitempty" yaml:"measures,omitempty"`
+	Filters  []RowFilter `json:"filters,omitempty" yaml:"filters,omitempty"`
+}
+
+// Empty reports a selection that says nothing (the whole dataset).
+func (s *Selection) Empty() bool {
+	return s == nil || len(s.Columns) == 0 && len(s.GroupBy) == 0 && len(s.Measures) == 0 && len(s.Filters) == 0
+}
+
+// Execution modes of the execution_model (whitepaper 10); batch is the
+// default and is written as no mode at all.
+const (
+	ModeBatch      = "batch"
+	ModeMicroBatch = "micro_batch"
+)
+
 // Constraints are the declared conditions under which the intent is valid.
 type Constraints struct {
 	NoPIIRaw         bool            `json:"no_pii_raw" yaml:"no_pii_raw"`
@@ -85,9 +133,17 @@ type Signature struct {
 	SourceType  string `json:"source_type,omitempty" yaml:"source_type,omitempty"`
 	TargetLayer string `json:"target_layer,omitempty" yaml:"target_layer,omitempty"` // as the whitepaper: bronze_to_silver, silver_to_gold, or a lone layer for reads
 	// Operations in the order the user asked for them (closed vocabulary Op*).
-	Operations  []string    `json:"operations" yaml:"operations"`
-	Datasets    []Dataset   `json:"datasets" yaml:"datasets"`
+	Operations []string  `json:"operations" yaml:"operations"`
+	Datasets   []Dataset `json:"datasets" yaml:"datasets"`
+	// Selection is what the operations act on; nil acts on whole datasets.
+	Selection   *Selection  `json:"selection,omitempty" yaml:"selection,omitempty"`
 	Constraints Constraints `json:"constraints" yaml:"constraints"`
+	// ExecutionMode selects the consistency unit (5.5): micro_batch commits
+	// per TimeWindow (a Go duration, "15m"); empty is batch.
+	ExecutionMode string `json:"execution_mode,omitempty" yaml:"execution_mode,omitempty"`
+	TimeWindow    string `json:"time_window,omitempty" yaml:"time_window,omitempty"`
+	// CrossDatasetAtomic asks for one atomic unit across every target (5.5).
+	CrossDatasetAtomic bool `json:"cross_dataset_atomic,omitempty" yaml:"cross_dataset_atomic,omitempty"`
 	// DeclaredImports and DeclaredPatterns are what an intent says its code
 	// will use; Execution Safety blocks forbidden ones.
 	DeclaredImports  []string `json:"declared_imports,omitempty" yaml:"declared_imports,omitempty"`
