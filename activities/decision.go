@@ -17,10 +17,11 @@ import (
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/internal/intent"
+	"github.com/contextualflux/cfa/internal/kernel"
 	"github.com/contextualflux/cfa/internal/lifecycle"
 	"github.com/contextualflux/cfa/internal/policy"
-	"github.com/contextualflux/cfa/internal/runtimevalidation"
 	"github.com/contextualflux/cfa/internal/replay"
+	"github.com/contextualflux/cfa/internal/runtimevalidation"
 	"github.com/contextualflux/cfa/internal/signature"
 )
 
@@ -127,7 +128,7 @@ func (a *Activities) Decide(ctx context.Context, st Step, in DecideInput) (Decid
 	}
 	r := in.Record
 	t.add(intent.StageDecision, string(d.State), audit.ActionWrite, nil, events.Decision{
-		DecisionState: d.State, DecidedBy: d.DecidedBy, Reason: d.Reason, Faults: faultCodes(d.Faults),
+		DecisionState: d.State, DecidedBy: d.DecidedBy, Reason: d.Reason, Faults: faultCodes(d.Faults), Warnings: d.Warnings,
 		IntentSignatureHash: r.SignatureHash, Replans: r.Replans, PlanHash: r.PlanHash, CodeHash: r.CodeHash,
 		StaticValidation: r.Static, DryRun: r.DryRun,
 	})
@@ -166,7 +167,7 @@ func (a *Activities) afterInterruption(ctx context.Context, st *Step, in *Decide
 			recorded = &d
 		}
 		if r.EventType() == audit.EventIntentCompleted && recorded != nil {
-			out := &Decided{Through: last, Decision: decision.Decision{State: recorded.DecisionState, DecidedBy: recorded.DecidedBy, Reason: recorded.Reason}}
+			out := &Decided{Through: last, Decision: decision.Decision{State: recorded.DecisionState, DecidedBy: recorded.DecidedBy, Reason: recorded.Reason, Warnings: recorded.Warnings}}
 			for _, code := range recorded.Faults {
 				out.Decision.Faults = append(out.Decision.Faults, fault.Fault{Code: code})
 			}
@@ -180,9 +181,11 @@ func (a *Activities) afterInterruption(ctx context.Context, st *Step, in *Decide
 		if err != nil {
 			return &Decided{}, err
 		}
-		if target, ok := a.Catalog.Get(ex.Plan.Target); ok {
-			if _, err := a.Store.DiscardStaged(ctx, target, st.IntentID); err != nil {
-				return &Decided{}, err
+		for _, name := range kernel.Targets(ex.Plan) { // every target of a cross_dataset_atomic plan
+			if target, ok := a.Catalog.Get(name); ok {
+				if _, err := a.Store.DiscardStaged(ctx, target, st.IntentID); err != nil {
+					return &Decided{}, err
+				}
 			}
 		}
 	}
@@ -219,7 +222,12 @@ func (a *Activities) evaluatePromotion(ctx context.Context, st Step, in DecideIn
 	}
 	var partitions []string
 	if target.PartitionKey != "" {
+		// The committed units' partitions: a time window's is its day.
+		_, partitioned := kernel.ConsistencyUnitOf(ex.Plan)
 		partitions = in.Executed.Committed
+		if ex.Plan.TimeWindows != nil {
+			partitions = kernel.CommittedPartitions(ex.Plan, in.Executed.Committed, partitioned)
+		}
 	}
 	dups, err := a.Store.DuplicateKeys(ctx, target, partitions)
 	if err != nil {

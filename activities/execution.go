@@ -271,15 +271,19 @@ func (a *Activities) ReleaseScope(ctx context.Context, st Step, in ReleaseInput)
 	return a.Store.ReleaseScopes(ctx, st.IntentID, in.Reason)
 }
 
-func scopesOf(p planner.ExecutionPlan) ([]concurrency.Scope, error) {
-	t := concurrency.Target{Dataset: p.Target}
-	if load, ok := p.LoadStep(); ok && load.Params.Load != nil {
-		t.PartitionKey = load.Params.Load.PartitionKey
-		if w := p.Window; w != nil && w.Column == t.PartitionKey {
-			t.From, t.To = w.From, w.To
+func scopesOf(plan planner.ExecutionPlan) ([]concurrency.Scope, error) {
+	var targets []concurrency.Target // every target of a cross_dataset_atomic plan (docs/adr/0138)
+	for _, p := range plan.PerTarget() {
+		t := concurrency.Target{Dataset: p.Target}
+		if load, ok := p.LoadStep(); ok && load.Params.Load != nil {
+			t.PartitionKey = load.Params.Load.PartitionKey
+			if w := p.Window; w != nil && w.Column == t.PartitionKey {
+				t.From, t.To = w.From, w.To
+			}
 		}
+		targets = append(targets, t)
 	}
-	return concurrency.ScopesFor(t)
+	return concurrency.ScopesFor(targets...)
 }
 
 // RevalidateInput is step 12: the signed signature and the scopes held.
@@ -359,6 +363,10 @@ type Units struct {
 	Keys            []string                         `json:"keys"`
 	// Partitioned: each key is a partition value of the sources and target.
 	Partitioned bool `json:"partitioned"`
+	// Atomic: the keys are the targets of a cross_dataset_atomic plan,
+	// Datasets, committed together or not at all (docs/adr/0138).
+	Atomic   bool     `json:"atomic,omitempty"`
+	Datasets []string `json:"datasets,omitempty"`
 }
 
 // Prepared is the start of step 13: the units to run and the sandbox role
@@ -402,7 +410,11 @@ func (a *Activities) PrepareExecution(ctx context.Context, st Step, in PrepareIn
 func (a *Activities) units(ctx context.Context, intentID string, p planner.ExecutionPlan) (Units, error) {
 	out := Units{Target: p.Target}
 	out.ConsistencyUnit, out.Partitioned = kernel.ConsistencyUnitOf(p)
-	if !out.Partitioned {
+	if kernel.Atomic(p) { // one unit per target (docs/adr/0138)
+		out.Keys, out.Atomic, out.Datasets = kernel.UnitKeys(p, nil), true, kernel.Targets(p)
+		return out, nil
+	}
+	if !out.Partitioned && p.TimeWindows == nil {
 		out.Keys = []string{p.Target}
 		return out, nil
 	}
@@ -425,6 +437,9 @@ func (a *Activities) units(ctx context.Context, intentID string, p planner.Execu
 		return out, fmt.Errorf("discover units of intent %s: %w", intentID, err)
 	}
 	out.Keys = keys
+	if p.TimeWindows != nil { // the windows of the days that hold data (docs/adr/0137)
+		out.Keys = kernel.UnitKeys(p, keys)
+	}
 	return out, nil
 }
 
@@ -473,24 +488,31 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 	if err != nil {
 		return UnitOutcome{}, err
 	}
-	target, ok := a.Catalog.Get(ex.Plan.Target)
+	// The unit's own plan (a cross_dataset_atomic target's part), target,
+	// partition (a time window's day) and script (docs/adr/0137, 0138).
+	ku, err := kernel.UnitOf(ex.Plan, in.Key, in.Partitioned)
+	if err != nil {
+		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: %w", in.Key, err))
+	}
+	script, err := kernel.UnitScript(ex.Plan, ex.Code, in.Key)
+	if err != nil {
+		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: %w", in.Key, err))
+	}
+	target, ok := a.Catalog.Get(ku.Target)
 	if !ok {
-		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: target %s is not in the catalog", in.Key, ex.Plan.Target))
+		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: target %s is not in the catalog", in.Key, ku.Target))
 	}
 	if in.Role == "" {
 		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: no sandbox role; run PrepareExecution first", in.Key))
 	}
-	staged, err := dataplane.RedirectToStaging(ex.script(), target)
+	staged, err := dataplane.RedirectToStaging(script, target)
 	if err != nil {
 		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: %w", in.Key, err))
 	}
-	unit := dataplane.Unit{IntentID: in.IntentID, Key: in.Key, StatementTimeout: a.statementTimeout()}
-	if in.Partitioned {
-		unit.Partition = in.Key
-	}
+	unit := dataplane.Unit{IntentID: in.IntentID, Key: in.Key, StatementTimeout: a.statementTimeout(), Partition: ku.Partition}
 	activity.RecordHeartbeat(ctx, in.Key)
 	start := time.Now()
-	sources, err := a.sources(ex.Plan)
+	sources, err := a.sources(ku.Plan)
 	if err != nil {
 		return UnitOutcome{}, invalid(fmt.Errorf("execute unit %s: %w", in.Key, err))
 	}
@@ -527,12 +549,12 @@ func (a *Activities) ExecuteUnit(ctx context.Context, in UnitInput) (UnitOutcome
 	for _, c := range m.Schema {
 		metrics.OutputSchema = append(metrics.OutputSchema, runtimevalidation.Column{Name: c.Name, Type: c.Type})
 	}
-	load, _ := ex.Plan.LoadStep()
+	load, _ := ku.Plan.LoadStep()
 	expected := make([]runtimevalidation.Column, 0, len(load.Columns))
 	for _, c := range load.Columns {
 		expected = append(expected, runtimevalidation.Column{Name: c.Name, Type: c.Type})
 	}
-	rep, err := runtimevalidation.Validate(a.limits(), expected, metrics)
+	rep, err := runtimevalidation.Validate(kernel.UnitLimits(ex.Plan, a.limits()), expected, metrics)
 	if err != nil {
 		return UnitOutcome{}, invalid(fmt.Errorf("runtime validation of unit %s: %w", in.Key, err))
 	}
@@ -724,7 +746,7 @@ func (a *Activities) ApplyPartialFailurePolicy(ctx context.Context, st Step, in 
 		return Partial{}, invalid(err)
 	}
 	kin := kernel.PartialInput{Target: in.Units.Target, Keys: in.Units.Keys, ConsistencyUnit: in.Units.ConsistencyUnit,
-		Mode: in.Mode, PublishRequested: in.PublishRequested, Limits: a.limits()}
+		Mode: in.Mode, PublishRequested: in.PublishRequested, Limits: a.limits(), Atomic: in.Units.Atomic}
 	for _, r := range in.Ran {
 		kin.Ran = append(kin.Ran, kernel.RanUnit{Key: r.Key, Report: r.Report, Error: r.Error})
 	}
@@ -828,7 +850,11 @@ func (a *Activities) PanicRollback(ctx context.Context, st Step, in PanicInput) 
 	for _, act := range in.Outcome.Actions {
 		keys = append(keys, act.Key)
 	}
-	wake, err := a.Store.PanicRollback(ctx, target, st.IntentID, keys, in.Outcome.Fault.Code)
+	also, err := a.otherTargets(ex.Plan)
+	if err != nil {
+		return Released{}, err
+	}
+	wake, err := a.Store.PanicRollback(ctx, target, st.IntentID, keys, in.Outcome.Fault.Code, also...)
 	if err != nil {
 		return Released{}, err
 	}
@@ -895,8 +921,15 @@ func (a *Activities) Project(ctx context.Context, in ProjectInput) (Projected, e
 	moves := make([]db.UnitMove, 0, len(in.Outcome.Actions))
 	for _, act := range in.Outcome.Actions {
 		m := db.UnitMove{Key: act.Key, FaultCode: act.ErrorCode, Move: db.MoveDiscard}
-		if in.Partitioned {
-			m.Partition = act.Key
+		// A partition unit's and a time window's partition; the target of
+		// a cross_dataset_atomic unit (docs/adr/0137, 0138).
+		u, err := kernel.UnitOf(ex.Plan, act.Key, in.Partitioned)
+		if err != nil {
+			return Projected{}, invalid(fmt.Errorf("project intent %s: %w", in.IntentID, err))
+		}
+		m.Partition = u.Partition
+		if kernel.Atomic(ex.Plan) {
+			m.Dataset = u.Target
 		}
 		switch act.Action {
 		case partialexecution.ActionCommit:
@@ -989,7 +1022,7 @@ func publications(o partialexecution.Outcome, projected []registry.DatasetState)
 			continue
 		}
 		if status := dataplane.PublishStatus(d.PublishStatusAfter(state[d.Dataset])); status != "" {
-			out = append(out, db.PublicationChange{Partitions: d.CommittedPartitions, Status: status})
+			out = append(out, db.PublicationChange{Partitions: d.CommittedPartitions, Status: status, Dataset: d.Dataset})
 		}
 	}
 	return out
@@ -1019,6 +1052,8 @@ type ProjectionFailedInput struct {
 	ParentVersionID string   `json:"parent_version_id"`
 	Cause           string   `json:"cause"`
 	Target          string   `json:"target"`
+	// Datasets are every target of a cross_dataset_atomic plan (Units.Datasets).
+	Datasets []string `json:"datasets,omitempty"`
 }
 
 // MarkProjectionFailed applies I4 when the projection did not commit: the
@@ -1035,9 +1070,11 @@ func (a *Activities) MarkProjectionFailed(ctx context.Context, st Step, in Proje
 	}
 	// Nothing was projected: the staged rows go (the decision rolls the
 	// intent back).
-	if target, ok := a.Catalog.Get(in.Target); ok {
-		if _, err := a.Store.DiscardStaged(ctx, target, st.IntentID); err != nil {
-			return Released{}, err
+	for _, name := range append([]string{in.Target}, in.Datasets...) {
+		if target, ok := a.Catalog.Get(name); ok {
+			if _, err := a.Store.DiscardStaged(ctx, target, st.IntentID); err != nil {
+				return Released{}, err
+			}
 		}
 	}
 	wake, err := a.Store.ReleaseScopes(ctx, st.IntentID, db.ReleaseProjectionFailed)
@@ -1069,4 +1106,18 @@ func firstScope(scopes []string) string {
 		return scopes[0]
 	}
 	return scopes[0] + " … " + scopes[len(scopes)-1]
+}
+
+// otherTargets are the catalog datasets of a cross_dataset_atomic plan's
+// other targets (docs/adr/0138); none for any other plan.
+func (a *Activities) otherTargets(p planner.ExecutionPlan) ([]catalog.Dataset, error) {
+	var out []catalog.Dataset
+	for _, part := range p.Parts {
+		d, ok := a.Catalog.Get(part.Target)
+		if !ok {
+			return nil, invalid(fmt.Errorf("target %s of plan %s is not in catalog %s", part.Target, p.Hash, a.Catalog.SnapshotVersion))
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }

@@ -68,6 +68,11 @@ type PolicyAttempt struct {
 	Faults        []fault.Fault `json:"faults,omitempty"`
 	Interventions []string      `json:"interventions,omitempty"`
 	Warnings      []string      `json:"warnings,omitempty"`
+	// Replanned is the replan that produced this attempt's signature: who
+	// asked for it, why and what it changed (nil for the governed input).
+	// The decision compares what the user asked with the last signature
+	// and names these replans (docs/adr/0136).
+	Replanned *policy.Replanning `json:"replanned,omitempty"`
 }
 
 // GovernInput is a signed signature and the snapshot it was signed in.
@@ -135,7 +140,7 @@ func (a *Activities) governed(t *trail, k kernel.Governed, given string) Governe
 		at, ev := g.Attempts[i], e.Event
 		pa := PolicyAttempt{
 			Replan: ev.Replan, SignatureHash: ev.IntentSignatureHash, Outcome: string(at.Evaluation.Outcome), Faults: at.Evaluation.Faults,
-			Rules: ev.Rules, Interventions: ev.Interventions, Warnings: ev.Warnings,
+			Rules: ev.Rules, Interventions: ev.Interventions, Warnings: ev.Warnings, Replanned: at.Replanned,
 		}
 		out.Attempts = append(out.Attempts, pa)
 		targets := []string{"signature:" + pa.SignatureHash}

@@ -33,6 +33,13 @@ type Notification struct {
 	Text string `json:"intent,omitempty"`
 	// Answer says how to answer an open escalation.
 	Answer string `json:"answer,omitempty"`
+	// Signature is the signature shown (confirmation.Show): the one a soft
+	// confirmation proceeds with (soft_confirmation), or the one an
+	// escalation asks to confirm (escalation_opened).
+	Signature string `json:"signature,omitempty"`
+	// Interpretations are the competing interpretations an approver may
+	// choose one of (escalation_opened; docs/adr/0135).
+	Interpretations []string `json:"competing_interpretations,omitempty"`
 	// SkillID and PausedSchedules tell of a skill that left service
 	// (skill_out_of_service: demoted or retired, ADR 0129).
 	SkillID         string   `json:"skill_id,omitempty"`

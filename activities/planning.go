@@ -159,6 +159,8 @@ type PlanInput struct {
 	Supplied  *planner.ExecutionPlan `json:"supplied,omitempty"`
 	PreCost   PreCost                `json:"pre_cost"`
 	DryRun    bool                   `json:"dry_run,omitempty"`
+	// RowLimit is a read's row limit (0: the default, docs/adr/0132).
+	RowLimit int `json:"row_limit,omitempty"`
 }
 
 // Planning is what steps 8–10 produce for one signature; it is recorded
@@ -187,24 +189,26 @@ type Planned struct {
 }
 
 // PlanExecution runs the Execution Planner (step 9). A signature no template
-// can satisfy is a refusal that blocks, not an activity error; a read-only
-// intent writes nothing, so there is nothing to plan (docs/adr/0077).
+// can satisfy is a refusal that blocks, not an activity error. A read is
+// planned like any intent (docs/adr/0132); a signature that neither reads
+// nor writes a dataset has nothing to plan (docs/adr/0077).
 func (a *Activities) PlanExecution(ctx context.Context, st Step, in PlanInput) (out Planned, err error) {
 	out = Planned{Planning: Planning{SignatureHash: in.Signed.Hash, PreCost: &in.PreCost, DryRun: in.DryRun}}
 	defer func() { out.Planning.PreCost = nil }() // the workflow has it: not again in the history
 	t := newTrail(st)
-	k, err := kernel.Plan(kernel.PlanInput{Signed: in.Signed, AsOf: in.AsOf, Composite: in.Composite, Supplied: in.Supplied}, a.Catalog)
+	k, err := kernel.Plan(kernel.PlanInput{Signed: in.Signed, AsOf: in.AsOf, Composite: in.Composite, Supplied: in.Supplied,
+		RowLimit: in.RowLimit, Masking: a.Bundle.Masking}, a.Catalog)
 	if err != nil {
 		return out, invalid(err)
 	}
 	if k.ReadOnly {
-		out.Summary = "read-only intent: nothing is written, so there is no plan, code or static validation"
+		out.Summary = "no dataset is read or written, so there is no plan, code or static validation"
 		out.Stop = true
 		return out, a.recordPlanning(ctx, st, out.Planning, nil, nil, true)
 	}
 	refusal := k.Refusal
 	out.Planning.Plan, out.Planning.Governed, out.Planning.Conformance = k.Plan, k.Governed, k.Conformance
-	if refusal == nil && in.Supplied == nil {
+	if refusal == nil && in.Supplied == nil && !k.Plan.Read() { // a read is no skill's frozen plan
 		served, note, err := a.serve(ctx, st, in.Signed.Signature, *k.Plan)
 		if err != nil {
 			return out, err

@@ -128,12 +128,15 @@ func (a *Activities) ConsultRegistry(ctx context.Context, st Step) (Consulted, e
 	return out, a.finish(ctx, t, &out.Stage)
 }
 
-// NormalizeInput is step 4's input: text or a structured signature, and
-// the snapshot consulted at step 2.
+// NormalizeInput is step 4's input: text or a structured signature, the
+// snapshot consulted at step 2, and the intent's cost_ceiling_dbu (0: the
+// default), against which the resolved signature's estimated cost is
+// weighed (the cost triggers of 5.1 and 5.1b, docs/adr/0134).
 type NormalizeInput struct {
 	Text              string               `json:"text,omitempty"`
 	Signature         *signature.Signature `json:"signature,omitempty"`
 	RegistryVersionID string               `json:"registry_version_id"`
+	CostCeilingDBU    float64              `json:"cost_ceiling_dbu,omitempty"`
 }
 
 // Normalized is step 4's outcome.
@@ -153,7 +156,8 @@ func (a *Activities) Normalize(ctx context.Context, st Step, in NormalizeInput) 
 	if err != nil {
 		return Normalized{}, fmt.Errorf("normalize intent %s: %w", st.IntentID, err)
 	}
-	k, err := kernel.Normalize(ctx, kernel.NormalizeInput{Text: in.Text, Signature: in.Signature}, a.Catalog, env, normalizer{a.Extensions})
+	k, err := kernel.Normalize(ctx, kernel.NormalizeInput{Text: in.Text, Signature: in.Signature,
+		Cost: resolution.CostInput{Now: st.At, CostCeilingDBU: in.CostCeilingDBU}}, a.Catalog, env, normalizer{a.Extensions})
 	if err != nil {
 		return Normalized{}, kernelError(fmt.Errorf("normalize intent %s: %w", st.IntentID, err))
 	}
@@ -161,6 +165,9 @@ func (a *Activities) Normalize(ctx context.Context, st Step, in NormalizeInput) 
 	t := newTrail(st)
 	t.add(intent.StageNormalizer, k.Outcome, audit.ActionInvoke, datasetTargets(res.Signature.DatasetNames()), rec)
 	out := Normalized{Resolution: res, Stage: Stage{Summary: fmt.Sprintf("confidence %.2f, ambiguity %s, mode %s", res.ConfidenceScore, res.AmbiguityLevel, res.ConfirmationMode)}}
+	if res.CostCeilingDBU > 0 {
+		out.Summary += fmt.Sprintf(", estimated %.2f DBU of a %.0f DBU ceiling", res.EstimatedCostDBU, res.CostCeilingDBU)
+	}
 	switch {
 	case k.Stop != nil && k.Outcome == "unresolved":
 		out.Summary = "unresolved: " + res.Reason
@@ -171,7 +178,8 @@ func (a *Activities) Normalize(ctx context.Context, st Step, in NormalizeInput) 
 	}
 	a.log(st.IntentID, intent.StageNormalizer).Info("semantic resolution",
 		zap.Bool("resolved", res.Resolved), zap.Float64("confidence_score", res.ConfidenceScore),
-		zap.String("confirmation_mode", string(res.ConfirmationMode)), zap.String("resolver", rec.Resolver), zap.String("reason", res.Reason))
+		zap.String("confirmation_mode", string(res.ConfirmationMode)), zap.Float64("estimated_cost_dbu", res.EstimatedCostDBU),
+		zap.String("resolver", rec.Resolver), zap.String("reason", res.Reason))
 	return out, a.finish(ctx, t, &out.Stage)
 }
 

@@ -42,13 +42,16 @@ type Storage interface {
 	Partitions(ctx context.Context, d catalog.Dataset, from, to string) ([]string, error)
 	EnsureSandboxRole(ctx context.Context, cat *catalog.Catalog, scope dataplane.Scope) (string, error)
 	RunUnit(ctx context.Context, r db.UnitRun) (db.UnitRunResult, error)
+	// A read's role and query (docs/adr/0132).
+	EnsureReadRole(ctx context.Context, cat *catalog.Catalog, sources []string) (string, error)
+	RunRead(ctx context.Context, r db.ReadRun) ([][]any, error)
 	RecordUnitFingerprint(ctx context.Context, r db.UnitFingerprintRecord) error
 	// ReplayRecord is an intent's record for replay.Check, the Promotion
 	// Engine's I8 signal (ADR 0127).
 	ReplayRecord(ctx context.Context, intentID string) (replay.Record, error)
 	UnitFailures(ctx context.Context, intentID, unitKey string) (int, error)
 	RecordUnitFailure(ctx context.Context, intentID, unitKey, code string, report []byte) (int, error)
-	PanicRollback(ctx context.Context, target catalog.Dataset, intentID string, keys []string, faultCode string) ([]string, error)
+	PanicRollback(ctx context.Context, target catalog.Dataset, intentID string, keys []string, faultCode string, also ...catalog.Dataset) ([]string, error)
 	DiscardStaged(ctx context.Context, target catalog.Dataset, intentID string) (int64, error)
 	Publish(ctx context.Context, d catalog.Dataset, intentID string, refuse func(registry.EnvironmentState) string) (db.Published, error)
 	DuplicateKeys(ctx context.Context, d catalog.Dataset, partitions []string) (int64, error)

@@ -194,17 +194,28 @@ func (s *Store) RunUnit(ctx context.Context, r UnitRun) (UnitRunResult, error) {
 // PanicRollback quarantines the staged output of the given units of an
 // intent and releases its scopes, in one transaction; the registry is not
 // touched (I6 over I4). It returns the workflows waiting on the scopes.
-func (s *Store) PanicRollback(ctx context.Context, target catalog.Dataset, intentID string, keys []string, faultCode string) ([]string, error) {
+// also are the other targets of a cross_dataset_atomic plan, whose units
+// are keyed by their names (docs/adr/0138): such a unit is quarantined
+// from its own target's staging.
+func (s *Store) PanicRollback(ctx context.Context, target catalog.Dataset, intentID string, keys []string, faultCode string, also ...catalog.Dataset) ([]string, error) {
 	var wake []string
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for _, k := range keys {
-			if _, err := dataplane.Quarantine(ctx, tx, target, intentID, k, faultCode); err != nil {
+			in := target
+			for _, t := range also {
+				if t.Name == k {
+					in = t
+				}
+			}
+			if _, err := dataplane.Quarantine(ctx, tx, in, intentID, k, faultCode); err != nil {
 				return err
 			}
 		}
 		// Nothing of a rolled-back intent stays in staging.
-		if _, err := dataplane.DiscardIntent(ctx, tx, target, intentID); err != nil {
-			return err
+		for _, t := range append([]catalog.Dataset{target}, also...) {
+			if _, err := dataplane.DiscardIntent(ctx, tx, t, intentID); err != nil {
+				return err
+			}
 		}
 		var err error
 		wake, err = releaseScopes(ctx, s.q.WithTx(tx), intentID, ReleasePanicRollback)

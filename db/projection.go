@@ -53,18 +53,24 @@ const (
 	MoveDiscard    Move = "discard"    // staging emptied
 )
 
-// UnitMove is one unit's move; Partition is set for a partition unit.
+// UnitMove is one unit's move; Partition is set for a unit narrowed to a
+// partition (a partition unit, a time window's day).
 type UnitMove struct {
 	Key       string
 	Partition string
 	Move      Move
 	FaultCode string // the quarantine reason
+	// Dataset is the target the unit wrote when it is not the request's
+	// Target: a cross_dataset_atomic plan's other targets (docs/adr/0138).
+	Dataset string
 }
 
-// PublicationChange sets the publication status of committed partitions.
+// PublicationChange sets the publication status of committed partitions
+// (the units' keys) of Dataset ("": the request's Target).
 type PublicationChange struct {
 	Partitions []string
 	Status     dataplane.PublishStatus
+	Dataset    string
 }
 
 // ProjectionRequest is one State Projection (step 16).
@@ -106,7 +112,8 @@ func (s *Store) ProjectExecution(ctx context.Context, req ProjectionRequest) (Pr
 		case !errors.Is(err, pgx.ErrNoRows):
 			return fmt.Errorf("look for an earlier projection: %w", err)
 		}
-		if err := moveUnits(ctx, tx, req, out.Moved); err != nil {
+		written, err := moveUnits(ctx, tx, req, out.Moved)
+		if err != nil {
 			return err
 		}
 		if err := q.LockSnapshotWriters(ctx); err != nil {
@@ -125,20 +132,30 @@ func (s *Store) ProjectExecution(ctx context.Context, req ProjectionRequest) (Pr
 			return err
 		}
 		// Publication is per partition: a unit's key names the partition of
-		// a partitioned target, and the whole (partition "") otherwise.
-		partitionOf := map[string]string{}
-		for _, m := range req.Moves {
-			partitionOf[m.Key] = m.Partition
-		}
+		// a partitioned target (a time window, its day), the partitions a
+		// dataset unit wrote into one, and the whole (partition "")
+		// otherwise.
 		for _, p := range pubs {
+			target, err := req.target(p.Dataset)
+			if err != nil {
+				return err
+			}
 			parts := make([]string, 0, len(p.Partitions))
 			for _, k := range p.Partitions {
-				if part, ok := partitionOf[k]; ok {
-					k = part
+				ks, ok := written[target.Name+"\x00"+k]
+				if !ok {
+					ks = []string{k}
 				}
-				parts = append(parts, k)
+				for _, k := range ks {
+					if !slices.Contains(parts, k) {
+						parts = append(parts, k)
+					}
+				}
 			}
-			if err := dataplane.SetPublication(ctx, tx, req.Target, parts, p.Status, req.IntentID); err != nil {
+			if len(parts) == 0 {
+				continue // a dataset unit that staged no row wrote no partition
+			}
+			if err := dataplane.SetPublication(ctx, tx, target, parts, p.Status, req.IntentID); err != nil {
 				return err
 			}
 		}
@@ -162,39 +179,82 @@ func (s *Store) ProjectExecution(ctx context.Context, req ProjectionRequest) (Pr
 	return out, nil
 }
 
-// moveUnits applies each unit's move; the committed units are merged into
-// the target together.
-func moveUnits(ctx context.Context, tx pgx.Tx, req ProjectionRequest, moved map[string]int64) error {
-	var commit []dataplane.Unit
+// moveUnits applies each unit's move; the committed units of each target
+// are merged into it together, in the transaction that commits every
+// target of a cross_dataset_atomic plan or none (docs/adr/0138). It
+// returns the partitions each unit is published as, by target and key
+// ("target\x00key"): its partition, the partitions a dataset unit staged
+// in a partitioned target, or "" for an unpartitioned one.
+func moveUnits(ctx context.Context, tx pgx.Tx, req ProjectionRequest, moved map[string]int64) (map[string][]string, error) {
+	var datasets []string // the targets committed into, in move order
+	commit := map[string][]dataplane.Unit{}
+	written := map[string][]string{}
 	for _, m := range req.Moves {
+		target, err := req.target(m.Dataset)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case m.Partition != "", target.PartitionKey == "":
+			written[target.Name+"\x00"+m.Key] = []string{m.Partition}
+		case m.Move == MoveCommit:
+			if written[target.Name+"\x00"+m.Key], err = dataplane.StagedPartitions(ctx, tx, target, req.IntentID, m.Key); err != nil {
+				return nil, err
+			}
+		}
 		switch m.Move {
 		case MoveCommit:
-			commit = append(commit, dataplane.Unit{IntentID: req.IntentID, Key: m.Key, Partition: m.Partition})
+			if !slices.Contains(datasets, m.Dataset) {
+				datasets = append(datasets, m.Dataset)
+			}
+			commit[m.Dataset] = append(commit[m.Dataset], dataplane.Unit{IntentID: req.IntentID, Key: m.Key, Partition: m.Partition})
 		case MoveQuarantine:
-			n, err := dataplane.Quarantine(ctx, tx, req.Target, req.IntentID, m.Key, m.FaultCode)
+			n, err := dataplane.Quarantine(ctx, tx, target, req.IntentID, m.Key, m.FaultCode)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			moved["quarantined"] += n
 		case MoveDiscard:
-			n, err := dataplane.Discard(ctx, tx, req.Target, req.IntentID, m.Key)
+			n, err := dataplane.Discard(ctx, tx, target, req.IntentID, m.Key)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			moved["discarded"] += n
 		default:
-			return fmt.Errorf("unit %s: unknown move %q: use commit, quarantine or discard", m.Key, m.Move)
+			return nil, fmt.Errorf("unit %s: unknown move %q: use commit, quarantine or discard", m.Key, m.Move)
 		}
 	}
-	if len(commit) == 0 {
-		return nil
+	for _, ds := range datasets {
+		plan := req.Plan
+		if ds != "" {
+			var ok bool
+			if plan, ok = req.Plan.ForTarget(ds); !ok {
+				return nil, fmt.Errorf("commit units of %s: %w: plan %s does not write it", ds, dataplane.ErrInvalidOptions, req.Plan.Hash)
+			}
+		}
+		n, err := dataplane.Promote(ctx, tx, plan, req.Catalog, req.IntentID, commit[ds])
+		if err != nil {
+			return nil, err
+		}
+		moved["committed"] += n
 	}
-	n, err := dataplane.Promote(ctx, tx, req.Plan, req.Catalog, req.IntentID, commit)
-	if err != nil {
-		return err
+	return written, nil
+}
+
+// target is the catalog dataset a move or publication names: the
+// request's Target for "", else a target of the plan.
+func (req ProjectionRequest) target(name string) (catalog.Dataset, error) {
+	if name == "" || name == req.Target.Name {
+		return req.Target, nil
 	}
-	moved["committed"] += n
-	return nil
+	if _, ok := req.Plan.ForTarget(name); !ok || req.Catalog == nil {
+		return catalog.Dataset{}, fmt.Errorf("project intent %s: %w: %s is not a target of plan %s", req.IntentID, dataplane.ErrInvalidOptions, name, req.Plan.Hash)
+	}
+	d, ok := req.Catalog.Get(name)
+	if !ok {
+		return catalog.Dataset{}, fmt.Errorf("project intent %s: %w: target %s is not in catalog %s", req.IntentID, dataplane.ErrInvalidOptions, name, req.Catalog.SnapshotVersion)
+	}
+	return d, nil
 }
 
 // releaseScopes releases the intent's scopes inside the caller's

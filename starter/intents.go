@@ -48,6 +48,8 @@ submitted and the command ends at once with error code no_worker.
 
 ` + exitCodesHelp(false),
 		Example: `  cfa submit "aggregate revenue by state from vendas_diarias" --wait
+  cfa submit "sum of valor_total by uf last 7 days" --wait     # a read: its rows as a table
+  cfa submit "read clientes" --wait --row-limit 20 -o json     # the rows under result, PII masked
   cfa submit -f signature.yaml
   cat signature.yaml | cfa submit -f -
   cfa submit --from-proposal intent-0193... --wait   # the next cycle of a replanned intent`,
@@ -102,6 +104,9 @@ submitted and the command ends at once with error code no_worker.
 			if err := checkRunFlags(unitRetry, timeout, req.CostCeilingDBU, req.AsOf); err != nil {
 				return err
 			}
+			if err := bounds.RowLimit(req.RowLimit); err != nil {
+				return invalid(fmt.Errorf("submit: %w", err))
+			}
 			req.UnitRetryBaseSeconds = int(unitRetry / time.Second)
 			req.EscalationTimeoutSeconds = int(timeout / time.Second)
 			if req.SubmittedBy == "" {
@@ -135,6 +140,7 @@ submitted and the command ends at once with error code no_worker.
 	cmd.Flags().StringVar(&req.ReplanMode, "replan-mode", "", "auto (default: replans are applied and governed again, at most 3) or propose (the first replan ends the intent replanned with the proposed signature)")
 	cmd.Flags().BoolVar(&req.DryRun, "dry-run", false, "stop after static validation: cost, plan and code, nothing runs")
 	cmd.Flags().Float64Var(&req.CostCeilingDBU, "cost-ceiling", 0, "cost_ceiling_dbu for this intent, at most 10000 (default 50)")
+	cmd.Flags().IntVar(&req.RowLimit, "row-limit", 0, "the most rows a read returns, 1 to 10000 (default 1000); intents that write ignore it")
 	cmd.Flags().StringVar(&graphFile, "graph", "", "composite intent: an intent_graph YAML (whitepaper 5.4), run as child workflows in dependency order")
 	cmd.Flags().StringVar(&planFile, "plan", "", "execution plan JSON from an external planner (as `cfa plan ID -o json` prints it); its code must pass static validation")
 	return cmd
@@ -156,6 +162,11 @@ func (c *cli) followSubmitted(cmd *cobra.Command, svc *service.Service, id strin
 	}, func(p workflows.PendingEscalation) {
 		if !c.json() {
 			fmt.Fprintf(c.out, "  waiting for confirmation (%s) until %s: cfa approve %s --by NAME --reason TEXT\n", p.Mode, p.Deadline.Format(time.RFC3339), id)
+			fmt.Fprintf(c.out, "    signature: %s\n", confirmation.Show(p.Signature))
+			if len(p.Interpretations) > 0 {
+				fmt.Fprintf(c.out, "    competing interpretations: %s (choose one with --interpretation NAME)\n", strings.Join(p.Interpretations, ", "))
+			}
+			render.PrintNarrowed(c.out, p.Narrowed, "    ")
 		}
 	})
 	if err != nil {
@@ -312,18 +323,22 @@ func readSignature(path string, stdin io.Reader) (*signature.Signature, error) {
 
 func (c *cli) confirmCmd(signal string) *cobra.Command {
 	var by, reason string
-	var standing service.Standing
+	var opts service.AnswerOptions
+	standing := &opts.Standing
 	verb := map[string]string{workflows.SignalApprove: "Approve", workflows.SignalReject: "Reject"}[signal]
 	cmd := &cobra.Command{
 		Use:   signal + " INTENT_ID --by NAME --reason TEXT",
 		Short: verb + " a pending escalation (sends the Temporal signal " + signal + ")",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkInterpretationFlag(opts); err != nil {
+				return invalid(fmt.Errorf("%s %s: %w", signal, args[0], err))
+			}
 			svc, err := c.service(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
-			if err := svc.ConfirmWith(cmd.Context(), args[0], signal, service.Caller{ID: by, AuthContext: "cli"}, reason, standing); err != nil {
+			if err := svc.Answer(cmd.Context(), args[0], signal, service.Caller{ID: by, AuthContext: "cli"}, reason, opts); err != nil {
 				var refused *service.RefusedError
 				if errors.As(err, &refused) && (refused.Code == confirmation.RefusedStandingNotScheduled || refused.Code == confirmation.RefusedStandingReject) {
 					return &failure{code: codeRefused, exit: exitFailure, intentID: args[0], err: err,
@@ -335,8 +350,14 @@ func (c *cli) confirmCmd(signal string) *cobra.Command {
 			if standing.Standing {
 				out["standing"], out["standing_for"] = true, standing.For
 			}
+			if opts.Interpretation != "" {
+				out["interpretation"] = opts.Interpretation
+			}
 			return c.emit(out, func(w io.Writer) {
 				fmt.Fprintf(w, "%s of %s accepted by the workflow\n", signal, args[0])
+				if opts.Interpretation != "" {
+					fmt.Fprintf(w, "interpretation %s chosen: the intent goes on with its signature (`cfa status %s` shows it)\n", opts.Interpretation, args[0])
+				}
 				if standing.Standing {
 					fmt.Fprintf(w, "given as standing: the schedule's later runs with the same signature, bundle and catalog will not wait (`cfa schedule describe NAME` lists it)\n")
 				}
@@ -348,8 +369,28 @@ func (c *cli) confirmCmd(signal string) *cobra.Command {
 	if signal == workflows.SignalApprove {
 		cmd.Flags().BoolVar(&standing.Standing, "standing", false, "approve a scheduled run for its schedule's later runs too, while signature, policy bundle and catalog stay the same (docs/adr/0125)")
 		cmd.Flags().StringVar(&standing.For, "standing-for", "", "how long a standing approval stands, 1m to 2160h (default 720h)")
+		cmd.Flags().StringVar(&opts.Interpretation, "interpretation", "", "go on with one of the escalation's competing interpretations, by name (`cfa status ID` lists them; docs/adr/0135)")
 	}
 	return cmd
+}
+
+// checkInterpretationFlag refuses, before anything is sent, an
+// --interpretation no escalation could take: with --standing (a standing
+// approval is bound to the signature asked), or not one line of at most
+// confirmation.MaxAnswerField characters. Whether it is one of the
+// escalation's competing interpretations is checked against the pending
+// escalation (service.Answer), and again by the workflow.
+func checkInterpretationFlag(opts service.AnswerOptions) error {
+	name := opts.Interpretation
+	switch {
+	case name == "":
+		return nil
+	case opts.Standing.Standing:
+		return errors.New("--interpretation cannot be combined with --standing: a standing approval is bound to the signature asked; choose the interpretation without --standing")
+	case strings.TrimSpace(name) != name || strings.ContainsAny(name, "\x00\r\n") || len([]rune(name)) > confirmation.MaxAnswerField:
+		return fmt.Errorf("--interpretation %q is not an interpretation's name: `cfa status ID` lists the competing interpretations", name)
+	}
+	return nil
 }
 
 func (c *cli) statusCmd() *cobra.Command {
@@ -403,8 +444,13 @@ proposed signature.
 					if p.Allowed.Submitter != "" && !p.Allowed.SelfApproval {
 						who += " (not " + p.Allowed.Submitter + ", who submitted it)"
 					}
-					fmt.Fprintf(w, "pending %s confirmation until %s\n  triggers: %v\n  may answer: %s\n  answer: cfa approve %s --by NAME --reason TEXT (or reject)\n",
-						p.Mode, p.Deadline.Format(time.RFC3339), p.Triggers, who, st.IntentID)
+					fmt.Fprintf(w, "pending %s confirmation until %s\n  signature: %s\n  triggers: %v\n  may answer: %s\n  answer: cfa approve %s --by NAME --reason TEXT (or reject)\n",
+						p.Mode, p.Deadline.Format(time.RFC3339), confirmation.Show(p.Signature), p.Triggers, who, st.IntentID)
+					if len(p.Interpretations) > 0 {
+						fmt.Fprintf(w, "  competing interpretations: %s\n  choose one: cfa approve %s --by NAME --reason TEXT --interpretation NAME\n",
+							strings.Join(p.Interpretations, ", "), st.IntentID)
+					}
+					render.PrintNarrowed(w, p.Narrowed, "  ")
 				}
 				if st.Result != nil {
 					render.PrintResult(w, *st.Result)
@@ -489,6 +535,12 @@ func (c *cli) listPending(cmd *cobra.Command, limit int) error {
 				truncate(fmt.Sprint(r.Triggers), 50), render.Dash(strings.Join(r.Allowed.Approvers, ",")))
 		}
 		_ = tw.Flush()
+		for _, r := range rows { // after the table: what replans narrowed (ADR 0136)
+			if len(r.Narrowed) > 0 {
+				fmt.Fprintf(w, "%s ", r.IntentID)
+				render.PrintNarrowed(w, r.Narrowed, "")
+			}
+		}
 	})
 }
 

@@ -75,8 +75,12 @@ func printPlan(w io.Writer, v service.PlanView) {
 		return
 	}
 	p := v.Plan
-	fmt.Fprintf(w, "plan: %s\n  intent %s → %s (%s), strategy %s, consistency_unit %s (%s)\n",
-		p.Hash, p.Intent, p.Target, p.TargetLayer, p.Strategy, p.ConsistencyUnit, p.ConsistencyRule)
+	target := fmt.Sprintf("%s (%s)", p.Target, p.TargetLayer)
+	if q, ok := p.QueryStep(); ok && p.Read() {
+		target = fmt.Sprintf("rows of a read (docs/adr/0132), at most %d", q.Params.Query.Limit)
+	}
+	fmt.Fprintf(w, "plan: %s\n  intent %s → %s, strategy %s, consistency_unit %s (%s)\n",
+		p.Hash, p.Intent, target, p.Strategy, p.ConsistencyUnit, p.ConsistencyRule)
 	if p.Window != nil {
 		fmt.Fprintf(w, "  window: %s in [%s, %s)\n", p.Window.Column, render.Dash(p.Window.From), render.Dash(p.Window.To))
 	}

@@ -221,6 +221,8 @@ func TestSubmitRefusesOptionsOutOfBounds(t *testing.T) {
 		{"as-of in year 9999", []string{"submit", "x", "--as-of", "9999-12-31"}, `--as-of must be a calendar date YYYY-MM-DD, got "9999-12-31": use a value between 1900-01-01 and 2100-12-31`},
 		{"composite escalation timeout", []string{"submit", "--graph", graph, "--escalation-timeout", "720h"}, "--escalation-timeout must be at most 168h"},
 		{"list limit", []string{"list", "--limit", "-1"}, "--limit must be between 1 and 1000, got -1"},
+		{"row limit over 10000", []string{"submit", "x", "--row-limit", "20000"}, "--row-limit must be between 1 and 10000, got 20000"},
+		{"negative row limit", []string{"submit", "x", "--row-limit", "-5"}, "--row-limit must be between 1 and 10000, got -5"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -641,7 +643,7 @@ func TestSubmitWaitExitsWithItsDecision(t *testing.T) {
 		})
 		r := cfa(t, ctx, env, "status", id)
 		require.Equal(t, exitRunning, r.code, r.stderr)
-		require.Contains(t, r.stdout, "pending hard_required confirmation")
+		require.Contains(t, r.stdout, "pending human_escalation confirmation") // a full scan of nfe: the cost triggers (docs/adr/0134)
 		r = cfa(t, ctx, env, "status", id, "-o", "json")
 		require.Equal(t, exitRunning, r.code, r.stderr)
 		require.Empty(t, r.stderr)

@@ -33,6 +33,9 @@ func (f *intentFlow) planRef() activities.PlanRef {
 // behind another intent, it waits for a release signal, or re-checks when
 // its timer fires (a holder that died sends nothing).
 func (f *intentFlow) acquireScope() error {
+	if f.reads() {
+		return nil // a read writes nothing: no scope to hold (docs/adr/0132)
+	}
 	if f.result.Execution == nil {
 		f.result.Execution = &ExecutionSummary{}
 	}
@@ -71,11 +74,13 @@ func (f *intentFlow) acquireScope() error {
 // versions in force and planned again from step 6, the scope kept.
 func (f *intentFlow) revalidate() error {
 	var rv activities.Revalidated
-	if err := f.apply(f.local(StageRevalidation, a.Revalidate, &rv, activities.RevalidateInput{Signed: f.signed, Scopes: f.result.Execution.Scopes})); err != nil {
+	if err := f.apply(f.local(StageRevalidation, a.Revalidate, &rv, activities.RevalidateInput{Signed: f.signed, Scopes: f.scopes()})); err != nil {
 		return err
 	}
 	if rv.Stale && !f.stopped {
-		f.result.Execution.StaleReplans++
+		if f.result.Execution != nil {
+			f.result.Execution.StaleReplans++
+		}
 		f.cons, f.pending, f.signReason = rv.Consultation, rv.Next, revalidation.ReasonStaleEnvironmentState
 		f.againFrom = StageSignature
 	}
@@ -186,6 +191,7 @@ func (f *intentFlow) project() error {
 		var rel activities.Released
 		if err := f.apply(f.local(StageProjection, a.MarkProjectionFailed, &rel, activities.ProjectionFailedInput{
 			Scopes: sum.Scopes, ParentVersionID: f.signed.Signature.ExecutionContext.RegistryVersionID, Cause: err.Error(), Target: f.units.Target,
+			Datasets: f.units.Datasets,
 		})); err != nil {
 			return err
 		}

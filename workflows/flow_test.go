@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +50,7 @@ type stages struct {
 
 	mode            confirmation.Mode
 	writes          bool // the signature has a target: plan, lock, execute
+	reads           bool // a read plan: its query runs, nothing is locked or projected (ADR 0132)
 	unresolve       string
 	stale           int // stale revalidations before a current one
 	queued          int // queued acquisitions before the scope is held
@@ -62,6 +64,14 @@ type stages struct {
 	askedEarlier    time.Duration // OpenEscalation's question was recorded that long before this attempt
 	notified        []string      // NotifyGovernance reasons
 	refused         []activities.RefusalInput
+	running         []string                     // intents ConfirmSoft finds on the intent's scopes
+	offered         []string                     // the resolution's competing interpretations
+	asked           []activities.EscalationInput // OpenEscalation's questions
+	chose           []activities.ChooseInput     // ChooseInterpretation's inputs
+	closed          []activities.Answer          // CloseEscalation's answers
+	signedWith      []signature.Signature        // the signatures Sign got
+	unresolvable    string                       // an interpretation ChooseInterpretation refuses
+	escalateCost    bool                         // the estimate is near the ceiling: step 8 asks a human
 }
 
 func newStages(t *testing.T) *stages {
@@ -97,7 +107,8 @@ func (s *stages) register(env *testsuite.TestWorkflowEnvironment) {
 	})
 	env.OnActivity(a.Normalize, any3...).Return(func(_ context.Context, st activities.Step, _ activities.NormalizeInput) (activities.Normalized, error) {
 		s.called("Normalize", st)
-		out := activities.Normalized{Stage: stage("normalized"), Resolution: resolution.SemanticResolution{Resolved: true, Signature: s.signature(), ConfirmationMode: s.mode}}
+		out := activities.Normalized{Stage: stage("normalized"), Resolution: resolution.SemanticResolution{Resolved: true, Signature: s.signature(), ConfirmationMode: s.mode,
+			CompetingInterpretations: s.offered}}
 		if s.unresolve != "" {
 			out.Resolution = resolution.SemanticResolution{Reason: s.unresolve}
 			out.Stop, out.Votes = true, []decision.Vote{resolution.UnresolvedVote(s.unresolve)}
@@ -110,13 +121,14 @@ func (s *stages) register(env *testsuite.TestWorkflowEnvironment) {
 	})
 	env.OnActivity(a.OpenEscalation, any3...).Return(func(_ context.Context, st activities.Step, in activities.EscalationInput) (activities.Escalation, error) {
 		s.called("OpenEscalation", st)
+		s.asked = append(s.asked, in)
 		deadline := st.At.Add(time.Duration(in.Question.TimeoutSeconds)*time.Second - s.askedEarlier)
 		allowed := testApprovers.For(in.Question.Triggers, in.Submitter)
 		return activities.Escalation{Stage: activities.Stage{Events: 1}, Details: "asked", Deadline: deadline, Allowed: allowed}, nil
 	})
 	env.OnActivity(a.NotifyGovernance, mock.Anything, mock.Anything).Return(func(_ context.Context, n activities.Notification) error {
 		s.notified = append(s.notified, n.Reason)
-		if n.Reason != "escalation_opened" { // the opening's is not waited for: its place among the calls varies
+		if n.Reason != "escalation_opened" && n.Reason != "soft_confirmation" { // not waited for: their place among the calls varies
 			s.calls = append(s.calls, "NotifyGovernance")
 		}
 		return nil
@@ -128,14 +140,47 @@ func (s *stages) register(env *testsuite.TestWorkflowEnvironment) {
 	})
 	env.OnActivity(a.CloseEscalation, any3...).Return(func(_ context.Context, st activities.Step, in activities.Answer) (activities.Answered, error) {
 		s.called("CloseEscalation:"+in.Outcome, st)
-		out := activities.Answered{Stage: stage(in.Outcome), Record: confirmation.Record{Mode: in.Mode, Outcome: in.Outcome, By: in.By}}
+		s.closed = append(s.closed, in)
+		out := activities.Answered{Stage: stage(in.Outcome), Record: confirmation.Record{Mode: in.Mode, Outcome: in.Outcome, By: in.By, Interpretation: in.Interpretation}}
 		if !confirmation.Proceeds(in.Outcome) {
 			out.Stop, out.Votes = true, []decision.Vote{confirmation.BlockVote(in.Outcome, in.Reason)}
 		}
 		return out, nil
 	})
+	env.OnActivity(a.ConfirmSoft, any3...).Return(func(_ context.Context, st activities.Step, in activities.SoftInput) (activities.SoftChecked, error) {
+		s.called("ConfirmSoft", st)
+		// As the activity: a medium-confidence read, evaluated again with
+		// the intents found on its scopes.
+		r := confirmation.Evaluate(confirmation.Input{ConfidenceScore: 0.8, AmbiguityLevel: "low", ReadOnly: true, PublishAllowed: true, RunningIntents: s.running})
+		shown := confirmation.Show(in.Resolution.Signature)
+		summary := "soft: signature shown, no conflict: " + shown
+		if r.Mode.NeedsHuman() {
+			summary = "soft escalated: " + strings.Join(r.Conflicts, "; ")
+		}
+		return activities.SoftChecked{Stage: stage(summary), Result: r, Shown: shown, RunningIntents: s.running}, nil
+	})
+	env.OnActivity(a.ChooseInterpretation, any3...).Return(func(_ context.Context, st activities.Step, in activities.ChooseInput) (activities.Chosen, error) {
+		s.called("ChooseInterpretation", st)
+		s.chose = append(s.chose, in)
+		if in.Interpretation == s.unresolvable {
+			return activities.Chosen{Refusal: &confirmation.Refusal{Code: confirmation.RefusedInterpretationUnresolved, Reason: "does not resolve"}}, nil
+		}
+		// The chosen interpretation reads another dataset.
+		sig := s.signature()
+		sig.Intent, sig.Datasets[0].Name = in.Interpretation, "produtos"
+		triggers := []confirmation.Trigger{confirmation.TriggerPIIDetected}
+		allowed := testApprovers.For(triggers, in.Submitter)
+		if err := allowed.Check(confirmation.AnswerApprove, in.By); err != nil {
+			var r *confirmation.Refusal
+			require.ErrorAs(s.t, err, &r)
+			return activities.Chosen{Refusal: r}, nil
+		}
+		return activities.Chosen{Allowed: allowed, Resolution: resolution.SemanticResolution{Resolved: true, Signature: sig,
+			ConfirmationMode: confirmation.ModeHardRequired, ConfirmationTriggers: triggers}}, nil
+	})
 	env.OnActivity(a.Sign, any3...).Return(func(_ context.Context, st activities.Step, in activities.SignInput) (activities.SignedStage, error) {
 		s.called("Sign", st)
+		s.signedWith = append(s.signedWith, in.Signature)
 		return activities.SignedStage{Stage: stage("signed"), Signed: activities.Signed{Signature: in.Signature, Hash: "h" + in.Consultation.RegistryVersionID}}, nil
 	})
 	env.OnActivity(a.Govern, any3...).Return(func(_ context.Context, st activities.Step, _ activities.GovernInput) (activities.Governed, error) {
@@ -149,8 +194,12 @@ func (s *stages) register(env *testsuite.TestWorkflowEnvironment) {
 			s.costReplans--
 			return activities.Estimated{Stage: stage("over the ceiling"), PreCost: activities.PreCost{Verdict: precost.Verdict{Action: precost.ActionForceReplanWithFilter}}}, nil
 		}
+		action := precost.ActionProceed
+		if s.escalateCost {
+			action = precost.ActionEscalate
+		}
 		return activities.Estimated{Stage: activities.Stage{Events: 1, Votes: []decision.Vote{{Authority: decision.AuthorityPreCostEstimator, Outcome: decision.Approved}}},
-			PreCost: activities.PreCost{Verdict: precost.Verdict{Action: precost.ActionProceed}}}, nil
+			PreCost: activities.PreCost{Verdict: precost.Verdict{Action: action}}}, nil
 	})
 	env.OnActivity(a.ReplanForCost, any3...).Return(func(_ context.Context, st activities.Step, in activities.CostReplanInput) (activities.Governed, error) {
 		s.called("ReplanForCost", st)
@@ -160,6 +209,10 @@ func (s *stages) register(env *testsuite.TestWorkflowEnvironment) {
 	})
 	env.OnActivity(a.PlanExecution, any3...).Return(func(_ context.Context, st activities.Step, in activities.PlanInput) (activities.Planned, error) {
 		s.called("PlanExecution", st)
+		if s.reads {
+			p := readPlan()
+			return activities.Planned{Stage: stage("planned"), Planning: activities.Planning{SignatureHash: in.Signed.Hash, Plan: &p, DryRun: in.DryRun}}, nil
+		}
 		if !s.writes {
 			return activities.Planned{Stage: activities.Stage{Stop: true}}, nil
 		}

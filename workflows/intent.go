@@ -77,6 +77,7 @@ type intentFlow struct {
 	pending     signature.Signature     // the signature step 6 signs next
 	signReason  string                  // why it is signed again
 	signed      activities.Signed       // steps 6–8: the signed, governed signature
+	asked       *signature.Signature    // the first signed: what the user asked, against which replans are compared (ADR 0136)
 	costReplans int                     // the Pre-cost Estimator's replans (IDI drift)
 	planning    activities.Planning     // steps 8–10
 	code        activities.Code
@@ -111,8 +112,9 @@ func (f *intentFlow) run() (IntentResult, error) {
 		{StageCodeGen, f.generate},           // 9  code generation
 		{StageStatic, f.validate},            // 10 Static Validation (I6); a dry run stops here
 		{StageProjection, f.publish},         // 16 a publish-only plan publishes its target and stops
-		{StageLock, f.acquireScope},          // 11 execution lock on the target scope
+		{StageLock, f.acquireScope},          // 11 execution lock on the target scope; a read takes none
 		{StageRevalidation, f.revalidate},    // 12 I4 and TOCTOU; stale: replan from 6
+		{StageExecution, f.read},             // 13 a read runs its query in the sandbox, read only, returns its rows and stops
 		{StageExecution, f.execute},          // 13 each consistency unit in the sandbox, 14 validated at run time
 		{StagePartial, f.applyPartialPolicy}, // 15 retry → partial_failure_policy → project_state (or Panic Rollback)
 		{StageProjection, f.project},         // 16 projection and lock release, atomic and versioned (I4, I6)
@@ -172,7 +174,7 @@ func (f *intentFlow) decide() (IntentResult, error) {
 		f.interrupt(StageLock, err)
 	}
 	in := activities.DecideInput{
-		Decision: decision.Input{Votes: f.votes, InvariantViolations: f.violations},
+		Decision: decision.Input{Votes: f.withNarrowing(f.votes), InvariantViolations: f.violations},
 		Record: activities.DecisionRecord{
 			SignatureHash: f.result.SignatureHash, Replans: f.result.Replans, PlanHash: f.result.PlanHash, CodeHash: f.result.CodeHash,
 			Static: f.result.Static, DryRun: f.result.DryRun, ConfirmationMode: f.confirmationMode(),

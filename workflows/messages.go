@@ -7,6 +7,7 @@ import (
 	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/confirmation"
 	"github.com/contextualflux/cfa/internal/intent"
+	"github.com/contextualflux/cfa/internal/policy"
 )
 
 // TaskQueue is where intent workflows and their activities run.
@@ -48,7 +49,12 @@ const EscalationTimerName = "human_timeout_seconds"
 // ConfirmationSignal is the payload of SignalApprove and SignalReject.
 // In the Temporal UI: {"by": "maria", "reason": "reviewed PII handling"}.
 // Both are required; anything else is refused and audited (ADR 0115).
-// The same names are Updates taking the same payload.
+// An approval may choose one of the escalation's competing interpretations
+// (the pending escalation's competing_interpretations) by name:
+// {"by": "maria", "reason": "produtos was meant", "interpretation": "anonymize_produtos_silver"};
+// the intent then goes on with that interpretation's signature. A name
+// that is not offered is refused and audited, and the escalation stays
+// open (ADR 0135). The same names are Updates taking the same payload.
 type ConfirmationSignal = confirmation.Answer
 
 // IntentInput starts an IntentWorkflow: the intent as submitted.
@@ -80,12 +86,17 @@ const (
 )
 
 // PendingEscalation is what an approver is asked to confirm: the question
-// the CONFIRMATION_REQUESTED event records, and until when.
+// the CONFIRMATION_REQUESTED event records (with the competing
+// interpretations an approval may choose, competing_interpretations), and
+// until when.
 type PendingEscalation struct {
 	events.ConfirmationRequested
 	Deadline time.Time `json:"deadline"`
 	// Allowed is who may answer (policy bundle confirmation; ADR 0115).
 	Allowed confirmation.Allowed `json:"allowed"`
+	// Narrowed is what the replans so far changed of what the user asked,
+	// before and after, so the approver approves knowingly (ADR 0136).
+	Narrowed []policy.Narrowing `json:"narrowed,omitempty"`
 }
 
 // StageReport is one completed stage with a one-line summary.

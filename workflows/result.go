@@ -70,6 +70,9 @@ type IntentResult struct {
 	DryRun        bool                `json:"dry_run,omitempty"`
 	// Execution is steps 11–16, when the intent ran.
 	Execution *ExecutionSummary `json:"execution,omitempty"`
+	// Result is what a read returned (docs/adr/0132): its columns and
+	// rows, personal data masked (masked_columns, docs/adr/0133).
+	Result *activities.ReadResult `json:"result,omitempty"`
 	// Promotion is step 18's evaluation of the skill, when the intent ran.
 	Promotion   *lifecycle.Evaluation `json:"promotion,omitempty"`
 	AuditEvents int64                 `json:"audit_events"`

@@ -30,7 +30,7 @@ func (f *intentFlow) consult() error {
 func (f *intentFlow) normalize() error {
 	var n activities.Normalized
 	if err := f.apply(f.local(StageNormalizer, a.Normalize, &n, activities.NormalizeInput{
-		Text: f.in.Text, Signature: f.in.Signature, RegistryVersionID: f.cons.RegistryVersionID,
+		Text: f.in.Text, Signature: f.in.Signature, RegistryVersionID: f.cons.RegistryVersionID, CostCeilingDBU: f.in.CostCeilingDBU,
 	})); err != nil {
 		return err
 	}
@@ -45,27 +45,7 @@ func (f *intentFlow) checkScope() error {
 	}))
 }
 
-// confirm is step 5: auto and soft go on; hard_required and
-// human_escalation wait for a person (awaitHuman).
-func (f *intentFlow) confirm() error {
-	res := f.result.Resolution
-	rec := ConfirmationRecord{Mode: res.ConfirmationMode, Triggers: res.ConfirmationTriggers}
-	switch {
-	case res.ConfirmationMode == confirmation.ModeAuto:
-		rec.Outcome = ConfirmationNotRequired
-		f.done(StageConfirmation, "auto: proceeds without interruption")
-	case !res.ConfirmationMode.NeedsHuman():
-		rec.Outcome = ConfirmationProceeded
-		f.done(StageConfirmation, "soft: signature shown, no conflict")
-	default:
-		var err error
-		if rec, err = f.awaitHuman(rec.Mode, rec.Triggers, res.Signature, ""); err != nil {
-			return err
-		}
-	}
-	f.result.Confirmation = &rec
-	return nil
-}
+// confirm (step 5) is in confirm.go, with the Confirmation Orchestrator's wait.
 
 // sign is step 6; each signing starts a new governance cycle.
 func (f *intentFlow) sign() error {
@@ -75,6 +55,7 @@ func (f *intentFlow) sign() error {
 		return err
 	}
 	f.setSignature(s.Signed)
+	f.remember(s.Signed.Signature)
 	return nil
 }
 
@@ -152,6 +133,7 @@ func (f *intentFlow) plan() error {
 	var p activities.Planned
 	if err := f.apply(f.local(StagePlanner, a.PlanExecution, &p, activities.PlanInput{
 		Signed: f.signed, AsOf: f.asOf(), Composite: f.in.Composite, Supplied: f.in.Plan, PreCost: *f.planning.PreCost, DryRun: f.in.DryRun,
+		RowLimit: f.in.RowLimit,
 	})); err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func (c *cli) benchCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&n, "n", 50, "counted runs per series (after one warm-up run)")
-	cmd.Flags().StringVar(&text, "text", "aggregate daily sales by store from vendas_diarias", "auto-mode intent to measure")
+	cmd.Flags().StringVar(&text, "text", "aggregate daily sales by uf from vendas_diarias", "auto-mode intent to measure")
 	cmd.Flags().DurationVar(&timeout, "timeout", time.Minute, "limit for one run")
 	cmd.Flags().BoolVar(&withAPI, "api", true, "also measure the intent through the API (cfa serve, in this process) beside the Temporal client, and its throughput")
 	cmd.Flags().IntSliceVar(&clients, "clients", []int{2, 4, 8}, "concurrent API clients of the throughput series")

@@ -180,16 +180,18 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 		return &p, nil
 	}
 	scenarios := []scenario{
-		{key: "a", title: "aggregate of non-sensitive data (read-only: costed, nothing to plan)", text: "aggregate daily sales by store from vendas_diarias",
+		{key: "a", title: "a grouping column the dataset does not have: refused, naming the columns", text: "aggregate daily sales by store from vendas_diarias",
+			want: decision.Blocked},
+		{key: "a'", title: "aggregate of non-sensitive data by a real column (read-only: costed, governed result)", text: "aggregate daily sales by uf from vendas_diarias",
 			want: decision.Approved, wantMode: "auto", show: true},
 		{key: "b", title: "reconcile with PII into silver", text: reconcile,
-			answer: approveBySignal, want: decision.Approved, wantMode: "hard_required", show: true, code: true},
+			answer: approveBySignal, want: decision.Approved, wantMode: "human_escalation", show: true, code: true},
 		{key: "c", title: "gold write, submitted by maria: her own approval is refused, gold-owner's taken", text: "aggregate revenue by state from silver_documentos into gold_faturamento_uf",
 			submittedBy: "maria", answer: selfApprovalThenCLI, want: decision.Approved, wantMode: "human_escalation", show: true},
 		{key: "d", title: "escalation left unanswered", text: "aggregate revenue by state from silver_documentos into gold_faturamento_uf",
 			timeout: 4 * time.Second, want: decision.Blocked, wantMode: "human_escalation"},
 		{key: "e", title: "over the cost ceiling (cost_ceiling_dbu 10): replanned with a filter", text: reconcile, costCeiling: 10,
-			answer: approveBySignal, want: decision.Approved, wantMode: "hard_required", show: true,
+			answer: approveBySignal, want: decision.Approved, wantMode: "human_escalation", show: true,
 			check: func(res workflows.IntentResult) string {
 				if res.PreCost == nil || res.Signature == nil || res.Signature.Constraints.TemporalFilter == nil || res.Signature.Constraints.TemporalFilter.LastDays >= 30 {
 					return "the cost replan did not narrow the temporal filter"
@@ -197,7 +199,7 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 				return ""
 			}},
 		{key: "f", title: "crafted unsafe plan (supplied by an external planner)", text: reconcile, plan: craftedPlan,
-			answer: approveBySignal, want: decision.Blocked, wantMode: "hard_required", show: true,
+			answer: approveBySignal, want: decision.Blocked, wantMode: "human_escalation", show: true,
 			check: func(res workflows.IntentResult) string {
 				if res.DecidedBy != string(decision.AuthorityStaticValidation) || res.Static == nil || !slices.Contains(res.Static.Violated, "unbounded_scan") {
 					return "static validation did not block the crafted plan with unbounded_scan"

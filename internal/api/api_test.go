@@ -81,6 +81,9 @@ func TestToConnect(t *testing.T) {
 		{&service.RefusedError{Code: "self_approval"}, connect.CodePermissionDenied},
 		{&service.RefusedError{Code: "not_an_approver"}, connect.CodePermissionDenied},
 		{&service.RefusedError{Code: "malformed_payload"}, connect.CodeInvalidArgument},
+		// An interpretation that is not offered, or does not resolve (ADR 0135).
+		{&service.RefusedError{Code: "unknown_interpretation"}, connect.CodeInvalidArgument},
+		{&service.RefusedError{Code: "interpretation_unresolved"}, connect.CodeInvalidArgument},
 		{context.DeadlineExceeded, connect.CodeDeadlineExceeded},
 		{errors.New("boom"), connect.CodeInternal},
 	} {

@@ -87,13 +87,13 @@ func (s *Server) SubmitIntent(ctx context.Context, req *connect.Request[cfav1.Su
 	switch {
 	case m.GetFromProposal() != "":
 		if m.GetPlan() != nil || m.GetDryRun() || m.GetAsOf() != "" || m.GetCostCeilingDbu() != 0 || m.GetPartialFailureMode() != "" ||
-			m.GetOnConflict() != "" || m.GetReplanMode() != "" || m.GetUnitRetryBaseSeconds() != 0 || m.GetEscalationTimeoutSeconds() != 0 {
+			m.GetOnConflict() != "" || m.GetReplanMode() != "" || m.GetUnitRetryBaseSeconds() != 0 || m.GetEscalationTimeoutSeconds() != 0 || m.GetRowLimit() != 0 {
 			return nil, invalidArg("from_proposal continues intent %s with its proposed signature and its options: send only from_proposal, intent_id and idempotency_key", m.GetFromProposal())
 		}
 		out.IntentId, err = s.Svc.SubmitNextCycleAs(ctx, m.GetFromProposal(), m.GetIntentId(),
 			service.Caller{ID: p.ID, Type: string(p.Type), AuthContext: p.AuthContext}, m.GetIdempotencyKey())
 	case m.GetGraph() != nil:
-		if m.GetPlan() != nil || m.GetAsOf() != "" || m.GetPartialFailureMode() != "" || m.GetOnConflict() != "" || m.GetReplanMode() != "" || m.GetUnitRetryBaseSeconds() != 0 {
+		if m.GetPlan() != nil || m.GetAsOf() != "" || m.GetPartialFailureMode() != "" || m.GetOnConflict() != "" || m.GetReplanMode() != "" || m.GetUnitRetryBaseSeconds() != 0 || m.GetRowLimit() != 0 {
 			return nil, invalidArg("a graph takes the options dry_run, cost_ceiling_dbu and escalation_timeout_seconds only; each sub-intent says the rest")
 		}
 		var g composite.IntentGraph
@@ -116,7 +116,7 @@ func (s *Server) SubmitIntent(ctx context.Context, req *connect.Request[cfav1.Su
 			SubmittedBy: p.ID, SubmitterType: string(p.Type), SubmitterAuthContext: p.AuthContext, IdempotencyKey: m.GetIdempotencyKey(),
 			EscalationTimeoutSeconds: int(m.GetEscalationTimeoutSeconds()), DryRun: m.GetDryRun(), CostCeilingDBU: m.GetCostCeilingDbu(),
 			AsOf: m.GetAsOf(), PartialFailureMode: m.GetPartialFailureMode(), OnConflict: m.GetOnConflict(),
-			UnitRetryBaseSeconds: int(m.GetUnitRetryBaseSeconds()), ReplanMode: m.GetReplanMode(),
+			UnitRetryBaseSeconds: int(m.GetUnitRetryBaseSeconds()), ReplanMode: m.GetReplanMode(), RowLimit: int(m.GetRowLimit()),
 		}
 		if m.GetSignature() != nil {
 			if r.Signature, err = decodeSignature(m.GetSignature()); err != nil {
@@ -366,26 +366,30 @@ func fromResult(id string, err error, raw json.RawMessage) (workflows.Status, en
 	return st, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, true
 }
 
-// ApproveEscalation answers approve as the caller.
+// ApproveEscalation answers approve as the caller, choosing one of the
+// competing interpretations when interpretation names one (checked against
+// the pending escalation before anything is sent: INVALID_ARGUMENT).
 func (s *Server) ApproveEscalation(ctx context.Context, req *connect.Request[cfav1.ApproveEscalationRequest]) (*connect.Response[cfav1.ApproveEscalationResponse], error) {
-	by, err := s.answer(ctx, req.Msg.GetIntentId(), workflows.SignalApprove, req.Msg.GetReason(),
-		service.Standing{Standing: req.Msg.GetStanding(), For: req.Msg.GetStandingFor()})
+	m := req.Msg
+	by, err := s.answer(ctx, m.GetIntentId(), workflows.SignalApprove, m.GetReason(), service.AnswerOptions{
+		Standing: service.Standing{Standing: m.GetStanding(), For: m.GetStandingFor()}, Interpretation: m.GetInterpretation(),
+	})
 	if err != nil {
 		return nil, err
 	}
-	return connect.NewResponse(&cfav1.ApproveEscalationResponse{IntentId: req.Msg.GetIntentId(), Outcome: "approved", By: by}), nil
+	return connect.NewResponse(&cfav1.ApproveEscalationResponse{IntentId: m.GetIntentId(), Outcome: "approved", By: by, Interpretation: m.GetInterpretation()}), nil
 }
 
 // RejectEscalation answers reject as the caller.
 func (s *Server) RejectEscalation(ctx context.Context, req *connect.Request[cfav1.RejectEscalationRequest]) (*connect.Response[cfav1.RejectEscalationResponse], error) {
-	by, err := s.answer(ctx, req.Msg.GetIntentId(), workflows.SignalReject, req.Msg.GetReason(), service.Standing{})
+	by, err := s.answer(ctx, req.Msg.GetIntentId(), workflows.SignalReject, req.Msg.GetReason(), service.AnswerOptions{})
 	if err != nil {
 		return nil, err
 	}
 	return connect.NewResponse(&cfav1.RejectEscalationResponse{IntentId: req.Msg.GetIntentId(), Outcome: "rejected", By: by}), nil
 }
 
-func (s *Server) answer(ctx context.Context, id, name, reason string, standing service.Standing) (string, error) {
+func (s *Server) answer(ctx context.Context, id, name, reason string, opts service.AnswerOptions) (string, error) {
 	if id == "" {
 		return "", invalidArg("intent_id is required")
 	}
@@ -393,11 +397,11 @@ func (s *Server) answer(ctx context.Context, id, name, reason string, standing s
 		return "", invalidArg("reason is required: the audit trail records why the escalation was answered")
 	}
 	p := caller(ctx)
-	err := s.Svc.ConfirmWith(ctx, id, name, service.Caller{ID: p.ID, Type: string(p.Type), AuthContext: p.AuthContext}, reason, standing)
+	err := s.Svc.Answer(ctx, id, name, service.Caller{ID: p.ID, Type: string(p.Type), AuthContext: p.AuthContext}, reason, opts)
 	if err != nil {
 		return "", toConnect(err)
 	}
-	s.log(ctx, id).Info("escalation answered through the API", zap.String("answer", name))
+	s.log(ctx, id).Info("escalation answered through the API", zap.String("answer", name), zap.String("interpretation", opts.Interpretation))
 	return p.ID, nil
 }
 
@@ -608,6 +612,11 @@ func intentOf(st workflows.Status, exec string) (*cfav1.Intent, error) {
 			return nil, err
 		}
 		in.Result = res
+		if r.Result != nil {
+			if in.ReadResult, err = readResultOf(*r.Result); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return in, nil
 }
@@ -621,8 +630,12 @@ func escalationOf(p *workflows.PendingEscalation) *cfav1.Escalation {
 	if q == "" {
 		q = "confirm the signature of intent " + p.Signature.Intent
 	}
+	for _, n := range p.Narrowed { // what replans changed of what was asked (ADR 0136)
+		q += "; " + n.Warning
+	}
 	e := &cfav1.Escalation{Mode: string(p.Mode), Question: q, Approvers: p.Allowed.Approvers,
-		Deadline: timestamppb.New(p.Deadline), Submitter: p.Allowed.Submitter}
+		Deadline: timestamppb.New(p.Deadline), Submitter: p.Allowed.Submitter,
+		Signature: confirmation.Show(p.Signature), Interpretations: p.Interpretations}
 	for _, t := range p.Triggers {
 		e.Triggers = append(e.Triggers, string(t))
 	}
@@ -710,7 +723,8 @@ func toConnect(err error) error {
 	case errors.As(err, &refused):
 		code := connect.CodePermissionDenied
 		if refused.Code == confirmation.RefusedMalformed || refused.Code == confirmation.RefusedMissingField ||
-			refused.Code == confirmation.RefusedStandingNotScheduled || refused.Code == confirmation.RefusedStandingReject {
+			refused.Code == confirmation.RefusedStandingNotScheduled || refused.Code == confirmation.RefusedStandingReject ||
+			refused.Code == confirmation.RefusedUnknownInterpretation || refused.Code == confirmation.RefusedInterpretationUnresolved {
 			code = connect.CodeInvalidArgument
 		}
 		return connect.NewError(code, err)

@@ -72,6 +72,15 @@ const (
 	// triggered, backfilled or deleted (docs/adr/0124), in a trail of its
 	// own.
 	EventScheduleChanged = "SCHEDULE_CHANGED"
+	// EventReadExecuted: a read's query ran in the sandbox (step 13,
+	// action READ): the rows it returned and the columns it masked, never
+	// the rows themselves (docs/adr/0132).
+	EventReadExecuted = "READ_EXECUTED"
+
+	// EventSoftConfirmation: a soft confirmation (step 5) showed the
+	// signature and proceeded, or a conflict escalated it to hard_required
+	// (docs/adr/0134).
+	EventSoftConfirmation = "SOFT_CONFIRMATION"
 )
 
 // EncodeDetails encodes an event's payload as the JSON object Seal

@@ -79,6 +79,7 @@ func (c *checker) options(r intent.Request) {
 		int64(MinEscalationTimeout.Seconds()), int64(MaxEscalationTimeout.Seconds()), "seconds", "300")
 	c.optional("unit_retry_base_seconds", int64(r.UnitRetryBaseSeconds),
 		int64(MinUnitRetryBase.Seconds()), int64(MaxUnitRetryBase.Seconds()), "seconds", "30")
+	c.optional("row_limit", int64(r.RowLimit), 1, planner.MaxRowLimit, "rows", fmt.Sprint(planner.DefaultRowLimit))
 	if v := r.CostCeilingDBU; v != 0 && (math.IsNaN(v) || v < 0 || v > MaxCostCeilingDBU) {
 		c.add("cost_ceiling_dbu", fmt.Sprint(v), fmt.Sprintf("above 0 and at most %g (DBU), or 0 for the default 50", MaxCostCeilingDBU))
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/contextualflux/cfa/internal/planner"
 )
 
 // FlagError is a command-line option outside its bounds; it says the
@@ -61,6 +63,15 @@ func CostCeiling(v float64) error {
 		e.Want = fmt.Sprintf("at most %g DBU", MaxCostCeilingDBU)
 	}
 	return e
+}
+
+// RowLimit checks --row-limit, the most rows a read returns
+// (docs/adr/0132); 0 (unset) keeps the default 1000.
+func RowLimit(n int) error {
+	if n == 0 || n >= 1 && n <= planner.MaxRowLimit {
+		return nil
+	}
+	return &FlagError{Flag: "--row-limit", Got: fmt.Sprint(n), Want: fmt.Sprintf("between 1 and %d", planner.MaxRowLimit), Lo: "1", Hi: fmt.Sprint(planner.MaxRowLimit)}
 }
 
 // AsOf checks --as-of: a calendar date between MinDate and MaxDate.

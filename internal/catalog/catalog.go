@@ -3,10 +3,12 @@
 // catalog_snapshot_version derives from its content.
 package catalog
 
-// Column is one column of a dataset with its declared type.
+// Column is one column of a dataset with its declared type and the words
+// users call it by (English and Portuguese; docs/adr/0131).
 type Column struct {
-	Name string `json:"name" yaml:"name"`
-	Type string `json:"type" yaml:"type"`
+	Name    string   `json:"name" yaml:"name"`
+	Type    string   `json:"type" yaml:"type"`
+	Aliases []string `json:"aliases,omitempty" yaml:"aliases,omitempty"`
 }
 
 // Dataset is the catalog's entry for one dataset.

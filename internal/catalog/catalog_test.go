@@ -86,9 +86,10 @@ func TestSnapshotVersionChangesWithContent(t *testing.T) {
 	require.NoError(t, err)
 
 	for name, edit := range map[string]string{
-		"size":   strings.Replace(minimal, "12GB", "13GB", 1),
-		"alias":  strings.Replace(minimal, "[sales]", "[sales, vendas totais]", 1),
-		"column": strings.Replace(minimal, "{name: venda_id, type: string}", "{name: venda_id, type: bigint}", 1),
+		"size":         strings.Replace(minimal, "12GB", "13GB", 1),
+		"alias":        strings.Replace(minimal, "[sales]", "[sales, vendas totais]", 1),
+		"column":       strings.Replace(minimal, "{name: venda_id, type: string}", "{name: venda_id, type: bigint}", 1),
+		"column alias": strings.Replace(minimal, "{name: venda_id, type: string}", "{name: venda_id, type: string, aliases: [sale id]}", 1),
 	} {
 		c, err := catalog.Load(fsOf(map[string]string{"a.yaml": edit}))
 		require.NoError(t, err, name)
@@ -122,6 +123,9 @@ func TestLoadErrorsNameFileDatasetAndField(t *testing.T) {
 		{"duplicate name across files", map[string]string{"a.yaml": minimal, "b.yaml": minimal}, []string{`catalog file b.yaml, dataset "vendas", field name`, "first in a.yaml"}},
 		{"alias is another name", map[string]string{"a.yaml": minimal + strings.NewReplacer("datasets:\n", "", "name: vendas", "name: outras", "[sales]", "[vendas]").Replace(minimal)}, []string{`dataset "outras", field aliases`}},
 		{"anonymized_from unknown", map[string]string{"a.yaml": strings.Replace(minimal, "source_type: parquet", "source_type: parquet\n    anonymized_from: ghost", 1)}, []string{`field anonymized_from`, `"ghost"`}},
+		{"column alias empty", map[string]string{"a.yaml": strings.Replace(minimal, "{name: venda_id, type: string}", "{name: venda_id, type: string, aliases: [\"--\"]}", 1)}, []string{`field columns[0].aliases`, "no letters or digits"}},
+		{"column alias repeats its name", map[string]string{"a.yaml": strings.Replace(minimal, "{name: venda_id, type: string}", "{name: venda_id, type: string, aliases: [Venda ID]}", 1)}, []string{`field columns[0].aliases`, "repeats the name or another alias of column venda_id"}},
+		{"column alias names another column", map[string]string{"a.yaml": strings.Replace(minimal, "{name: sale_date, type: date}", "{name: sale_date, type: date, aliases: [venda_id]}", 1)}, []string{`field columns[1].aliases`, "already names column venda_id"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -171,6 +171,7 @@ func validateDataset(fileName string, d *Dataset) []error {
 		}
 		cols[c.Name] = true
 	}
+	errs = append(errs, validateColumnAliases(fileName, d)...)
 	for _, p := range d.PII {
 		if !cols[p] {
 			bad("pii", fmt.Sprintf("PII column %q is not among the columns", p), "add it to columns or remove it from pii")
@@ -274,4 +275,37 @@ func (c *Catalog) Names() []string {
 // HasColumn reports whether the dataset declares the column.
 func (d Dataset) HasColumn(name string) bool {
 	return slices.ContainsFunc(d.Columns, func(c Column) bool { return c.Name == name })
+}
+
+// validateColumnAliases checks that every column alias has letters and
+// names one column only: an alias equal to another column's name or alias
+// in the same dataset would make "by <alias>" ambiguous by construction.
+// Datasets may reuse an alias ("revenue" is valor_total in nfe and valor in
+// vendas_diarias): columns are resolved within the datasets in play.
+func validateColumnAliases(fileName string, d *Dataset) []error {
+	var errs []error
+	owner := map[string]string{} // folded term -> column
+	for _, c := range d.Columns {
+		names, _ := c.ColumnTerms()
+		for _, n := range names {
+			owner[n] = c.Name
+		}
+	}
+	for i, c := range d.Columns {
+		for _, a := range c.Aliases {
+			n := Normalize(a)
+			field := fmt.Sprintf("columns[%d].aliases", i)
+			switch prev, taken := owner[n]; {
+			case n == "":
+				errs = append(errs, &FieldError{File: fileName, Dataset: d.Name, Field: field, Problem: fmt.Sprintf("alias %q has no letters or digits", a), Fix: "write the word a user would type"})
+			case taken && prev == c.Name:
+				errs = append(errs, &FieldError{File: fileName, Dataset: d.Name, Field: field, Problem: fmt.Sprintf("alias %q repeats the name or another alias of column %s once accents and case are ignored", a, c.Name), Fix: "delete the duplicate"})
+			case taken:
+				errs = append(errs, &FieldError{File: fileName, Dataset: d.Name, Field: field, Problem: fmt.Sprintf("alias %q of column %s already names column %s", a, c.Name, prev), Fix: "give each alias to one column of the dataset"})
+			default:
+				owner[n] = c.Name
+			}
+		}
+	}
+	return errs
 }

@@ -56,14 +56,21 @@ type termEntry struct {
 type termIndex struct {
 	entries []termEntry
 	exact   map[string][]Match
+	columns map[string]bool // folded column names and aliases of every dataset
 }
 
 func buildIndex(ds []Dataset) *termIndex {
-	idx := &termIndex{exact: map[string][]Match{}}
+	idx := &termIndex{exact: map[string][]Match{}, columns: map[string]bool{}}
 	for _, d := range ds {
 		idx.add(d.Name, d.Name, MatchExact)
 		for _, a := range d.Aliases {
 			idx.add(d.Name, a, MatchAlias)
+		}
+		for _, c := range d.Columns {
+			names, aliases := c.ColumnTerms()
+			for _, t := range append(names, aliases...) {
+				idx.columns[t] = true
+			}
 		}
 	}
 	return idx

@@ -113,6 +113,13 @@ func validate(plan planner.ExecutionPlan, cat *catalog.Catalog) (*scope, error) 
 		}
 		switch s.Idempotence {
 		case planner.MergeWithDeterministicKey, planner.PartitionOverwriteSafe:
+			if plan.Read() {
+				return nil, fmt.Errorf("%w: step %s of a read declares %s", ErrInvalidPlan, s.ID, s.Idempotence)
+			}
+		case planner.ReadOnly:
+			if !plan.Read() {
+				return nil, fmt.Errorf("%w: step %s declares %s in a plan that writes", ErrInvalidPlan, s.ID, s.Idempotence)
+			}
 		case planner.AppendWithoutDedup:
 			return nil, fmt.Errorf("%w: step %s declares %s (append is never generated)", ErrUnsupported, s.ID, s.Idempotence)
 		default:
@@ -131,8 +138,8 @@ func validate(plan planner.ExecutionPlan, cat *catalog.Catalog) (*scope, error) 
 		}
 		sc.steps[s.ID] = s
 	}
-	if loads != 1 && (loads != 0 || !plan.PublishOnly()) {
-		return nil, fmt.Errorf("%w: %d load steps: a plan writes one target, or is one publish step (docs/adr/0073)", ErrInvalidPlan, loads)
+	if loads != 1 && (loads != 0 || !plan.PublishOnly() && !plan.Read()) {
+		return nil, fmt.Errorf("%w: %d load steps: a plan writes one target, is one publish step (docs/adr/0073) or a read (docs/adr/0132)", ErrInvalidPlan, loads)
 	}
 	return sc, nil
 }
@@ -307,6 +314,8 @@ func (sc *scope) validateStep(s planner.Step) error {
 		default:
 			return fmt.Errorf("%w: load mode %q (append is never generated)", ErrUnsupported, l.Mode)
 		}
+	case planner.KindQuery:
+		return sc.validateQuery(s)
 	case planner.KindPublish:
 		if s.Params.Publish != s.Dataset || s.Dataset != sc.plan.Target {
 			return fmt.Errorf("%w: publish of %q (dataset %q) is not the plan's target %q", ErrInvalidPlan, s.Params.Publish, s.Dataset, sc.plan.Target)

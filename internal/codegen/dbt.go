@@ -19,8 +19,13 @@ import (
 // expected columns, not_null and unique tests on the key. A composite key's
 // uniqueness test comes from dbt_utils, pinned in packages.yml. A
 // publish-only plan gives models/schema.yml alone, declaring the published
-// table as a source (docs/adr/0073).
-type DBT struct{}
+// table as a source (docs/adr/0073). A cross_dataset_atomic plan gives
+// one model per target and one schema.yml (docs/adr/0138); a micro_batch
+// plan's model covers its whole window: dbt runs it as one batch.
+type DBT struct {
+	// own renders a cross_dataset_atomic plan's own target only.
+	own bool
+}
 
 var _ Backend = DBT{}
 
@@ -43,6 +48,12 @@ func (d DBT) Generate(plan planner.ExecutionPlan, cat *catalog.Catalog) (Artifac
 	if err != nil {
 		return Artifact{}, fmt.Errorf("generate %s for plan %s: %w", d.Name(), plan.Hash, err)
 	}
+	if plan.Read() {
+		return d.generateRead(sc)
+	}
+	if !d.own && len(plan.Parts) > 0 {
+		return d.generateParts(plan, cat)
+	}
 	load, ok := plan.LoadStep()
 	if !ok {
 		// Publish only (ADR 0073): no model to build, only the source the
@@ -56,9 +67,7 @@ func (d DBT) Generate(plan planner.ExecutionPlan, cat *catalog.Catalog) (Artifac
 	l := load.Params.Load
 	target, _ := cat.Get(l.Target)
 
-	r := renderer{sc: sc, relation: func(ds catalog.Dataset) string {
-		return "{{ source('" + ds.Layer + "', '" + ds.Name + "') }}" // both matched identRE in validate
-	}}
+	r := renderer{sc: sc, relation: dbtRelation}
 	var m strings.Builder
 	strategy, uniqueKey := "merge", load.Params.Key
 	if l.Mode == planner.LoadPartitionOverwrite {
@@ -140,7 +149,13 @@ type uniqueCombination struct {
 	} `yaml:"dbt_utils.unique_combination_of_columns"`
 }
 
-func (DBT) schemaYAML(sc *scope, load planner.Step, target catalog.Dataset) (string, error) {
+// dbtRelation names a source table in a dbt model.
+func dbtRelation(ds catalog.Dataset) string {
+	return "{{ source('" + ds.Layer + "', '" + ds.Name + "') }}" // both matched identRE in validate
+}
+
+// dbtSources declares the tables the plan's extract steps read, by layer.
+func dbtSources(sc *scope) []dbtSource {
 	var sources []dbtSource
 	for _, s := range sc.plan.Steps {
 		if s.Kind != planner.KindExtract {
@@ -158,6 +173,11 @@ func (DBT) schemaYAML(sc *scope, load planner.Step, target catalog.Dataset) (str
 	for i := range sources {
 		slices.SortFunc(sources[i].Tables, func(a, b dbtTable) int { return strings.Compare(a.Name, b.Name) })
 	}
+	return sources
+}
+
+func (DBT) schemaYAML(sc *scope, load planner.Step, target catalog.Dataset) (string, error) {
+	sources := dbtSources(sc)
 	key := load.Params.Key
 	model := dbtModel{
 		Name:        target.Name,

@@ -21,5 +21,11 @@
 // byte; identifiers are quoted with pgx.Identifier.Sanitize, dates are
 // emitted as DATE 'YYYY-MM-DD' after validation, and no user text is ever
 // concatenated into code. Output is byte-identical for identical inputs (I8).
-// Decisions are recorded in docs/adr/0061 to 0063 and 0073.
+// A micro_batch plan renders one script per time_window unit, a
+// cross_dataset_atomic plan one per target (UnitFile, UnitFiles); window
+// bounds are emitted as TIMESTAMP 'YYYY-MM-DD HH:MM:SS' after validation.
+// A read plan renders as one SELECT (read.go): Postgres runs it read only,
+// dbt compiles it as an analysis.
+// Decisions are recorded in docs/adr/0061 to 0063, 0073, 0132, 0133, 0137
+// and 0138.
 package codegen

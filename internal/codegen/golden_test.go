@@ -30,7 +30,15 @@ var goldenCases = []goldenCase{
 	{name: "dedupe_documentos_overwrite", sig: plannertest.DocumentDedupe, opts: planner.Options{Strategy: planner.PartitionOverwriteSafe}},
 	// The 5.4 composite's publish_audit_view branch: no load, nothing to run.
 	{name: "publish_only_faturamento_uf", sig: plannertest.PublishOnly, opts: planner.Options{Composite: true}},
+	// Reads (docs/adr/0132): one SELECT, PII masked (docs/adr/0133).
+	{name: "read_count_invoices", sig: plannertest.CountInvoices, opts: readOpts},
+	{name: "read_invoices_of_day", sig: plannertest.InvoicesOfDay, opts: readOpts},
+	{name: "read_revenue_by_uf_last_7_days", sig: plannertest.RevenueByUFLast7Days, opts: readOpts},
+	{name: "read_clientes", sig: plannertest.ReadClientes, opts: planner.Options{Masks: plannertest.ReadMasks(), RowLimit: 20}},
+	{name: "read_sp_segments", sig: plannertest.SegmentsOfSP, opts: readOpts},
 }
+
+var readOpts = planner.Options{AsOf: plannertest.ReadAsOf, Masks: plannertest.ReadMasks()}
 
 func planFor(t testing.TB, cat *catalog.Catalog, gc goldenCase) planner.ExecutionPlan {
 	t.Helper()

@@ -14,8 +14,15 @@ import (
 // Postgres renders a plan as one SQL script for Postgres 15+: a CTE per
 // step, then MERGE on the deterministic key or DELETE + INSERT of the
 // partition window. The executor runs the script in one transaction, the
-// plan's consistency unit.
-type Postgres struct{}
+// plan's consistency unit. A micro_batch plan renders one script per
+// time_window unit, a cross_dataset_atomic plan one per target
+// (generateUnits, docs/adr/0137, 0138).
+type Postgres struct {
+	// window renders the script of one time_window unit of the plan.
+	window *planner.WindowUnit
+	// own renders a cross_dataset_atomic plan's own target only.
+	own bool
+}
 
 var _ Backend = Postgres{}
 
@@ -36,7 +43,7 @@ func (Postgres) ForbiddenOperations() []string {
 // AllowedFunctions are the only functions the generated SQL calls, for
 // static validation's allow list.
 func (Postgres) AllowedFunctions() []string {
-	return []string{"convert_to", "count", "encode", "sha256", "sum"}
+	return []string{"avg", "convert_to", "count", "encode", "max", "min", "sha256", "sum"}
 }
 
 // Generate implements Backend. The file is named after the target. A
@@ -46,9 +53,15 @@ func (p Postgres) Generate(plan planner.ExecutionPlan, cat *catalog.Catalog) (Ar
 	if err != nil {
 		return Artifact{}, fmt.Errorf("generate %s for plan %s: %w", p.Name(), plan.Hash, err)
 	}
-	r := renderer{sc: sc, relation: func(d catalog.Dataset) string { return q(d.Layer, d.Name) }}
+	if p.window == nil && !p.own && (plan.TimeWindows != nil || len(plan.Parts) > 0) {
+		return p.generateUnits(plan, cat)
+	}
+	r := renderer{sc: sc, relation: func(d catalog.Dataset) string { return q(d.Layer, d.Name) }, window: p.window}
 	var b strings.Builder
 	r.header(&b, "--", p.Name())
+	if plan.Read() {
+		return p.generateRead(r, &b)
+	}
 	load, ok := plan.LoadStep()
 	if !ok {
 		// Publish only (validate allows no other plan without a load): the
@@ -96,7 +109,7 @@ func (p Postgres) Generate(plan planner.ExecutionPlan, cat *catalog.Catalog) (Ar
 		fmt.Fprintf(&b, "INSERT INTO %s (%s)\nSELECT %s\nFROM %s;\n", target, qList(cols), qList(cols), in)
 	}
 	r.trailer(&b, "--")
-	return newArtifact(p.Name(), plan.Hash, []File{{Path: l.Target + ".sql", Content: b.String()}}), nil
+	return newArtifact(p.Name(), plan.Hash, []File{{Path: UnitFile(l.Target, p.window), Content: b.String()}}), nil
 }
 
 // renderer writes the CTEs shared by the SQL backends. Every identifier goes
@@ -105,6 +118,8 @@ func (p Postgres) Generate(plan planner.ExecutionPlan, cat *catalog.Catalog) (Ar
 type renderer struct {
 	sc       *scope
 	relation func(catalog.Dataset) string // how a source table is named
+	// window narrows the extracts to one time_window unit (docs/adr/0137).
+	window *planner.WindowUnit
 }
 
 func (r renderer) header(b *strings.Builder, comment, backend string) {
@@ -113,7 +128,15 @@ func (r renderer) header(b *strings.Builder, comment, backend string) {
 	fmt.Fprintf(b, "%s plan_hash: %s\n", comment, p.Hash)
 	fmt.Fprintf(b, "%s intent_signature_hash: %s\n", comment, p.SignatureHash)
 	fmt.Fprintf(b, "%s catalog_snapshot_version: %s\n", comment, p.CatalogSnapshotVersion)
-	fmt.Fprintf(b, "%s consistency_unit: %s (one transaction)\n\n", comment, p.ConsistencyUnit)
+	if p.Read() {
+		fmt.Fprintf(b, "%s consistency_unit: %s (one read-only transaction; nothing is written)\n\n", comment, p.ConsistencyUnit)
+		return
+	}
+	fmt.Fprintf(b, "%s consistency_unit: %s (one transaction)\n", comment, p.ConsistencyUnit)
+	if w := r.window; w != nil {
+		fmt.Fprintf(b, "%s time_window: %s, [%s, %s) of %s\n", comment, w.Key, w.From, w.To, w.Partition)
+	}
+	b.WriteString("\n")
 }
 
 func (r renderer) trailer(b *strings.Builder, comment string) {
@@ -128,7 +151,7 @@ func (r renderer) trailer(b *strings.Builder, comment string) {
 func (r renderer) ctes(b *strings.Builder, loadID string) {
 	first := true
 	for _, s := range r.sc.plan.Steps {
-		if s.Kind == planner.KindLoad || s.Kind == planner.KindPublish {
+		if s.Kind == planner.KindLoad || s.Kind == planner.KindPublish || s.Kind == planner.KindQuery {
 			continue
 		}
 		if first {
@@ -159,8 +182,8 @@ func (r renderer) step(b *strings.Builder, s planner.Step) {
 	case planner.KindExtract:
 		d, _ := r.sc.cat.Get(s.Dataset) // validated
 		fmt.Fprintf(b, "  SELECT %s\n  FROM %s\n", qList(cols), r.relation(d))
-		if f := s.Params.Filter; f != nil {
-			fmt.Fprintf(b, "  WHERE %s\n", windowPredicate(f))
+		if where := r.extractWhere(s); where != "" {
+			fmt.Fprintf(b, "  WHERE %s\n", where)
 		}
 	case planner.KindAnonymize:
 		exprs := make([]string, len(cols))

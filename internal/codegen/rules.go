@@ -23,7 +23,11 @@ import (
 //   - TargetTable, TargetLayer: the load's target (empty for a publish-only
 //     plan, which writes nothing);
 //   - ExpectedColumns, ForbiddenColumns: the plan's contract;
-//   - AllowedFunctions: Postgres.AllowedFunctions.
+//   - AllowedFunctions: Postgres.AllowedFunctions;
+//   - ReadOnly and MaxRows for a read plan (docs/adr/0132): SELECT only,
+//     bounded by its row limit plus the one row that tells a truncated
+//     result; its contract expects the query's columns and forbids the raw
+//     PII names of every source, masked or not asked for.
 //
 // Tables are named "<layer>.<name>" unquoted: the backend renders them as
 // q(layer, name), "bronze"."nfe", and staticcheck compares the parser's
@@ -79,6 +83,11 @@ func (Postgres) StaticRules(plan planner.ExecutionPlan, cat *catalog.Catalog) (s
 			}
 			r.TargetTable, r.TargetLayer = relationName(d), staticcheck.Layer(d.Layer)
 			temporal(d)
+		case planner.KindQuery:
+			if s.Params.Query == nil {
+				return staticcheck.Rules{}, fmt.Errorf("static rules for plan %s: step %s: %w: query without params.query", plan.Hash, s.ID, ErrInvalidPlan)
+			}
+			r.ReadOnly, r.MaxRows = true, int64(s.Params.Query.Limit)+1
 		case planner.KindPublish:
 			// Publishing is the registry's, after the commit: no table to check,
 			// but the dataset must still be the catalog's.

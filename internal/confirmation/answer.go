@@ -37,6 +37,11 @@ type Answer struct {
 	// see standing.go and docs/adr/0125.
 	Standing    bool   `json:"standing,omitempty"`
 	StandingFor string `json:"standing_for,omitempty"`
+	// Interpretation chooses one of the escalation's competing
+	// interpretations, by name, with an approval: the intent goes on with
+	// that interpretation's signature (docs/adr/0135). Empty approves the
+	// signature asked.
+	Interpretation string `json:"interpretation,omitempty"`
 }
 
 // MaxAnswerField bounds by and reason (characters).
@@ -65,6 +70,12 @@ const (
 	RefusedNotApprover   = "not_an_approver"
 	RefusedSelfApproval  = "self_approval"
 	RefusedNoEscalation  = "no_open_escalation"
+	// RefusedUnknownInterpretation: the interpretation chosen is not one
+	// of the escalation's competing interpretations.
+	RefusedUnknownInterpretation = "unknown_interpretation"
+	// RefusedInterpretationUnresolved: the interpretation chosen could not
+	// be resolved into a signature (or its signature is out of bounds).
+	RefusedInterpretationUnresolved = "interpretation_unresolved"
 )
 
 func refused(code, format string, args ...any) *Refusal {
@@ -115,11 +126,37 @@ func (a Answer) Validate() error {
 	if !utf8.ValidString(a.AuthContext) || utf8.RuneCountInString(a.AuthContext) > MaxAnswerField || strings.ContainsAny(a.AuthContext, "\x00\r\n") {
 		return refused(RefusedMalformed, "auth_context must be one line of at most %d characters", MaxAnswerField)
 	}
+	if !utf8.ValidString(a.Interpretation) || utf8.RuneCountInString(a.Interpretation) > MaxAnswerField || strings.ContainsAny(a.Interpretation, "\x00\r\n") {
+		return refused(RefusedMalformed, "interpretation must be one line of at most %d characters: the name of one of the competing interpretations", MaxAnswerField)
+	}
+	if a.Interpretation != "" && a.Standing {
+		return refused(RefusedMalformed, "an approval that chooses an interpretation cannot be standing: choose it without standing (a standing approval is bound to the signature asked)")
+	}
 	if _, err := a.StandingDuration(); err != nil {
 		return err
 	}
 	return nil
 }
+
+// CheckInterpretation says whether the answer's interpretation may be
+// chosen: only with an approval, and only one of offered (the
+// escalation's competing interpretations, by name). nil when the answer
+// chooses none, or a *Refusal that lists the names it may choose.
+func (a Answer) CheckInterpretation(answer string, offered []string) error {
+	switch {
+	case a.Interpretation == "":
+		return nil
+	case answer != AnswerApprove:
+		return refused(RefusedMalformed, "only an approval chooses an interpretation: %s without interpretation", answer)
+	case len(offered) == 0:
+		return refused(RefusedUnknownInterpretation, "interpretation %s: this escalation offers no competing interpretations to choose from; approve or reject the signature asked", quoted(a.Interpretation))
+	case !slices.Contains(offered, a.Interpretation):
+		return refused(RefusedUnknownInterpretation, "interpretation %s is not one of the competing interpretations: choose one of %s", quoted(a.Interpretation), strings.Join(offered, ", "))
+	}
+	return nil
+}
+
+func quoted(s string) string { return fmt.Sprintf("%q", Excerpt([]byte(s))) }
 
 // Excerpt is data as the audit trail keeps it: at most 200 bytes.
 func Excerpt(data []byte) string {
@@ -162,7 +199,9 @@ func CategoryOf(t Trigger) Category {
 		return CategoryGoldWrite
 	case TriggerPreCostNearCeiling, TriggerHighEstimatedCost:
 		return CategoryCost
-	case TriggerStaleDataset:
+	case TriggerStaleDataset, TriggerSoftConflictConstraint, TriggerSoftConflictRunningIntent:
+		// The state of the environment the intent assumes: a stale or
+		// degraded dataset, a constraint injected, another intent at work.
 		return CategoryStale
 	}
 	return CategoryAmbiguity // competing interpretations, low or medium confidence

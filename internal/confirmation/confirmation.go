@@ -51,4 +51,10 @@ const (
 	TriggerMediumConfidence  Trigger = "confidence_score < 0.85"
 	TriggerMediumAmbiguity   Trigger = "ambiguity_level == medium"
 	TriggerBronzeWrite       Trigger = "bronze_write"
+	// Conflicts of a soft confirmation (5.1: soft "displays the signature
+	// and proceeds if there is no conflict"; docs/adr/0134). Each turns a
+	// soft mode into hard_required; a stale dataset needs none of its own:
+	// TriggerStaleDataset is hard_required already.
+	TriggerSoftConflictConstraint    Trigger = "soft_conflict: environment_constraints_injected"
+	TriggerSoftConflictRunningIntent Trigger = "soft_conflict: running_intent_on_target_scope"
 )

@@ -18,5 +18,7 @@
 //
 // Evaluate is a pure function: each trigger carries the mode it demands and
 // the strictest fired mode wins. docs/adr/0013 records which trigger gives
-// which mode and the thresholds the whitepaper leaves open.
+// which mode and the thresholds the whitepaper leaves open; docs/adr/0134
+// the conflicts that turn soft into hard_required and the cost estimated at
+// normalization; docs/adr/0135 an approver's choice of an interpretation.
 package confirmation

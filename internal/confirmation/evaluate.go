@@ -2,6 +2,8 @@ package confirmation
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -21,8 +23,9 @@ const (
 )
 
 // Input is what the orchestrator needs to know about a resolved intent.
-// It is built by resolution.ConfirmationInput; the pre-cost estimate is
-// added by the caller once the Pre-cost Estimator has run.
+// It is built by resolution.ConfirmationInput, with the estimated cost the
+// normalizer set (resolution.Costed); the step-5 stage activity adds the
+// running intents.
 type Input struct {
 	ConfidenceScore float64 // [0,1]; NaN or out of range counts as 0
 	// AmbiguityLevel is low | medium | high; anything else counts as high
@@ -37,15 +40,31 @@ type Input struct {
 	// dataset(s) written; false for any of them makes it false. Only read
 	// when SilverWrite; its zero value fails closed.
 	PublishAllowed bool
-	StaleDataset   bool    // a dataset touched is in state stale (5.9 ttl_policy)
-	EstimatedCost  float64 // DBU from the Pre-cost Estimator; 0 = not estimated yet
+	StaleDataset   bool // a dataset touched is in state stale (5.9 ttl_policy)
+	// EstimatedCost is the Pre-cost Estimator's model price of the
+	// signature as resolved, in DBU (resolution.Costed, at normalization);
+	// 0 = not estimated.
+	EstimatedCost  float64
 	CostCeilingDBU float64 // 0 = no ceiling known
+	// EnvironmentConstraints are the constraints the Context Registry
+	// injected (semantic_resolution.environment_constraints_injected): a
+	// dataset touched is partially_committed, stale or quarantined, or may
+	// not be published. Each is a conflict of a soft confirmation.
+	EnvironmentConstraints []string
+	// RunningIntents are the other intents that hold or wait for the scope
+	// of a dataset the intent touches. Looked up by the stage activity at
+	// step 5 (empty at normalization): each is a conflict of a soft
+	// confirmation.
+	RunningIntents []string
 }
 
 // Result is the chosen mode and every trigger that fired, in rule order.
 type Result struct {
 	Mode     Mode      `json:"mode"`
 	Triggers []Trigger `json:"triggers,omitempty"`
+	// Conflicts names what turned a soft confirmation into hard_required:
+	// each constraint injected, each running intent. Empty otherwise.
+	Conflicts []string `json:"conflicts,omitempty"`
 }
 
 type rule struct {
@@ -79,7 +98,12 @@ var rules = []rule{
 }
 
 // Evaluate chooses the confirmation mode: the strictest mode among fired
-// triggers, auto when none fires (high confidence, low risk, no PII).
+// triggers, auto when none fires (high confidence, low risk, no PII). A
+// soft mode proceeds only without a conflict (5.1: soft "displays the
+// signature and proceeds if there is no conflict"): a constraint the
+// registry injected or an intent running on a scope the intent touches
+// makes it hard_required, the conflict named as a trigger (after the
+// rules' triggers) and in Conflicts.
 func Evaluate(in Input) Result {
 	res := Result{Mode: ModeAuto}
 	for _, r := range rules {
@@ -91,7 +115,36 @@ func Evaluate(in Input) Result {
 			res.Mode = r.mode
 		}
 	}
+	if res.Mode != ModeSoft {
+		return res
+	}
+	if cs := sortedSet(in.EnvironmentConstraints); len(cs) > 0 {
+		res.Triggers = append(res.Triggers, TriggerSoftConflictConstraint)
+		res.Conflicts = append(res.Conflicts, cs...)
+	}
+	if ids := sortedSet(in.RunningIntents); len(ids) > 0 {
+		res.Triggers = append(res.Triggers, TriggerSoftConflictRunningIntent)
+		for _, id := range ids {
+			res.Conflicts = append(res.Conflicts, "intent "+id+" holds or waits for a scope this intent touches")
+		}
+	}
+	if len(res.Conflicts) > 0 {
+		res.Mode = ModeHardRequired
+	}
 	return res
+}
+
+// sortedSet is ss sorted, without duplicates or empty strings, in a new
+// slice: the same conflicts whatever order the caller listed them in.
+func sortedSet(ss []string) []string {
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 const (

@@ -70,4 +70,12 @@ type Record struct {
 	StandingApproval string `json:"standing_approval,omitempty"`
 	// StandingGranted is the standing approval this answer granted.
 	StandingGranted string `json:"standing_granted,omitempty"`
+	// Interpretation is the competing interpretation the approver chose
+	// (docs/adr/0135): the intent went on with its signature.
+	Interpretation string `json:"interpretation,omitempty"`
+	// Shown is the signature as a soft confirmation displayed it
+	// (Show), or as the approver was asked to confirm it.
+	Shown string `json:"shown_signature,omitempty"`
+	// Conflicts are what turned a soft confirmation into hard_required.
+	Conflicts []string `json:"conflicts,omitempty"`
 }

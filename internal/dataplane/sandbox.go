@@ -17,22 +17,32 @@ import (
 	"github.com/contextualflux/cfa/internal/planner"
 )
 
-// Scope is what a plan may touch: it reads Sources and writes Target.
+// Scope is what a plan may touch: it reads Sources and writes Target (and,
+// for a cross_dataset_atomic plan, the targets of its parts, Also).
 type Scope struct {
 	Target  string   `json:"target"`
 	Sources []string `json:"sources"` // sorted, unique
+	// Also are the other targets of a cross_dataset_atomic plan, sorted
+	// (docs/adr/0138): one role writes the staging of every target.
+	Also []string `json:"also,omitempty"`
 }
 
 // ScopeOf reads a plan's scope: its target and the datasets its extract
-// steps read.
+// steps read, with its parts' targets and sources.
 func ScopeOf(plan planner.ExecutionPlan) Scope {
 	s := Scope{Target: plan.Target}
-	for _, st := range plan.Steps {
-		if st.Kind == planner.KindExtract && !slices.Contains(s.Sources, st.Dataset) {
-			s.Sources = append(s.Sources, st.Dataset)
+	for i, part := range plan.PerTarget() {
+		if i > 0 && part.Target != s.Target && !slices.Contains(s.Also, part.Target) {
+			s.Also = append(s.Also, part.Target)
+		}
+		for _, st := range part.Steps {
+			if st.Kind == planner.KindExtract && !slices.Contains(s.Sources, st.Dataset) {
+				s.Sources = append(s.Sources, st.Dataset)
+			}
 		}
 	}
 	slices.Sort(s.Sources)
+	slices.Sort(s.Also)
 	return s
 }
 
@@ -65,6 +75,15 @@ func EnsureSandboxRole(ctx context.Context, db Beginner, cat *catalog.Catalog, s
 	if !Governed(target) {
 		return "", fmt.Errorf("sandbox role for %s: %w: a unit writes only through staging", target.Name, ErrNotGoverned)
 	}
+	also := make([]catalog.Dataset, 0, len(scope.Also))
+	for _, n := range scope.Also {
+		d, ok := cat.Get(n)
+		if !ok || !Governed(d) {
+			return "", fmt.Errorf("sandbox role for %s: %w: target %q is not a governed dataset of catalog %s", target.Name, ErrInvalidOptions, n, cat.SnapshotVersion)
+		}
+		also = append(also, d)
+	}
+	slices.SortFunc(also, func(a, b catalog.Dataset) int { return strings.Compare(a.Name, b.Name) })
 	sources := make([]catalog.Dataset, 0, len(scope.Sources))
 	for _, n := range scope.Sources {
 		d, ok := cat.Get(n)
@@ -87,7 +106,7 @@ func EnsureSandboxRole(ctx context.Context, db Beginner, cat *catalog.Catalog, s
 	if err := tx.QueryRow(ctx, "SELECT current_database()").Scan(&dbName); err != nil {
 		return "", fmt.Errorf("sandbox role for %s: %w", target.Name, err)
 	}
-	role := sandboxRoleName(dbName, target, sources)
+	role := sandboxRoleName(dbName, target, sources, also...)
 	if _, err := tx.Exec(ctx, "SELECT "+EnsureRoleFunction+"($1)", role); err != nil {
 		return "", fmt.Errorf("sandbox role %s: %w: the roles must be set up (`cfa roles setup`, docs/roles.md)", role, err)
 	}
@@ -105,7 +124,9 @@ func EnsureSandboxRole(ctx context.Context, db Beginner, cat *catalog.Catalog, s
 	for _, s := range sources {
 		stmts = append(stmts, "GRANT SELECT ON "+Table(s)+" TO "+q(role))
 	}
-	stmts = append(stmts, "GRANT SELECT, INSERT, UPDATE, DELETE ON "+StagingTable(target)+" TO "+q(role))
+	for _, t := range append([]catalog.Dataset{target}, also...) {
+		stmts = append(stmts, "GRANT SELECT, INSERT, UPDATE, DELETE ON "+StagingTable(t)+" TO "+q(role))
+	}
 	for _, s := range stmts {
 		if _, err := tx.Exec(ctx, s); err != nil {
 			return "", fmt.Errorf("sandbox role %s: %s: %w: run dataplane.Ensure first, as the role that runs the worker (it owns the data plane)", role, s, err)
@@ -117,12 +138,16 @@ func EnsureSandboxRole(ctx context.Context, db Beginner, cat *catalog.Catalog, s
 	return role, nil
 }
 
-func sandboxRoleName(dbName string, target catalog.Dataset, sources []catalog.Dataset) string {
+func sandboxRoleName(dbName string, target catalog.Dataset, sources []catalog.Dataset, also ...catalog.Dataset) string {
 	h := sha256.New()
 	h.Write([]byte(target.Layer + "." + target.Name))
 	for _, s := range sources {
 		h.Write([]byte{0})
 		h.Write([]byte(s.Layer + "." + s.Name))
+	}
+	for _, t := range also { // the other targets: a scope of its own
+		h.Write([]byte{1})
+		h.Write([]byte(t.Layer + "." + t.Name))
 	}
 	name := target.Name
 	if len(name) > 30 {

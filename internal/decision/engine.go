@@ -94,6 +94,11 @@ type Decision struct {
 	DecidedBy string        `json:"decided_by"`
 	Reason    string        `json:"reason,omitempty"`
 	Faults    []fault.Fault `json:"faults,omitempty"`
+	// Warnings are the non-blocking alerts (5.14 approved_with_warnings):
+	// the messages of the faults of every approved_with_warnings vote, in
+	// ordered_authority order, whatever the decision (a stricter outcome
+	// still says what was narrowed or flagged on the way).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Decide applies veto_absolute, then ordered_authority with strictest_outcome.
@@ -128,11 +133,35 @@ func Decide(in Input) (Decision, error) {
 	})
 	best := votes[0]
 	var faults []fault.Fault
+	var warnings []string
 	for _, v := range votes {
 		faults = append(faults, v.Faults...)
 		if Strictness(v.Outcome) > Strictness(best.Outcome) {
 			best = v
 		}
+		if v.Outcome == ApprovedWithWarnings {
+			warnings = append(warnings, warningsOf(v)...)
+		}
 	}
-	return Decision{State: best.Outcome, DecidedBy: string(best.Authority), Reason: best.Reason, Faults: faults}, nil
+	return Decision{State: best.Outcome, DecidedBy: string(best.Authority), Reason: best.Reason, Faults: faults, Warnings: warnings}, nil
+}
+
+// warningsOf is what an approved_with_warnings vote warns of: each fault's
+// message (its code when it has none), or the vote's reason.
+func warningsOf(v Vote) []string {
+	if len(v.Faults) == 0 {
+		if v.Reason == "" {
+			return nil
+		}
+		return []string{v.Reason}
+	}
+	out := make([]string, 0, len(v.Faults))
+	for _, f := range v.Faults {
+		w := f.Message
+		if w == "" {
+			w = f.Code
+		}
+		out = append(out, w)
+	}
+	return out
 }

@@ -64,6 +64,9 @@ type Request struct {
 	// scheduled time, and its escalations may be answered by a standing
 	// approval (docs/adr/0124, 0125).
 	Schedule string `json:"schedule,omitempty"`
+	// RowLimit is the most rows a read returns (docs/adr/0132); 0 is
+	// planner.DefaultRowLimit. Intents that write ignore it.
+	RowLimit int `json:"row_limit,omitempty"`
 }
 
 // Proposes reports whether the first replan ends the cycle (replan_mode

@@ -39,10 +39,14 @@ type Normalizer interface {
 	Score(ctx context.Context, res resolution.SemanticResolution) (score float64, ok bool, err error)
 }
 
-// NormalizeInput is step 4's input: text or a structured signature.
+// NormalizeInput is step 4's input: text or a structured signature, and
+// what the cost trigger prices the resolved signature with
+// (resolution.Costed): the stage's time and the intent's ceiling. A zero
+// Cost.Now prices nothing.
 type NormalizeInput struct {
 	Text      string
 	Signature *signature.Signature
+	Cost      resolution.CostInput
 }
 
 // Normalized is what step 4 decides.
@@ -69,6 +73,12 @@ func Normalize(ctx context.Context, in NormalizeInput, cat *catalog.Catalog, env
 	if err != nil {
 		return Normalized{}, err
 	}
+	// The cost trigger (5.1, 5.1b), last: it prices the signature every
+	// extension point agreed on. A signature the model cannot price keeps
+	// its cost triggers silent; step 8 refuses it with the reason.
+	if costed, err := resolution.Costed(res, cat, env, in.Cost); err == nil {
+		res = costed
+	}
 	out := Normalized{Outcome: "resolved"}
 	switch {
 	case !res.Resolved:
@@ -87,6 +97,7 @@ func Normalize(ctx context.Context, in NormalizeInput, cat *catalog.Catalog, env
 	rec.Confidence, rec.AmbiguityLevel, rec.CompetingInterpretations = res.ConfidenceScore, res.AmbiguityLevel, res.CompetingInterpretations
 	rec.ConfirmationMode, rec.ConfirmationTriggers = res.ConfirmationMode, res.ConfirmationTriggers
 	rec.EnvironmentConstraintsInjected, rec.EnvironmentStateConsulted, rec.Reason = res.EnvironmentConstraintsInjected, true, res.Reason
+	rec.EstimatedCostDBU, rec.CostCeilingDBU = res.EstimatedCostDBU, res.CostCeilingDBU
 	out.Resolution, out.Record = res, rec
 	return out, nil
 }

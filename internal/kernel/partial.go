@@ -39,6 +39,10 @@ type PartialInput struct {
 	// not in Ran was in flight.
 	Ran   []RanUnit
 	Panic *Panic
+	// Atomic: the units are the targets of a cross_dataset_atomic plan,
+	// each keyed by its dataset, committed together or not at all: the
+	// policy is full_rollback whatever Mode says (docs/adr/0138).
+	Atomic bool
 }
 
 // Partial is what step 15 decides.
@@ -81,9 +85,18 @@ func ApplyPartialFailurePolicy(in PartialInput) (Partial, error) {
 	if err != nil {
 		return Partial{}, err
 	}
+	if in.Atomic {
+		policy, _ = PartialFailurePolicy(string(partialexecution.FullRollback))
+	}
+	dataset := func(key string) string {
+		if in.Atomic {
+			return key
+		}
+		return in.Target
+	}
 	units := make([]partialexecution.Unit, len(in.Keys))
 	for i, k := range in.Keys {
-		units[i] = partialexecution.Unit{Dataset: in.Target, Key: k}
+		units[i] = partialexecution.Unit{Dataset: dataset(k), Key: k}
 	}
 	flow, err := partialexecution.NewFlow(partialexecution.Config{
 		Policy: policy, Retry: partialexecution.DefaultRetryPolicy(), ConsistencyUnit: in.ConsistencyUnit,
@@ -95,7 +108,7 @@ func ApplyPartialFailurePolicy(in PartialInput) (Partial, error) {
 	var out Partial
 	var reports []runtimevalidation.UnitReport
 	for _, r := range in.Ran {
-		u := partialexecution.Unit{Dataset: in.Target, Key: r.Key}
+		u := partialexecution.Unit{Dataset: dataset(r.Key), Key: r.Key}
 		var res partialexecution.UnitResult
 		switch f, _ := primary(r.Report); {
 		case r.Report != nil && r.Report.Passed:
@@ -125,7 +138,7 @@ func ApplyPartialFailurePolicy(in PartialInput) (Partial, error) {
 		var inFlight []partialexecution.Unit
 		for _, k := range in.Keys {
 			if !slices.ContainsFunc(out.Finished, func(f partialexecution.UnitResult) bool { return f.Key == k }) {
-				inFlight = append(inFlight, partialexecution.Unit{Dataset: in.Target, Key: k})
+				inFlight = append(inFlight, partialexecution.Unit{Dataset: dataset(k), Key: k})
 				out.InFlight = append(out.InFlight, k)
 			}
 		}
@@ -164,9 +177,21 @@ func primary(rep *runtimevalidation.UnitReport) (f fault.Fault, failed bool) {
 // ConsistencyUnitOf is the consistency unit an execution of p runs by: by
 // partition when the plan loads a partitioned target over a window
 // (partitioned: each unit key is a partition value of the sources and the
-// target), else one unit, the target (a partition unit with no window runs
-// as one dataset unit).
+// target), by time window for a micro_batch plan (keyed by the event time,
+// or the partition key for day windows), one dataset unit per target of a
+// cross_dataset_atomic plan, else one unit, the target (a partition unit
+// with no window runs as one dataset unit).
 func ConsistencyUnitOf(p planner.ExecutionPlan) (cu partialexecution.ConsistencyUnit, partitioned bool) {
+	if tw := p.TimeWindows; tw != nil {
+		key := tw.EventTime
+		if key == "" {
+			key = tw.Column
+		}
+		return partialexecution.ConsistencyUnit{Type: partialexecution.UnitTimeWindow, Key: key}, false
+	}
+	if Atomic(p) {
+		return atomicUnit(p), false
+	}
 	load, ok := p.LoadStep()
 	if !ok || p.ConsistencyUnit != planner.UnitPartition || p.Window == nil || load.Params.Load.PartitionKey == "" {
 		ut := p.ConsistencyUnit

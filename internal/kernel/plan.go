@@ -3,6 +3,7 @@ package kernel
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/contextualflux/cfa/internal/audit/events"
@@ -11,6 +12,8 @@ import (
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/fault"
 	"github.com/contextualflux/cfa/internal/planner"
+	"github.com/contextualflux/cfa/internal/policy"
+	"github.com/contextualflux/cfa/internal/signature"
 	"github.com/contextualflux/cfa/internal/staticcheck"
 )
 
@@ -23,6 +26,11 @@ type PlanInput struct {
 	AsOf      string
 	Composite bool
 	Supplied  *planner.ExecutionPlan
+	// RowLimit and Masking shape a read (docs/adr/0132, 0133): the most
+	// rows it returns (0: planner.DefaultRowLimit) and the privacy wall's
+	// masking of the policy bundle the signature was governed under.
+	RowLimit int
+	Masking  policy.Masking
 }
 
 // Planned is what the Execution Planner decided.
@@ -36,8 +44,9 @@ type Planned struct {
 	// (Verify against the signature and catalog, Conform to Governed),
 	// applied after Static Validation has judged its code.
 	Conformance *fault.Fault
-	// ReadOnly: the intent writes nothing, so there is nothing to plan
-	// (docs/adr/0077).
+	// ReadOnly: the intent neither reads nor writes a dataset, so there
+	// is nothing to plan (docs/adr/0077); a read is planned
+	// (docs/adr/0132).
 	ReadOnly bool
 	// Refusal is why the planner refused the signature, or a supplied plan
 	// before any code exists; it blocks.
@@ -49,11 +58,18 @@ type Planned struct {
 // (an as_of that is no date) are ErrInvalidInput.
 func Plan(in PlanInput, cat *catalog.Catalog) (Planned, error) {
 	var out Planned
-	if len(in.Signed.Signature.Targets()) == 0 && in.Supplied == nil {
+	sig := in.Signed.Signature
+	read := planner.IsRead(sig)
+	if len(sig.Targets()) == 0 && !read && in.Supplied == nil {
 		out.ReadOnly = true
 		return out, nil
 	}
-	p, err := planner.Plan(in.Signed.Signature, cat, planner.Options{AsOf: in.AsOf, Composite: in.Composite})
+	if read && in.Supplied != nil {
+		f := planner.RefusalFault(fmt.Errorf("%w: a read plans its own query (docs/adr/0132): submit it without a plan", planner.ErrNoTemplate))
+		out.Refusal = &f
+		return out, nil
+	}
+	p, err := planner.Plan(sig, cat, planner.Options{AsOf: in.AsOf, Composite: in.Composite, RowLimit: in.RowLimit, Masks: ReadMasks(sig, cat, in.Masking)})
 	switch {
 	case errors.Is(err, planner.ErrInvalidOptions):
 		return out, fmt.Errorf("%w: %w", ErrInvalidInput, err)
@@ -182,13 +198,13 @@ func ValidateStatic(in StaticInput, cat *catalog.Catalog) (Static, error) {
 	if in.Governed != nil {
 		governed = *in.Governed
 	}
-	rules, err := codegen.Postgres{}.StaticRules(governed, cat)
+	rulesOf, err := staticRules(governed, cat)
 	if err != nil {
 		return Static{}, fmt.Errorf("static validation: %w: %w", ErrInvalidInput, err)
 	}
 	rep := staticcheck.Report{Passed: true, Violations: []staticcheck.Violation{}}
 	for _, f := range code.Postgres.Files {
-		r := staticcheck.Validate(f.Content, rules)
+		r := staticcheck.Validate(f.Content, rulesOf(f.Path))
 		rep.Passed = rep.Passed && r.Passed
 		rep.Violations = append(rep.Violations, r.Violations...)
 	}
@@ -227,4 +243,24 @@ func ValidateStatic(in StaticInput, cat *catalog.Catalog) (Static, error) {
 		out.Stop = in.DryRun
 	}
 	return out, nil
+}
+
+// ReadMasks is the mask of every raw PII column a read's sources hold, by
+// "dataset.column", as the privacy wall's masking says (docs/adr/0133);
+// nil for a signature that writes.
+func ReadMasks(sig signature.Signature, cat *catalog.Catalog, m policy.Masking) map[string]planner.Mask {
+	if !planner.IsRead(sig) {
+		return nil
+	}
+	out := map[string]planner.Mask{}
+	for _, d := range sig.Sources() {
+		pii := slices.Clone(d.PII)
+		if cd, ok := cat.Get(d.Name); ok {
+			pii = append(pii, cd.PII...)
+		}
+		for _, c := range pii {
+			out[d.Name+"."+c] = planner.Mask(m.Rule(d.Name, c))
+		}
+	}
+	return out
 }

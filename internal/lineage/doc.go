@@ -23,8 +23,9 @@
 //     a stage interrupted by an outage, rolled_back, quarantined,
 //     partially_committed).
 //   - Nothing for an intent that never reached execution: blocked before
-//     it, a dry run, a read-only intent, a composite parent (each of its
-//     sub-intents is an intent of its own), a TTL sweep, an operator
-//     action. Their governance is in the audit trail; lineage describes
-//     data that moved.
+//     it, a dry run, an intent that reads and writes no dataset, a
+//     composite parent (each of its sub-intents is an intent of its own),
+//     a TTL sweep, an operator action. Their governance is in the audit
+//     trail; lineage describes data that moved. A read (docs/adr/0132)
+//     runs: its events name the datasets it read and no output.
 package lineage

@@ -33,12 +33,24 @@ func Plan(sig signature.Signature, cat *catalog.Catalog, opts Options) (Executio
 		return ExecutionPlan{}, fmt.Errorf("plan %s: %w: signature was made against %s, catalog is %s: replan the intent against the current catalog",
 			sig.Intent, ErrCatalogMismatch, v, cat.SnapshotVersion)
 	}
+	// The signature carries execution_mode, time_window and
+	// cross_dataset_atomic (docs/adr/0137, 0138).
+	if opts, err = opts.withSignature(sig); err != nil {
+		return ExecutionPlan{}, fmt.Errorf("plan %s: %w", sig.Intent, err)
+	}
 	opts, err = opts.normalize()
 	if err != nil {
 		return ExecutionPlan{}, fmt.Errorf("plan %s: %w", sig.Intent, err)
 	}
-	b := &builder{sig: sig, cat: cat, opts: opts}
-	p, err := b.build()
+	b := &builder{sig: sig, cat: cat, opts: opts, read: IsRead(sig)}
+	build := b.build
+	if b.read {
+		build = b.buildRead
+	}
+	if opts.CrossDatasetAtomic && len(sig.Targets()) > 1 {
+		build = func() (ExecutionPlan, error) { return planAtomic(sig, sigHash, cat, opts) }
+	}
+	p, err := build()
 	if err != nil {
 		return ExecutionPlan{}, fmt.Errorf("plan %s: %w", sig.Intent, err)
 	}
@@ -68,6 +80,7 @@ type builder struct {
 	sig  signature.Signature
 	cat  *catalog.Catalog
 	opts Options
+	read bool // a read: sources and no target (docs/adr/0132)
 
 	sources []catalog.Dataset // base (largest) first, then by name
 	target  catalog.Dataset
@@ -87,6 +100,9 @@ func (b *builder) build() (ExecutionPlan, error) {
 	if err := b.resolveDatasets(); err != nil {
 		return ExecutionPlan{}, err
 	}
+	if err := b.checkModes(); err != nil {
+		return ExecutionPlan{}, err
+	}
 	if len(b.sources) == 0 {
 		return b.publishOnly()
 	}
@@ -101,6 +117,12 @@ func (b *builder) build() (ExecutionPlan, error) {
 	unit, rule, err := SelectConsistencyUnit(b.opts, b.target.PartitionKey != "")
 	if err != nil {
 		return ExecutionPlan{}, err
+	}
+	var windows *TimeWindows
+	if unit == UnitTimeWindow {
+		if windows, err = b.timeWindows(mode); err != nil {
+			return ExecutionPlan{}, err
+		}
 	}
 	anon, err := b.anonymizeColumns()
 	if err != nil {
@@ -180,6 +202,7 @@ func (b *builder) build() (ExecutionPlan, error) {
 		ConsistencyRule:        rule,
 		Window:                 b.window,
 		Steps:                  b.steps,
+		TimeWindows:            windows,
 	}
 	ls, _ := p.LoadStep()
 	p.Contract.ExpectedColumns = Names(ls.Columns)
@@ -216,6 +239,10 @@ func (b *builder) resolveDatasets() error {
 		default:
 			return fmt.Errorf("%w: dataset %s has role %q: use source or target", ErrNoTemplate, d.Name, d.Role)
 		}
+	}
+	if len(targets) > 1 && !b.opts.CrossDatasetAtomic {
+		return fmt.Errorf("%w: a plan writes exactly one target, the signature has %d: split the intent, or set cross_dataset_atomic: true to write them all in one transaction (docs/adr/0138)",
+			ErrNoTemplate, len(targets))
 	}
 	// With no source, only the publish-only template applies (docs/adr/0073).
 	if len(targets) != 1 || (len(b.sources) == 0 && !b.sig.HasOp(signature.OpPublish)) {
@@ -451,7 +478,7 @@ func (b *builder) anonymize(src catalog.Dataset, in head, pii []string) head {
 			continue
 		}
 		as := c.Name + "_hash"
-		if b.target.HasColumn(as) {
+		if b.target.HasColumn(as) || b.read { // a read hashes: the query masks what it returns
 			p.Hash = append(p.Hash, HashedColumn{Column: c.Name, As: as})
 			cols = append(cols, Column{Name: as, Type: "string", Origin: c.Origin, Transform: TransformSHA256})
 		} else {

@@ -255,6 +255,9 @@ func Conform(p, governed ExecutionPlan) error {
 		return outside(ConstraintSignature, reexport, "the plan was made for signature %s and %s, the approved signature is %s and the catalog %s",
 			p.SignatureHash, p.CatalogSnapshotVersion, governed.SignatureHash, governed.CatalogSnapshotVersion)
 	}
+	if err := conformModes(p, governed); err != nil {
+		return err
+	}
 	if p.Target != governed.Target || p.TargetLayer != governed.TargetLayer {
 		return outside(ConstraintTarget, reexport, "the plan writes %s (%s), the signature's plan writes %s (%s)", p.Target, p.TargetLayer, governed.Target, governed.TargetLayer)
 	}

@@ -41,5 +41,14 @@
 // JSON, and the plan hash over it, are byte-identical for identical inputs
 // (I8). The package is pure: no clock (a relative filter is resolved
 // against Options.AsOf), no I/O.
-// Decisions are recorded in docs/adr/0055 to 0060, 0073 and 0112.
+// The signature's execution_mode, time_window and cross_dataset_atomic
+// select the consistency unit: a micro_batch plan lists its time_window
+// units (TimeWindows, docs/adr/0137); a cross_dataset_atomic plan with
+// several targets carries one plan per other target (Parts, docs/adr/0138).
+// A signature that reads sources and writes no target plans to the read
+// template: the same extracts, anonymizations and joins, then one query
+// step whose SELECT returns the selection's rows, PII masked as
+// Options.Masks says, bounded by Options.RowLimit (read.go).
+// Decisions are recorded in docs/adr/0055 to 0060, 0073, 0112, 0132, 0133,
+// 0137 and 0138.
 package planner

@@ -28,6 +28,13 @@ type Options struct {
 	// BroadcastMaxBytes is the largest join side broadcast; 0 means
 	// DefaultBroadcastMaxBytes.
 	BroadcastMaxBytes int64
+	// RowLimit is the most rows a read returns; 0 means DefaultRowLimit
+	// (docs/adr/0132). Plans that write ignore it.
+	RowLimit int
+	// Masks says how a read returns each raw PII column, by
+	// "dataset.column", from the policy bundle's privacy wall; a column
+	// without one is hashed (docs/adr/0133).
+	Masks map[string]Mask
 }
 
 func (o Options) normalize() (Options, error) {

@@ -99,6 +99,14 @@ type ExecutionPlan struct {
 	Window   *Window  `json:"window,omitempty"`
 	Steps    []Step   `json:"steps"`
 	Contract Contract `json:"contract"`
+	// TimeWindows are the time_window consistency units of a micro_batch
+	// plan (docs/adr/0137); nil for any other plan.
+	TimeWindows *TimeWindows `json:"time_windows,omitempty"`
+	// Parts are the plans of the other targets of a cross_dataset_atomic
+	// plan, by target name after this one's: every target is one dataset
+	// unit, and they commit together or not at all (docs/adr/0138). Each
+	// part is a whole plan with its own hash; this plan's hash covers them.
+	Parts []ExecutionPlan `json:"parts,omitempty"`
 }
 
 // Contract is the load's schema contract (5.6 schema_contract) for static
@@ -151,6 +159,7 @@ type Params struct {
 	Auto     string         `json:"auto,omitempty"`      // why the planner added a step nobody asked for
 	Publish  string         `json:"publish,omitempty"`   // publish: the dataset made visible
 	Unique   []string       `json:"unique_on,omitempty"` // the key the output is proven unique on
+	Query    *Query         `json:"query,omitempty"`     // query: a read's SELECT (docs/adr/0132)
 }
 
 // HashedColumn is sha256(Column) AS As.

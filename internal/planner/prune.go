@@ -29,6 +29,8 @@ func prune(steps []Step) {
 	for i := len(steps) - 1; i >= 0; i-- {
 		s := &steps[i]
 		switch s.Kind {
+		case KindQuery:
+			want(s.Inputs[0], s.Params.Query.inputs()...)
 		case KindLoad:
 			want(s.Inputs[0], Names(s.Columns)...)
 		case KindAggregate:
@@ -75,6 +77,11 @@ func prune(steps []Step) {
 				}
 			}
 		case KindExtract:
+			if len(need[s.ID]) == 0 && s.Params.Filter != nil {
+				// A read's count(*) needs no column: the extract still
+				// selects the one its window filters on.
+				want(s.ID, s.Params.Filter.Column)
+			}
 			keep(s)
 		}
 		if !subset(s.Params.Unique, Names(s.Columns)) {

@@ -20,6 +20,12 @@ import (
 // constraint when one is violated. A signature with no source admits only
 // the publish-only plan (ADR 0073).
 func Verify(p ExecutionPlan, sig signature.Signature, cat *catalog.Catalog) error {
+	if IsRead(sig) {
+		return verifyRead(p, sig, cat)
+	}
+	if len(p.Parts) > 0 || len(sig.Targets()) > 1 {
+		return verifyAtomic(p, sig, cat) // each part against its target's (docs/adr/0138)
+	}
 	seen := map[string]bool{}
 	var load *Step
 	for i := range p.Steps {
@@ -72,6 +78,9 @@ func Verify(p ExecutionPlan, sig signature.Signature, cat *catalog.Catalog) erro
 		}
 	}
 	if err := verifyLoad(p, *load, sig, cat); err != nil {
+		return err
+	}
+	if err := verifyTimeWindows(p, cat); err != nil {
 		return err
 	}
 	return verifyInsideSignature(p, *load, sig, cat)

@@ -93,6 +93,9 @@ type Bundle struct {
 	// whitepaper's when the bundle names none.
 	Lifecycle     lifecycle.Policy
 	LifecycleFile string
+	// Masking says how a read returns raw PII (a privacy_wall file's
+	// masking section, docs/adr/0133); without one every column is hashed.
+	Masking Masking
 
 	tests []ruleTest
 	// src and content are what the bundle was loaded from and the
@@ -178,6 +181,8 @@ type ruleFileYAML struct {
 	Description string     `yaml:"description"`
 	Rules       []ruleYAML `yaml:"rules"`
 	Tests       []testYAML `yaml:"tests"`
+	// Masking is a privacy_wall file's masking section (docs/adr/0133).
+	Masking *Masking `yaml:"masking"`
 }
 
 type ruleYAML struct {
@@ -321,6 +326,21 @@ func (b *Bundle) loadFile(fsys fs.FS, env *cel.Env, prefix, file string, seen ma
 	}
 	if !slices.Contains(policyTypes, rf.PolicyType) {
 		return invalidf("%s: policy_type %q must be one of %v", name, rf.PolicyType, policyTypes)
+	}
+	if m := rf.Masking; m != nil {
+		switch {
+		case rf.PolicyType != PrivacyWall:
+			return invalidf("%s: masking belongs to the privacy_wall policy, not %s", name, rf.PolicyType)
+		case b.Masking.Declared():
+			return invalidf("%s: masking is declared already in %s; declare it once", name, b.Masking.File)
+		case prefix != "" && strings.HasPrefix(prefix, "custom_rule_provider"):
+			return invalidf("%s: a custom_rule_provider adds rules; the masking of reads is the bundle's own", name)
+		}
+		if err := m.validate(); err != nil {
+			return invalidf("%s: %w", name, err)
+		}
+		b.Masking = *m
+		b.Masking.File = name
 	}
 	ruleLines := seqLines(root, "rules")
 	testLines := seqLines(root, "tests")
@@ -536,9 +556,15 @@ func (b *Bundle) effectiveVersion() (string, error) {
 		// industrialized: a bundle that changes them is a new version. A
 		// bundle without a lifecycle file keeps the version it had.
 		Lifecycle *lifecycle.Policy `json:"lifecycle,omitempty"`
-	}{FactsSchemaVersion, b.Name, b.DeclaredVersion, b.MaxReplanAttempts, b.Rules, b.Providers, b.Approvers, nil}
+		// How reads mask PII decides what a reader sees: a bundle that
+		// changes it is a new version; one without it keeps its version.
+		Masking *Masking `json:"masking,omitempty"`
+	}{FactsSchemaVersion, b.Name, b.DeclaredVersion, b.MaxReplanAttempts, b.Rules, b.Providers, b.Approvers, nil, nil}
 	if b.LifecycleFile != "" {
 		content.Lifecycle = &b.Lifecycle
+	}
+	if b.Masking.Declared() {
+		content.Masking = &b.Masking
 	}
 	data, err := json.Marshal(content)
 	if err != nil {

@@ -42,6 +42,9 @@ type Attempt struct {
 	Signature  signature.Signature `json:"signature"`
 	Hash       string              `json:"intent_signature_hash"`
 	Evaluation Evaluation          `json:"evaluation"`
+	// Replanned is the replan that produced Signature: who asked for it,
+	// why, and what it changed; nil for the signature the run was given.
+	Replanned *Replanning `json:"replanned,omitempty"`
 }
 
 // Governance is the Policy Engine's final word on an intent.
@@ -79,18 +82,20 @@ func Govern(sig signature.Signature, env registry.EnvironmentState, cat *catalog
 	}
 	g := Governance{BundleVersion: b.Version}
 	cur := sig
+	var replanned *Replanning
 	for {
 		hash, err := cur.Hash()
 		if err != nil {
 			return Governance{}, fmt.Errorf("govern intent %q at replan %d: %w", sig.Intent, cur.Replan, err)
 		}
 		ev := b.Evaluate(cur, env)
-		g.Attempts = append(g.Attempts, Attempt{Signature: cur, Hash: hash, Evaluation: ev})
+		g.Attempts = append(g.Attempts, Attempt{Signature: cur, Hash: hash, Evaluation: ev, Replanned: replanned})
 		g.Final, g.FinalHash = cur, hash
 		next, done := g.settle(cur, ev, b, cat)
 		if done {
 			return g, nil
 		}
+		replanned = ruleReplanning(cur, next, ev)
 		cur = next
 	}
 }

@@ -139,6 +139,9 @@ func anonymizePII(s *signature.Signature) {
 }
 
 // setMergeKey turns an append into a merge on the target's catalog merge key.
+// A cross_dataset_atomic intent's targets may differ: each merges on its
+// own catalog key (the planner's parts, docs/adr/0138), and the
+// signature's merge_key is the first target's.
 func setMergeKey(s *signature.Signature, cat *catalog.Catalog) error {
 	key := ""
 	targets := 0
@@ -155,6 +158,10 @@ func setMergeKey(s *signature.Signature, cat *catalog.Catalog) error {
 		if k == "" {
 			return &InterventionError{Op: OpSetMergeKey, Dataset: d.Name, Reason: "the catalog declares no merge_key",
 				Remediation: "declare merge_key for the dataset in the catalog, or state the merge key in the intent"}
+		}
+		if key != "" && k != key && s.CrossDatasetAtomic {
+			s.Datasets[i].MergeKey = k
+			continue
 		}
 		if key != "" && k != key {
 			return &InterventionError{Op: OpSetMergeKey, Dataset: d.Name,

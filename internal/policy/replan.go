@@ -78,5 +78,9 @@ func replanWith(sig signature.Signature, ivs []Intervention, cause fault.Fault, 
 		g.Final, g.FinalHash = next, nextHash
 		return g, nil
 	}
-	return Govern(next, env, cat, b)
+	g, err = Govern(next, env, cat, b)
+	if err == nil && len(g.Attempts) > 0 {
+		g.Attempts[0].Replanned = requestedReplanning(sig, next, cause)
+	}
+	return g, err
 }

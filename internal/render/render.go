@@ -67,6 +67,15 @@ func PrintResult(w io.Writer, r workflows.IntentResult) {
 	}
 	if cf := r.Confirmation; cf != nil && cf.Outcome != workflows.ConfirmationNotRequired {
 		fmt.Fprintf(w, "  confirmation: %s %s %s\n", cf.Outcome, cf.By, cf.Reason)
+		if cf.Interpretation != "" {
+			fmt.Fprintf(w, "  interpretation chosen by %s: %s\n", cf.By, cf.Interpretation)
+		}
+		for _, c := range cf.Conflicts {
+			fmt.Fprintf(w, "  soft confirmation escalated by: %s\n", c)
+		}
+		if cf.Shown != "" {
+			fmt.Fprintf(w, "  signature shown: %s\n", cf.Shown)
+		}
 	}
 	for _, at := range r.PolicyAttempts {
 		codes := make([]string, 0, len(at.Faults))
@@ -112,6 +121,9 @@ func PrintResult(w io.Writer, r workflows.IntentResult) {
 	}
 	if ex := r.Execution; ex != nil {
 		PrintExecution(w, *ex)
+	}
+	if rd := r.Result; rd != nil {
+		PrintRead(w, *rd)
 	}
 	if pr := r.Promotion; pr != nil {
 		fmt.Fprintf(w, "  promotion: %s (%s): IFo %.2f, IFs %.2f, IFg %.0f, IDI %.2f; %d of %d executions of the skill successful in %s\n",

@@ -2,12 +2,14 @@ package replay
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/audit/events"
 	"github.com/contextualflux/cfa/internal/decision"
 	"github.com/contextualflux/cfa/internal/intent"
 	"github.com/contextualflux/cfa/internal/lifecycle"
+	"github.com/contextualflux/cfa/internal/policy"
 )
 
 // Steps 17 and 18: the Decision Engine, and the Promotion Engine's
@@ -23,7 +25,14 @@ func (r *run) decide() error {
 		d = decision.Decision{State: a.DecisionState, DecidedBy: a.DecidedBy, Reason: a.Reason}
 	} else {
 		var err error
-		d, err = decision.Decide(decision.Input{Votes: r.votes, InvariantViolations: r.violations})
+		votes := r.votes
+		if r.asked != nil {
+			// As the workflow's decide: the replans that narrowed what was asked.
+			if v, ok := policy.NarrowingVote(policy.Narrowed(*r.asked, r.signed.Signature, r.replannings)); ok {
+				votes = append(slices.Clone(votes), v)
+			}
+		}
+		d, err = decision.Decide(decision.Input{Votes: votes, InvariantViolations: r.violations})
 		if err != nil {
 			return r.differ(intent.StageDecision, "error", "(none)", err.Error())
 		}

@@ -42,6 +42,9 @@ func (r *run) publish() error {
 
 // acquire is step 11: the execution lock, held or refused.
 func (r *run) acquire() error {
+	if r.reads() {
+		return nil // a read takes no lock (docs/adr/0132)
+	}
 	e, ok, err := r.take(intent.StageLock, true, audit.EventScopeAcquired, audit.EventScopeRejected)
 	if err != nil || !ok {
 		return err
@@ -125,6 +128,9 @@ func (r *run) revalidate() error {
 // answers; the partial failure policy (or Panic Rollback) is computed
 // again from them and compared; the projection's outcome is an answer.
 func (r *run) execute() error {
+	if r.reads() {
+		return r.read()
+	}
 	var ran []kernel.RanUnit
 	for {
 		e, ok := r.peek()
@@ -161,7 +167,8 @@ func (r *run) execute() error {
 	r.answer(intent.StageExecution, fmt.Sprintf("%d units' runtime reports, as recorded", len(ran)))
 	cu, _ := kernel.ConsistencyUnitOf(*r.plan.Plan)
 	in := kernel.PartialInput{Target: r.plan.Plan.Target, ConsistencyUnit: cu, Mode: r.req.PartialFailureMode,
-		PublishRequested: r.signed.Signature.HasOp(signature.OpPublish), Limits: runtimevalidation.DefaultLimits(), Ran: ran}
+		PublishRequested: r.signed.Signature.HasOp(signature.OpPublish), Limits: runtimevalidation.DefaultLimits(), Ran: ran,
+		Atomic: kernel.Atomic(*r.plan.Plan)}
 	if e.Type == audit.EventPanicRollback {
 		var p events.PanicRollback
 		if err := e.decode(&p); err != nil {

@@ -41,6 +41,9 @@ func (r *run) sign() error {
 		return r.differ(intent.StageSignature, "reason", got.Reason, r.signReason)
 	}
 	r.signed = s
+	if r.asked == nil {
+		r.asked = &s.Signature
+	}
 	return nil
 }
 
@@ -113,6 +116,7 @@ func (r *run) governed(k kernel.Governed) error {
 		}
 	}
 	r.replans = k.Final.Replan
+	r.replannings = append(r.replannings, k.Replannings()...)
 	if k.Decision != decision.Replanned && k.FinalHash != r.signed.Hash {
 		r.signed = kernel.Signed{Signature: k.Final, Hash: k.FinalHash}
 	}

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/contextualflux/cfa/internal/intent"
 	"github.com/contextualflux/cfa/internal/kernel"
 	"github.com/contextualflux/cfa/internal/registry"
+	"github.com/contextualflux/cfa/internal/resolution"
 	"github.com/contextualflux/cfa/internal/signature"
 )
 
@@ -122,7 +124,10 @@ func (r *run) normalize() error {
 	if rec.Scored != nil {
 		r.answer(intent.StageNormalizer, fmt.Sprintf("confidence_scorer_override: %.4f, as recorded", *rec.Scored))
 	}
-	k, err := kernel.Normalize(r.ctx, kernel.NormalizeInput{Text: r.req.Text, Signature: r.req.Signature}, r.cat, r.env, recordedNormalizer{rec})
+	// Priced as the stage did (docs/adr/0134): at the day it recorded the
+	// resolution, against the intent's ceiling.
+	cost := resolution.CostInput{Now: e.At, CostCeilingDBU: r.req.CostCeilingDBU}
+	k, err := kernel.Normalize(r.ctx, kernel.NormalizeInput{Text: r.req.Text, Signature: r.req.Signature, Cost: cost}, r.cat, r.env, recordedNormalizer{rec})
 	if err != nil {
 		return r.differ(intent.StageNormalizer, "error", "(none)", err.Error())
 	}
@@ -168,36 +173,98 @@ func (r *run) checkScope() error {
 	return nil
 }
 
-// confirm is step 5: auto and soft go on; hard_required and
-// human_escalation take the recorded human answer.
+// confirm is step 5: auto goes on; soft shows the signature and goes on
+// unless a conflict escalates it (the intents running on its scopes are
+// the environment's answer, taken from the record); hard_required and
+// human_escalation take the recorded human answer, and an approval that
+// chose an interpretation is resolved again as that interpretation.
 func (r *run) confirm() error {
 	res := r.resolution
-	if !res.ConfirmationMode.NeedsHuman() {
+	mode, triggers, reason := res.ConfirmationMode, res.ConfirmationTriggers, ""
+	if mode == confirmation.ModeSoft {
+		e, ok := r.peek()
+		if !ok || e.Type != audit.EventSoftConfirmation {
+			return nil // recorded before soft confirmations were (docs/adr/0134): it went on
+		}
+		r.pos++
+		var rec events.SoftConfirmation
+		if err := e.decode(&rec); err != nil {
+			return err
+		}
+		if len(rec.RunningIntents) > 0 {
+			r.answer(intent.StageConfirmation, "intents running on the scopes it touches: "+strings.Join(rec.RunningIntents, ", "))
+		}
+		in := resolution.ConfirmationInput(res, r.env)
+		in.RunningIntents = rec.RunningIntents
+		c := confirmation.Evaluate(in)
+		outcome := "proceeded"
+		if c.Mode.NeedsHuman() {
+			outcome = "escalated"
+		}
+		want := events.SoftConfirmation{Mode: c.Mode, Triggers: c.Triggers, Outcome: outcome, Shown: confirmation.Show(res.Signature),
+			Signature: res.Signature, Conflicts: c.Conflicts, RunningIntents: rec.RunningIntents}
+		if err := r.compare(intent.StageConfirmation, e.Details, want, "soft: "+outcome); err != nil {
+			return err
+		}
+		if !c.Mode.NeedsHuman() {
+			return nil
+		}
+		mode, triggers, reason = c.Mode, c.Triggers, "a soft confirmation escalated by a conflict: "+strings.Join(c.Conflicts, "; ")
+	}
+	if !mode.NeedsHuman() {
 		return nil
 	}
-	return r.human(intent.StageConfirmation, res.ConfirmationMode, res.ConfirmationTriggers, res.Signature, "")
+	chose, err := r.humanChoice(intent.StageConfirmation, mode, triggers, res.Signature, reason, res.CompetingInterpretations)
+	if err != nil || chose == nil {
+		return err
+	}
+	// The approver chose an interpretation (docs/adr/0135): resolved again
+	// as it, it must give the signature the approval recorded.
+	again, err := resolution.ResolveAs(r.req.Text, r.cat, r.env, chose.Interpretation)
+	if err != nil {
+		return r.differ(intent.StageConfirmation, "interpretation", chose.Interpretation, err.Error())
+	}
+	if chose.Chosen != nil {
+		want, werr := chose.Chosen.Encode()
+		got, gerr := again.Signature.Encode()
+		if werr != nil || gerr != nil {
+			return fmt.Errorf("replay %s: encode the chosen signature: %w", intent.StageConfirmation, errors.Join(werr, gerr))
+		}
+		if path, a, b, differs := firstDiff(want, got); differs {
+			return r.differ(intent.StageConfirmation, "chosen_signature."+path, a, b)
+		}
+	}
+	r.pending = again.Signature
+	return nil
 }
 
-// human is the Confirmation Orchestrator's wait (workflows/confirm.go
-// awaitHuman): the question asked must be the one recorded, and the
-// recorded answer is the human's.
+// human is humanChoice with no interpretation to choose from.
 func (r *run) human(stage string, mode confirmation.Mode, triggers []confirmation.Trigger, asked signature.Signature, reason string) error {
+	_, err := r.humanChoice(stage, mode, triggers, asked, reason, nil)
+	return err
+}
+
+// humanChoice is the Confirmation Orchestrator's wait (workflows/confirm.go
+// awaitChoice): the question asked must be the one recorded, and the
+// recorded answer is the human's; chose is the approval, when it chose one
+// of offered.
+func (r *run) humanChoice(stage string, mode confirmation.Mode, triggers []confirmation.Trigger, asked signature.Signature, reason string, offered []string) (chose *events.HumanConfirmation, err error) {
 	answers := []string{audit.EventHumanApproved, audit.EventHumanRejected, audit.EventHumanEscalationTimeout, audit.EventConfirmationCancelled}
 	e, ok, err := r.take(stage, false, append([]string{audit.EventConfirmationRequested}, answers...)...)
 	if err != nil || !ok {
-		return err
+		return nil, err
 	}
 	if e.Type == audit.EventConfirmationRequested {
 		var q events.ConfirmationRequested
 		if err := e.decode(&q); err != nil {
-			return err
+			return nil, err
 		}
 		timeout := confirmation.HumanTimeout
 		if r.req.EscalationTimeoutSeconds > 0 {
 			timeout = time.Duration(r.req.EscalationTimeoutSeconds) * time.Second
 		}
 		want := events.ConfirmationRequested{IntentID: r.rec.IntentID, Mode: mode, Triggers: triggers, Signature: asked,
-			TimeoutSeconds: int(timeout / time.Second), Reason: reason}
+			TimeoutSeconds: int(timeout / time.Second), Reason: reason, Interpretations: offered}
 		// A scheduled run looked for a standing approval first (ADR 0125):
 		// which ones were in force is the environment's answer, taken from
 		// the record; the question is the same with why none applied.
@@ -209,16 +276,16 @@ func (r *run) human(stage string, mode confirmation.Mode, triggers []confirmatio
 			}
 		}
 		if err := r.compare(stage, e.Details, want, fmt.Sprintf("%s asked (%s)", mode, joinTriggers(triggers))); err != nil {
-			return err
+			return nil, err
 		}
 		if e, ok, err = r.take(stage, false, answers...); err != nil || !ok {
-			return err
+			return nil, err
 		}
 	}
 	var hc events.HumanConfirmation
 	if e.Type == audit.EventHumanApproved || e.Type == audit.EventHumanRejected {
 		if err := e.decode(&hc); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	outcome := map[string]confirmation.Outcome{
@@ -229,9 +296,16 @@ func (r *run) human(stage string, mode confirmation.Mode, triggers []confirmatio
 	if hc.By != "" {
 		who = " by " + hc.By
 	}
+	if hc.Interpretation != "" {
+		who += ", choosing interpretation " + hc.Interpretation
+	}
 	r.answer(stage, fmt.Sprintf("%s: %s%s", mode, outcome, who))
 	if !confirmation.Proceeds(outcome) {
 		r.stop(confirmation.BlockVote(outcome, hc.Reason))
+		return nil, nil
 	}
-	return nil
+	if hc.Interpretation != "" {
+		return &hc, nil
+	}
+	return nil, nil
 }

@@ -33,7 +33,12 @@ func (r *run) planStep() error {
 	if r.asOf != "" && r.res.Inputs.AsOf == "" {
 		r.res.Inputs.AsOf = r.asOf
 	}
-	k, err := kernel.Plan(kernel.PlanInput{Signed: r.signed, AsOf: r.asOf, Composite: r.req.Composite, Supplied: r.req.Plan}, r.cat)
+	masking := r.bundle.Masking
+	if b, ok := r.rec.Bundles[r.signed.Signature.ExecutionContext.PolicyBundleVersion]; ok {
+		masking = b.Masking // the read masks as the signed bundle says
+	}
+	k, err := kernel.Plan(kernel.PlanInput{Signed: r.signed, AsOf: r.asOf, Composite: r.req.Composite, Supplied: r.req.Plan,
+		RowLimit: r.req.RowLimit, Masking: masking}, r.cat)
 	if err != nil {
 		return r.differ(intent.StagePlanner, "error", "(none)", err.Error())
 	}

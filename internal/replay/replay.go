@@ -102,6 +102,11 @@ type run struct {
 	// environment's answer, when the environment stopped the intent.
 	answered   *events.Decision
 	compliance recordedCompliance
+
+	// asked is the first signature signed and replannings the replans
+	// since: what the decision's narrowing vote compares (ADR 0136).
+	asked       *signature.Signature
+	replannings []policy.Replanning
 }
 
 type consultation struct {
@@ -161,13 +166,13 @@ func (r *run) run() error {
 // replay) is passed over.
 var replayed = []string{
 	audit.EventIntentReceived, audit.EventEnvironmentConsulted, audit.EventSemanticResolution, audit.EventScopeCheck,
-	audit.EventConfirmationRequested, audit.EventHumanApproved, audit.EventHumanRejected, audit.EventHumanEscalationTimeout,
+	audit.EventSoftConfirmation, audit.EventConfirmationRequested, audit.EventHumanApproved, audit.EventHumanRejected, audit.EventHumanEscalationTimeout,
 	audit.EventConfirmationCancelled, audit.EventSignatureGenerated, audit.EventPolicyApprove, audit.EventPolicyReplan,
 	audit.EventPolicyBlock, audit.EventMaxReplanExceeded, audit.EventPreCostEstimated, audit.EventPreCostReplan,
 	audit.EventExecutionPlanned, audit.EventPlanningFailed, audit.EventCodeGenerated, audit.EventCodeAnalysis,
 	audit.EventScopeAcquired, audit.EventScopeRejected, audit.EventRevalidation, audit.EventUnitExecuted,
 	audit.EventPartialExecution, audit.EventPanicRollback, audit.EventEnvironmentUpdate, audit.EventPromotionEvaluation,
-	audit.EventDecision,
+	audit.EventDecision, audit.EventReadExecuted,
 }
 
 // peek is the next event the replay reads, without taking it; ok is false

@@ -29,6 +29,12 @@ type evidence struct {
 	inferredOps      bool
 	inferredWrite    bool // the destination came from "na gold" with no write verb
 	unknown          int
+	// Columns (docs/adr/0131).
+	colAliases      int  // columns named by a catalog alias ("revenue" → valor_total)
+	colTypos        int  // columns within typo tolerance or named by a word of their name
+	colAmbiguous    int  // column words several columns fit equally
+	inferredDataset bool // no dataset named: the one holding the columns asked
+	datasetChoices  int  // candidates when the dataset was inferred from columns
 }
 
 // draft is an interpretation both entry points build, before the catalog
@@ -42,9 +48,29 @@ type draft struct {
 	temporal    *signature.TemporalFilter
 	mergeKey    string
 	alternates  [][]string // per ambiguous source: every candidate, the chosen one first
-	readings    []string   // labels of competing readings of the roles (read vs write)
+	readings    []reading  // competing readings of the roles (read vs write)
 	ev          evidence
 	environment registry.EnvironmentState
+
+	cols       []colRef // what the operations act on, resolved by finish
+	countRows  bool
+	mode       string // execution_mode; "" is batch
+	timeWindow string
+	atomic     bool
+}
+
+// reading is one competing reading of the text's roles: its label and its
+// draft (nil: the draft that lists it).
+type reading struct {
+	label string
+	draft *draft
+}
+
+// option is one competing interpretation: its label and how to turn the
+// draft Resolve chose into that reading's draft (ResolveAs).
+type option struct {
+	label string
+	apply func(draft) draft
 }
 
 func unresolved(reason string) SemanticResolution {
@@ -58,20 +84,57 @@ func unresolved(reason string) SemanticResolution {
 }
 
 // finish validates the draft against the catalog, infers what the
-// documented defaults allow, and builds the resolution.
+// documented defaults allow, and builds the resolution of its first
+// reading.
 func finish(d draft, cat *catalog.Catalog) SemanticResolution {
+	res, _ := build(d, cat)
+	return res
+}
+
+// finishAs builds the resolution of the reading labelled chosen: the
+// signature is that reading's, while the confidence, the ambiguity and the
+// competing interpretations stay those of the text, so the confirmation
+// still shows that a choice was made (docs/adr/0130).
+func finishAs(d draft, cat *catalog.Catalog, chosen string) (SemanticResolution, error) {
+	res, opts := build(d, cat)
+	if !res.Resolved {
+		return res, fmt.Errorf("interpretation %q: the intent does not resolve (%s), so it has no interpretations to choose from", chosen, res.Reason)
+	}
+	for _, o := range opts {
+		if o.label != chosen || !slices.Contains(res.CompetingInterpretations, chosen) {
+			continue
+		}
+		alt, _ := build(o.apply(d), cat)
+		if !alt.Resolved {
+			return SemanticResolution{}, fmt.Errorf("interpretation %q does not resolve: %s; choose another of %s", chosen, alt.Reason, strings.Join(res.CompetingInterpretations, ", "))
+		}
+		res.Signature = alt.Signature
+		res.EnvironmentConstraintsInjected = alt.EnvironmentConstraintsInjected
+		return Reconfirm(res, d.environment), nil
+	}
+	if len(res.CompetingInterpretations) == 0 {
+		return SemanticResolution{}, fmt.Errorf("interpretation %q: the intent has one interpretation only; approve it without choosing", chosen)
+	}
+	return SemanticResolution{}, fmt.Errorf("interpretation %q is not one of the intent's competing interpretations; choose one of %s", chosen, strings.Join(res.CompetingInterpretations, ", "))
+}
+
+// build validates the draft and builds its resolution, with the options
+// that turn it into each competing interpretation.
+func build(d draft, cat *catalog.Catalog) (SemanticResolution, []option) {
 	get := func(name string) catalog.Dataset { ds, _ := cat.Get(name); return ds }
+	d.sources = slices.Clone(d.sources)
+	d.targets = slices.Clone(d.targets)
 	sortBySize(d.sources, get)
 
 	if r := checkOps(d); r != "" {
-		return unresolved(r)
+		return unresolved(r), nil
 	}
-	var competing []string
+	var opts []option
 	targetChoices := []string{""}
 	if d.dest != "" && len(d.targets) == 0 {
 		cands := targetCandidates(d, cat)
 		if len(cands) == 0 {
-			return unresolved(fmt.Sprintf("no %s dataset of the catalog fits this intent; name the target, e.g. \"into <dataset>\" (catalog: %s)", d.dest, strings.Join(cat.Names(), ", ")))
+			return unresolved(fmt.Sprintf("no %s dataset of the catalog fits this intent; name the target, e.g. \"into <dataset>\" (catalog: %s)", d.dest, strings.Join(cat.Names(), ", "))), nil
 		}
 		d.targets = []string{cands[0]}
 		d.ev.inferredTarget = true
@@ -82,11 +145,14 @@ func finish(d draft, cat *catalog.Catalog) SemanticResolution {
 	}
 	for _, t := range d.targets {
 		if l := get(t).Layer; d.dest != "" && l != d.dest && !slices.Contains(d.ops, signature.OpIngest) {
-			return unresolved(fmt.Sprintf("the intent writes to %s but target %s is a %s dataset; name a %s dataset or change the layer", d.dest, t, l, d.dest))
+			return unresolved(fmt.Sprintf("the intent writes to %s but target %s is a %s dataset; name a %s dataset or change the layer", d.dest, t, l, d.dest)), nil
 		}
 	}
 	if slices.Contains(d.ops, signature.OpPublish) && len(d.targets) == 0 {
-		return unresolved("publish needs the dataset to publish; write e.g. \"publish silver_documentos\"")
+		return unresolved("publish needs the dataset to publish; write e.g. \"publish silver_documentos\""), nil
+	}
+	if r := checkModes(d); r != "" {
+		return unresolved(r), nil
 	}
 
 	sig := d.base
@@ -109,29 +175,72 @@ func finish(d draft, cat *catalog.Catalog) SemanticResolution {
 	if sig.Intent == "" {
 		sig.Intent = intentName(d.ops, d.dest != "")
 	}
+	if d.mode != "" {
+		sig.ExecutionMode, sig.TimeWindow = d.mode, d.timeWindow
+	}
+	sig.CrossDatasetAtomic = sig.CrossDatasetAtomic || d.atomic
 
 	if reason := constrain(&sig, d, get); reason != "" {
-		return unresolved(reason)
+		return unresolved(reason), nil
+	}
+	colOpts, reason := resolveSelection(&sig, &d, cat)
+	if reason != "" {
+		return unresolved(reason), nil
 	}
 	injected := inject(&sig, d.environment)
 
-	for _, alts := range d.alternates {
+	base := label(primaryOp(d.ops), d.sources, d.dest, d.targets)
+	for i, alts := range d.alternates {
 		for _, alt := range alts {
 			srcs := slices.Clone(d.sources)
-			if i := slices.Index(srcs, alts[0]); i >= 0 {
-				srcs[i] = alt
+			if j := slices.Index(srcs, alts[0]); j >= 0 {
+				srcs[j] = alt
 			}
-			competing = append(competing, label(primaryOp(d.ops), srcs, d.dest, d.targets))
+			opts = append(opts, option{label: label(primaryOp(d.ops), srcs, d.dest, d.targets), apply: func(x draft) draft {
+				x.sources = slices.Clone(x.sources)
+				if j := slices.Index(x.sources, alts[0]); j >= 0 {
+					x.sources[j] = alt
+				}
+				x.alternates = slices.Delete(slices.Clone(x.alternates), i, i+1)
+				return x
+			}})
 		}
 	}
-	competing = append(competing, d.readings...)
+	for _, r := range d.readings {
+		opts = append(opts, option{label: r.label, apply: func(x draft) draft {
+			if r.draft == nil {
+				return x
+			}
+			return *r.draft
+		}})
+	}
 	if d.ev.vague {
-		competing = append(competing, label(signature.OpJoin, d.sources, d.dest, d.targets), label(signature.OpEnrich, d.sources, d.dest, d.targets))
+		opts = append(opts,
+			option{label: label(signature.OpJoin, d.sources, d.dest, d.targets), apply: func(x draft) draft { return x }},
+			option{label: label(signature.OpEnrich, d.sources, d.dest, d.targets), apply: func(x draft) draft {
+				x.ops = slices.Clone(x.ops)
+				if j := slices.Index(x.ops, signature.OpJoin); j >= 0 {
+					x.ops[j] = signature.OpEnrich
+				}
+				x.ev.vague = false
+				return x
+			}})
 	}
 	if len(targetChoices) > 1 {
 		for _, t := range targetChoices {
-			competing = append(competing, label(primaryOp(d.ops), d.sources, d.dest, []string{t})+"_into_"+t)
+			opts = append(opts, option{label: label(primaryOp(d.ops), d.sources, d.dest, []string{t}) + "_into_" + t, apply: func(x draft) draft {
+				x.targets = []string{t}
+				return x
+			}})
 		}
+	}
+	for _, o := range colOpts {
+		o.label = base + "_" + o.label
+		opts = append(opts, o)
+	}
+	var competing []string
+	for _, o := range opts {
+		competing = append(competing, o.label)
 	}
 	slices.Sort(competing)
 	competing = slices.Compact(competing)
@@ -149,13 +258,28 @@ func finish(d draft, cat *catalog.Catalog) SemanticResolution {
 	}
 	c := confirmation.Evaluate(ConfirmationInput(res, d.environment))
 	res.ConfirmationMode, res.ConfirmationTriggers = c.Mode, c.Triggers
-	return res
+	return res, opts
+}
+
+// checkModes refuses an execution mode the intent cannot have: both
+// micro-batch windows and cross-dataset atomicity are units of a write.
+func checkModes(d draft) string {
+	if d.dest != "" {
+		return ""
+	}
+	switch {
+	case d.mode == signature.ModeMicroBatch:
+		return fmt.Sprintf("a micro-batch window (%s) is a unit of a write, but the intent writes nothing; name the target (\"into <dataset>\"), or schedule the read (cfa schedule create NAME --every %s TEXT)", d.timeWindow, d.timeWindow)
+	case d.atomic:
+		return "atomically applies to what an intent writes, but this intent writes nothing; name the targets, e.g. \"atomically merge nfe into silver_documentos and clientes into clientes_anon\""
+	}
+	return ""
 }
 
 // checkOps refuses operations the named datasets cannot carry.
 func checkOps(d draft) string {
 	if len(d.ops) == 0 {
-		return "no operation found; say what to do: ingest, join/reconcile, enrich, anonymize, aggregate, dedupe, merge or publish"
+		return "no operation found; say what to do: read (show, list), ingest, join/reconcile, enrich, anonymize, aggregate, dedupe, merge or publish"
 	}
 	for _, op := range d.ops {
 		switch op {
@@ -177,6 +301,13 @@ func checkOps(d draft) string {
 		case signature.OpIngest:
 			if len(d.targets) == 0 && d.dest == "" {
 				return "ingest needs the dataset to load; write e.g. \"ingest nfe since 2026-01-01\""
+			}
+		case signature.OpRead:
+			if d.dest != "" || len(d.targets) > 0 {
+				return "a read returns rows and writes nothing, but the intent names where to write; say how to write them, e.g. \"merge nfe into silver_documentos\", or drop the destination"
+			}
+			if len(d.sources) == 0 {
+				return "a read needs the dataset to read; name it, e.g. \"show me nfe\""
 			}
 		}
 	}
@@ -285,7 +416,7 @@ func targetLayer(d draft, get func(string) catalog.Dataset) string {
 }
 
 // opPriority picks the operation that names the intent.
-var opPriority = []string{signature.OpJoin, signature.OpEnrich, signature.OpAggregate, signature.OpDedupe, signature.OpAnonymize, signature.OpMerge, signature.OpIngest, signature.OpPublish}
+var opPriority = []string{signature.OpJoin, signature.OpEnrich, signature.OpAggregate, signature.OpDedupe, signature.OpAnonymize, signature.OpMerge, signature.OpIngest, signature.OpPublish, signature.OpRead}
 
 func primaryOp(ops []string) string {
 	for _, op := range opPriority {
@@ -307,6 +438,7 @@ func intentName(ops []string, write bool) string {
 		signature.OpMerge:     {"merge_and_persist", "merge_and_persist"},
 		signature.OpIngest:    {"ingestion", "ingestion"},
 		signature.OpPublish:   {"publish_dataset", "publish_dataset"},
+		signature.OpRead:      {"read_report", "read_report"},
 	}
 	n := names[primaryOp(ops)]
 	if write {
@@ -450,6 +582,12 @@ const (
 	penaltyWeakDest   = 0.05
 	penaltyUnknown    = 0.02
 	maxUnknownPenalty = 0.08
+	// Columns and datasets in text (docs/adr/0131).
+	penaltyColAlias        = 0.02
+	maxColAliasPenalty     = 0.06
+	penaltyColTypo         = 0.08
+	penaltyColAmbiguous    = 0.15
+	penaltyInferredDataset = 0.10
 )
 
 func confidence(ev evidence) float64 {
@@ -477,6 +615,15 @@ func confidence(ev evidence) float64 {
 	if ev.inferredWrite {
 		s -= penaltyWeakDest
 	}
+	s -= min(penaltyColAlias*float64(ev.colAliases), maxColAliasPenalty)
+	s -= penaltyColTypo * float64(ev.colTypos)
+	s -= penaltyColAmbiguous * float64(ev.colAmbiguous)
+	if ev.inferredDataset {
+		s -= penaltyInferredDataset
+	}
+	if ev.datasetChoices > 1 {
+		s -= penaltyChoices
+	}
 	// Two decimals: the score is audited and compared, not computed on.
 	return math.Round(max(0, min(1, s))*100) / 100
 }
@@ -485,7 +632,7 @@ func ambiguity(ev evidence, competing int) string {
 	switch {
 	case competing > 1:
 		return AmbiguityHigh
-	case ev.typos > 0 || ev.described > 0 || ev.inferredOps || ev.inferredWrite || ev.unknown >= 3:
+	case ev.typos > 0 || ev.described > 0 || ev.inferredOps || ev.inferredWrite || ev.unknown >= 3 || ev.colTypos > 0 || ev.colAmbiguous > 0 || ev.inferredDataset:
 		return AmbiguityMedium
 	}
 	return AmbiguityLow

@@ -22,7 +22,12 @@
 //	on publication of the affected dataset."
 //
 // Resolve reads English or Portuguese text with a closed vocabulary and the
-// catalog's names and aliases; ResolveStructured completes a signature that
+// catalog's names and aliases, of datasets and of columns: the columns
+// projected, grouped, measured and filtered go into the signature's
+// selection, each resolved against the datasets in play or refused
+// (docs/adr/0130, 0131), and phrases select micro-batch windows and
+// cross-dataset atomicity; ResolveAs builds one of its competing
+// interpretations by name; ResolveStructured completes a signature that
 // names datasets by catalog name. Neither guesses: what the text does not
 // say is either a documented default (docs/adr/0014) or a Reason to block.
 // Neither adds anonymization or a merge key the user did not ask for; the

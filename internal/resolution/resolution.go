@@ -26,6 +26,12 @@ type SemanticResolution struct {
 	ConfirmationMode               confirmation.Mode      `json:"confirmation_mode"`
 	ConfirmationTriggers           []confirmation.Trigger `json:"confirmation_triggers,omitempty"`
 	EnvironmentConstraintsInjected []string               `json:"environment_constraints_injected"`
+	// EstimatedCostDBU is the Pre-cost Estimator's model price of the
+	// signature as resolved, against CostCeilingDBU: the Confirmation
+	// Orchestrator's cost triggers (5.1, 5.1b). Set by Costed at
+	// normalization; 0 when not estimated.
+	EstimatedCostDBU float64 `json:"estimated_cost_dbu,omitempty"`
+	CostCeilingDBU   float64 `json:"cost_ceiling_dbu,omitempty"`
 	// Resolved is false when the intent cannot be resolved; Reason then says
 	// why, and the intent is blocked rather than guessed.
 	Resolved bool   `json:"resolved"`

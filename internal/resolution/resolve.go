@@ -17,21 +17,37 @@ import (
 // ConfirmationMode is empty: the intent is blocked, not confirmed. The
 // caller fills Signature.ExecutionContext.
 func Resolve(text string, cat *catalog.Catalog, env registry.EnvironmentState) SemanticResolution {
+	d, stop := textDraft(text, cat, env)
+	if stop != nil {
+		return *stop
+	}
+	return finish(d, cat)
+}
+
+// textDraft reads the text into the draft of its first reading, or stops
+// with the unresolved resolution saying why it cannot.
+func textDraft(text string, cat *catalog.Catalog, env registry.EnvironmentState) (draft, *SemanticResolution) {
+	stop := func(reason string) (draft, *SemanticResolution) {
+		r := unresolved(reason)
+		return draft{}, &r
+	}
 	if strings.TrimSpace(text) == "" {
-		return unresolved("the intent is empty; describe it, e.g. \"reconcile nfe with clientes and persist to silver\"")
+		return stop("the intent is empty; describe it, e.g. \"reconcile nfe with clientes and persist to silver\"")
 	}
 	p := scan(text, cat)
 	if len(p.problems) > 0 {
-		return unresolved(strings.Join(p.problems, "; "))
+		return stop(strings.Join(p.problems, "; "))
 	}
 	if len(p.mentions) == 0 {
-		return unresolved(fmt.Sprintf("no catalog dataset found in %q; name one of %s (aliases such as \"notas fiscais\" or \"customers\" work too)", text, strings.Join(cat.Names(), ", ")))
+		if reason := p.inferDataset(cat); len(p.mentions) == 0 {
+			return stop(fmt.Sprintf("no catalog dataset found in %q; name one of %s (aliases such as \"notas fiscais\" or \"customers\" work too)%s", text, strings.Join(cat.Names(), ", "), reason))
+		}
 	}
 	if len(p.ops) == 0 && !p.vague {
-		return unresolved(fmt.Sprintf("no operation found in %q; say what to do with the data: ingest, join/reconcile, enrich, anonymize, aggregate, dedupe, merge or publish", text))
+		return stop(fmt.Sprintf("no operation found in %q; say what to do with the data: read (show, list), ingest, join/reconcile, enrich, anonymize, aggregate, dedupe, merge or publish", text))
 	}
 	if len(p.targetLayers) > 1 {
-		return unresolved(fmt.Sprintf("the intent writes to %s at once; submit one intent per target layer", strings.Join(p.targetLayers, " and ")))
+		return stop(fmt.Sprintf("the intent writes to %s at once; submit one intent per target layer", strings.Join(p.targetLayers, " and ")))
 	}
 
 	writes := p.write || len(p.targetLayers) == 1 || slices.ContainsFunc(p.ops, func(op string) bool {
@@ -50,7 +66,7 @@ func Resolve(text string, cat *catalog.Catalog, env registry.EnvironmentState) S
 			}
 		}
 		if len(dests) > 1 {
-			return unresolved(fmt.Sprintf("the intent writes to %s at once; submit one intent per target layer", strings.Join(dests, " and ")))
+			return stop(fmt.Sprintf("the intent writes to %s at once; submit one intent per target layer", strings.Join(dests, " and ")))
 		}
 		if len(dests) == 1 {
 			d = interpret(p, cat, env, true, dests[0])
@@ -65,28 +81,74 @@ func Resolve(text string, cat *catalog.Catalog, env registry.EnvironmentState) S
 	readAfterIn := slices.ContainsFunc(p.mentions, func(m mention) bool {
 		return m.marker == markWeakTarget && !slices.Contains(d.targets, m.matches[0].Dataset)
 	})
-	if !writes && !relates(d.ops) && readAfterIn {
+	if !writes && !relates(d.ops) && readAfterIn && !slices.Contains(d.ops, signature.OpRead) {
 		alt := interpret(p, cat, env, true, "")
 		if len(alt.targets) > 0 && settleDestination(&alt, cat, true) == "" && checkOps(alt) == "" {
 			get := func(n string) catalog.Dataset { ds, _ := cat.Get(n); return ds }
 			read, written := slices.Clone(d.sources), slices.Clone(alt.sources)
 			sortBySize(read, get)
 			sortBySize(written, get)
-			alt.readings = []string{label(primaryOp(d.ops), read, "", nil), label(primaryOp(alt.ops), written, alt.dest, alt.targets) + "_into_" + strings.Join(alt.targets, "_")}
+			readDraft := d
+			alt.readings = []reading{
+				{label: label(primaryOp(d.ops), read, "", nil), draft: &readDraft},
+				{label: label(primaryOp(alt.ops), written, alt.dest, alt.targets) + "_into_" + strings.Join(alt.targets, "_")},
+			}
 			alt.ev.inferredWrite = true
 			d, writes = alt, true
 		}
 	}
 	if r := settleDestination(&d, cat, writes); r != "" {
-		return unresolved(r)
+		return stop(r)
 	}
-	return finish(d, cat)
+	return d, nil
 }
+
+// inferDataset settles a text that names no dataset but names columns
+// ("sum of valor_total by uf last 7 days"): the datasets holding every
+// column named, exactly or by alias (and a partition key when a window is
+// asked), become one inferred source, the lowest layer first (the data as
+// recorded, not a derived copy), then by name; the others compete
+// (docs/adr/0131). It returns why none fits, or "".
+func (p *parsed) inferDataset(cat *catalog.Catalog) string {
+	var terms []string
+	for _, r := range p.cols {
+		if !r.inMention && r.dataset == "" && !slices.Contains(terms, r.term) {
+			terms = append(terms, r.term)
+		}
+	}
+	if len(terms) == 0 {
+		return ""
+	}
+	var cands []string
+	for _, n := range cat.DatasetsWithColumns(terms) {
+		if ds, _ := cat.Get(n); p.temporal == nil || ds.PartitionKey != "" {
+			cands = append(cands, n)
+		}
+	}
+	if len(cands) == 0 {
+		return fmt.Sprintf("; no dataset of the catalog has the columns %s together", strings.Join(terms, ", "))
+	}
+	slices.SortStableFunc(cands, func(a, b string) int {
+		da, _ := cat.Get(a)
+		db, _ := cat.Get(b)
+		return layerRank[da.Layer] - layerRank[db.Layer]
+	})
+	ms := make([]catalog.Match, len(cands))
+	for i, n := range cands {
+		ms[i] = catalog.Match{Dataset: n, Kind: matchInferred}
+	}
+	p.mentions = append(p.mentions, mention{pos: len(p.tokens), end: len(p.tokens), matches: ms, inferred: true})
+	return ""
+}
+
+// matchInferred marks a dataset no word named, inferred from its columns.
+const matchInferred catalog.MatchKind = "inferred"
 
 // interpret builds the draft of one reading of the text: writes says whether
 // it persists, dest the destination layer when the caller settled it.
 func interpret(p *parsed, cat *catalog.Catalog, env registry.EnvironmentState, writes bool, dest string) draft {
-	d := draft{ops: slices.Clone(p.ops), temporal: p.temporal, mergeKey: p.mergeKey, environment: env}
+	d := draft{ops: slices.Clone(p.ops), temporal: p.temporal, mergeKey: p.mergeKey, environment: env,
+		cols: slices.Clone(p.cols), countRows: p.countRows, mode: p.mode, timeWindow: p.timeWindow, atomic: p.atomic}
 	d.ev.typos = p.opTypos
 	d.ev.unknown = p.unknown
 	if p.vague && !slices.Contains(d.ops, signature.OpJoin) && !slices.Contains(d.ops, signature.OpEnrich) {
@@ -160,6 +222,8 @@ func roles(p *parsed, d *draft, cat *catalog.Catalog, writes bool) {
 		switch {
 		case m.marker == markTarget || m.marker == markWeakTarget && (writes || unary && m.via == "to"):
 			n.roles[roleTarget] = true
+		case m.marker != markSource && p.updates(m):
+			n.roles[roleTarget] = true // "update silver_documentos and clientes_anon from ..."
 		case (publish || ingest && ds.Layer == signature.LayerBronze && !explicitTarget) && m.marker != markSource:
 			n.roles[roleTarget] = true
 		case m.marker == markSource:
@@ -178,9 +242,14 @@ func roles(p *parsed, d *draft, cat *catalog.Catalog, writes bool) {
 			d.ev.aliases++
 		case catalog.MatchTypo:
 			d.ev.typos++
+		case matchInferred:
+			d.ev.inferredDataset = true
+			d.ev.datasetChoices = len(n.best.matches)
 		}
 		if n.ambiguous != nil {
-			d.ev.ambiguousAliases++
+			if !n.ambiguous.inferred {
+				d.ev.ambiguousAliases++
+			}
 			alts := make([]string, len(n.ambiguous.matches))
 			for i, x := range n.ambiguous.matches {
 				alts[i] = x.Dataset
@@ -208,6 +277,37 @@ func roles(p *parsed, d *draft, cat *catalog.Catalog, writes bool) {
 		if ds, _ := cat.Get(name); d.dest == ds.Layer {
 			d.targets = append(d.targets, name)
 		}
+	}
+}
+
+// updates reports a mention that is the object of an update verb, alone
+// or in a list: "update silver_documentos and clientes_anon", "atualizar
+// silver_documentos, clientes_anon".
+func (p *parsed) updates(m mention) bool {
+	if len(p.updateAt) == 0 || m.inferred || m.qualified {
+		return false
+	}
+	for pos := m.pos; ; {
+		j := p.before(pos)
+		for j >= 0 && atomicWords[p.tokens[j]] { // "atualizar atomicamente X"
+			j = p.before(j)
+		}
+		if j < 0 {
+			return false
+		}
+		if slices.Contains(p.updateAt, j) {
+			return true
+		}
+		if conjunctions[p.tokens[j]] {
+			j--
+		} else if !p.comma[pos] {
+			return false
+		}
+		k := slices.IndexFunc(p.mentions, func(o mention) bool { return o.end == j+1 })
+		if k < 0 {
+			return false
+		}
+		pos = p.mentions[k].pos
 	}
 }
 

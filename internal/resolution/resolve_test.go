@@ -63,6 +63,10 @@ type want struct {
 	competing   int
 	injected    []string
 	blocked     []string
+	sel         *signature.Selection // canonical
+	execMode    string
+	window      string
+	atomic      bool
 }
 
 type textCase struct {
@@ -97,21 +101,22 @@ var textCases = []textCase{
 		targetLayer: "bronze", band: high, ambiguity: medium, mode: confirmation.ModeHardRequired}},
 	{text: "agregar faturamento por uf", want: want{
 		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"gold_faturamento_uf"},
-		targetLayer: "gold", band: high, ambiguity: low, mode: confirmation.ModeAuto}},
+		targetLayer: "gold", band: high, ambiguity: low, mode: confirmation.ModeAuto,
+		sel: sumBy("gold_faturamento_uf.valor_total", "gold_faturamento_uf.uf")}},
 	{text: "totla revenue by state from nfee last 7 days", want: want{
 		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"nfe"},
 		targetLayer: "bronze", temporal: &signature.TemporalFilter{Column: "processing_date", LastDays: 7},
-		band: medium, ambiguity: medium, mode: confirmation.ModeHardRequired}},
+		band: medium, ambiguity: medium, mode: confirmation.ModeHardRequired, sel: sumBy("nfe.valor_total", "nfe.uf")}},
 	{text: "total revenue by state from nfe into gold", want: want{
 		intent: "aggregation_and_persist", ops: []string{"aggregate"}, sources: []string{"nfe"}, targets: []string{"gold_faturamento_uf"},
-		targetLayer: "bronze_to_gold", band: high, ambiguity: medium, mode: confirmation.ModeHumanEscalation}},
+		targetLayer: "bronze_to_gold", band: high, ambiguity: medium, mode: confirmation.ModeHumanEscalation, sel: sumBy("nfe.valor_total", "nfe.uf")}},
 	{text: "aggregate vendas_diarias by uf", want: want{
 		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"vendas_diarias"},
-		targetLayer: "bronze", band: high, ambiguity: low, mode: confirmation.ModeAuto}},
+		targetLayer: "bronze", band: high, ambiguity: low, mode: confirmation.ModeAuto, sel: by("vendas_diarias.uf")}},
 	{text: "soma das vendas diárias por uf nos últimos 30 dias", want: want{
 		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"vendas_diarias"},
 		targetLayer: "bronze", temporal: &signature.TemporalFilter{Column: "sale_date", LastDays: 30},
-		band: high, ambiguity: low, mode: confirmation.ModeAuto}},
+		band: high, ambiguity: low, mode: confirmation.ModeAuto, sel: by("vendas_diarias.uf")}},
 	{text: "sum daily sales between 2026-01-01 and 2026-01-31", want: want{
 		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"vendas_diarias"},
 		targetLayer: "bronze", temporal: &signature.TemporalFilter{Column: "sale_date", From: "2026-01-01", To: "2026-02-01"},
@@ -119,13 +124,13 @@ var textCases = []textCase{
 	{text: "sum valor_total of invoices by uf from 2026-01-01 to 2026-01-31", want: want{
 		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"nfe"},
 		targetLayer: "bronze", temporal: &signature.TemporalFilter{Column: "processing_date", From: "2026-01-01", To: "2026-02-01"},
-		band: high, ambiguity: low, mode: confirmation.ModeHardRequired}},
+		band: high, ambiguity: low, mode: confirmation.ModeHardRequired, sel: sumBy("nfe.valor_total", "nfe.uf")}},
 	{text: "aggregate nfe", env: staleNFE, want: want{
 		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"nfe"},
 		targetLayer: "bronze", band: high, ambiguity: low, mode: confirmation.ModeHardRequired, injected: []string{"nfe.state = stale"}}},
 	{text: "aggregate silver_documentos by uf into gold", want: want{
 		intent: "aggregation_and_persist", ops: []string{"aggregate"}, sources: []string{"silver_documentos"}, targets: []string{"gold_faturamento_uf"},
-		targetLayer: "silver_to_gold", band: high, ambiguity: low, mode: confirmation.ModeHumanEscalation}},
+		targetLayer: "silver_to_gold", band: high, ambiguity: low, mode: confirmation.ModeHumanEscalation, sel: by("silver_documentos.uf")}},
 	{text: "enrich nfe with master data", want: want{
 		intent: "enrichment_report", ops: []string{"enrich"}, sources: []string{"clientes", "nfe"},
 		targetLayer: "bronze", band: medium, ambiguity: high, mode: confirmation.ModeHumanEscalation, competing: 2}},
@@ -182,16 +187,18 @@ var textCases = []textCase{
 	{text: "aggregate revenue by state from silver_documentos to gold_faturamento_uf", want: goldFromSilver},
 	{text: "aggregate revenue by state from silver_documentos e gravar em gold_faturamento_uf", want: goldFromSilver},
 	{text: "agregar faturamento por uf de silver_documentos para gold_faturamento_uf", want: goldFromSilver},
-	{text: "aggregate silver_documentos to gold_faturamento_uf", want: goldFromSilver},
-	{text: "aggregate gold_faturamento_uf from silver_documentos into gold_faturamento_uf", want: goldFromSilver},
+	{text: "aggregate silver_documentos to gold_faturamento_uf", want: goldFromSilverWhole},
+	{text: "aggregate gold_faturamento_uf from silver_documentos into gold_faturamento_uf", want: goldFromSilverWhole},
 	// "na gold" with no write verb: nothing read is in gold, so gold is the
 	// destination (inferred write: lower confidence, medium ambiguity).
 	{text: "agregar faturamento por uf de silver_documentos na gold", want: want{
 		intent: "aggregation_and_persist", ops: []string{"aggregate"}, sources: []string{"silver_documentos"}, targets: []string{"gold_faturamento_uf"},
-		targetLayer: "silver_to_gold", band: high, ambiguity: medium, mode: confirmation.ModeHumanEscalation}},
+		targetLayer: "silver_to_gold", band: high, ambiguity: medium, mode: confirmation.ModeHumanEscalation,
+		sel: sumBy("silver_documentos.valor_total", "silver_documentos.uf")}},
 	{text: "agregar faturamento por uf de silver_documentos e gravar na gold", want: want{
 		intent: "aggregation_and_persist", ops: []string{"aggregate"}, sources: []string{"silver_documentos"}, targets: []string{"gold_faturamento_uf"},
-		targetLayer: "silver_to_gold", band: high, ambiguity: medium, mode: confirmation.ModeHumanEscalation}},
+		targetLayer: "silver_to_gold", band: high, ambiguity: medium, mode: confirmation.ModeHumanEscalation,
+		sel: sumBy("silver_documentos.valor_total", "silver_documentos.uf")}},
 	{text: "merge nfe na silver by nfe_id", want: want{
 		intent: "merge_and_persist", ops: []string{"merge"}, sources: []string{"nfe"}, targets: []string{"silver_documentos"},
 		targetLayer: "bronze_to_silver", mergeKey: "nfe_id", band: high, ambiguity: low, mode: confirmation.ModeHardRequired}},
@@ -201,7 +208,8 @@ var textCases = []textCase{
 		targetLayer: "silver", band: high, ambiguity: low, mode: confirmation.ModeAuto}},
 	{text: "agregar faturamento por uf na gold", want: want{
 		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"gold_faturamento_uf"},
-		targetLayer: "gold", band: high, ambiguity: low, mode: confirmation.ModeAuto}},
+		targetLayer: "gold", band: high, ambiguity: low, mode: confirmation.ModeAuto,
+		sel: sumBy("gold_faturamento_uf.valor_total", "gold_faturamento_uf.uf")}},
 	// A dataset after "na" in a one-input intent is read too or written:
 	// both readings compete, and the signature carries the write.
 	{text: "agregar vendas_diarias na gold_faturamento_uf", want: want{
@@ -212,23 +220,12 @@ var textCases = []textCase{
 		intent: "deduplication_and_persist", ops: []string{"dedupe"}, sources: []string{"silver_documentos"}, targets: []string{"silver_documentos"},
 		targetLayer: "silver_to_silver", band: high, ambiguity: low, mode: confirmation.ModeHardRequired}},
 
-	// Regression: "by store" is a grouping, not the write verb "store".
-	{text: "aggregate daily sales by store from vendas_diarias", want: salesReport},
-	{text: "aggregate daily sales per store", want: salesReport},
-	{text: "sum daily sales for each store", want: salesReport},
-	{text: "somar vendas diarias pela loja", want: salesReport},
-	{text: "sum daily sales by group", want: salesReport},
-	{text: "aggregate sales by mix", want: salesReport},
-	{text: "count nfe by release", want: want{ // not publish
-		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"nfe"},
-		targetLayer: "bronze", band: high, ambiguity: low, mode: confirmation.ModeHardRequired}},
-	{text: "count nfe by load", want: want{ // not ingest
-		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"nfe"},
-		targetLayer: "bronze", band: high, ambiguity: low, mode: confirmation.ModeHardRequired}},
+	// Regression: "by store" is a grouping, not the write verb "store";
+	// since it names no column it is now refused (TestColumnWordsAreNeverDropped).
 	// Verb uses of store/salvar still write; a gerund after "by" is a verb.
-	{text: "aggregate daily sales by store from vendas_diarias and store it in gold", want: salesToGold},
-	{text: "aggregate daily sales by store from vendas_diarias and store to gold", want: salesToGold},
-	{text: "sum vendas diarias por loja e salvar na gold", want: salesToGold},
+	{text: "aggregate daily sales by uf from vendas_diarias and store it in gold", want: salesToGold},
+	{text: "aggregate daily sales by uf from vendas_diarias and store to gold", want: salesToGold},
+	{text: "sum vendas diarias por uf e salvar na gold", want: salesToGold},
 	{text: "dedupe nfe by merging into silver_documentos", want: want{
 		intent: "deduplication_and_persist", ops: []string{"dedupe", "merge"}, sources: []string{"nfe"}, targets: []string{"silver_documentos"},
 		targetLayer: "bronze_to_silver", band: high, ambiguity: low, mode: confirmation.ModeHardRequired}},
@@ -237,14 +234,23 @@ var textCases = []textCase{
 var (
 	goldFromSilver = want{
 		intent: "aggregation_and_persist", ops: []string{"aggregate"}, sources: []string{"silver_documentos"}, targets: []string{"gold_faturamento_uf"},
+		targetLayer: "silver_to_gold", band: high, ambiguity: low, mode: confirmation.ModeHumanEscalation,
+		sel: sumBy("silver_documentos.valor_total", "silver_documentos.uf")}
+	goldFromSilverWhole = want{
+		intent: "aggregation_and_persist", ops: []string{"aggregate"}, sources: []string{"silver_documentos"}, targets: []string{"gold_faturamento_uf"},
 		targetLayer: "silver_to_gold", band: high, ambiguity: low, mode: confirmation.ModeHumanEscalation}
-	salesReport = want{
-		intent: "aggregate_report", ops: []string{"aggregate"}, sources: []string{"vendas_diarias"},
-		targetLayer: "bronze", band: high, ambiguity: low, mode: confirmation.ModeAuto}
 	salesToGold = want{
 		intent: "aggregation_and_persist", ops: []string{"aggregate"}, sources: []string{"vendas_diarias"}, targets: []string{"gold_faturamento_uf"},
-		targetLayer: "bronze_to_gold", band: high, ambiguity: low, mode: confirmation.ModeHumanEscalation}
+		targetLayer: "bronze_to_gold", band: high, ambiguity: low, mode: confirmation.ModeHumanEscalation, sel: by("vendas_diarias.uf")}
 )
+
+// by is a selection grouping by cols.
+func by(cols ...string) *signature.Selection { return &signature.Selection{GroupBy: cols} }
+
+// sumBy sums col grouped by group.
+func sumBy(col string, group ...string) *signature.Selection {
+	return &signature.Selection{GroupBy: group, Measures: []signature.Measure{{Function: signature.FuncSum, Column: col}}}
+}
 
 func names(ds []signature.Dataset) []string {
 	var out []string
@@ -277,6 +283,10 @@ func TestResolveText(t *testing.T) {
 			require.Len(t, r.CompetingInterpretations, w.competing)
 			require.Equal(t, append([]string{}, w.injected...), r.EnvironmentConstraintsInjected)
 			require.Equal(t, w.blocked, s.Constraints.PublishBlocked)
+			require.Equal(t, w.sel, s.Canonical().Selection)
+			require.Equal(t, w.execMode, s.ExecutionMode)
+			require.Equal(t, w.window, s.TimeWindow)
+			require.Equal(t, w.atomic, s.CrossDatasetAtomic)
 
 			// Invariants of every resolution.
 			require.Empty(t, s.ExecutionContext, "the caller fills execution_context")
@@ -327,7 +337,7 @@ func TestResolveRefusesToGuess(t *testing.T) {
 		{"hello world", "no catalog dataset found"},
 		{"asdf qwerty zxcv", "no catalog dataset found"},
 		{"nfe", "no operation found"},
-		{"show me nfe please", "no operation found"},
+		{"tell me about nfe", "no operation found"},
 		{"reconcile nfe", "join needs two datasets"},
 		{"enriquecer nfe", "enrich needs two datasets"},
 		{"reconcile nfe with clientes and persist", "says not where"},
@@ -405,7 +415,7 @@ func TestNamedTargetIsNeverDropped(t *testing.T) {
 		"aggregate revenue by state from silver_documentos e gravar em gold_faturamento_uf",
 		"agregar faturamento por uf de silver_documentos na gold",
 		"agregar faturamento por estado de silver_documentos para gold_faturamento_uf",
-		"aggregate silver_documentos into gold_faturamento_uf",
+		"aggregate silver_documentos into gold_faturamento_uf by uf summing valor_total",
 	} {
 		r := resolution.Resolve(text, shipped, registry.EnvironmentState{})
 		require.True(t, r.Resolved, text)

@@ -23,6 +23,7 @@ var intentOps = []struct{ prefix, op string }{
 	{"merge", signature.OpMerge},
 	{"ingest", signature.OpIngest},
 	{"publish", signature.OpPublish},
+	{"read", signature.OpRead},
 }
 
 // ResolveStructured completes a signature submitted as structure rather
@@ -61,7 +62,7 @@ func ResolveStructured(sig signature.Signature, cat *catalog.Catalog, env regist
 	d.ops = slices.Clone(sig.Operations)
 	for _, op := range d.ops {
 		if signature.OpRank(op) < 0 {
-			return unresolved(fmt.Sprintf("operation %q is not in the vocabulary; use ingest, join, enrich, anonymize, aggregate, dedupe, merge or publish", op))
+			return unresolved(fmt.Sprintf("operation %q is not in the vocabulary; use read, ingest, join, enrich, anonymize, aggregate, dedupe, merge or publish", op))
 		}
 	}
 	if len(d.ops) == 0 {
@@ -73,7 +74,7 @@ func ResolveStructured(sig signature.Signature, cat *catalog.Catalog, env regist
 		}
 	}
 	if len(d.ops) == 0 {
-		return unresolved(fmt.Sprintf("intent %q names no operation and operations: is empty; list the operations (ingest, join, enrich, anonymize, aggregate, dedupe, merge, publish)", sig.Intent))
+		return unresolved(fmt.Sprintf("intent %q names no operation and operations: is empty; list the operations (read, ingest, join, enrich, anonymize, aggregate, dedupe, merge, publish)", sig.Intent))
 	}
 
 	dest, err := destinationOf(sig.TargetLayer)
@@ -81,6 +82,27 @@ func ResolveStructured(sig signature.Signature, cat *catalog.Catalog, env regist
 		return unresolved(err)
 	}
 	d.dest = dest
+	if r := checkStructuredSelection(sig.Selection, append(slices.Clone(d.sources), d.targets...), cat); r != "" {
+		return unresolved(r)
+	}
+	switch sig.ExecutionMode {
+	case "", signature.ModeBatch:
+		if sig.TimeWindow != "" {
+			return unresolved(fmt.Sprintf("time_window %q is set but execution_mode is not %s; set execution_mode: %s or drop the window", sig.TimeWindow, signature.ModeMicroBatch, signature.ModeMicroBatch))
+		}
+	case signature.ModeMicroBatch:
+		if sig.TimeWindow == "" {
+			return unresolved("execution_mode micro_batch needs time_window, the window each unit commits, e.g. time_window: 15m")
+		}
+		w, err := NormalizeTimeWindow(sig.TimeWindow)
+		if err != nil {
+			return unresolved(err.Error())
+		}
+		d.mode, d.timeWindow = signature.ModeMicroBatch, w
+	default:
+		return unresolved(fmt.Sprintf("execution_mode %q is not a mode; use %s (the default) or %s with a time_window", sig.ExecutionMode, signature.ModeBatch, signature.ModeMicroBatch))
+	}
+	d.atomic = sig.CrossDatasetAtomic
 	if r := settleDestination(&d, cat, false); r != "" {
 		return unresolved(r)
 	}
@@ -123,4 +145,73 @@ func uniq(in []string) []string {
 	out := slices.Clone(in)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// measureFuncs is the closed vocabulary of Measure.Function.
+var measureFuncs = []string{signature.FuncCount, signature.FuncCountDistinct, signature.FuncSum, signature.FuncAvg, signature.FuncMin, signature.FuncMax}
+
+// checkStructuredSelection validates a submitted selection against the
+// catalog: every column is "dataset.column" with a dataset of the
+// signature and a column the catalog declares for it (docs/adr/0130). A
+// contract names columns exactly: no aliases, no typos.
+func checkStructuredSelection(sel *signature.Selection, datasets []string, cat *catalog.Catalog) string {
+	if sel == nil {
+		return ""
+	}
+	column := func(what, ref string) (catalog.Column, string) {
+		ds, col, ok := strings.Cut(ref, ".")
+		if !ok || ds == "" || col == "" {
+			return catalog.Column{}, fmt.Sprintf("selection %s %q is not dataset.column; write e.g. nfe.uf", what, ref)
+		}
+		if !slices.Contains(datasets, ds) {
+			return catalog.Column{}, fmt.Sprintf("selection %s %q names dataset %s, which is not among the signature's datasets (%s); list it under datasets or name a column of one of them", what, ref, ds, strings.Join(datasets, ", "))
+		}
+		d, _ := cat.Get(ds)
+		c, found := d.Column(col)
+		if !found {
+			return catalog.Column{}, fmt.Sprintf("selection %s %q: %s is not a column of %s; its columns are %s", what, ref, col, ds, strings.Join(d.ColumnNames(), ", "))
+		}
+		return c, ""
+	}
+	for _, ref := range sel.Columns {
+		if _, r := column("column", ref); r != "" {
+			return r
+		}
+	}
+	for _, ref := range sel.GroupBy {
+		if _, r := column("group_by column", ref); r != "" {
+			return r
+		}
+	}
+	for _, m := range sel.Measures {
+		if !slices.Contains(measureFuncs, m.Function) {
+			return fmt.Sprintf("measure function %q is not one of %s", m.Function, strings.Join(measureFuncs, ", "))
+		}
+		if m.Column == "" {
+			if m.Function != signature.FuncCount {
+				return fmt.Sprintf("measure %s needs a column (only count counts rows without one)", m.Function)
+			}
+			continue
+		}
+		c, r := column("measure column", m.Column)
+		if r != "" {
+			return r
+		}
+		if (m.Function == signature.FuncSum || m.Function == signature.FuncAvg) && !c.Numeric() {
+			return fmt.Sprintf("measure %s(%s): the column is %s, not a number; use count, count_distinct, min or max", m.Function, m.Column, c.Type)
+		}
+	}
+	for _, f := range sel.Filters {
+		c, r := column("filter column", f.Column)
+		if r != "" {
+			return r
+		}
+		if _, ok := operatorTokens[f.Operator]; !ok || f.Operator == "==" || f.Operator == "<>" {
+			return fmt.Sprintf("filter on %s: operator %q is not one of =, !=, >, >=, <, <=", f.Column, f.Operator)
+		}
+		if r := checkValue(c, f.Column, colRef{value: f.Value}); r != "" {
+			return r
+		}
+	}
+	return ""
 }

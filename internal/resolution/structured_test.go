@@ -138,3 +138,100 @@ func TestResolveStructuredRefuses(t *testing.T) {
 		})
 	}
 }
+
+// A structured signature carries the selection and the execution mode,
+// validated against the catalog: names exactly, no aliases.
+func TestResolveStructuredSelectionAndModes(t *testing.T) {
+	t.Parallel()
+	sig := parse(t, `
+signature:
+  operations: [aggregate]
+  target_layer: bronze_to_gold
+  datasets:
+    - {name: vendas_diarias}
+    - {name: gold_faturamento_uf, role: target}
+  selection:
+    group_by: [vendas_diarias.uf]
+    measures:
+      - {function: sum, column: vendas_diarias.valor}
+      - {function: count}
+    filters:
+      - {column: vendas_diarias.quantidade, operator: ">", value: "0"}
+  execution_mode: micro_batch
+  time_window: 15m0s
+`)
+	r := resolution.ResolveStructured(sig, shipped, registry.EnvironmentState{})
+	require.True(t, r.Resolved, r.Reason)
+	s := r.Signature
+	require.Equal(t, sig.Selection, s.Selection)
+	require.Equal(t, "micro_batch", s.ExecutionMode)
+	require.Equal(t, "15m", s.TimeWindow, "written as Resolve writes it")
+
+	// The same intent as text is the same signature.
+	text := resolved(t, "sum valor by uf from vendas_diarias where quantidade > 0 into gold_faturamento_uf every 15 minutes", registry.EnvironmentState{})
+	text.Signature.Selection.Measures = append(text.Signature.Selection.Measures, signature.Measure{Function: "count"})
+	a, err := text.Signature.Hash()
+	require.NoError(t, err)
+	b, err := s.Hash()
+	require.NoError(t, err)
+	require.Equal(t, a, b)
+
+	atomic := resolution.ResolveStructured(signature.Signature{
+		Operations: []string{"merge"}, TargetLayer: "bronze_to_silver", CrossDatasetAtomic: true,
+		Datasets: []signature.Dataset{{Name: "nfe"}, {Name: "clientes"}, {Name: "silver_documentos", Role: "target"}, {Name: "clientes_anon", Role: "target"}},
+	}, shipped, registry.EnvironmentState{})
+	require.True(t, atomic.Resolved, atomic.Reason)
+	require.True(t, atomic.Signature.CrossDatasetAtomic)
+	require.Equal(t, []string{"clientes_anon", "silver_documentos"}, names(atomic.Signature.Targets()))
+
+	read := resolution.ResolveStructured(signature.Signature{
+		Operations: []string{"read"}, Datasets: []signature.Dataset{{Name: "clientes"}},
+		Selection: &signature.Selection{Columns: []string{"clientes.uf"}, Filters: []signature.RowFilter{{Column: "clientes.segmento", Operator: "=", Value: "varejo"}}},
+	}, shipped, registry.EnvironmentState{})
+	require.True(t, read.Resolved, read.Reason)
+	require.Equal(t, "read_report", read.Signature.Intent)
+	require.Equal(t, "bronze", read.Signature.TargetLayer)
+}
+
+func TestResolveStructuredRefusesABadSelectionOrMode(t *testing.T) {
+	t.Parallel()
+	base := func(mut func(*signature.Signature)) signature.Signature {
+		s := signature.Signature{Operations: []string{"aggregate"}, TargetLayer: "bronze_to_gold",
+			Datasets: []signature.Dataset{{Name: "nfe"}, {Name: "gold_faturamento_uf", Role: "target"}}}
+		mut(&s)
+		return s
+	}
+	sel := func(s signature.Selection) func(*signature.Signature) {
+		return func(x *signature.Signature) { x.Selection = &s }
+	}
+	tests := []struct {
+		name   string
+		sig    signature.Signature
+		reason string
+	}{
+		{"unknown column names the columns", base(sel(signature.Selection{GroupBy: []string{"nfe.store"}})),
+			"store is not a column of nfe; its columns are nfe_id, cpf, cliente_id, emitente_cnpj, valor_total, uf, emitted_at, processing_date, itens"},
+		{"alias is not a column name", base(sel(signature.Selection{GroupBy: []string{"nfe.state"}})), "state is not a column of nfe"},
+		{"not qualified", base(sel(signature.Selection{Columns: []string{"uf"}})), `"uf" is not dataset.column`},
+		{"dataset not in the signature", base(sel(signature.Selection{GroupBy: []string{"clientes.uf"}})), "names dataset clientes, which is not among the signature's datasets (nfe, gold_faturamento_uf)"},
+		{"unknown function", base(sel(signature.Selection{Measures: []signature.Measure{{Function: "median", Column: "nfe.valor_total"}}})), `measure function "median"`},
+		{"sum of a string", base(sel(signature.Selection{Measures: []signature.Measure{{Function: "sum", Column: "nfe.uf"}}})), "not a number"},
+		{"sum without a column", base(sel(signature.Selection{Measures: []signature.Measure{{Function: "sum"}}})), "measure sum needs a column"},
+		{"bad operator", base(sel(signature.Selection{Filters: []signature.RowFilter{{Column: "nfe.uf", Operator: "like", Value: "S%"}}})), `operator "like"`},
+		{"bad value", base(sel(signature.Selection{Filters: []signature.RowFilter{{Column: "nfe.valor_total", Operator: ">", Value: "lots"}}})), "compare it with a number"},
+		{"unknown mode", base(func(s *signature.Signature) { s.ExecutionMode = "streaming" }), `execution_mode "streaming" is not a mode`},
+		{"micro_batch without window", base(func(s *signature.Signature) { s.ExecutionMode = "micro_batch" }), "needs time_window"},
+		{"window without micro_batch", base(func(s *signature.Signature) { s.TimeWindow = "15m" }), "execution_mode is not micro_batch"},
+		{"bad window", base(func(s *signature.Signature) { s.ExecutionMode, s.TimeWindow = "micro_batch", "soon" }), `time_window "soon" is not a duration`},
+		{"window of a day", base(func(s *signature.Signature) { s.ExecutionMode, s.TimeWindow = "micro_batch", "24h" }), "below 24h"},
+		{"atomic read", signature.Signature{Operations: []string{"aggregate"}, CrossDatasetAtomic: true, Datasets: []signature.Dataset{{Name: "nfe"}}}, "writes nothing"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := resolution.ResolveStructured(tc.sig, shipped, registry.EnvironmentState{})
+			require.False(t, r.Resolved)
+			require.Contains(t, r.Reason, tc.reason)
+		})
+	}
+}

@@ -29,6 +29,9 @@ type mention struct {
 	matches  []catalog.Match // more than one: a shared alias, ambiguous
 	marker   marker
 	via      string // the marker word ("into", "to", "na", "from"), "" for none
+	// qualified: named by a column "nfe.uf"; inferred: named by no word,
+	// the one dataset (or the first candidate) holding the columns asked.
+	qualified, inferred bool
 }
 
 func (m mention) kind() catalog.MatchKind { return m.matches[0].Kind }
@@ -36,8 +39,10 @@ func (m mention) kind() catalog.MatchKind { return m.matches[0].Kind }
 // parsed is what the scanner found in the text, before any interpretation.
 type parsed struct {
 	tokens       []string
-	joined       string // the tokens joined by single spaces
-	starts       []int  // where each token starts in joined
+	raw          []string // the tokens as written (filter values keep their case)
+	comma        []bool   // a comma came before the token
+	joined       string   // the tokens joined by single spaces
+	starts       []int    // where each token starts in joined
 	used         []bool
 	mentions     []mention
 	ops          []string
@@ -50,10 +55,22 @@ type parsed struct {
 	mergeKey     string
 	unknown      int
 	problems     []string
+
+	// What the operations act on (docs/adr/0130, 0131).
+	cols      []colRef
+	countRows bool // a count of rows: "count invoices", "how many clientes"
+	read      bool // a read verb: show, list, read, mostrar ...
+	aggregate bool // the text aggregates or reads, so by/por/per group
+	updateAt  []int
+	// Execution mode phrases (modes.go).
+	mode       string
+	timeWindow string
+	atomic     bool
 }
 
 func scan(text string, cat *catalog.Catalog) *parsed {
-	p := &parsed{tokens: tokenize(text)}
+	l := lex(text)
+	p := &parsed{tokens: l.tokens, raw: l.raw, comma: l.comma}
 	p.used = make([]bool, len(p.tokens))
 	p.joined = strings.Join(p.tokens, " ")
 	p.starts = make([]int, len(p.tokens))
@@ -61,12 +78,55 @@ func scan(text string, cat *catalog.Catalog) *parsed {
 		at += len(p.tokens[i-1]) + 1
 		p.starts[i] = at
 	}
+	p.scanModes()
+	p.scanFilters(cat)
 	p.scanTemporal()
-	p.scanMentions(cat)
+	p.scanExactMentions(cat)
+	p.scanSlots(cat)
+	p.scanTypoMentions(cat)
+	p.settleSlots(cat)
 	p.scanWords()
+	p.settleOps()
 	p.scanMergeKey(cat)
 	p.countUnknown(cat)
+	p.orphanValues()
 	return p
+}
+
+// orphanValues refuses a value with no column: a quoted string nothing
+// compared, or a code written in capitals after a preposition ("nfe for
+// SP", "notas de SP"). Dropping it would return every state's rows.
+func (p *parsed) orphanValues() {
+	for i, t := range p.tokens {
+		if p.used[i] {
+			continue
+		}
+		code := len(t) >= 2 && len(t) <= 3 && !stopWords[t] && !isVocabulary(t) && strings.ToUpper(p.raw[i]) == p.raw[i] && strings.ToLower(p.raw[i]) != p.raw[i]
+		prev := ""
+		if i > 0 {
+			prev = p.tokens[i-1]
+		}
+		if isQuoted(t) || code && (weakFilter[prev] || strongFilter[prev] || sourceMarkers[prev] || weakTarget[prev]) {
+			p.problems = append(p.problems, fmt.Sprintf("%q looks like a value to filter on, but no column is named; write e.g. \"where uf = %s\"", p.raw[i], p.raw[i]))
+		}
+	}
+}
+
+// settleOps gives a text with no operation verb the operation its words
+// ask for: a grouping aggregates ("nfe by uf"), a read verb reads ("show
+// me nfe"). A read verb beside another operation only asks for the result.
+func (p *parsed) settleOps() {
+	if len(p.ops) > 0 || p.vague {
+		return
+	}
+	if slices.ContainsFunc(p.cols, func(r colRef) bool { return r.kind == slotGroup }) {
+		p.ops = []string{signature.OpAggregate}
+		return
+	}
+	// "nfe where uf = SP": a dataset and what to keep of it is a query.
+	if p.read || len(p.mentions) > 0 && slices.ContainsFunc(p.cols, func(r colRef) bool { return r.kind == slotFilter || r.kind == slotProject }) {
+		p.ops = []string{signature.OpRead}
+	}
 }
 
 // window returns tokens [from,to) joined by single spaces, without
@@ -81,10 +141,26 @@ func (p *parsed) consume(from, to int) {
 	}
 }
 
-// scanMentions matches the longest window naming a dataset exactly or by
-// alias; then, on words that mean nothing else, windows within typo
-// tolerance. Exact evidence always wins over a typo.
-func (p *parsed) scanMentions(cat *catalog.Catalog) {
+// scanExactMentions matches the longest window naming a dataset exactly
+// or by alias, and the dataset of every qualified column ("nfe.uf").
+// scanTypoMentions then tries, on words that mean nothing else, windows
+// within typo tolerance: exact evidence always wins over a typo, and a
+// word read as a column is never taken for a misspelt dataset.
+func (p *parsed) scanExactMentions(cat *catalog.Catalog) {
+	for i, t := range p.tokens {
+		if !isQualified(t) {
+			continue
+		}
+		ds, _, _ := strings.Cut(t, ".")
+		if ms := cat.Exact(ds); len(ms) == 1 && ms[0].Kind == catalog.MatchExact {
+			p.used[i] = true
+			m := mention{pos: i, end: i + 1, matches: ms, qualified: true}
+			p.mentions = append(p.mentions, m)
+			continue
+		}
+		p.problems = append(p.problems, fmt.Sprintf("%q: %s is not a dataset of the catalog; write dataset.column with one of %s", p.raw[i], ds, strings.Join(cat.Names(), ", ")))
+		p.used[i] = true
+	}
 	for i := 0; i < len(p.tokens); i++ {
 		for w := min(maxAliasTokens, len(p.tokens)-i); w >= 1; w-- {
 			if !p.free(i, i+w, false) {
@@ -97,6 +173,14 @@ func (p *parsed) scanMentions(cat *catalog.Catalog) {
 			}
 		}
 	}
+	p.sortMentions()
+}
+
+func (p *parsed) sortMentions() {
+	slices.SortFunc(p.mentions, func(a, b mention) int { return a.pos - b.pos })
+}
+
+func (p *parsed) scanTypoMentions(cat *catalog.Catalog) {
 	for i := 0; i < len(p.tokens); i++ {
 		for w := min(3, len(p.tokens)-i); w >= 1; w-- {
 			if !p.free(i, i+w, true) {
@@ -109,7 +193,7 @@ func (p *parsed) scanMentions(cat *catalog.Catalog) {
 			}
 		}
 	}
-	slices.SortFunc(p.mentions, func(a, b mention) int { return a.pos - b.pos })
+	p.sortMentions()
 }
 
 // free reports whether tokens [from,to) are unclaimed and not dates; for a
@@ -117,7 +201,7 @@ func (p *parsed) scanMentions(cat *catalog.Catalog) {
 func (p *parsed) free(from, to int, typo bool) bool {
 	for i := from; i < to; i++ {
 		t := p.tokens[i]
-		if p.used[i] || isISODate(t) || isSlashDate(t) || isNumber(t) {
+		if p.used[i] || isLiteral(t) || isQualified(t) {
 			return false
 		}
 		if typo && (isVocabulary(t) || len(t) < 3) {
@@ -170,15 +254,25 @@ func (p *parsed) scanWords() {
 			continue
 		}
 		_, isOp := exactOp(t)
-		if (isOp || writeWords[t] || vagueWords[t]) && p.groupingKey(i) {
+		_, isMeasure := measureWords[t]
+		if (isOp || isMeasure || writeWords[t] || vagueWords[t] || readWords[t]) && p.groupingKey(i) {
 			p.used[i] = true // "by store", "por total": a key, not an action
 			continue
+		}
+		if updateWords[t] {
+			p.updateAt = append(p.updateAt, i)
 		}
 		if op, ok := exactOp(t); ok {
 			p.addOp(i, op)
 			continue
 		}
+		if isMeasure {
+			p.addOp(i, signature.OpAggregate) // avg, min, max, média, quantos
+			continue
+		}
 		switch {
+		case readWords[t]:
+			p.read, p.used[i] = true, true
 		case vagueWords[t]:
 			p.vague, p.used[i] = true, true
 		case writeWords[t]:
@@ -250,7 +344,7 @@ func (p *parsed) scanTemporal() {
 	tf := &signature.TemporalFilter{}
 	found := false
 	date := func(i int) (time.Time, bool) {
-		if i < 0 || i >= len(p.tokens) || !isISODate(p.tokens[i]) {
+		if i < 0 || i >= len(p.tokens) || !isISODate(p.tokens[i]) || p.used[i] {
 			return time.Time{}, false
 		}
 		d, err := time.Parse(time.DateOnly, p.tokens[i])
@@ -306,6 +400,20 @@ func (p *parsed) scanTemporal() {
 		case t == "semana" && i+1 < len(p.tokens) && p.tokens[i+1] == "passada":
 			tf.LastDays, found = 7, true
 			p.consume(i, i+2)
+		case dayMarkers[t] && !p.used[i]:
+			// "for 2026-01-02", "no dia 2026-01-02": that one day; "de
+			// 2026-01-01 a 2026-01-31": the days between, inclusive.
+			d, ok := date(i + 1)
+			if !ok {
+				continue
+			}
+			if d2, ok2 := date(i + 3); ok2 && rangeTo[p.tokens[i+2]] {
+				tf.From, tf.To, found = d.Format(time.DateOnly), after(d2), true
+				p.consume(i, i+4)
+				continue
+			}
+			tf.From, tf.To, found = d.Format(time.DateOnly), after(d), true
+			p.consume(i, i+2)
 		}
 	}
 	for i, t := range p.tokens {
@@ -321,6 +429,12 @@ func (p *parsed) scanTemporal() {
 		p.temporal = tf
 	}
 }
+
+// dayMarkers put a date alone: "for 2026-01-02" is that day's window.
+var (
+	dayMarkers = set("for", "on", "em", "no", "dia", "in", "of", "de", "do", "da", "at", "para")
+	rangeTo    = set("to", "ate", "a", "until", "through")
+)
 
 // lastN reads "last 7 days", "últimos 2 semanas", "last week".
 func (p *parsed) lastN(i int) (n, unit int, ok bool) {

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/codegen"
 	"github.com/contextualflux/cfa/internal/dataplane"
+	"github.com/contextualflux/cfa/internal/kernel"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/replay"
 )
@@ -91,24 +91,30 @@ func (s *Service) rerunUnit(ctx context.Context, rec replay.Record, u replay.Uni
 	if err != nil {
 		return replay.Rerun{}, err
 	}
-	target, ok := cat.Get(plan.Target)
+	// The unit's own target, sources and script: a time window's file, a
+	// cross_dataset_atomic target's part (docs/adr/0137, 0138).
+	ku, err := kernel.UnitOf(plan, u.Key, false)
+	if err != nil {
+		return replay.Rerun{}, fmt.Errorf("unit %s: %w: %w", u.Key, ErrNotReplayable, err)
+	}
+	script, err := kernel.UnitScript(plan, code, u.Key)
+	if err != nil {
+		return replay.Rerun{}, fmt.Errorf("unit %s: %w: %w", u.Key, ErrNotReplayable, err)
+	}
+	target, ok := cat.Get(ku.Target)
 	if !ok {
-		return replay.Rerun{}, fmt.Errorf("unit %s: target %s is not in catalog %s", u.Key, plan.Target, cat.SnapshotVersion)
+		return replay.Rerun{}, fmt.Errorf("unit %s: target %s is not in catalog %s", u.Key, ku.Target, cat.SnapshotVersion)
 	}
 	scope := dataplane.ScopeOf(plan)
 	var sources []catalog.Dataset
-	for _, n := range scope.Sources {
+	for _, n := range dataplane.ScopeOf(ku.Plan).Sources {
 		d, ok := cat.Get(n)
 		if !ok {
 			return replay.Rerun{}, fmt.Errorf("unit %s: source %s is not in catalog %s", u.Key, n, cat.SnapshotVersion)
 		}
 		sources = append(sources, d)
 	}
-	var script strings.Builder
-	for _, f := range code.Files {
-		script.WriteString(f.Content)
-	}
-	staged, err := dataplane.RedirectToStaging(script.String(), target)
+	staged, err := dataplane.RedirectToStaging(script, target)
 	if err != nil {
 		return replay.Rerun{}, fmt.Errorf("unit %s: %w", u.Key, err)
 	}

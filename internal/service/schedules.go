@@ -218,6 +218,7 @@ func (s *Service) CreateSchedule(ctx context.Context, req ScheduleRequest) (db.S
 		}
 		req.Signature, source, input, skillID = &sig, db.ScheduleSourceSkill, id, id
 	case req.Signature != nil:
+		req.Signature = windowFromInterval(req.Signature, req.Every)
 		key, err := skill.Key(*req.Signature)
 		if err != nil {
 			return db.Schedule{}, invalid(fmt.Errorf("schedule create: the signature: %w", err))

@@ -86,6 +86,8 @@ type SubmitRequest struct {
 	UnitRetryBaseSeconds int
 	// ReplanMode is auto (default) or propose.
 	ReplanMode string
+	// RowLimit is the most rows a read returns; 0 is 1000 (docs/adr/0132).
+	RowLimit int
 	// SubmitterType and SubmitterAuthContext complete the submitter's
 	// principal when the API authenticated it.
 	SubmitterType        string
@@ -140,7 +142,7 @@ func (s *Service) SubmitIntent(ctx context.Context, req SubmitRequest) (Submitte
 		EscalationTimeoutSeconds: req.EscalationTimeoutSeconds,
 		DryRun:                   req.DryRun, CostCeilingDBU: req.CostCeilingDBU, Plan: req.Plan, AsOf: req.AsOf,
 		PartialFailureMode: req.PartialFailureMode, OnConflict: req.OnConflict, UnitRetryBaseSeconds: req.UnitRetryBaseSeconds,
-		ReplanMode: req.ReplanMode,
+		ReplanMode: req.ReplanMode, RowLimit: req.RowLimit,
 	}
 	return Submitted{IntentID: id, CorrelationID: corr}, s.start(ctx, id, workflows.IntentWorkflowName, in, req.IdempotencyKey)
 }
@@ -349,16 +351,37 @@ type Standing struct {
 // ConfirmWith is ConfirmAs with a standing approval: the workflow refuses
 // it for an intent no schedule started, or with a rejection.
 func (s *Service) ConfirmWith(ctx context.Context, intentID, signalName string, caller Caller, reason string, standing Standing) error {
-	by := caller.ID
+	return s.Answer(ctx, intentID, signalName, caller, reason, AnswerOptions{Standing: standing})
+}
+
+// AnswerOptions are what an answer may say beyond who and why.
+type AnswerOptions struct {
+	// Standing gives an approval of a scheduled run for its later runs.
+	Standing Standing
+	// Interpretation chooses, with an approval, one of the pending
+	// escalation's competing interpretations by name (docs/adr/0135).
+	Interpretation string
+}
+
+// Answer answers an intent's pending escalation (approve or reject) as
+// caller. What can be checked here is, before anything is sent: the
+// answer's shape, its standing, and an interpretation chosen, which must
+// be one of the pending escalation's competing interpretations (an
+// *InputError listing them). The workflow checks everything again.
+func (s *Service) Answer(ctx context.Context, intentID, signalName string, caller Caller, reason string, options AnswerOptions) error {
+	by, standing := caller.ID, options.Standing
 	if strings.TrimSpace(by) == "" || strings.TrimSpace(reason) == "" {
 		return invalid(fmt.Errorf("%s %s: --by and --reason are required: the audit trail records who confirmed and why", signalName, intentID))
 	}
-	ans := confirmation.Answer{By: by, Reason: reason, Standing: standing.Standing, StandingFor: standing.For}
-	if _, err := ans.StandingDuration(); err != nil {
+	ans := confirmation.Answer{By: by, Reason: reason, Standing: standing.Standing, StandingFor: standing.For, Interpretation: options.Interpretation}
+	if err := ans.Validate(); err != nil {
 		return invalid(fmt.Errorf("%s %s: %w", signalName, intentID, err))
 	}
 	if err := ans.CheckStanding(signalName, true); err != nil {
 		return invalid(fmt.Errorf("%s %s: %w", signalName, intentID, err))
+	}
+	if err := ans.CheckInterpretation(signalName, []string{ans.Interpretation}); err != nil {
+		return invalid(fmt.Errorf("%s %s: %w", signalName, intentID, err)) // with a rejection
 	}
 	pending, err := s.Pending(ctx, intentID)
 	if err != nil {
@@ -366,6 +389,9 @@ func (s *Service) ConfirmWith(ctx context.Context, intentID, signalName string, 
 	}
 	if pending == nil {
 		return fmt.Errorf("%s %s: %w; nothing was sent (see `status %s`)", signalName, intentID, ErrNotWaiting, intentID)
+	}
+	if err := CheckInterpretation(pending, signalName, ans.Interpretation); err != nil {
+		return invalid(fmt.Errorf("%s %s: %w; nothing was sent", signalName, intentID, err))
 	}
 	// An Update, not a signal: the workflow checks the answer (its shape,
 	// the bundle's approvers, separation of duties) and this call returns
@@ -376,7 +402,7 @@ func (s *Service) ConfirmWith(ctx context.Context, intentID, signalName string, 
 	opts := client.UpdateWorkflowOptions{
 		UpdateID: uuid.NewString(), WorkflowID: intentID, UpdateName: signalName, WaitForStage: client.WorkflowUpdateStageCompleted,
 		Args: []any{workflows.ConfirmationSignal{By: by, Reason: reason, PrincipalType: caller.Type, AuthContext: caller.AuthContext,
-			Standing: standing.Standing, StandingFor: standing.For}},
+			Standing: standing.Standing, StandingFor: standing.For, Interpretation: options.Interpretation}},
 	}
 	for try := 1; ; try++ {
 		var h client.WorkflowUpdateHandle
@@ -407,6 +433,18 @@ func (s *Service) ConfirmWith(ctx context.Context, intentID, signalName string, 
 		return fmt.Errorf("%s %s: %w", signalName, intentID, err)
 	}
 	return nil
+}
+
+// CheckInterpretation says whether an answer may choose interpretation
+// given the pending escalation: nil when it chooses none, or when it is an
+// approval choosing one of the escalation's competing interpretations;
+// otherwise a *confirmation.Refusal that names the ones it may choose.
+func CheckInterpretation(pending *workflows.PendingEscalation, signalName, interpretation string) error {
+	var offered []string
+	if pending != nil {
+		offered = pending.Interpretations
+	}
+	return confirmation.Answer{Interpretation: interpretation}.CheckInterpretation(signalName, offered)
 }
 
 // RefusedError is an answer the workflow refused: malformed, or from
@@ -618,7 +656,7 @@ func (req SubmitRequest) validate() error {
 	// a supplied plan are not refused here: the workflow blocks them with
 	// an audited fault naming the field.
 	opts := intent.Request{AsOf: req.AsOf, EscalationTimeoutSeconds: req.EscalationTimeoutSeconds,
-		UnitRetryBaseSeconds: req.UnitRetryBaseSeconds, CostCeilingDBU: req.CostCeilingDBU}
+		UnitRetryBaseSeconds: req.UnitRetryBaseSeconds, CostCeilingDBU: req.CostCeilingDBU, RowLimit: req.RowLimit}
 	if err := bounds.Options(opts); err != nil {
 		return fmt.Errorf("submit: %w", err)
 	}

@@ -9,7 +9,9 @@ import (
 
 // opOrder is the pipeline order operations are canonicalised into, so two
 // phrasings of the same intent give the same signature.
-var opOrder = []string{OpIngest, OpAnonymize, OpJoin, OpEnrich, OpDedupe, OpAggregate, OpMerge, OpPublish}
+// A read stands alone (it writes nothing); it comes last so the ranks of
+// the other operations did not change when it was added.
+var opOrder = []string{OpIngest, OpAnonymize, OpJoin, OpEnrich, OpDedupe, OpAggregate, OpMerge, OpPublish, OpRead}
 
 // OpRank returns an operation's place in the pipeline order (-1 if unknown).
 func OpRank(op string) int { return slices.Index(opOrder, op) }

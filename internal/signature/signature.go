@@ -20,6 +20,9 @@ const (
 	OpDedupe    = "dedupe"
 	OpMerge     = "merge"
 	OpPublish   = "publish"
+	// OpRead returns rows to the user and writes nothing: "show me nfe",
+	// "list clientes where uf = SP" (docs/adr/0130).
+	OpRead = "read"
 )
 
 // Dataset roles inside a signature.

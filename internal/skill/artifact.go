@@ -123,6 +123,21 @@ func unbind(p planner.ExecutionPlan) planner.ExecutionPlan {
 		steps[i] = s
 	}
 	p.Steps = steps
+	// A micro_batch plan's windows cut the run's window; a
+	// cross_dataset_atomic plan's parts are bound like it (docs/adr/0137,
+	// 0138).
+	if tw := p.TimeWindows; tw != nil {
+		c := *tw
+		c.Units = nil
+		p.TimeWindows = &c
+	}
+	if len(p.Parts) > 0 {
+		parts := make([]planner.ExecutionPlan, len(p.Parts))
+		for i, q := range p.Parts {
+			parts[i] = unbind(q)
+		}
+		p.Parts = parts
+	}
 	return p
 }
 
@@ -157,6 +172,24 @@ func (a Artifact) Rebind(fresh planner.ExecutionPlan) (planner.ExecutionPlan, er
 	if tmpl != a.PlanTemplateHash {
 		return planner.ExecutionPlan{}, fmt.Errorf("%w: this run plans template %s, the skill froze %s", ErrArtifactDoesNotFit, short(tmpl), short(a.PlanTemplateHash))
 	}
+	if frozen, err = rebind(frozen, fresh); err != nil {
+		return planner.ExecutionPlan{}, err
+	}
+	if frozen.Hash, err = planner.HashPlan(frozen); err != nil {
+		return planner.ExecutionPlan{}, fmt.Errorf("%w: %w", ErrInvalidArtifact, err)
+	}
+	// Equal templates and the same bindings make the same plan; anything
+	// else is a template that missed a binding, and is not served.
+	if frozen.Hash != fresh.Hash {
+		return planner.ExecutionPlan{}, fmt.Errorf("%w: the rebound plan %s is not this run's %s", ErrArtifactDoesNotFit, short(frozen.Hash), short(fresh.Hash))
+	}
+	return frozen, nil
+}
+
+// rebind takes fresh's run bindings into frozen, whose template is
+// fresh's: the signature hash, the catalog snapshot, the windows' dates,
+// the time windows, and each part's, rehashed.
+func rebind(frozen, fresh planner.ExecutionPlan) (planner.ExecutionPlan, error) {
 	frozen.SignatureHash, frozen.CatalogSnapshotVersion = fresh.SignatureHash, fresh.CatalogSnapshotVersion
 	frozen.Window = rebindWindow(frozen.Window, fresh.Window)
 	for i := range frozen.Steps {
@@ -168,13 +201,18 @@ func (a Artifact) Rebind(fresh planner.ExecutionPlan) (planner.ExecutionPlan, er
 			s.Params.Load = &l
 		}
 	}
-	if frozen.Hash, err = planner.HashPlan(frozen); err != nil {
-		return planner.ExecutionPlan{}, fmt.Errorf("%w: %w", ErrInvalidArtifact, err)
+	if frozen.TimeWindows != nil {
+		frozen.TimeWindows = fresh.TimeWindows
 	}
-	// Equal templates and the same bindings make the same plan; anything
-	// else is a template that missed a binding, and is not served.
-	if frozen.Hash != fresh.Hash {
-		return planner.ExecutionPlan{}, fmt.Errorf("%w: the rebound plan %s is not this run's %s", ErrArtifactDoesNotFit, short(frozen.Hash), short(fresh.Hash))
+	for i := range frozen.Parts {
+		part, err := rebind(frozen.Parts[i], fresh.Parts[i])
+		if err != nil {
+			return planner.ExecutionPlan{}, err
+		}
+		if part.Hash, err = planner.HashPlan(part); err != nil {
+			return planner.ExecutionPlan{}, fmt.Errorf("%w: %w", ErrInvalidArtifact, err)
+		}
+		frozen.Parts[i] = part
 	}
 	return frozen, nil
 }

@@ -48,6 +48,12 @@ type Rules struct {
 	// of the table must bound that column inside it with date constants
 	// (ADR 0112); a table not listed is not checked.
 	SignedWindows map[string]Window
+	// ReadOnly: the script is a read (docs/adr/0132): SELECT statements
+	// only, no write of any table, no row lock.
+	ReadOnly bool
+	// MaxRows, when positive, bounds what a read returns: its last
+	// statement is a SELECT with LIMIT n, n a constant <= MaxRows.
+	MaxRows int64
 }
 
 // Window is a signed range of dates: From inclusive, To exclusive, both
@@ -75,6 +81,9 @@ const (
 	RuleContractForbiddenColumn  Rule = "contract_forbidden_column"
 	RuleContractUnverifiable     Rule = "contract_unverifiable"
 	RuleOutsideSignedWindow      Rule = "outside_signed_window"
+	// RuleUnboundedResult: a read whose rows are not bounded by a LIMIT
+	// within its row limit (docs/adr/0132).
+	RuleUnboundedResult Rule = "unbounded_result"
 )
 
 // Fault codes raised by static validation.
@@ -113,6 +122,7 @@ var ruleInfos = map[Rule]ruleInfo{
 	RuleContractForbiddenColumn:  {CodeContractViolation, fault.SeverityCritical, "Drop the raw column or mask it (sha256, digest, md5) before it reaches the output."},
 	RuleContractUnverifiable:     {CodeContractViolation, fault.SeverityHigh, "Name the written columns explicitly (no *, no positional INSERT, no table column aliases)."},
 	RuleOutsideSignedWindow:      {CodeOutsideSignature, fault.SeverityCritical, "Read and rewrite only inside the signed window: bound the temporal column with date constants within it, or sign a wider window first."},
+	RuleUnboundedResult:          {CodeUnboundedScan, fault.SeverityHigh, "End the read with LIMIT n, an integer constant no larger than its row limit plus one."},
 }
 
 // Violation is one failed check.

@@ -125,6 +125,7 @@ func (c *checker) run() {
 		c.topLevelStatement(raw)
 	}
 	c.checkLayerWrites()
+	c.checkRead()
 	if c.contract {
 		c.checkContract()
 	}

@@ -199,7 +199,7 @@ func TestAPI(t *testing.T) {
 		case *cfav1.WatchIntentResponse_Stage:
 			stages = append(stages, ev.Stage.GetStage())
 		case *cfav1.WatchIntentResponse_Escalation:
-			require.Equal(t, "hard_required", ev.Escalation.GetMode())
+			require.Equal(t, "human_escalation", ev.Escalation.GetMode()) // a full scan of nfe: the cost triggers (docs/adr/0134)
 			require.Contains(t, ev.Escalation.GetApprovers(), "maria")
 			// ana submitted it: her approval is refused, and audited.
 			_, err := ana.ApproveEscalation(ctx, connect.NewRequest(&cfav1.ApproveEscalationRequest{IntentId: id, Reason: "mine"}))

@@ -83,7 +83,7 @@ func TestRecordHistories(t *testing.T) {
 		start func() string
 	}{
 		{"auto_read_only", decision.Approved, func() string {
-			return submit(service.SubmitRequest{Text: "aggregate daily sales by store from vendas_diarias"})
+			return submit(service.SubmitRequest{Text: "aggregate daily sales by uf from vendas_diarias"})
 		}},
 		{"approved_with_execution", decision.Approved, func() string {
 			seed("")
@@ -161,7 +161,7 @@ intent_graph:
     - id: sales_by_day
       intent: aggregate vendas_diarias by day
     - id: sales_by_store
-      intent: aggregate daily sales by store from vendas_diarias
+      intent: aggregate daily sales by uf from vendas_diarias
   dependencies:
     - sales_by_day -> sales_by_store
   shared_context:

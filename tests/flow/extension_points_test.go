@@ -264,7 +264,8 @@ func TestCatalogEnrichmentAddingPIIEscalates(t *testing.T) {
 }
 
 func TestCatalogEnrichmentCannotRemovePII(t *testing.T) {
-	const readNFE = "aggregate nfe"
+	// A week of nfe: no cost trigger (docs/adr/0134), PII alone escalates.
+	const readNFE = "aggregate nfe last 7 days"
 	shipped := run(t, newEnv(t, newActivities(t, nil), uniqueID(t)), workflows.IntentInput{Text: readNFE, EscalationTimeoutSeconds: 5})
 	require.Equal(t, confirmation.ModeHardRequired, shipped.Resolution.ConfirmationMode, "fixture: nfe declares cpf")
 
@@ -279,7 +280,8 @@ func TestCatalogEnrichmentCannotRemovePII(t *testing.T) {
 }
 
 func TestCatalogEnrichmentEditingItsArgumentCannotRemovePII(t *testing.T) {
-	const readNFE = "aggregate nfe"
+	// A week of nfe: no cost trigger (docs/adr/0134), PII alone escalates.
+	const readNFE = "aggregate nfe last 7 days"
 	id := uniqueID(t)
 	res := run(t, newEnv(t, extActivities(t, extension.Points{CatalogEnrichment: inPlaceHook{}}), id),
 		workflows.IntentInput{Text: readNFE, EscalationTimeoutSeconds: 5})

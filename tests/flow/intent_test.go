@@ -158,8 +158,12 @@ func TestApprovalBeforeDeadline(t *testing.T) {
 	res := run(t, env, workflows.IntentInput{Text: reconcileToSilver})
 
 	require.NotNil(t, pending, "the pending escalation is queryable while waiting")
-	require.Equal(t, confirmation.ModeHardRequired, pending.Mode)
+	// PII and a silver write are hard_required; a full scan of nfe (no
+	// window) costs more than 80% of the ceiling: human_escalation
+	// (docs/adr/0134).
+	require.Equal(t, confirmation.ModeHumanEscalation, pending.Mode)
 	require.Contains(t, pending.Triggers, confirmation.TriggerPIIDetected)
+	require.Contains(t, pending.Triggers, confirmation.TriggerPreCostNearCeiling)
 	require.Equal(t, workflows.DefaultEscalationTimeout, pending.Deadline.Sub(env.Now().Add(-2*time.Minute)).Round(time.Second))
 
 	require.Equal(t, decision.Approved, res.DecisionState)
@@ -266,8 +270,10 @@ func TestAutoModeNeedsNoSignalAndIgnoresStraySignals(t *testing.T) {
 	require.Equal(t, workflows.ConfirmationNotRequired, res.Confirmation.Outcome)
 	require.Equal(t, []string{
 		audit.EventIntentReceived, audit.EventEnvironmentConsulted, audit.EventSemanticResolution,
-		audit.EventSignatureGenerated, audit.EventPolicyApprove, audit.EventPreCostEstimated, audit.EventDecision, audit.EventIntentCompleted,
-	}, eventTypes(t, id), "a read-only intent is costed; it writes nothing, so nothing is planned (docs/adr/0077)")
+		audit.EventSignatureGenerated, audit.EventPolicyApprove, audit.EventPreCostEstimated,
+		audit.EventExecutionPlanned, audit.EventCodeGenerated, audit.EventCodeAnalysis, audit.EventRevalidation, audit.EventReadExecuted,
+		audit.EventDecision, audit.EventIntentCompleted,
+	}, eventTypes(t, id), "a read is planned, validated and run, with no lock and no projection (docs/adr/0132)")
 }
 
 func TestReplanLimitBlocks(t *testing.T) {

@@ -185,7 +185,7 @@ func TestOneTraceAndTheMetricsOfAnIntent(t *testing.T) {
 	body := scrape()
 	for _, want := range []string{
 		`cfa_intents_decided_total{decision_state="approved"} 1`,
-		`cfa_escalations_opened_total{mode="hard_required"} 1`,
+		`cfa_escalations_opened_total{mode="human_escalation"} 1`, // PII, a silver write and the cost of a full scan of nfe (docs/adr/0134)
 		`cfa_escalations_closed_total{outcome="approved"} 1`,
 		`cfa_escalation_age_seconds_count{outcome="approved"} 1`,
 		"\ncfa_escalations_open 0\n",

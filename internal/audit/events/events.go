@@ -77,6 +77,10 @@ type SemanticResolution struct {
 	EnvironmentConstraintsInjected []string               `json:"environment_constraints_injected"`
 	EnvironmentStateConsulted      bool                   `json:"environment_state_consulted"`
 	Reason                         string                 `json:"reason"`
+	// EstimatedCostDBU is the model price of the signature as resolved,
+	// against CostCeilingDBU: what the cost triggers read (docs/adr/0134).
+	EstimatedCostDBU float64 `json:"estimated_cost_dbu,omitempty"`
+	CostCeilingDBU   float64 `json:"cost_ceiling_dbu,omitempty"`
 	// Resolver names the custom_domain_resolver that resolved the intent,
 	// when one did; Raw is its output as returned, before signing, so the
 	// resolution can be replayed without it (whitepaper 9).
@@ -110,6 +114,27 @@ type ConfirmationRequested struct {
 	Signature      signature.Signature    `json:"signature"`
 	TimeoutSeconds int                    `json:"timeout_seconds"`
 	Reason         string                 `json:"reason,omitempty"`
+	// Interpretations are the competing interpretations the approver may
+	// choose one of, by name (docs/adr/0135); empty when there is no
+	// choice.
+	Interpretations []string `json:"competing_interpretations,omitempty"`
+}
+
+// SoftConfirmation is a soft confirmation at step 5 (SOFT_CONFIRMATION):
+// the signature shown and whether it proceeded (no conflict) or was
+// escalated to hard_required by a conflict (docs/adr/0134).
+type SoftConfirmation struct {
+	Mode     confirmation.Mode      `json:"confirmation_mode"` // soft, or hard_required when escalated
+	Triggers []confirmation.Trigger `json:"triggers"`
+	// Outcome is proceeded or escalated.
+	Outcome string `json:"outcome"`
+	// Shown is the signature as displayed (confirmation.Show).
+	Shown     string              `json:"shown_signature"`
+	Signature signature.Signature `json:"signature"`
+	// Conflicts name what escalated it; RunningIntents are the intents
+	// found on the scopes the intent touches (the lock table's answer).
+	Conflicts      []string `json:"conflicts,omitempty"`
+	RunningIntents []string `json:"running_intents,omitempty"`
 }
 
 // HumanConfirmation is how an escalation was answered.
@@ -122,6 +147,11 @@ type HumanConfirmation struct {
 	// StandingFor is set when the approval was given as standing (the
 	// STANDING_APPROVAL_GRANTED event after it records the grant).
 	StandingFor string `json:"standing_for,omitempty"`
+	// Interpretation is the competing interpretation the approver chose,
+	// and Chosen its signature, with which the intent goes on
+	// (docs/adr/0135).
+	Interpretation string               `json:"interpretation,omitempty"`
+	Chosen         *signature.Signature `json:"chosen_signature,omitempty"`
 }
 
 // HumanApproved is an approval (HUMAN_CONFIRMATION_APPROVED).
@@ -390,6 +420,24 @@ type UnitExecuted struct {
 	Report    *runtimevalidation.UnitReport `json:"report"`
 }
 
+// ReadExecuted is a read's query run in the sandbox (READ_EXECUTED,
+// action READ): outcome returned, truncated or failed. It records what was
+// returned, never a row (docs/adr/0132).
+type ReadExecuted struct {
+	PlanHash  string   `json:"plan_hash"`
+	CodeHash  string   `json:"code_hash"`
+	Sources   []string `json:"sources"`
+	Columns   []string `json:"columns"`
+	RowsRead  int      `json:"rows_returned"`
+	Truncated bool     `json:"truncated"`
+	RowLimit  int      `json:"row_limit"`
+	// MaskedColumns are the raw PII columns returned masked, and how.
+	MaskedColumns []planner.MaskedColumn `json:"masked_columns"`
+	Window        *planner.Window        `json:"window,omitempty"`
+	// Error is why the query failed (outcome failed).
+	Error string `json:"error,omitempty"`
+}
+
 // PartialExecution is step 15, the partial failure policy applied
 // (PARTIAL_EXECUTION_STATE), the whitepaper 5.15 example's execution event.
 type PartialExecution struct {
@@ -448,6 +496,9 @@ type Decision struct {
 	CodeHash            string         `json:"code_hash"`
 	StaticValidation    *StaticSummary `json:"static_validation"`
 	DryRun              bool           `json:"dry_run"`
+	// Warnings are the decision's non-blocking alerts in words: a replan
+	// that narrowed what was asked (docs/adr/0136), an advisory rule.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // StaticSummary is the Static Validation outcome: passed, or the rules
@@ -585,6 +636,7 @@ func (HumanApproved) EventType() string             { return audit.EventHumanApp
 func (HumanRejected) EventType() string             { return audit.EventHumanRejected }
 func (ConfirmationCancelled) EventType() string     { return audit.EventConfirmationCancelled }
 func (ConfirmationRefused) EventType() string       { return audit.EventConfirmationRefused }
+func (SoftConfirmation) EventType() string          { return audit.EventSoftConfirmation }
 func (HumanEscalationTimeout) EventType() string    { return audit.EventHumanEscalationTimeout }
 func (SignatureGenerated) EventType() string        { return audit.EventSignatureGenerated }
 func (PolicyApprove) EventType() string             { return audit.EventPolicyApprove }
@@ -605,6 +657,7 @@ func (ScopeAcquired) EventType() string             { return audit.EventScopeAcq
 func (Revalidation) EventType() string              { return audit.EventRevalidation }
 func (UnitExecuted) EventType() string              { return audit.EventUnitExecuted }
 func (PartialExecution) EventType() string          { return audit.EventPartialExecution }
+func (ReadExecuted) EventType() string              { return audit.EventReadExecuted }
 func (PanicRollback) EventType() string             { return audit.EventPanicRollback }
 func (EnvironmentProjected) EventType() string      { return audit.EventEnvironmentUpdate }
 func (EnvironmentPublished) EventType() string      { return audit.EventEnvironmentUpdate }

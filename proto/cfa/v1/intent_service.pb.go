@@ -75,7 +75,10 @@ type SubmitIntentRequest struct {
 	EscalationTimeoutSeconds int32  `protobuf:"varint,15,opt,name=escalation_timeout_seconds,json=escalationTimeoutSeconds,proto3" json:"escalation_timeout_seconds,omitempty"`
 	// from_proposal starts the next cycle of an intent decided replanned in
 	// replan_mode propose (`cfa submit --from-proposal ID`).
-	FromProposal  string `protobuf:"bytes,16,opt,name=from_proposal,json=fromProposal,proto3" json:"from_proposal,omitempty"`
+	FromProposal string `protobuf:"bytes,16,opt,name=from_proposal,json=fromProposal,proto3" json:"from_proposal,omitempty"`
+	// row_limit is the most rows a read returns, 1 to 10000 (0: 1000);
+	// intents that write ignore it (`cfa submit --row-limit`).
+	RowLimit      int32 `protobuf:"varint,17,opt,name=row_limit,json=rowLimit,proto3" json:"row_limit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -220,6 +223,13 @@ func (x *SubmitIntentRequest) GetFromProposal() string {
 		return x.FromProposal
 	}
 	return ""
+}
+
+func (x *SubmitIntentRequest) GetRowLimit() int32 {
+	if x != nil {
+		return x.RowLimit
+	}
+	return 0
 }
 
 type SubmitIntentResponse struct {
@@ -412,7 +422,10 @@ type Intent struct {
 	ClosedAt      *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
 	// result is the whole IntentResult (or CompositeResult) as JSON, once
 	// decided: what `cfa status -o json` prints.
-	Result        *structpb.Struct `protobuf:"bytes,13,opt,name=result,proto3" json:"result,omitempty"`
+	Result *structpb.Struct `protobuf:"bytes,13,opt,name=result,proto3" json:"result,omitempty"`
+	// read_result is what a read intent returned once decided (also
+	// result.result): its columns and rows, personal data masked.
+	ReadResult    *ReadResult `protobuf:"bytes,14,opt,name=read_result,json=readResult,proto3" json:"read_result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -538,6 +551,224 @@ func (x *Intent) GetResult() *structpb.Struct {
 	return nil
 }
 
+func (x *Intent) GetReadResult() *ReadResult {
+	if x != nil {
+		return x.ReadResult
+	}
+	return nil
+}
+
+// ReadResult is what a read returned (docs/adr/0132), the object
+// `cfa submit --wait -o json` prints as result.
+type ReadResult struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Columns []*ResultColumn        `protobuf:"bytes,1,rep,name=columns,proto3" json:"columns,omitempty"`
+	// rows are the rows in the query's order, each a list of JSON values in
+	// column order: an integer or a float is a number, a decimal its exact
+	// text, a date YYYY-MM-DD, a timestamp RFC 3339 in UTC, null for NULL.
+	Rows     []*structpb.ListValue `protobuf:"bytes,2,rep,name=rows,proto3" json:"rows,omitempty"`
+	RowCount int32                 `protobuf:"varint,3,opt,name=row_count,json=rowCount,proto3" json:"row_count,omitempty"`
+	// truncated: more rows matched than row_limit returns (or than a
+	// result carries); rows are the first ones.
+	Truncated bool  `protobuf:"varint,4,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	RowLimit  int32 `protobuf:"varint,5,opt,name=row_limit,json=rowLimit,proto3" json:"row_limit,omitempty"`
+	// masked_columns are the personal data columns returned masked, as the
+	// policy bundle's privacy wall says (docs/adr/0133).
+	MaskedColumns []*MaskedColumn `protobuf:"bytes,6,rep,name=masked_columns,json=maskedColumns,proto3" json:"masked_columns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadResult) Reset() {
+	*x = ReadResult{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadResult) ProtoMessage() {}
+
+func (x *ReadResult) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadResult.ProtoReflect.Descriptor instead.
+func (*ReadResult) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ReadResult) GetColumns() []*ResultColumn {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+func (x *ReadResult) GetRows() []*structpb.ListValue {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *ReadResult) GetRowCount() int32 {
+	if x != nil {
+		return x.RowCount
+	}
+	return 0
+}
+
+func (x *ReadResult) GetTruncated() bool {
+	if x != nil {
+		return x.Truncated
+	}
+	return false
+}
+
+func (x *ReadResult) GetRowLimit() int32 {
+	if x != nil {
+		return x.RowLimit
+	}
+	return 0
+}
+
+func (x *ReadResult) GetMaskedColumns() []*MaskedColumn {
+	if x != nil {
+		return x.MaskedColumns
+	}
+	return nil
+}
+
+// ResultColumn is one column of a read's result.
+type ResultColumn struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// type is the catalog type (string, bigint, decimal(18,2), date, ...).
+	Type          string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResultColumn) Reset() {
+	*x = ResultColumn{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResultColumn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResultColumn) ProtoMessage() {}
+
+func (x *ResultColumn) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResultColumn.ProtoReflect.Descriptor instead.
+func (*ResultColumn) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ResultColumn) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ResultColumn) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+// MaskedColumn is a personal data column a read returned masked.
+type MaskedColumn struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// column is the raw column read, dataset.column.
+	Column string `protobuf:"bytes,1,opt,name=column,proto3" json:"column,omitempty"`
+	// as is the result column that holds it masked.
+	As string `protobuf:"bytes,2,opt,name=as,proto3" json:"as,omitempty"`
+	// mask is sha256 (the hex SHA-256 of the value) or redact ('***').
+	Mask          string `protobuf:"bytes,3,opt,name=mask,proto3" json:"mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MaskedColumn) Reset() {
+	*x = MaskedColumn{}
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MaskedColumn) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MaskedColumn) ProtoMessage() {}
+
+func (x *MaskedColumn) ProtoReflect() protoreflect.Message {
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MaskedColumn.ProtoReflect.Descriptor instead.
+func (*MaskedColumn) Descriptor() ([]byte, []int) {
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *MaskedColumn) GetColumn() string {
+	if x != nil {
+		return x.Column
+	}
+	return ""
+}
+
+func (x *MaskedColumn) GetAs() string {
+	if x != nil {
+		return x.As
+	}
+	return ""
+}
+
+func (x *MaskedColumn) GetMask() string {
+	if x != nil {
+		return x.Mask
+	}
+	return ""
+}
+
 // StageReport is one stage's line in `cfa status`.
 type StageReport struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -550,7 +781,7 @@ type StageReport struct {
 
 func (x *StageReport) Reset() {
 	*x = StageReport{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[5]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -562,7 +793,7 @@ func (x *StageReport) String() string {
 func (*StageReport) ProtoMessage() {}
 
 func (x *StageReport) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[5]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -575,7 +806,7 @@ func (x *StageReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StageReport.ProtoReflect.Descriptor instead.
 func (*StageReport) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{5}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *StageReport) GetStage() string {
@@ -606,16 +837,22 @@ type Escalation struct {
 	Triggers []string               `protobuf:"bytes,2,rep,name=triggers,proto3" json:"triggers,omitempty"`
 	Question string                 `protobuf:"bytes,3,opt,name=question,proto3" json:"question,omitempty"`
 	// approvers are who may answer (from the policy bundle).
-	Approvers     []string               `protobuf:"bytes,4,rep,name=approvers,proto3" json:"approvers,omitempty"`
-	Deadline      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=deadline,proto3" json:"deadline,omitempty"`
-	Submitter     string                 `protobuf:"bytes,6,opt,name=submitter,proto3" json:"submitter,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Approvers []string               `protobuf:"bytes,4,rep,name=approvers,proto3" json:"approvers,omitempty"`
+	Deadline  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	Submitter string                 `protobuf:"bytes,6,opt,name=submitter,proto3" json:"submitter,omitempty"`
+	// signature is the signature the approver is asked to confirm, on one
+	// line (what it does, to what, under which constraints).
+	Signature string `protobuf:"bytes,7,opt,name=signature,proto3" json:"signature,omitempty"`
+	// interpretations are the competing interpretations an approval may
+	// choose one of, by name (ApproveEscalationRequest.interpretation).
+	Interpretations []string `protobuf:"bytes,8,rep,name=interpretations,proto3" json:"interpretations,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Escalation) Reset() {
 	*x = Escalation{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[6]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +864,7 @@ func (x *Escalation) String() string {
 func (*Escalation) ProtoMessage() {}
 
 func (x *Escalation) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[6]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +877,7 @@ func (x *Escalation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Escalation.ProtoReflect.Descriptor instead.
 func (*Escalation) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{6}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Escalation) GetMode() string {
@@ -685,6 +922,20 @@ func (x *Escalation) GetSubmitter() string {
 	return ""
 }
 
+func (x *Escalation) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+func (x *Escalation) GetInterpretations() []string {
+	if x != nil {
+		return x.Interpretations
+	}
+	return nil
+}
+
 // Unit is one consistency unit of an executed intent.
 type Unit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -701,7 +952,7 @@ type Unit struct {
 
 func (x *Unit) Reset() {
 	*x = Unit{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[7]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -713,7 +964,7 @@ func (x *Unit) String() string {
 func (*Unit) ProtoMessage() {}
 
 func (x *Unit) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[7]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -726,7 +977,7 @@ func (x *Unit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unit.ProtoReflect.Descriptor instead.
 func (*Unit) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{7}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Unit) GetKey() string {
@@ -781,7 +1032,7 @@ type Decision struct {
 
 func (x *Decision) Reset() {
 	*x = Decision{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[8]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -793,7 +1044,7 @@ func (x *Decision) String() string {
 func (*Decision) ProtoMessage() {}
 
 func (x *Decision) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[8]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -806,7 +1057,7 @@ func (x *Decision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Decision.ProtoReflect.Descriptor instead.
 func (*Decision) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{8}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Decision) GetState() string {
@@ -866,7 +1117,7 @@ type Fault struct {
 
 func (x *Fault) Reset() {
 	*x = Fault{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[9]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -878,7 +1129,7 @@ func (x *Fault) String() string {
 func (*Fault) ProtoMessage() {}
 
 func (x *Fault) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[9]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -891,7 +1142,7 @@ func (x *Fault) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fault.ProtoReflect.Descriptor instead.
 func (*Fault) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{9}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Fault) GetCode() string {
@@ -958,7 +1209,7 @@ type ListIntentsRequest struct {
 
 func (x *ListIntentsRequest) Reset() {
 	*x = ListIntentsRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[10]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1221,7 @@ func (x *ListIntentsRequest) String() string {
 func (*ListIntentsRequest) ProtoMessage() {}
 
 func (x *ListIntentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[10]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1234,7 @@ func (x *ListIntentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIntentsRequest.ProtoReflect.Descriptor instead.
 func (*ListIntentsRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{10}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListIntentsRequest) GetPending() bool {
@@ -1052,7 +1303,7 @@ type ListIntentsResponse struct {
 
 func (x *ListIntentsResponse) Reset() {
 	*x = ListIntentsResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[11]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1315,7 @@ func (x *ListIntentsResponse) String() string {
 func (*ListIntentsResponse) ProtoMessage() {}
 
 func (x *ListIntentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[11]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1328,7 @@ func (x *ListIntentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIntentsResponse.ProtoReflect.Descriptor instead.
 func (*ListIntentsResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{11}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListIntentsResponse) GetIntents() []*IntentSummary {
@@ -1114,7 +1365,7 @@ type IntentSummary struct {
 
 func (x *IntentSummary) Reset() {
 	*x = IntentSummary{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[12]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1377,7 @@ func (x *IntentSummary) String() string {
 func (*IntentSummary) ProtoMessage() {}
 
 func (x *IntentSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[12]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1390,7 @@ func (x *IntentSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntentSummary.ProtoReflect.Descriptor instead.
 func (*IntentSummary) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{12}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *IntentSummary) GetIntentId() string {
@@ -1228,7 +1479,7 @@ type WatchIntentRequest struct {
 
 func (x *WatchIntentRequest) Reset() {
 	*x = WatchIntentRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[13]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1491,7 @@ func (x *WatchIntentRequest) String() string {
 func (*WatchIntentRequest) ProtoMessage() {}
 
 func (x *WatchIntentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[13]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1504,7 @@ func (x *WatchIntentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchIntentRequest.ProtoReflect.Descriptor instead.
 func (*WatchIntentRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{13}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchIntentRequest) GetIntentId() string {
@@ -1279,7 +1530,7 @@ type WatchIntentResponse struct {
 
 func (x *WatchIntentResponse) Reset() {
 	*x = WatchIntentResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[14]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1542,7 @@ func (x *WatchIntentResponse) String() string {
 func (*WatchIntentResponse) ProtoMessage() {}
 
 func (x *WatchIntentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[14]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1555,7 @@ func (x *WatchIntentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchIntentResponse.ProtoReflect.Descriptor instead.
 func (*WatchIntentResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{14}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WatchIntentResponse) GetEvent() isWatchIntentResponse_Event {
@@ -1375,14 +1626,20 @@ type ApproveEscalationRequest struct {
 	Standing bool `protobuf:"varint,3,opt,name=standing,proto3" json:"standing,omitempty"`
 	// standing_for is how long it stands, a Go duration (default 720h, at
 	// most 2160h).
-	StandingFor   string `protobuf:"bytes,4,opt,name=standing_for,json=standingFor,proto3" json:"standing_for,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	StandingFor string `protobuf:"bytes,4,opt,name=standing_for,json=standingFor,proto3" json:"standing_for,omitempty"`
+	// interpretation chooses one of the escalation's competing
+	// interpretations (Escalation.interpretations) by name: the intent goes
+	// on with that interpretation's signature, and the audit trail records
+	// who chose it. A name that is not one of them is INVALID_ARGUMENT and
+	// nothing is sent; not with standing.
+	Interpretation string `protobuf:"bytes,5,opt,name=interpretation,proto3" json:"interpretation,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ApproveEscalationRequest) Reset() {
 	*x = ApproveEscalationRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[15]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1394,7 +1651,7 @@ func (x *ApproveEscalationRequest) String() string {
 func (*ApproveEscalationRequest) ProtoMessage() {}
 
 func (x *ApproveEscalationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[15]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1407,7 +1664,7 @@ func (x *ApproveEscalationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveEscalationRequest.ProtoReflect.Descriptor instead.
 func (*ApproveEscalationRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{15}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ApproveEscalationRequest) GetIntentId() string {
@@ -1438,20 +1695,29 @@ func (x *ApproveEscalationRequest) GetStandingFor() string {
 	return ""
 }
 
+func (x *ApproveEscalationRequest) GetInterpretation() string {
+	if x != nil {
+		return x.Interpretation
+	}
+	return ""
+}
+
 type ApproveEscalationResponse struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	IntentId string                 `protobuf:"bytes,1,opt,name=intent_id,json=intentId,proto3" json:"intent_id,omitempty"`
 	// outcome is "approved".
 	Outcome string `protobuf:"bytes,2,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	// by is the principal the answer was recorded as.
-	By            string `protobuf:"bytes,3,opt,name=by,proto3" json:"by,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	By string `protobuf:"bytes,3,opt,name=by,proto3" json:"by,omitempty"`
+	// interpretation is the interpretation chosen, if one was.
+	Interpretation string `protobuf:"bytes,4,opt,name=interpretation,proto3" json:"interpretation,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ApproveEscalationResponse) Reset() {
 	*x = ApproveEscalationResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[16]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1463,7 +1729,7 @@ func (x *ApproveEscalationResponse) String() string {
 func (*ApproveEscalationResponse) ProtoMessage() {}
 
 func (x *ApproveEscalationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[16]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1476,7 +1742,7 @@ func (x *ApproveEscalationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveEscalationResponse.ProtoReflect.Descriptor instead.
 func (*ApproveEscalationResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{16}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ApproveEscalationResponse) GetIntentId() string {
@@ -1500,6 +1766,13 @@ func (x *ApproveEscalationResponse) GetBy() string {
 	return ""
 }
 
+func (x *ApproveEscalationResponse) GetInterpretation() string {
+	if x != nil {
+		return x.Interpretation
+	}
+	return ""
+}
+
 type RejectEscalationRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	IntentId string                 `protobuf:"bytes,1,opt,name=intent_id,json=intentId,proto3" json:"intent_id,omitempty"`
@@ -1511,7 +1784,7 @@ type RejectEscalationRequest struct {
 
 func (x *RejectEscalationRequest) Reset() {
 	*x = RejectEscalationRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[17]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1523,7 +1796,7 @@ func (x *RejectEscalationRequest) String() string {
 func (*RejectEscalationRequest) ProtoMessage() {}
 
 func (x *RejectEscalationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[17]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1536,7 +1809,7 @@ func (x *RejectEscalationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectEscalationRequest.ProtoReflect.Descriptor instead.
 func (*RejectEscalationRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{17}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RejectEscalationRequest) GetIntentId() string {
@@ -1566,7 +1839,7 @@ type RejectEscalationResponse struct {
 
 func (x *RejectEscalationResponse) Reset() {
 	*x = RejectEscalationResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[18]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1851,7 @@ func (x *RejectEscalationResponse) String() string {
 func (*RejectEscalationResponse) ProtoMessage() {}
 
 func (x *RejectEscalationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[18]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +1864,7 @@ func (x *RejectEscalationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectEscalationResponse.ProtoReflect.Descriptor instead.
 func (*RejectEscalationResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{18}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RejectEscalationResponse) GetIntentId() string {
@@ -1626,7 +1899,7 @@ type CancelIntentRequest struct {
 
 func (x *CancelIntentRequest) Reset() {
 	*x = CancelIntentRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[19]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1638,7 +1911,7 @@ func (x *CancelIntentRequest) String() string {
 func (*CancelIntentRequest) ProtoMessage() {}
 
 func (x *CancelIntentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[19]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1651,7 +1924,7 @@ func (x *CancelIntentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelIntentRequest.ProtoReflect.Descriptor instead.
 func (*CancelIntentRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{19}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CancelIntentRequest) GetIntentId() string {
@@ -1677,7 +1950,7 @@ type CancelIntentResponse struct {
 
 func (x *CancelIntentResponse) Reset() {
 	*x = CancelIntentResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[20]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1689,7 +1962,7 @@ func (x *CancelIntentResponse) String() string {
 func (*CancelIntentResponse) ProtoMessage() {}
 
 func (x *CancelIntentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[20]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1702,7 +1975,7 @@ func (x *CancelIntentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelIntentResponse.ProtoReflect.Descriptor instead.
 func (*CancelIntentResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{20}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CancelIntentResponse) GetIntentId() string {
@@ -1721,7 +1994,7 @@ type GetPlanRequest struct {
 
 func (x *GetPlanRequest) Reset() {
 	*x = GetPlanRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[21]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +2006,7 @@ func (x *GetPlanRequest) String() string {
 func (*GetPlanRequest) ProtoMessage() {}
 
 func (x *GetPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[21]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +2019,7 @@ func (x *GetPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPlanRequest.ProtoReflect.Descriptor instead.
 func (*GetPlanRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{21}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetPlanRequest) GetIntentId() string {
@@ -1775,7 +2048,7 @@ type GetPlanResponse struct {
 
 func (x *GetPlanResponse) Reset() {
 	*x = GetPlanResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[22]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1787,7 +2060,7 @@ func (x *GetPlanResponse) String() string {
 func (*GetPlanResponse) ProtoMessage() {}
 
 func (x *GetPlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[22]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1800,7 +2073,7 @@ func (x *GetPlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPlanResponse.ProtoReflect.Descriptor instead.
 func (*GetPlanResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{22}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetPlanResponse) GetIntentSignatureHash() string {
@@ -1863,7 +2136,7 @@ type GetCodeRequest struct {
 
 func (x *GetCodeRequest) Reset() {
 	*x = GetCodeRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[23]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1875,7 +2148,7 @@ func (x *GetCodeRequest) String() string {
 func (*GetCodeRequest) ProtoMessage() {}
 
 func (x *GetCodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[23]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1888,7 +2161,7 @@ func (x *GetCodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCodeRequest.ProtoReflect.Descriptor instead.
 func (*GetCodeRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{23}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetCodeRequest) GetIntentId() string {
@@ -1916,7 +2189,7 @@ type GetCodeResponse struct {
 
 func (x *GetCodeResponse) Reset() {
 	*x = GetCodeResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[24]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2201,7 @@ func (x *GetCodeResponse) String() string {
 func (*GetCodeResponse) ProtoMessage() {}
 
 func (x *GetCodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[24]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2214,7 @@ func (x *GetCodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCodeResponse.ProtoReflect.Descriptor instead.
 func (*GetCodeResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{24}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetCodeResponse) GetBackend() string {
@@ -1975,7 +2248,7 @@ type CodeFile struct {
 
 func (x *CodeFile) Reset() {
 	*x = CodeFile{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[25]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1987,7 +2260,7 @@ func (x *CodeFile) String() string {
 func (*CodeFile) ProtoMessage() {}
 
 func (x *CodeFile) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[25]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2000,7 +2273,7 @@ func (x *CodeFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CodeFile.ProtoReflect.Descriptor instead.
 func (*CodeFile) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{25}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CodeFile) GetPath() string {
@@ -2030,7 +2303,7 @@ type GetAuditTrailRequest struct {
 
 func (x *GetAuditTrailRequest) Reset() {
 	*x = GetAuditTrailRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[26]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2042,7 +2315,7 @@ func (x *GetAuditTrailRequest) String() string {
 func (*GetAuditTrailRequest) ProtoMessage() {}
 
 func (x *GetAuditTrailRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[26]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2055,7 +2328,7 @@ func (x *GetAuditTrailRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAuditTrailRequest.ProtoReflect.Descriptor instead.
 func (*GetAuditTrailRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{26}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetAuditTrailRequest) GetOf() isGetAuditTrailRequest_Of {
@@ -2112,7 +2385,7 @@ type GetAuditTrailResponse struct {
 
 func (x *GetAuditTrailResponse) Reset() {
 	*x = GetAuditTrailResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[27]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2124,7 +2397,7 @@ func (x *GetAuditTrailResponse) String() string {
 func (*GetAuditTrailResponse) ProtoMessage() {}
 
 func (x *GetAuditTrailResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[27]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2137,7 +2410,7 @@ func (x *GetAuditTrailResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAuditTrailResponse.ProtoReflect.Descriptor instead.
 func (*GetAuditTrailResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{27}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *GetAuditTrailResponse) GetReceipts() []*Receipt {
@@ -2180,7 +2453,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[28]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2192,7 +2465,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[28]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2205,7 +2478,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{28}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Receipt) GetReceiptId() string {
@@ -2284,7 +2557,7 @@ type Principal struct {
 
 func (x *Principal) Reset() {
 	*x = Principal{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[29]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2296,7 +2569,7 @@ func (x *Principal) String() string {
 func (*Principal) ProtoMessage() {}
 
 func (x *Principal) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[29]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2309,7 +2582,7 @@ func (x *Principal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Principal.ProtoReflect.Descriptor instead.
 func (*Principal) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{29}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Principal) GetId() string {
@@ -2346,7 +2619,7 @@ type OperationalView struct {
 
 func (x *OperationalView) Reset() {
 	*x = OperationalView{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[30]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2358,7 +2631,7 @@ func (x *OperationalView) String() string {
 func (*OperationalView) ProtoMessage() {}
 
 func (x *OperationalView) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[30]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2371,7 +2644,7 @@ func (x *OperationalView) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OperationalView.ProtoReflect.Descriptor instead.
 func (*OperationalView) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{30}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *OperationalView) GetStages() []*StageTiming {
@@ -2408,7 +2681,7 @@ type StageTiming struct {
 
 func (x *StageTiming) Reset() {
 	*x = StageTiming{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[31]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2420,7 +2693,7 @@ func (x *StageTiming) String() string {
 func (*StageTiming) ProtoMessage() {}
 
 func (x *StageTiming) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[31]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2433,7 +2706,7 @@ func (x *StageTiming) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StageTiming.ProtoReflect.Descriptor instead.
 func (*StageTiming) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{31}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *StageTiming) GetIntentId() string {
@@ -2483,7 +2756,7 @@ type UnitRun struct {
 
 func (x *UnitRun) Reset() {
 	*x = UnitRun{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[32]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2495,7 +2768,7 @@ func (x *UnitRun) String() string {
 func (*UnitRun) ProtoMessage() {}
 
 func (x *UnitRun) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[32]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2508,7 +2781,7 @@ func (x *UnitRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnitRun.ProtoReflect.Descriptor instead.
 func (*UnitRun) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{32}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *UnitRun) GetIntentId() string {
@@ -2554,7 +2827,7 @@ type ComplianceView struct {
 
 func (x *ComplianceView) Reset() {
 	*x = ComplianceView{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[33]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2566,7 +2839,7 @@ func (x *ComplianceView) String() string {
 func (*ComplianceView) ProtoMessage() {}
 
 func (x *ComplianceView) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[33]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2579,7 +2852,7 @@ func (x *ComplianceView) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComplianceView.ProtoReflect.Descriptor instead.
 func (*ComplianceView) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{33}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ComplianceView) GetDecisions() []*ComplianceEntry {
@@ -2632,7 +2905,7 @@ type ComplianceEntry struct {
 
 func (x *ComplianceEntry) Reset() {
 	*x = ComplianceEntry{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[34]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2644,7 +2917,7 @@ func (x *ComplianceEntry) String() string {
 func (*ComplianceEntry) ProtoMessage() {}
 
 func (x *ComplianceEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[34]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2657,7 +2930,7 @@ func (x *ComplianceEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComplianceEntry.ProtoReflect.Descriptor instead.
 func (*ComplianceEntry) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{34}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ComplianceEntry) GetReceiptId() string {
@@ -2719,7 +2992,7 @@ type GetRegistryRequest struct {
 
 func (x *GetRegistryRequest) Reset() {
 	*x = GetRegistryRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[35]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2731,7 +3004,7 @@ func (x *GetRegistryRequest) String() string {
 func (*GetRegistryRequest) ProtoMessage() {}
 
 func (x *GetRegistryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[35]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2744,7 +3017,7 @@ func (x *GetRegistryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRegistryRequest.ProtoReflect.Descriptor instead.
 func (*GetRegistryRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{35}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetRegistryRequest) GetVersionId() string {
@@ -2764,7 +3037,7 @@ type GetRegistryResponse struct {
 
 func (x *GetRegistryResponse) Reset() {
 	*x = GetRegistryResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[36]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2776,7 +3049,7 @@ func (x *GetRegistryResponse) String() string {
 func (*GetRegistryResponse) ProtoMessage() {}
 
 func (x *GetRegistryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[36]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2789,7 +3062,7 @@ func (x *GetRegistryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRegistryResponse.ProtoReflect.Descriptor instead.
 func (*GetRegistryResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{36}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetRegistryResponse) GetVersionId() string {
@@ -2814,7 +3087,7 @@ type GetCatalogRequest struct {
 
 func (x *GetCatalogRequest) Reset() {
 	*x = GetCatalogRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[37]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2826,7 +3099,7 @@ func (x *GetCatalogRequest) String() string {
 func (*GetCatalogRequest) ProtoMessage() {}
 
 func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[37]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2839,7 +3112,7 @@ func (x *GetCatalogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCatalogRequest.ProtoReflect.Descriptor instead.
 func (*GetCatalogRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{37}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{40}
 }
 
 type GetCatalogResponse struct {
@@ -2852,7 +3125,7 @@ type GetCatalogResponse struct {
 
 func (x *GetCatalogResponse) Reset() {
 	*x = GetCatalogResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[38]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2864,7 +3137,7 @@ func (x *GetCatalogResponse) String() string {
 func (*GetCatalogResponse) ProtoMessage() {}
 
 func (x *GetCatalogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[38]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2877,7 +3150,7 @@ func (x *GetCatalogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCatalogResponse.ProtoReflect.Descriptor instead.
 func (*GetCatalogResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{38}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GetCatalogResponse) GetSnapshotVersion() string {
@@ -2902,7 +3175,7 @@ type GetPolicyBundleRequest struct {
 
 func (x *GetPolicyBundleRequest) Reset() {
 	*x = GetPolicyBundleRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[39]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2914,7 +3187,7 @@ func (x *GetPolicyBundleRequest) String() string {
 func (*GetPolicyBundleRequest) ProtoMessage() {}
 
 func (x *GetPolicyBundleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[39]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2927,7 +3200,7 @@ func (x *GetPolicyBundleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyBundleRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyBundleRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{39}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{42}
 }
 
 type GetPolicyBundleResponse struct {
@@ -2940,7 +3213,7 @@ type GetPolicyBundleResponse struct {
 
 func (x *GetPolicyBundleResponse) Reset() {
 	*x = GetPolicyBundleResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[40]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2952,7 +3225,7 @@ func (x *GetPolicyBundleResponse) String() string {
 func (*GetPolicyBundleResponse) ProtoMessage() {}
 
 func (x *GetPolicyBundleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[40]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2965,7 +3238,7 @@ func (x *GetPolicyBundleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyBundleResponse.ProtoReflect.Descriptor instead.
 func (*GetPolicyBundleResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{40}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *GetPolicyBundleResponse) GetVersion() string {
@@ -2993,7 +3266,7 @@ type ReplayIntentRequest struct {
 
 func (x *ReplayIntentRequest) Reset() {
 	*x = ReplayIntentRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[41]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3005,7 +3278,7 @@ func (x *ReplayIntentRequest) String() string {
 func (*ReplayIntentRequest) ProtoMessage() {}
 
 func (x *ReplayIntentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[41]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3018,7 +3291,7 @@ func (x *ReplayIntentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayIntentRequest.ProtoReflect.Descriptor instead.
 func (*ReplayIntentRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{41}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ReplayIntentRequest) GetIntentId() string {
@@ -3063,7 +3336,7 @@ type ReplayIntentResponse struct {
 
 func (x *ReplayIntentResponse) Reset() {
 	*x = ReplayIntentResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[42]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3075,7 +3348,7 @@ func (x *ReplayIntentResponse) String() string {
 func (*ReplayIntentResponse) ProtoMessage() {}
 
 func (x *ReplayIntentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[42]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3088,7 +3361,7 @@ func (x *ReplayIntentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayIntentResponse.ProtoReflect.Descriptor instead.
 func (*ReplayIntentResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{42}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ReplayIntentResponse) GetIntentId() string {
@@ -3169,7 +3442,7 @@ type ReplayInputs struct {
 
 func (x *ReplayInputs) Reset() {
 	*x = ReplayInputs{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[43]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3181,7 +3454,7 @@ func (x *ReplayInputs) String() string {
 func (*ReplayInputs) ProtoMessage() {}
 
 func (x *ReplayInputs) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[43]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3194,7 +3467,7 @@ func (x *ReplayInputs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayInputs.ProtoReflect.Descriptor instead.
 func (*ReplayInputs) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{43}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ReplayInputs) GetUserIntent() string {
@@ -3253,7 +3526,7 @@ type ReplayStage struct {
 
 func (x *ReplayStage) Reset() {
 	*x = ReplayStage{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[44]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3265,7 +3538,7 @@ func (x *ReplayStage) String() string {
 func (*ReplayStage) ProtoMessage() {}
 
 func (x *ReplayStage) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[44]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3278,7 +3551,7 @@ func (x *ReplayStage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayStage.ProtoReflect.Descriptor instead.
 func (*ReplayStage) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{44}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ReplayStage) GetStage() string {
@@ -3331,7 +3604,7 @@ type ReplayDifference struct {
 
 func (x *ReplayDifference) Reset() {
 	*x = ReplayDifference{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[45]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3343,7 +3616,7 @@ func (x *ReplayDifference) String() string {
 func (*ReplayDifference) ProtoMessage() {}
 
 func (x *ReplayDifference) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[45]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3356,7 +3629,7 @@ func (x *ReplayDifference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayDifference.ProtoReflect.Descriptor instead.
 func (*ReplayDifference) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{45}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ReplayDifference) GetStage() string {
@@ -3404,7 +3677,7 @@ type ReplayAnswer struct {
 
 func (x *ReplayAnswer) Reset() {
 	*x = ReplayAnswer{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[46]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3416,7 +3689,7 @@ func (x *ReplayAnswer) String() string {
 func (*ReplayAnswer) ProtoMessage() {}
 
 func (x *ReplayAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[46]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3429,7 +3702,7 @@ func (x *ReplayAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayAnswer.ProtoReflect.Descriptor instead.
 func (*ReplayAnswer) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{46}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ReplayAnswer) GetStage() string {
@@ -3459,7 +3732,7 @@ type ReplayExecution struct {
 
 func (x *ReplayExecution) Reset() {
 	*x = ReplayExecution{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[47]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3471,7 +3744,7 @@ func (x *ReplayExecution) String() string {
 func (*ReplayExecution) ProtoMessage() {}
 
 func (x *ReplayExecution) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[47]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3484,7 +3757,7 @@ func (x *ReplayExecution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayExecution.ProtoReflect.Descriptor instead.
 func (*ReplayExecution) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{47}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ReplayExecution) GetIdentical() bool {
@@ -3531,7 +3804,7 @@ type ReplayUnit struct {
 
 func (x *ReplayUnit) Reset() {
 	*x = ReplayUnit{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[48]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3543,7 +3816,7 @@ func (x *ReplayUnit) String() string {
 func (*ReplayUnit) ProtoMessage() {}
 
 func (x *ReplayUnit) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[48]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3556,7 +3829,7 @@ func (x *ReplayUnit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplayUnit.ProtoReflect.Descriptor instead.
 func (*ReplayUnit) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{48}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ReplayUnit) GetKey() string {
@@ -3613,7 +3886,7 @@ type Fingerprint struct {
 
 func (x *Fingerprint) Reset() {
 	*x = Fingerprint{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[49]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3625,7 +3898,7 @@ func (x *Fingerprint) String() string {
 func (*Fingerprint) ProtoMessage() {}
 
 func (x *Fingerprint) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[49]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3638,7 +3911,7 @@ func (x *Fingerprint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fingerprint.ProtoReflect.Descriptor instead.
 func (*Fingerprint) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{49}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Fingerprint) GetRows() int64 {
@@ -3668,7 +3941,7 @@ type ListSkillsRequest struct {
 
 func (x *ListSkillsRequest) Reset() {
 	*x = ListSkillsRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[50]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3680,7 +3953,7 @@ func (x *ListSkillsRequest) String() string {
 func (*ListSkillsRequest) ProtoMessage() {}
 
 func (x *ListSkillsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[50]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3693,7 +3966,7 @@ func (x *ListSkillsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSkillsRequest.ProtoReflect.Descriptor instead.
 func (*ListSkillsRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{50}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListSkillsRequest) GetState() string {
@@ -3719,7 +3992,7 @@ type ListSkillsResponse struct {
 
 func (x *ListSkillsResponse) Reset() {
 	*x = ListSkillsResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[51]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3731,7 +4004,7 @@ func (x *ListSkillsResponse) String() string {
 func (*ListSkillsResponse) ProtoMessage() {}
 
 func (x *ListSkillsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[51]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3744,7 +4017,7 @@ func (x *ListSkillsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSkillsResponse.ProtoReflect.Descriptor instead.
 func (*ListSkillsResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{51}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListSkillsResponse) GetSkills() []*Skill {
@@ -3777,7 +4050,7 @@ type Skill struct {
 
 func (x *Skill) Reset() {
 	*x = Skill{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[52]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3789,7 +4062,7 @@ func (x *Skill) String() string {
 func (*Skill) ProtoMessage() {}
 
 func (x *Skill) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[52]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3802,7 +4075,7 @@ func (x *Skill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Skill.ProtoReflect.Descriptor instead.
 func (*Skill) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{52}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Skill) GetSkillId() string {
@@ -3887,7 +4160,7 @@ type PromoteSkillRequest struct {
 
 func (x *PromoteSkillRequest) Reset() {
 	*x = PromoteSkillRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[53]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3899,7 +4172,7 @@ func (x *PromoteSkillRequest) String() string {
 func (*PromoteSkillRequest) ProtoMessage() {}
 
 func (x *PromoteSkillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[53]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3912,7 +4185,7 @@ func (x *PromoteSkillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromoteSkillRequest.ProtoReflect.Descriptor instead.
 func (*PromoteSkillRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{53}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *PromoteSkillRequest) GetSkillId() string {
@@ -3939,7 +4212,7 @@ type PromoteSkillResponse struct {
 
 func (x *PromoteSkillResponse) Reset() {
 	*x = PromoteSkillResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[54]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3951,7 +4224,7 @@ func (x *PromoteSkillResponse) String() string {
 func (*PromoteSkillResponse) ProtoMessage() {}
 
 func (x *PromoteSkillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[54]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3964,7 +4237,7 @@ func (x *PromoteSkillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromoteSkillResponse.ProtoReflect.Descriptor instead.
 func (*PromoteSkillResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{54}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *PromoteSkillResponse) GetTransition() *SkillTransition {
@@ -3991,7 +4264,7 @@ type GetSkillRequest struct {
 
 func (x *GetSkillRequest) Reset() {
 	*x = GetSkillRequest{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[55]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4003,7 +4276,7 @@ func (x *GetSkillRequest) String() string {
 func (*GetSkillRequest) ProtoMessage() {}
 
 func (x *GetSkillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[55]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4016,7 +4289,7 @@ func (x *GetSkillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSkillRequest.ProtoReflect.Descriptor instead.
 func (*GetSkillRequest) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{55}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GetSkillRequest) GetSkillId() string {
@@ -4038,7 +4311,7 @@ type GetSkillResponse struct {
 
 func (x *GetSkillResponse) Reset() {
 	*x = GetSkillResponse{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[56]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4050,7 +4323,7 @@ func (x *GetSkillResponse) String() string {
 func (*GetSkillResponse) ProtoMessage() {}
 
 func (x *GetSkillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[56]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4063,7 +4336,7 @@ func (x *GetSkillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSkillResponse.ProtoReflect.Descriptor instead.
 func (*GetSkillResponse) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{56}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GetSkillResponse) GetSkill() *Skill {
@@ -4106,7 +4379,7 @@ type SkillTransition struct {
 
 func (x *SkillTransition) Reset() {
 	*x = SkillTransition{}
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[57]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4118,7 +4391,7 @@ func (x *SkillTransition) String() string {
 func (*SkillTransition) ProtoMessage() {}
 
 func (x *SkillTransition) ProtoReflect() protoreflect.Message {
-	mi := &file_cfa_v1_intent_service_proto_msgTypes[57]
+	mi := &file_cfa_v1_intent_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4131,7 +4404,7 @@ func (x *SkillTransition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SkillTransition.ProtoReflect.Descriptor instead.
 func (*SkillTransition) Descriptor() ([]byte, []int) {
-	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{57}
+	return file_cfa_v1_intent_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *SkillTransition) GetSeq() int64 {
@@ -4201,7 +4474,7 @@ var File_cfa_v1_intent_service_proto protoreflect.FileDescriptor
 
 const file_cfa_v1_intent_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcfa/v1/intent_service.proto\x12\x06cfa.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x05\n" +
+	"\x1bcfa/v1/intent_service.proto\x12\x06cfa.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\x05\n" +
 	"\x13SubmitIntentRequest\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x125\n" +
 	"\tsignature\x18\x02 \x01(\v2\x17.google.protobuf.StructR\tsignature\x12+\n" +
@@ -4221,7 +4494,8 @@ const file_cfa_v1_intent_service_proto_rawDesc = "" +
 	"\vreplan_mode\x18\x0e \x01(\tR\n" +
 	"replanMode\x12<\n" +
 	"\x1aescalation_timeout_seconds\x18\x0f \x01(\x05R\x18escalationTimeoutSeconds\x12#\n" +
-	"\rfrom_proposal\x18\x10 \x01(\tR\ffromProposal\"\x9f\x01\n" +
+	"\rfrom_proposal\x18\x10 \x01(\tR\ffromProposal\x12\x1b\n" +
+	"\trow_limit\x18\x11 \x01(\x05R\browLimit\"\x9f\x01\n" +
 	"\x14SubmitIntentResponse\x12\x1b\n" +
 	"\tintent_id\x18\x01 \x01(\tR\bintentId\x12%\n" +
 	"\x0ecorrelation_id\x18\x02 \x01(\tR\rcorrelationId\x12\x12\n" +
@@ -4231,7 +4505,7 @@ const file_cfa_v1_intent_service_proto_rawDesc = "" +
 	"\x10GetIntentRequest\x12\x1b\n" +
 	"\tintent_id\x18\x01 \x01(\tR\bintentId\";\n" +
 	"\x11GetIntentResponse\x12&\n" +
-	"\x06intent\x18\x01 \x01(\v2\x0e.cfa.v1.IntentR\x06intent\"\x96\x04\n" +
+	"\x06intent\x18\x01 \x01(\v2\x0e.cfa.v1.IntentR\x06intent\"\xcb\x04\n" +
 	"\x06Intent\x12\x1b\n" +
 	"\tintent_id\x18\x01 \x01(\tR\bintentId\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12)\n" +
@@ -4247,11 +4521,28 @@ const file_cfa_v1_intent_service_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x127\n" +
 	"\tclosed_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\bclosedAt\x12/\n" +
-	"\x06result\x18\r \x01(\v2\x17.google.protobuf.StructR\x06result\"i\n" +
+	"\x06result\x18\r \x01(\v2\x17.google.protobuf.StructR\x06result\x123\n" +
+	"\vread_result\x18\x0e \x01(\v2\x12.cfa.v1.ReadResultR\n" +
+	"readResult\"\x81\x02\n" +
+	"\n" +
+	"ReadResult\x12.\n" +
+	"\acolumns\x18\x01 \x03(\v2\x14.cfa.v1.ResultColumnR\acolumns\x12.\n" +
+	"\x04rows\x18\x02 \x03(\v2\x1a.google.protobuf.ListValueR\x04rows\x12\x1b\n" +
+	"\trow_count\x18\x03 \x01(\x05R\browCount\x12\x1c\n" +
+	"\ttruncated\x18\x04 \x01(\bR\ttruncated\x12\x1b\n" +
+	"\trow_limit\x18\x05 \x01(\x05R\browLimit\x12;\n" +
+	"\x0emasked_columns\x18\x06 \x03(\v2\x14.cfa.v1.MaskedColumnR\rmaskedColumns\"6\n" +
+	"\fResultColumn\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\"J\n" +
+	"\fMaskedColumn\x12\x16\n" +
+	"\x06column\x18\x01 \x01(\tR\x06column\x12\x0e\n" +
+	"\x02as\x18\x02 \x01(\tR\x02as\x12\x12\n" +
+	"\x04mask\x18\x03 \x01(\tR\x04mask\"i\n" +
 	"\vStageReport\x12\x14\n" +
 	"\x05stage\x18\x01 \x01(\tR\x05stage\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12*\n" +
-	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xcc\x01\n" +
+	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x94\x02\n" +
 	"\n" +
 	"Escalation\x12\x12\n" +
 	"\x04mode\x18\x01 \x01(\tR\x04mode\x12\x1a\n" +
@@ -4259,7 +4550,9 @@ const file_cfa_v1_intent_service_proto_rawDesc = "" +
 	"\bquestion\x18\x03 \x01(\tR\bquestion\x12\x1c\n" +
 	"\tapprovers\x18\x04 \x03(\tR\tapprovers\x126\n" +
 	"\bdeadline\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12\x1c\n" +
-	"\tsubmitter\x18\x06 \x01(\tR\tsubmitter\"\x84\x01\n" +
+	"\tsubmitter\x18\x06 \x01(\tR\tsubmitter\x12\x1c\n" +
+	"\tsignature\x18\a \x01(\tR\tsignature\x12(\n" +
+	"\x0finterpretations\x18\b \x03(\tR\x0finterpretations\"\x84\x01\n" +
 	"\x04Unit\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12\x1a\n" +
@@ -4317,16 +4610,18 @@ const file_cfa_v1_intent_service_proto_rawDesc = "" +
 	"escalation\x18\x02 \x01(\v2\x12.cfa.v1.EscalationH\x00R\n" +
 	"escalation\x12*\n" +
 	"\adecided\x18\x03 \x01(\v2\x0e.cfa.v1.IntentH\x00R\adecidedB\a\n" +
-	"\x05event\"\x8e\x01\n" +
+	"\x05event\"\xb6\x01\n" +
 	"\x18ApproveEscalationRequest\x12\x1b\n" +
 	"\tintent_id\x18\x01 \x01(\tR\bintentId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1a\n" +
 	"\bstanding\x18\x03 \x01(\bR\bstanding\x12!\n" +
-	"\fstanding_for\x18\x04 \x01(\tR\vstandingFor\"b\n" +
+	"\fstanding_for\x18\x04 \x01(\tR\vstandingFor\x12&\n" +
+	"\x0einterpretation\x18\x05 \x01(\tR\x0einterpretation\"\x8a\x01\n" +
 	"\x19ApproveEscalationResponse\x12\x1b\n" +
 	"\tintent_id\x18\x01 \x01(\tR\bintentId\x12\x18\n" +
 	"\aoutcome\x18\x02 \x01(\tR\aoutcome\x12\x0e\n" +
-	"\x02by\x18\x03 \x01(\tR\x02by\"N\n" +
+	"\x02by\x18\x03 \x01(\tR\x02by\x12&\n" +
+	"\x0einterpretation\x18\x04 \x01(\tR\x0einterpretation\"N\n" +
 	"\x17RejectEscalationRequest\x12\x1b\n" +
 	"\tintent_id\x18\x01 \x01(\tR\bintentId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"a\n" +
@@ -4564,174 +4859,182 @@ func file_cfa_v1_intent_service_proto_rawDescGZIP() []byte {
 	return file_cfa_v1_intent_service_proto_rawDescData
 }
 
-var file_cfa_v1_intent_service_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_cfa_v1_intent_service_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_cfa_v1_intent_service_proto_goTypes = []any{
 	(*SubmitIntentRequest)(nil),       // 0: cfa.v1.SubmitIntentRequest
 	(*SubmitIntentResponse)(nil),      // 1: cfa.v1.SubmitIntentResponse
 	(*GetIntentRequest)(nil),          // 2: cfa.v1.GetIntentRequest
 	(*GetIntentResponse)(nil),         // 3: cfa.v1.GetIntentResponse
 	(*Intent)(nil),                    // 4: cfa.v1.Intent
-	(*StageReport)(nil),               // 5: cfa.v1.StageReport
-	(*Escalation)(nil),                // 6: cfa.v1.Escalation
-	(*Unit)(nil),                      // 7: cfa.v1.Unit
-	(*Decision)(nil),                  // 8: cfa.v1.Decision
-	(*Fault)(nil),                     // 9: cfa.v1.Fault
-	(*ListIntentsRequest)(nil),        // 10: cfa.v1.ListIntentsRequest
-	(*ListIntentsResponse)(nil),       // 11: cfa.v1.ListIntentsResponse
-	(*IntentSummary)(nil),             // 12: cfa.v1.IntentSummary
-	(*WatchIntentRequest)(nil),        // 13: cfa.v1.WatchIntentRequest
-	(*WatchIntentResponse)(nil),       // 14: cfa.v1.WatchIntentResponse
-	(*ApproveEscalationRequest)(nil),  // 15: cfa.v1.ApproveEscalationRequest
-	(*ApproveEscalationResponse)(nil), // 16: cfa.v1.ApproveEscalationResponse
-	(*RejectEscalationRequest)(nil),   // 17: cfa.v1.RejectEscalationRequest
-	(*RejectEscalationResponse)(nil),  // 18: cfa.v1.RejectEscalationResponse
-	(*CancelIntentRequest)(nil),       // 19: cfa.v1.CancelIntentRequest
-	(*CancelIntentResponse)(nil),      // 20: cfa.v1.CancelIntentResponse
-	(*GetPlanRequest)(nil),            // 21: cfa.v1.GetPlanRequest
-	(*GetPlanResponse)(nil),           // 22: cfa.v1.GetPlanResponse
-	(*GetCodeRequest)(nil),            // 23: cfa.v1.GetCodeRequest
-	(*GetCodeResponse)(nil),           // 24: cfa.v1.GetCodeResponse
-	(*CodeFile)(nil),                  // 25: cfa.v1.CodeFile
-	(*GetAuditTrailRequest)(nil),      // 26: cfa.v1.GetAuditTrailRequest
-	(*GetAuditTrailResponse)(nil),     // 27: cfa.v1.GetAuditTrailResponse
-	(*Receipt)(nil),                   // 28: cfa.v1.Receipt
-	(*Principal)(nil),                 // 29: cfa.v1.Principal
-	(*OperationalView)(nil),           // 30: cfa.v1.OperationalView
-	(*StageTiming)(nil),               // 31: cfa.v1.StageTiming
-	(*UnitRun)(nil),                   // 32: cfa.v1.UnitRun
-	(*ComplianceView)(nil),            // 33: cfa.v1.ComplianceView
-	(*ComplianceEntry)(nil),           // 34: cfa.v1.ComplianceEntry
-	(*GetRegistryRequest)(nil),        // 35: cfa.v1.GetRegistryRequest
-	(*GetRegistryResponse)(nil),       // 36: cfa.v1.GetRegistryResponse
-	(*GetCatalogRequest)(nil),         // 37: cfa.v1.GetCatalogRequest
-	(*GetCatalogResponse)(nil),        // 38: cfa.v1.GetCatalogResponse
-	(*GetPolicyBundleRequest)(nil),    // 39: cfa.v1.GetPolicyBundleRequest
-	(*GetPolicyBundleResponse)(nil),   // 40: cfa.v1.GetPolicyBundleResponse
-	(*ReplayIntentRequest)(nil),       // 41: cfa.v1.ReplayIntentRequest
-	(*ReplayIntentResponse)(nil),      // 42: cfa.v1.ReplayIntentResponse
-	(*ReplayInputs)(nil),              // 43: cfa.v1.ReplayInputs
-	(*ReplayStage)(nil),               // 44: cfa.v1.ReplayStage
-	(*ReplayDifference)(nil),          // 45: cfa.v1.ReplayDifference
-	(*ReplayAnswer)(nil),              // 46: cfa.v1.ReplayAnswer
-	(*ReplayExecution)(nil),           // 47: cfa.v1.ReplayExecution
-	(*ReplayUnit)(nil),                // 48: cfa.v1.ReplayUnit
-	(*Fingerprint)(nil),               // 49: cfa.v1.Fingerprint
-	(*ListSkillsRequest)(nil),         // 50: cfa.v1.ListSkillsRequest
-	(*ListSkillsResponse)(nil),        // 51: cfa.v1.ListSkillsResponse
-	(*Skill)(nil),                     // 52: cfa.v1.Skill
-	(*PromoteSkillRequest)(nil),       // 53: cfa.v1.PromoteSkillRequest
-	(*PromoteSkillResponse)(nil),      // 54: cfa.v1.PromoteSkillResponse
-	(*GetSkillRequest)(nil),           // 55: cfa.v1.GetSkillRequest
-	(*GetSkillResponse)(nil),          // 56: cfa.v1.GetSkillResponse
-	(*SkillTransition)(nil),           // 57: cfa.v1.SkillTransition
-	nil,                               // 58: cfa.v1.Receipt.ContextEntry
-	(*structpb.Struct)(nil),           // 59: google.protobuf.Struct
-	(*timestamppb.Timestamp)(nil),     // 60: google.protobuf.Timestamp
+	(*ReadResult)(nil),                // 5: cfa.v1.ReadResult
+	(*ResultColumn)(nil),              // 6: cfa.v1.ResultColumn
+	(*MaskedColumn)(nil),              // 7: cfa.v1.MaskedColumn
+	(*StageReport)(nil),               // 8: cfa.v1.StageReport
+	(*Escalation)(nil),                // 9: cfa.v1.Escalation
+	(*Unit)(nil),                      // 10: cfa.v1.Unit
+	(*Decision)(nil),                  // 11: cfa.v1.Decision
+	(*Fault)(nil),                     // 12: cfa.v1.Fault
+	(*ListIntentsRequest)(nil),        // 13: cfa.v1.ListIntentsRequest
+	(*ListIntentsResponse)(nil),       // 14: cfa.v1.ListIntentsResponse
+	(*IntentSummary)(nil),             // 15: cfa.v1.IntentSummary
+	(*WatchIntentRequest)(nil),        // 16: cfa.v1.WatchIntentRequest
+	(*WatchIntentResponse)(nil),       // 17: cfa.v1.WatchIntentResponse
+	(*ApproveEscalationRequest)(nil),  // 18: cfa.v1.ApproveEscalationRequest
+	(*ApproveEscalationResponse)(nil), // 19: cfa.v1.ApproveEscalationResponse
+	(*RejectEscalationRequest)(nil),   // 20: cfa.v1.RejectEscalationRequest
+	(*RejectEscalationResponse)(nil),  // 21: cfa.v1.RejectEscalationResponse
+	(*CancelIntentRequest)(nil),       // 22: cfa.v1.CancelIntentRequest
+	(*CancelIntentResponse)(nil),      // 23: cfa.v1.CancelIntentResponse
+	(*GetPlanRequest)(nil),            // 24: cfa.v1.GetPlanRequest
+	(*GetPlanResponse)(nil),           // 25: cfa.v1.GetPlanResponse
+	(*GetCodeRequest)(nil),            // 26: cfa.v1.GetCodeRequest
+	(*GetCodeResponse)(nil),           // 27: cfa.v1.GetCodeResponse
+	(*CodeFile)(nil),                  // 28: cfa.v1.CodeFile
+	(*GetAuditTrailRequest)(nil),      // 29: cfa.v1.GetAuditTrailRequest
+	(*GetAuditTrailResponse)(nil),     // 30: cfa.v1.GetAuditTrailResponse
+	(*Receipt)(nil),                   // 31: cfa.v1.Receipt
+	(*Principal)(nil),                 // 32: cfa.v1.Principal
+	(*OperationalView)(nil),           // 33: cfa.v1.OperationalView
+	(*StageTiming)(nil),               // 34: cfa.v1.StageTiming
+	(*UnitRun)(nil),                   // 35: cfa.v1.UnitRun
+	(*ComplianceView)(nil),            // 36: cfa.v1.ComplianceView
+	(*ComplianceEntry)(nil),           // 37: cfa.v1.ComplianceEntry
+	(*GetRegistryRequest)(nil),        // 38: cfa.v1.GetRegistryRequest
+	(*GetRegistryResponse)(nil),       // 39: cfa.v1.GetRegistryResponse
+	(*GetCatalogRequest)(nil),         // 40: cfa.v1.GetCatalogRequest
+	(*GetCatalogResponse)(nil),        // 41: cfa.v1.GetCatalogResponse
+	(*GetPolicyBundleRequest)(nil),    // 42: cfa.v1.GetPolicyBundleRequest
+	(*GetPolicyBundleResponse)(nil),   // 43: cfa.v1.GetPolicyBundleResponse
+	(*ReplayIntentRequest)(nil),       // 44: cfa.v1.ReplayIntentRequest
+	(*ReplayIntentResponse)(nil),      // 45: cfa.v1.ReplayIntentResponse
+	(*ReplayInputs)(nil),              // 46: cfa.v1.ReplayInputs
+	(*ReplayStage)(nil),               // 47: cfa.v1.ReplayStage
+	(*ReplayDifference)(nil),          // 48: cfa.v1.ReplayDifference
+	(*ReplayAnswer)(nil),              // 49: cfa.v1.ReplayAnswer
+	(*ReplayExecution)(nil),           // 50: cfa.v1.ReplayExecution
+	(*ReplayUnit)(nil),                // 51: cfa.v1.ReplayUnit
+	(*Fingerprint)(nil),               // 52: cfa.v1.Fingerprint
+	(*ListSkillsRequest)(nil),         // 53: cfa.v1.ListSkillsRequest
+	(*ListSkillsResponse)(nil),        // 54: cfa.v1.ListSkillsResponse
+	(*Skill)(nil),                     // 55: cfa.v1.Skill
+	(*PromoteSkillRequest)(nil),       // 56: cfa.v1.PromoteSkillRequest
+	(*PromoteSkillResponse)(nil),      // 57: cfa.v1.PromoteSkillResponse
+	(*GetSkillRequest)(nil),           // 58: cfa.v1.GetSkillRequest
+	(*GetSkillResponse)(nil),          // 59: cfa.v1.GetSkillResponse
+	(*SkillTransition)(nil),           // 60: cfa.v1.SkillTransition
+	nil,                               // 61: cfa.v1.Receipt.ContextEntry
+	(*structpb.Struct)(nil),           // 62: google.protobuf.Struct
+	(*timestamppb.Timestamp)(nil),     // 63: google.protobuf.Timestamp
+	(*structpb.ListValue)(nil),        // 64: google.protobuf.ListValue
 }
 var file_cfa_v1_intent_service_proto_depIdxs = []int32{
-	59, // 0: cfa.v1.SubmitIntentRequest.signature:type_name -> google.protobuf.Struct
-	59, // 1: cfa.v1.SubmitIntentRequest.plan:type_name -> google.protobuf.Struct
-	59, // 2: cfa.v1.SubmitIntentRequest.graph:type_name -> google.protobuf.Struct
+	62, // 0: cfa.v1.SubmitIntentRequest.signature:type_name -> google.protobuf.Struct
+	62, // 1: cfa.v1.SubmitIntentRequest.plan:type_name -> google.protobuf.Struct
+	62, // 2: cfa.v1.SubmitIntentRequest.graph:type_name -> google.protobuf.Struct
 	4,  // 3: cfa.v1.GetIntentResponse.intent:type_name -> cfa.v1.Intent
-	5,  // 4: cfa.v1.Intent.stages:type_name -> cfa.v1.StageReport
-	6,  // 5: cfa.v1.Intent.pending:type_name -> cfa.v1.Escalation
-	7,  // 6: cfa.v1.Intent.units:type_name -> cfa.v1.Unit
-	8,  // 7: cfa.v1.Intent.decision:type_name -> cfa.v1.Decision
-	60, // 8: cfa.v1.Intent.started_at:type_name -> google.protobuf.Timestamp
-	60, // 9: cfa.v1.Intent.closed_at:type_name -> google.protobuf.Timestamp
-	59, // 10: cfa.v1.Intent.result:type_name -> google.protobuf.Struct
-	60, // 11: cfa.v1.StageReport.at:type_name -> google.protobuf.Timestamp
-	60, // 12: cfa.v1.Escalation.deadline:type_name -> google.protobuf.Timestamp
-	9,  // 13: cfa.v1.Decision.faults:type_name -> cfa.v1.Fault
-	60, // 14: cfa.v1.ListIntentsRequest.started_after:type_name -> google.protobuf.Timestamp
-	60, // 15: cfa.v1.ListIntentsRequest.started_before:type_name -> google.protobuf.Timestamp
-	12, // 16: cfa.v1.ListIntentsResponse.intents:type_name -> cfa.v1.IntentSummary
-	60, // 17: cfa.v1.IntentSummary.started_at:type_name -> google.protobuf.Timestamp
-	60, // 18: cfa.v1.IntentSummary.closed_at:type_name -> google.protobuf.Timestamp
-	5,  // 19: cfa.v1.WatchIntentResponse.stage:type_name -> cfa.v1.StageReport
-	6,  // 20: cfa.v1.WatchIntentResponse.escalation:type_name -> cfa.v1.Escalation
-	4,  // 21: cfa.v1.WatchIntentResponse.decided:type_name -> cfa.v1.Intent
-	59, // 22: cfa.v1.GetPlanResponse.plan:type_name -> google.protobuf.Struct
-	59, // 23: cfa.v1.GetPlanResponse.pre_cost:type_name -> google.protobuf.Struct
-	59, // 24: cfa.v1.GetPlanResponse.static_validation:type_name -> google.protobuf.Struct
-	25, // 25: cfa.v1.GetCodeResponse.files:type_name -> cfa.v1.CodeFile
-	28, // 26: cfa.v1.GetAuditTrailResponse.receipts:type_name -> cfa.v1.Receipt
-	30, // 27: cfa.v1.GetAuditTrailResponse.operational:type_name -> cfa.v1.OperationalView
-	33, // 28: cfa.v1.GetAuditTrailResponse.compliance:type_name -> cfa.v1.ComplianceView
-	29, // 29: cfa.v1.Receipt.actor:type_name -> cfa.v1.Principal
-	60, // 30: cfa.v1.Receipt.timestamp:type_name -> google.protobuf.Timestamp
-	58, // 31: cfa.v1.Receipt.context:type_name -> cfa.v1.Receipt.ContextEntry
-	31, // 32: cfa.v1.OperationalView.stages:type_name -> cfa.v1.StageTiming
-	32, // 33: cfa.v1.OperationalView.units:type_name -> cfa.v1.UnitRun
-	60, // 34: cfa.v1.StageTiming.first:type_name -> google.protobuf.Timestamp
-	60, // 35: cfa.v1.StageTiming.last:type_name -> google.protobuf.Timestamp
-	34, // 36: cfa.v1.ComplianceView.decisions:type_name -> cfa.v1.ComplianceEntry
-	34, // 37: cfa.v1.ComplianceView.faults:type_name -> cfa.v1.ComplianceEntry
-	34, // 38: cfa.v1.ComplianceView.approvals:type_name -> cfa.v1.ComplianceEntry
-	60, // 39: cfa.v1.ComplianceEntry.at:type_name -> google.protobuf.Timestamp
-	59, // 40: cfa.v1.GetRegistryResponse.snapshot:type_name -> google.protobuf.Struct
-	59, // 41: cfa.v1.GetCatalogResponse.catalog:type_name -> google.protobuf.Struct
-	59, // 42: cfa.v1.GetPolicyBundleResponse.bundle:type_name -> google.protobuf.Struct
-	43, // 43: cfa.v1.ReplayIntentResponse.inputs:type_name -> cfa.v1.ReplayInputs
-	44, // 44: cfa.v1.ReplayIntentResponse.stages:type_name -> cfa.v1.ReplayStage
-	45, // 45: cfa.v1.ReplayIntentResponse.first_difference:type_name -> cfa.v1.ReplayDifference
-	46, // 46: cfa.v1.ReplayIntentResponse.answers:type_name -> cfa.v1.ReplayAnswer
-	47, // 47: cfa.v1.ReplayIntentResponse.execution:type_name -> cfa.v1.ReplayExecution
-	48, // 48: cfa.v1.ReplayExecution.units:type_name -> cfa.v1.ReplayUnit
-	45, // 49: cfa.v1.ReplayExecution.first_difference:type_name -> cfa.v1.ReplayDifference
-	49, // 50: cfa.v1.ReplayUnit.recorded:type_name -> cfa.v1.Fingerprint
-	49, // 51: cfa.v1.ReplayUnit.replayed:type_name -> cfa.v1.Fingerprint
-	52, // 52: cfa.v1.ListSkillsResponse.skills:type_name -> cfa.v1.Skill
-	60, // 53: cfa.v1.Skill.created_at:type_name -> google.protobuf.Timestamp
-	60, // 54: cfa.v1.Skill.updated_at:type_name -> google.protobuf.Timestamp
-	59, // 55: cfa.v1.Skill.signature:type_name -> google.protobuf.Struct
-	59, // 56: cfa.v1.Skill.artifact:type_name -> google.protobuf.Struct
-	59, // 57: cfa.v1.Skill.generation_metadata:type_name -> google.protobuf.Struct
-	57, // 58: cfa.v1.PromoteSkillResponse.transition:type_name -> cfa.v1.SkillTransition
-	52, // 59: cfa.v1.PromoteSkillResponse.skill:type_name -> cfa.v1.Skill
-	52, // 60: cfa.v1.GetSkillResponse.skill:type_name -> cfa.v1.Skill
-	57, // 61: cfa.v1.GetSkillResponse.history:type_name -> cfa.v1.SkillTransition
-	29, // 62: cfa.v1.SkillTransition.actor:type_name -> cfa.v1.Principal
-	60, // 63: cfa.v1.SkillTransition.at:type_name -> google.protobuf.Timestamp
-	0,  // 64: cfa.v1.IntentService.SubmitIntent:input_type -> cfa.v1.SubmitIntentRequest
-	2,  // 65: cfa.v1.IntentService.GetIntent:input_type -> cfa.v1.GetIntentRequest
-	10, // 66: cfa.v1.IntentService.ListIntents:input_type -> cfa.v1.ListIntentsRequest
-	13, // 67: cfa.v1.IntentService.WatchIntent:input_type -> cfa.v1.WatchIntentRequest
-	15, // 68: cfa.v1.IntentService.ApproveEscalation:input_type -> cfa.v1.ApproveEscalationRequest
-	17, // 69: cfa.v1.IntentService.RejectEscalation:input_type -> cfa.v1.RejectEscalationRequest
-	19, // 70: cfa.v1.IntentService.CancelIntent:input_type -> cfa.v1.CancelIntentRequest
-	21, // 71: cfa.v1.IntentService.GetPlan:input_type -> cfa.v1.GetPlanRequest
-	23, // 72: cfa.v1.IntentService.GetCode:input_type -> cfa.v1.GetCodeRequest
-	26, // 73: cfa.v1.IntentService.GetAuditTrail:input_type -> cfa.v1.GetAuditTrailRequest
-	35, // 74: cfa.v1.IntentService.GetRegistry:input_type -> cfa.v1.GetRegistryRequest
-	37, // 75: cfa.v1.IntentService.GetCatalog:input_type -> cfa.v1.GetCatalogRequest
-	39, // 76: cfa.v1.IntentService.GetPolicyBundle:input_type -> cfa.v1.GetPolicyBundleRequest
-	41, // 77: cfa.v1.IntentService.ReplayIntent:input_type -> cfa.v1.ReplayIntentRequest
-	50, // 78: cfa.v1.IntentService.ListSkills:input_type -> cfa.v1.ListSkillsRequest
-	55, // 79: cfa.v1.IntentService.GetSkill:input_type -> cfa.v1.GetSkillRequest
-	53, // 80: cfa.v1.IntentService.PromoteSkill:input_type -> cfa.v1.PromoteSkillRequest
-	1,  // 81: cfa.v1.IntentService.SubmitIntent:output_type -> cfa.v1.SubmitIntentResponse
-	3,  // 82: cfa.v1.IntentService.GetIntent:output_type -> cfa.v1.GetIntentResponse
-	11, // 83: cfa.v1.IntentService.ListIntents:output_type -> cfa.v1.ListIntentsResponse
-	14, // 84: cfa.v1.IntentService.WatchIntent:output_type -> cfa.v1.WatchIntentResponse
-	16, // 85: cfa.v1.IntentService.ApproveEscalation:output_type -> cfa.v1.ApproveEscalationResponse
-	18, // 86: cfa.v1.IntentService.RejectEscalation:output_type -> cfa.v1.RejectEscalationResponse
-	20, // 87: cfa.v1.IntentService.CancelIntent:output_type -> cfa.v1.CancelIntentResponse
-	22, // 88: cfa.v1.IntentService.GetPlan:output_type -> cfa.v1.GetPlanResponse
-	24, // 89: cfa.v1.IntentService.GetCode:output_type -> cfa.v1.GetCodeResponse
-	27, // 90: cfa.v1.IntentService.GetAuditTrail:output_type -> cfa.v1.GetAuditTrailResponse
-	36, // 91: cfa.v1.IntentService.GetRegistry:output_type -> cfa.v1.GetRegistryResponse
-	38, // 92: cfa.v1.IntentService.GetCatalog:output_type -> cfa.v1.GetCatalogResponse
-	40, // 93: cfa.v1.IntentService.GetPolicyBundle:output_type -> cfa.v1.GetPolicyBundleResponse
-	42, // 94: cfa.v1.IntentService.ReplayIntent:output_type -> cfa.v1.ReplayIntentResponse
-	51, // 95: cfa.v1.IntentService.ListSkills:output_type -> cfa.v1.ListSkillsResponse
-	56, // 96: cfa.v1.IntentService.GetSkill:output_type -> cfa.v1.GetSkillResponse
-	54, // 97: cfa.v1.IntentService.PromoteSkill:output_type -> cfa.v1.PromoteSkillResponse
-	81, // [81:98] is the sub-list for method output_type
-	64, // [64:81] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	8,  // 4: cfa.v1.Intent.stages:type_name -> cfa.v1.StageReport
+	9,  // 5: cfa.v1.Intent.pending:type_name -> cfa.v1.Escalation
+	10, // 6: cfa.v1.Intent.units:type_name -> cfa.v1.Unit
+	11, // 7: cfa.v1.Intent.decision:type_name -> cfa.v1.Decision
+	63, // 8: cfa.v1.Intent.started_at:type_name -> google.protobuf.Timestamp
+	63, // 9: cfa.v1.Intent.closed_at:type_name -> google.protobuf.Timestamp
+	62, // 10: cfa.v1.Intent.result:type_name -> google.protobuf.Struct
+	5,  // 11: cfa.v1.Intent.read_result:type_name -> cfa.v1.ReadResult
+	6,  // 12: cfa.v1.ReadResult.columns:type_name -> cfa.v1.ResultColumn
+	64, // 13: cfa.v1.ReadResult.rows:type_name -> google.protobuf.ListValue
+	7,  // 14: cfa.v1.ReadResult.masked_columns:type_name -> cfa.v1.MaskedColumn
+	63, // 15: cfa.v1.StageReport.at:type_name -> google.protobuf.Timestamp
+	63, // 16: cfa.v1.Escalation.deadline:type_name -> google.protobuf.Timestamp
+	12, // 17: cfa.v1.Decision.faults:type_name -> cfa.v1.Fault
+	63, // 18: cfa.v1.ListIntentsRequest.started_after:type_name -> google.protobuf.Timestamp
+	63, // 19: cfa.v1.ListIntentsRequest.started_before:type_name -> google.protobuf.Timestamp
+	15, // 20: cfa.v1.ListIntentsResponse.intents:type_name -> cfa.v1.IntentSummary
+	63, // 21: cfa.v1.IntentSummary.started_at:type_name -> google.protobuf.Timestamp
+	63, // 22: cfa.v1.IntentSummary.closed_at:type_name -> google.protobuf.Timestamp
+	8,  // 23: cfa.v1.WatchIntentResponse.stage:type_name -> cfa.v1.StageReport
+	9,  // 24: cfa.v1.WatchIntentResponse.escalation:type_name -> cfa.v1.Escalation
+	4,  // 25: cfa.v1.WatchIntentResponse.decided:type_name -> cfa.v1.Intent
+	62, // 26: cfa.v1.GetPlanResponse.plan:type_name -> google.protobuf.Struct
+	62, // 27: cfa.v1.GetPlanResponse.pre_cost:type_name -> google.protobuf.Struct
+	62, // 28: cfa.v1.GetPlanResponse.static_validation:type_name -> google.protobuf.Struct
+	28, // 29: cfa.v1.GetCodeResponse.files:type_name -> cfa.v1.CodeFile
+	31, // 30: cfa.v1.GetAuditTrailResponse.receipts:type_name -> cfa.v1.Receipt
+	33, // 31: cfa.v1.GetAuditTrailResponse.operational:type_name -> cfa.v1.OperationalView
+	36, // 32: cfa.v1.GetAuditTrailResponse.compliance:type_name -> cfa.v1.ComplianceView
+	32, // 33: cfa.v1.Receipt.actor:type_name -> cfa.v1.Principal
+	63, // 34: cfa.v1.Receipt.timestamp:type_name -> google.protobuf.Timestamp
+	61, // 35: cfa.v1.Receipt.context:type_name -> cfa.v1.Receipt.ContextEntry
+	34, // 36: cfa.v1.OperationalView.stages:type_name -> cfa.v1.StageTiming
+	35, // 37: cfa.v1.OperationalView.units:type_name -> cfa.v1.UnitRun
+	63, // 38: cfa.v1.StageTiming.first:type_name -> google.protobuf.Timestamp
+	63, // 39: cfa.v1.StageTiming.last:type_name -> google.protobuf.Timestamp
+	37, // 40: cfa.v1.ComplianceView.decisions:type_name -> cfa.v1.ComplianceEntry
+	37, // 41: cfa.v1.ComplianceView.faults:type_name -> cfa.v1.ComplianceEntry
+	37, // 42: cfa.v1.ComplianceView.approvals:type_name -> cfa.v1.ComplianceEntry
+	63, // 43: cfa.v1.ComplianceEntry.at:type_name -> google.protobuf.Timestamp
+	62, // 44: cfa.v1.GetRegistryResponse.snapshot:type_name -> google.protobuf.Struct
+	62, // 45: cfa.v1.GetCatalogResponse.catalog:type_name -> google.protobuf.Struct
+	62, // 46: cfa.v1.GetPolicyBundleResponse.bundle:type_name -> google.protobuf.Struct
+	46, // 47: cfa.v1.ReplayIntentResponse.inputs:type_name -> cfa.v1.ReplayInputs
+	47, // 48: cfa.v1.ReplayIntentResponse.stages:type_name -> cfa.v1.ReplayStage
+	48, // 49: cfa.v1.ReplayIntentResponse.first_difference:type_name -> cfa.v1.ReplayDifference
+	49, // 50: cfa.v1.ReplayIntentResponse.answers:type_name -> cfa.v1.ReplayAnswer
+	50, // 51: cfa.v1.ReplayIntentResponse.execution:type_name -> cfa.v1.ReplayExecution
+	51, // 52: cfa.v1.ReplayExecution.units:type_name -> cfa.v1.ReplayUnit
+	48, // 53: cfa.v1.ReplayExecution.first_difference:type_name -> cfa.v1.ReplayDifference
+	52, // 54: cfa.v1.ReplayUnit.recorded:type_name -> cfa.v1.Fingerprint
+	52, // 55: cfa.v1.ReplayUnit.replayed:type_name -> cfa.v1.Fingerprint
+	55, // 56: cfa.v1.ListSkillsResponse.skills:type_name -> cfa.v1.Skill
+	63, // 57: cfa.v1.Skill.created_at:type_name -> google.protobuf.Timestamp
+	63, // 58: cfa.v1.Skill.updated_at:type_name -> google.protobuf.Timestamp
+	62, // 59: cfa.v1.Skill.signature:type_name -> google.protobuf.Struct
+	62, // 60: cfa.v1.Skill.artifact:type_name -> google.protobuf.Struct
+	62, // 61: cfa.v1.Skill.generation_metadata:type_name -> google.protobuf.Struct
+	60, // 62: cfa.v1.PromoteSkillResponse.transition:type_name -> cfa.v1.SkillTransition
+	55, // 63: cfa.v1.PromoteSkillResponse.skill:type_name -> cfa.v1.Skill
+	55, // 64: cfa.v1.GetSkillResponse.skill:type_name -> cfa.v1.Skill
+	60, // 65: cfa.v1.GetSkillResponse.history:type_name -> cfa.v1.SkillTransition
+	32, // 66: cfa.v1.SkillTransition.actor:type_name -> cfa.v1.Principal
+	63, // 67: cfa.v1.SkillTransition.at:type_name -> google.protobuf.Timestamp
+	0,  // 68: cfa.v1.IntentService.SubmitIntent:input_type -> cfa.v1.SubmitIntentRequest
+	2,  // 69: cfa.v1.IntentService.GetIntent:input_type -> cfa.v1.GetIntentRequest
+	13, // 70: cfa.v1.IntentService.ListIntents:input_type -> cfa.v1.ListIntentsRequest
+	16, // 71: cfa.v1.IntentService.WatchIntent:input_type -> cfa.v1.WatchIntentRequest
+	18, // 72: cfa.v1.IntentService.ApproveEscalation:input_type -> cfa.v1.ApproveEscalationRequest
+	20, // 73: cfa.v1.IntentService.RejectEscalation:input_type -> cfa.v1.RejectEscalationRequest
+	22, // 74: cfa.v1.IntentService.CancelIntent:input_type -> cfa.v1.CancelIntentRequest
+	24, // 75: cfa.v1.IntentService.GetPlan:input_type -> cfa.v1.GetPlanRequest
+	26, // 76: cfa.v1.IntentService.GetCode:input_type -> cfa.v1.GetCodeRequest
+	29, // 77: cfa.v1.IntentService.GetAuditTrail:input_type -> cfa.v1.GetAuditTrailRequest
+	38, // 78: cfa.v1.IntentService.GetRegistry:input_type -> cfa.v1.GetRegistryRequest
+	40, // 79: cfa.v1.IntentService.GetCatalog:input_type -> cfa.v1.GetCatalogRequest
+	42, // 80: cfa.v1.IntentService.GetPolicyBundle:input_type -> cfa.v1.GetPolicyBundleRequest
+	44, // 81: cfa.v1.IntentService.ReplayIntent:input_type -> cfa.v1.ReplayIntentRequest
+	53, // 82: cfa.v1.IntentService.ListSkills:input_type -> cfa.v1.ListSkillsRequest
+	58, // 83: cfa.v1.IntentService.GetSkill:input_type -> cfa.v1.GetSkillRequest
+	56, // 84: cfa.v1.IntentService.PromoteSkill:input_type -> cfa.v1.PromoteSkillRequest
+	1,  // 85: cfa.v1.IntentService.SubmitIntent:output_type -> cfa.v1.SubmitIntentResponse
+	3,  // 86: cfa.v1.IntentService.GetIntent:output_type -> cfa.v1.GetIntentResponse
+	14, // 87: cfa.v1.IntentService.ListIntents:output_type -> cfa.v1.ListIntentsResponse
+	17, // 88: cfa.v1.IntentService.WatchIntent:output_type -> cfa.v1.WatchIntentResponse
+	19, // 89: cfa.v1.IntentService.ApproveEscalation:output_type -> cfa.v1.ApproveEscalationResponse
+	21, // 90: cfa.v1.IntentService.RejectEscalation:output_type -> cfa.v1.RejectEscalationResponse
+	23, // 91: cfa.v1.IntentService.CancelIntent:output_type -> cfa.v1.CancelIntentResponse
+	25, // 92: cfa.v1.IntentService.GetPlan:output_type -> cfa.v1.GetPlanResponse
+	27, // 93: cfa.v1.IntentService.GetCode:output_type -> cfa.v1.GetCodeResponse
+	30, // 94: cfa.v1.IntentService.GetAuditTrail:output_type -> cfa.v1.GetAuditTrailResponse
+	39, // 95: cfa.v1.IntentService.GetRegistry:output_type -> cfa.v1.GetRegistryResponse
+	41, // 96: cfa.v1.IntentService.GetCatalog:output_type -> cfa.v1.GetCatalogResponse
+	43, // 97: cfa.v1.IntentService.GetPolicyBundle:output_type -> cfa.v1.GetPolicyBundleResponse
+	45, // 98: cfa.v1.IntentService.ReplayIntent:output_type -> cfa.v1.ReplayIntentResponse
+	54, // 99: cfa.v1.IntentService.ListSkills:output_type -> cfa.v1.ListSkillsResponse
+	59, // 100: cfa.v1.IntentService.GetSkill:output_type -> cfa.v1.GetSkillResponse
+	57, // 101: cfa.v1.IntentService.PromoteSkill:output_type -> cfa.v1.PromoteSkillResponse
+	85, // [85:102] is the sub-list for method output_type
+	68, // [68:85] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_cfa_v1_intent_service_proto_init() }
@@ -4739,12 +5042,12 @@ func file_cfa_v1_intent_service_proto_init() {
 	if File_cfa_v1_intent_service_proto != nil {
 		return
 	}
-	file_cfa_v1_intent_service_proto_msgTypes[14].OneofWrappers = []any{
+	file_cfa_v1_intent_service_proto_msgTypes[17].OneofWrappers = []any{
 		(*WatchIntentResponse_Stage)(nil),
 		(*WatchIntentResponse_Escalation)(nil),
 		(*WatchIntentResponse_Decided)(nil),
 	}
-	file_cfa_v1_intent_service_proto_msgTypes[26].OneofWrappers = []any{
+	file_cfa_v1_intent_service_proto_msgTypes[29].OneofWrappers = []any{
 		(*GetAuditTrailRequest_IntentId)(nil),
 		(*GetAuditTrailRequest_CorrelationId)(nil),
 	}
@@ -4754,7 +5057,7 @@ func file_cfa_v1_intent_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cfa_v1_intent_service_proto_rawDesc), len(file_cfa_v1_intent_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   59,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
