@@ -97,6 +97,21 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 	}
 	fmt.Fprintln(w)
 
+	// (u) governed reads on the data plane: a PII read is confirmed, runs
+	// read-only in the sandbox and returns its rows with cpf hashed.
+	for _, text := range []string{"show me nfe for 2026-01-02", "sum of valor_total by uf from nfe since 2026-01-01"} {
+		res, err := run(scenario{key: "u", title: "governed read: planned, validated, run read-only, PII masked", text: text,
+			asOf: dataplane.DemoAsOf, answer: approve, want: decision.Approved})
+		if err != nil {
+			return nil, err
+		}
+		expect("u", res.Result != nil && res.Result.RowCount > 0, "the read returned no rows")
+		if strings.HasPrefix(text, "show") {
+			expect("u", res.Result != nil && len(res.Result.MaskedColumns) > 0, "the read of nfe masked no PII column")
+		}
+		fmt.Fprintln(w)
+	}
+
 	// (l) the upstream data is fixed; the rerun commits and is published.
 	if err := seed(""); err != nil {
 		return nil, err

@@ -205,6 +205,8 @@ func TestExecutionModePhrasesRefused(t *testing.T) {
 		"ingest nfe every day":                                                  `"every day" is a schedule`,
 		"ingerir nfe a cada 2 dias":                                             "is a schedule",
 		"ingest nfe every 30 hours":                                             "shorter than a day",
+		"ingest nfe every 7 minutes":                                            "divide a day into whole windows",
+		"ingest nfe every 30 seconds":                                           "at least a minute",
 		"merge nfe into silver_documentos as micro-batch":                       "micro-batch needs a window",
 		"merge nfe into silver_documentos every 5 minutes in 10 minute windows": "two micro-batch windows",
 		"count nfe every 15 minutes":                                            "writes nothing",

@@ -106,8 +106,9 @@ func (p *parsed) scanModes() {
 		switch {
 		case schedule:
 			p.problems = append(p.problems, fmt.Sprintf("%q is a schedule, not a micro-batch window; submit the intent without it and schedule it (cfa schedule create NAME --every 24h TEXT), or give a window in minutes or hours, e.g. \"every 15 minutes\"", p.window(from, at+n)))
-		case d <= 0 || d >= maxWindow:
-			p.problems = append(p.problems, fmt.Sprintf("micro-batch window %q must be longer than zero and shorter than a day; for a daily run schedule the intent (cfa schedule create)", p.window(at, at+n)))
+		case d < time.Minute || d >= maxWindow || maxWindow%d != 0:
+			// The planner cuts each day into whole windows (docs/adr/0137).
+			p.problems = append(p.problems, fmt.Sprintf("micro-batch window %q must be at least a minute, shorter than a day and divide a day into whole windows (e.g. 5, 15 or 30 minutes, 1 or 6 hours); for a daily run schedule the intent (cfa schedule create)", p.window(at, at+n)))
 		default:
 			windows = append(windows, d)
 		}
@@ -238,8 +239,8 @@ func NormalizeTimeWindow(w string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("time_window %q is not a duration; write e.g. 15m or 1h", w)
 	}
-	if d < time.Second || d >= maxWindow || d%time.Second != 0 {
-		return "", fmt.Errorf("time_window %q must be whole seconds, at least 1s and below 24h; for daily runs schedule the intent (cfa schedule create)", w)
+	if d < time.Minute || d >= maxWindow || maxWindow%d != 0 {
+		return "", fmt.Errorf("time_window %q must be at least 1m, below 24h and divide a day into whole windows (e.g. 5m, 15m, 1h, 6h); for daily runs schedule the intent (cfa schedule create)", w)
 	}
 	return formatWindow(d), nil
 }

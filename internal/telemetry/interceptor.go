@@ -38,6 +38,9 @@ var ActivityStages = map[string]string{
 	"RefuseConfirmation": intent.StageConfirmation,
 	"CloseEscalation":    intent.StageConfirmation,
 	"NotifyGovernance":   intent.StageConfirmation,
+	// Soft mode and a chosen interpretation (ADRs 0134, 0135).
+	"ConfirmSoft":          intent.StageConfirmation,
+	"ChooseInterpretation": intent.StageConfirmation,
 	// Scheduled runs (ADR 0124, 0125).
 	"StandingApproval":          intent.StageConfirmation,
 	"RecordStandingApproval":    intent.StageConfirmation,
@@ -53,6 +56,7 @@ var ActivityStages = map[string]string{
 	"Revalidate":                intent.StageRevalidation,
 	"PrepareExecution":          intent.StageExecution,
 	"ExecuteUnit":               intent.StageExecution,
+	"ExecuteRead":               intent.StageExecution,
 	"ApplyPartialFailurePolicy": intent.StagePartial,
 	"PanicRollback":             intent.StagePartial,
 	"Project":                   intent.StageProjection,
