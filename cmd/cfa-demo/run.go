@@ -52,6 +52,8 @@ type scenario struct {
 	during func(ctx context.Context, id string) error
 	// submittedBy submits the intent as someone ("" is demo).
 	submittedBy string
+	// rowLimit caps a read's rows (0: the default 1000).
+	rowLimit int
 }
 
 func (c *cli) runCmd() *cobra.Command {
@@ -366,7 +368,7 @@ func (c *cli) runScenario(ctx context.Context, svc *service.Service, s scenario)
 		by = "demo"
 	}
 	req := service.SubmitRequest{Text: s.text, SubmittedBy: by, EscalationTimeoutSeconds: int(s.timeout / time.Second), CostCeilingDBU: s.costCeiling,
-		AsOf: s.asOf, UnitRetryBaseSeconds: s.retryBase, DryRun: s.dryRun}
+		AsOf: s.asOf, UnitRetryBaseSeconds: s.retryBase, DryRun: s.dryRun, RowLimit: s.rowLimit}
 	if s.plan != nil {
 		p, err := s.plan(ctx)
 		if err != nil {

@@ -97,18 +97,26 @@ func (c *cli) demoExecution(ctx context.Context, svc *service.Service, cat *cata
 	}
 	fmt.Fprintln(w)
 
-	// (u) governed reads on the data plane: a PII read is confirmed, runs
-	// read-only in the sandbox and returns its rows with cpf hashed.
-	for _, text := range []string{"show me nfe for 2026-01-02", "sum of valor_total by uf from nfe since 2026-01-01"} {
-		res, err := run(scenario{key: "u", title: "governed read: planned, validated, run read-only, PII masked", text: text,
-			asOf: dataplane.DemoAsOf, answer: approve, want: decision.Approved})
+	// (u) governed reads on the data plane: confirmed (PII), run read-only
+	// in the sandbox, rows returned with cpf hashed; the row limit cuts the
+	// first one, which is a warning, not a silent cut.
+	for _, r := range []struct {
+		text     string
+		rowLimit int
+		want     decision.State
+		masked   bool
+	}{
+		{"show me nfe for 2026-01-02", 5, decision.ApprovedWithWarnings, true},
+		{"count invoices for 2026-01-02", 0, decision.Approved, false},
+		{"sum of valor_total by uf from nfe between 2026-01-01 and 2026-01-03", 0, decision.Approved, false},
+	} {
+		res, err := run(scenario{key: "u", title: "governed read: planned, validated, run read-only, PII masked", text: r.text,
+			asOf: dataplane.DemoAsOf, answer: approve, want: r.want, rowLimit: r.rowLimit})
 		if err != nil {
 			return nil, err
 		}
 		expect("u", res.Result != nil && res.Result.RowCount > 0, "the read returned no rows")
-		if strings.HasPrefix(text, "show") {
-			expect("u", res.Result != nil && len(res.Result.MaskedColumns) > 0, "the read of nfe masked no PII column")
-		}
+		expect("u", !r.masked || res.Result != nil && len(res.Result.MaskedColumns) > 0, "the read of nfe masked no PII column")
 		fmt.Fprintln(w)
 	}
 
