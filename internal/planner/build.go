@@ -129,23 +129,9 @@ func (b *builder) build() (ExecutionPlan, error) {
 		return ExecutionPlan{}, err
 	}
 
-	heads := make([]head, len(b.sources))
-	for i, src := range b.sources {
-		heads[i] = b.extract(src)
-	}
-	for i, src := range b.sources {
-		if cols := anon[src.Name]; len(cols) > 0 {
-			heads[i] = b.anonymize(src, heads[i], cols)
-		}
-	}
-	cur := heads[0]
-	if len(b.sources) == 1 && (b.sig.HasOp(signature.OpJoin) || b.sig.HasOp(signature.OpEnrich)) {
-		return ExecutionPlan{}, fmt.Errorf("%w: join asked for with one source (%s): name the dataset to join with", ErrNoTemplate, b.sources[0].Name)
-	}
-	for i := 1; i < len(b.sources); i++ {
-		if cur, err = b.join(cur, heads[i], b.sources[i]); err != nil {
-			return ExecutionPlan{}, err
-		}
+	cur, err := b.inputs(anon)
+	if err != nil {
+		return ExecutionPlan{}, err
 	}
 	aggregate := b.sig.HasOp(signature.OpAggregate)
 	if b.sig.HasOp(signature.OpDedupe) {
@@ -655,4 +641,30 @@ func numeric(t string) bool {
 // into decimal(20,2), count into bigint).
 func compatible(from, to string) bool {
 	return from == to || (numeric(from) && numeric(to))
+}
+
+// inputs extracts every source, anonymizes the columns anon names before
+// anything else sees them, and joins the sources in order (largest first):
+// the head every write or read template continues from.
+func (b *builder) inputs(anon map[string][]string) (head, error) {
+	heads := make([]head, len(b.sources))
+	for i, src := range b.sources {
+		heads[i] = b.extract(src)
+	}
+	for i, src := range b.sources { // after every extract: step numbers stay as they were
+		if cols := anon[src.Name]; len(cols) > 0 {
+			heads[i] = b.anonymize(src, heads[i], cols)
+		}
+	}
+	if len(b.sources) == 1 && (b.sig.HasOp(signature.OpJoin) || b.sig.HasOp(signature.OpEnrich)) {
+		return head{}, fmt.Errorf("%w: join asked for with one source (%s): name the dataset to join with", ErrNoTemplate, b.sources[0].Name)
+	}
+	cur := heads[0]
+	for i := 1; i < len(b.sources); i++ {
+		var err error
+		if cur, err = b.join(cur, heads[i], b.sources[i]); err != nil {
+			return head{}, err
+		}
+	}
+	return cur, nil
 }

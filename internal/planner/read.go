@@ -220,23 +220,9 @@ func (b *builder) buildRead() (ExecutionPlan, error) {
 	if err != nil {
 		return ExecutionPlan{}, err
 	}
-	heads := make([]head, len(b.sources))
-	for i, src := range b.sources {
-		heads[i] = b.extract(src)
-	}
-	for i, src := range b.sources {
-		if cols := anon[src.Name]; len(cols) > 0 {
-			heads[i] = b.anonymize(src, heads[i], cols)
-		}
-	}
-	cur := heads[0]
-	if len(b.sources) == 1 && (b.sig.HasOp(signature.OpJoin) || b.sig.HasOp(signature.OpEnrich)) {
-		return ExecutionPlan{}, fmt.Errorf("%w: join asked for with one source (%s): name the dataset to join with", ErrNoTemplate, b.sources[0].Name)
-	}
-	for i := 1; i < len(b.sources); i++ {
-		if cur, err = b.join(cur, heads[i], b.sources[i]); err != nil {
-			return ExecutionPlan{}, err
-		}
+	cur, err := b.inputs(anon)
+	if err != nil {
+		return ExecutionPlan{}, err
 	}
 	if err := b.query(cur); err != nil {
 		return ExecutionPlan{}, err
