@@ -5,23 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/contextualflux/cfa/db/dbsqlc"
 	"github.com/contextualflux/cfa/internal/audit"
 )
 
-// AppendAudit seals e into the global chain and stores it, in one
-// transaction. It is idempotent on (IntentID, Seq): a retry returns the
-// receipt already stored, whatever its timestamp (the time of an event is
-// fixed by its first append: a workflow task retried after a worker died
-// runs its local activities again at a later workflow time, ADR 0110), or
+// AppendAudit seals e into the global chain and stores it. It is
+// idempotent on (IntentID, Seq): a retry returns the receipt already
+// stored, whatever its timestamp (the time of an event is fixed by its
+// first append: a workflow task retried after a worker died runs its local
+// activities again at a later workflow time, ADR 0110), or
 // ErrAuditConflict if the retried event says something else.
 //
-// Appends are serialised on the audit_chain_head row (ADR 0043), so
-// concurrent callers produce a gap-free chain that audit.Verify accepts.
 // e.Timestamp is converted to UTC and truncated to microseconds before
 // sealing, because Postgres stores microseconds: the receipt read back later
 // must hash to the same integrity (ADR 0044).
@@ -33,87 +28,49 @@ func (s *Store) AppendAudit(ctx context.Context, e audit.Event) (audit.Receipt, 
 	return rs[0], nil
 }
 
-// Append seals events into the chain in order, in one transaction: the
+// Append seals events into the chain in order, atomically: the
 // audit_trail.storage_backend of the shipped deployment. The events must
 // be one intent's, with consecutive seqs; each is idempotent on
 // (IntentID, Seq) as AppendAudit is.
+//
+// Concurrent callers are committed together (docs/adr/0143): one call of
+// audit_append per batch, which extends the chain under the head lock,
+// computes each integrity in the database and commits once; a lone caller
+// costs one round trip.
 func (s *Store) Append(ctx context.Context, events ...audit.Event) ([]audit.Receipt, error) {
+	if err := checkGroup(events); err != nil || len(events) == 0 {
+		return nil, err
+	}
+	return s.appender().append(ctx, events)
+}
+
+// checkGroup refuses events that are not one intent's consecutive seqs.
+func checkGroup(events []audit.Event) error {
 	if len(events) == 0 {
-		return nil, nil
+		return nil
 	}
 	first := events[0]
 	for i, e := range events {
 		if e.IntentID == "" || e.Seq < 1 {
-			return nil, fmt.Errorf("append audit event %q: intent_id %q seq %d: set intent_id and a seq from 1", e.EventType, e.IntentID, e.Seq)
+			return fmt.Errorf("append audit event %q: intent_id %q seq %d: set intent_id and a seq from 1", e.EventType, e.IntentID, e.Seq)
 		}
 		if e.IntentID != first.IntentID || e.Seq != first.Seq+int64(i) {
-			return nil, fmt.Errorf("append audit events: %s/%d after %s/%d: append one intent's events with consecutive seqs", e.IntentID, e.Seq, first.IntentID, first.Seq)
+			return fmt.Errorf("append audit events: %s/%d after %s/%d: append one intent's events with consecutive seqs", e.IntentID, e.Seq, first.IntentID, first.Seq)
 		}
 	}
-	var out []audit.Receipt
-	err := s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
-		var err error
-		out, err = appendEvents(ctx, q, events)
-		return err
-	})
-	return out, err
+	return nil
 }
 
 // appendEvents seals one intent's consecutive events at the head of the
-// chain inside the caller's transaction, which it makes wait for the chain
-// head lock. An event already recorded is compared, not appended again.
+// chain inside the caller's transaction, which then holds the chain head
+// lock until it ends. An event already recorded is compared, not appended
+// again.
 func appendEvents(ctx context.Context, q *dbsqlc.Queries, events []audit.Event) ([]audit.Receipt, error) {
-	head, err := q.LockChainHead(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("lock audit chain head: %w: run the migrations", err)
+	if err := checkGroup(events); err != nil || len(events) == 0 {
+		return nil, err
 	}
-	first, last := events[0].Seq, events[len(events)-1].Seq
-	rows, err := q.AuditEventsOfIntentBetween(ctx, dbsqlc.AuditEventsOfIntentBetweenParams{IntentID: events[0].IntentID, FromSeq: first - 1, ToSeq: last})
-	if err != nil {
-		return nil, fmt.Errorf("look up audit events %s/%d..%d: %w", events[0].IntentID, first-1, last, err)
-	}
-	recorded := make(map[int64]dbsqlc.AuditEvent, len(rows))
-	for _, r := range rows {
-		recorded[r.Seq] = r
-	}
-	out := make([]audit.Receipt, 0, len(events))
-	for _, e := range events {
-		e.Timestamp = e.Timestamp.UTC().Truncate(time.Microsecond)
-		if row, ok := recorded[e.Seq]; ok {
-			r, err := sameEvent(e, row)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, r)
-			continue
-		}
-		if _, ok := recorded[e.Seq-1]; e.Seq > 1 && !ok {
-			return nil, fmt.Errorf("append audit event %s/%d: seq %d is not recorded: %w: append an intent's events in seq order",
-				e.IntentID, e.Seq, e.Seq-1, ErrAuditOutOfOrder)
-		}
-		prev := head.Integrity
-		if len(prev) == 0 {
-			prev = audit.GenesisPrevHash()
-		}
-		r, err := audit.Seal(e, head.Position+1, prev)
-		if err != nil {
-			return nil, fmt.Errorf("seal audit event %s/%d: %w", e.IntentID, e.Seq, err)
-		}
-		params, err := insertParams(e, r)
-		if err != nil {
-			return nil, err
-		}
-		if err := q.InsertAuditEvent(ctx, params); err != nil {
-			return nil, fmt.Errorf("insert audit event %s at position %d: %w", r.ReceiptID, r.Position, err)
-		}
-		if err := q.AdvanceChainHead(ctx, dbsqlc.AdvanceChainHeadParams{Position: r.Position, Integrity: r.Integrity}); err != nil {
-			return nil, fmt.Errorf("advance audit chain head to %d: %w", r.Position, err)
-		}
-		head.Position, head.Integrity = r.Position, r.Integrity
-		recorded[e.Seq] = dbsqlc.AuditEvent{Seq: e.Seq}
-		out = append(out, normalizeReceipt(r))
-	}
-	return out, nil
+	out, errs := appendGroups(ctx, q, [][]audit.Event{events})
+	return out[0], errs[0]
 }
 
 // AuditByIntent returns the receipts of one intent in causal (seq) order.
@@ -193,39 +150,6 @@ func sameEvent(e audit.Event, row dbsqlc.AuditEvent) (audit.Receipt, error) {
 			e.IntentID, e.Seq, e.EventType, ErrAuditConflict)
 	}
 	return stored, nil
-}
-
-func insertParams(e audit.Event, r audit.Receipt) (dbsqlc.InsertAuditEventParams, error) {
-	ctxJSON, err := json.Marshal(nonNilMap(r.Context))
-	if err != nil {
-		return dbsqlc.InsertAuditEventParams{}, fmt.Errorf("encode context of audit event %s: %w", r.ReceiptID, err)
-	}
-	// The canonical details Seal hashed (always a JSON object), queryable as jsonb.
-	details := []byte(r.Context[audit.CtxDetails])
-	if len(details) == 0 {
-		details = nil
-	}
-	return dbsqlc.InsertAuditEventParams{
-		Position:            r.Position,
-		ReceiptID:           r.ReceiptID,
-		IntentID:            e.IntentID,
-		Seq:                 e.Seq,
-		CorrelationID:       e.CorrelationID,
-		PolicyBundleVersion: e.PolicyBundleVersion,
-		Stage:               e.Stage,
-		EventType:           e.EventType,
-		Outcome:             e.Outcome,
-		ActorID:             r.Actor.ID,
-		ActorType:           string(r.Actor.Type),
-		ActorAuthContext:    r.Actor.AuthContext,
-		Action:              string(r.Action),
-		Targets:             nonNil(r.Targets),
-		Ts:                  r.Timestamp,
-		Context:             ctxJSON,
-		Details:             details,
-		PrevHash:            r.PrevHash,
-		Integrity:           r.Integrity,
-	}, nil
 }
 
 func receipts(rows []dbsqlc.AuditEvent) ([]audit.Receipt, error) {

@@ -279,3 +279,58 @@ func TestAuditPrivilegesRevokedFromPublic(t *testing.T) {
 		require.False(t, ok, priv)
 	}
 }
+
+// A batch carries several callers' events: one caller's error is its own,
+// and a retry inside a batch finds its stored receipts (ADR 0143).
+func TestAppendBatchGivesEachCallerItsOwnAnswer(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	a, b, c := "batch_a_"+uuid.NewString(), "batch_b_"+uuid.NewString(), "batch_c_"+uuid.NewString()
+	first, err := testStore.AppendAudit(ctx, event(c, 1))
+	require.NoError(t, err)
+
+	retried := event(c, 1)
+	retried.Timestamp = retried.Timestamp.Add(time.Hour) // a later attempt: the stored time wins
+	out, errs := db.AppendGroups(ctx, testStore, [][]audit.Event{
+		{event(a, 1), event(a, 2)},
+		{event(b, 5)}, // seq 4 of b was never recorded
+		{retried, event(c, 2)},
+	})
+	require.NoError(t, errs[0])
+	require.Len(t, out[0], 2)
+	require.ErrorIs(t, errs[1], db.ErrAuditOutOfOrder)
+	require.Empty(t, out[1])
+	require.NoError(t, errs[2])
+	require.Len(t, out[2], 2)
+	require.Equal(t, first, out[2][0], "the stored receipt answers the retry")
+	require.Equal(t, int64(2), out[2][1].Seq())
+
+	for _, id := range []string{a, c} {
+		rs, err := testStore.AuditByIntent(ctx, id)
+		require.NoError(t, err)
+		require.Len(t, rs, 2)
+	}
+	rs, err := testStore.AuditByIntent(ctx, b)
+	require.NoError(t, err)
+	require.Empty(t, rs, "nothing of the refused caller is recorded")
+}
+
+// The head moves with every insert, whoever inserts: a chained row
+// inserted without audit_append still advances it, and the head cannot be
+// moved past the last event.
+func TestTheHeadFollowsEveryInsert(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	intent := "raw_" + uuid.NewString()
+	tx := dbtest.Tx(t, testDB.Pool)
+	var pos int64
+	require.NoError(t, tx.QueryRow(ctx, `SELECT position FROM audit_chain_head FOR UPDATE`).Scan(&pos))
+	_, err := tx.Exec(ctx, `INSERT INTO audit_events (position, receipt_id, intent_id, seq, event_type, actor_id, actor_type, action, ts, context, prev_hash, integrity)
+		SELECT position + 1, $1 || '/1', $1, 1, 'X', 'a', 'SYSTEM', 'READ', now(), '{}', integrity, sha256(integrity) FROM audit_chain_head`, intent)
+	require.NoError(t, err)
+	var after int64
+	require.NoError(t, tx.QueryRow(ctx, `SELECT position FROM audit_chain_head`).Scan(&after))
+	require.Equal(t, pos+1, after)
+	_, err = tx.Exec(ctx, `UPDATE audit_chain_head SET position = position + 1`)
+	require.ErrorContains(t, err, "audit_chain_head may only advance")
+}

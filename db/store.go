@@ -41,6 +41,10 @@ type Store struct {
 	sandboxCfg *pgxpool.Config
 	sandboxErr error
 	sandbox    *pgxpool.Pool
+
+	// Concurrent appends share audit_append calls (auditappend.go).
+	appendOnce    sync.Once
+	groupAppender *groupAppender
 }
 
 // Open connects to databaseURL, the worker's login, and checks that

@@ -131,26 +131,30 @@ type verifyReport struct {
 }
 
 // verifyFile checks an export offline: the chain, and that every intent in
-// it is complete (export finished intents).
+// it is complete (export finished intents). It streams the file: memory
+// does not grow with its length (docs/adr/0139).
 func verifyFile(file string) (verifyReport, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return verifyReport{}, fmt.Errorf("open export %s: %w", file, err)
 	}
 	defer f.Close()
-	rs, err := audit.ReadJSONL(f)
+	// A chain error does not stop the read: the report counts every
+	// receipt, and a malformed line further on is still the error.
+	v := audit.NewVerifier()
+	n, err := audit.VerifyJSONL(f, v)
 	if err != nil {
 		return verifyReport{}, err
 	}
-	rep := verifyReport{Source: file, Receipts: len(rs)}
-	if err := audit.Verify(rs); err != nil {
+	rep := verifyReport{Source: file, Receipts: n}
+	if err := v.Finish(); err != nil {
 		return rep, err
 	}
-	return rep, audit.CompletePerIntent(rs)
+	return rep, v.CompletePerIntent()
 }
 
 // verifyStored checks the chain in Postgres against its head, and tells
-// intents in flight from abandoned ones.
+// intents in flight from abandoned ones. It streams the chain.
 func (c *cli) verifyStored(ctx context.Context) (verifyReport, error) {
 	store, err := c.openStore(ctx)
 	if err != nil {
@@ -161,23 +165,18 @@ func (c *cli) verifyStored(ctx context.Context) (verifyReport, error) {
 	if err != nil {
 		return verifyReport{}, err
 	}
-	rs, err := store.WholeAuditChain(ctx)
-	if err != nil {
+	v := audit.NewVerifier()
+	v.ExpectHead(headPos, headHash)
+	n := 0
+	if err := store.StreamAuditChain(ctx, func(r audit.Receipt) error { n++; _ = v.Add(r); return nil }); err != nil {
 		return verifyReport{}, err
 	}
-	rep := verifyReport{Source: "postgres", Receipts: len(rs), HeadPosition: headPos}
-	if err := audit.Verify(rs); err != nil {
-		return rep, err
-	}
-	upToHead := rs
-	for len(upToHead) > 0 && upToHead[len(upToHead)-1].Position > headPos {
-		upToHead = upToHead[:len(upToHead)-1]
-	}
-	if err := audit.VerifyHead(upToHead, headPos, headHash); err != nil {
+	rep := verifyReport{Source: "postgres", Receipts: n, HeadPosition: headPos}
+	if err := v.Finish(); err != nil {
 		return rep, err
 	}
 	var inc *audit.IncompleteError
-	if err := audit.CompletePerIntent(rs); !errors.As(err, &inc) {
+	if err := v.CompletePerIntent(); !errors.As(err, &inc) {
 		return rep, err
 	}
 	svc, err := c.service(ctx, false)

@@ -1,10 +1,5 @@
--- name: LockChainHead :one
--- Serialises appends: the holder owns the next chain position.
-SELECT * FROM audit_chain_head
-WHERE id
-FOR UPDATE;
-
--- name: AdvanceChainHead :exec
-UPDATE audit_chain_head
-SET position = @position, integrity = @integrity
-WHERE id;
+-- name: AppendAuditEvents :many
+-- Seals and inserts a batch of events at the head in one call (0021).
+SELECT r.ord::bigint AS ord, r.position::bigint AS position, r.prev_hash::bytea AS prev_hash,
+    r.integrity::bytea AS integrity, r.existed::boolean AS existed
+FROM audit_append(@events::jsonb) AS r (ord, position, prev_hash, integrity, existed);

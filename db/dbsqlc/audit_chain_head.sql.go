@@ -9,32 +9,43 @@ import (
 	"context"
 )
 
-const advanceChainHead = `-- name: AdvanceChainHead :exec
-UPDATE audit_chain_head
-SET position = $1, integrity = $2
-WHERE id
+const appendAuditEvents = `-- name: AppendAuditEvents :many
+SELECT r.ord::bigint AS ord, r.position::bigint AS position, r.prev_hash::bytea AS prev_hash,
+    r.integrity::bytea AS integrity, r.existed::boolean AS existed
+FROM audit_append($1::jsonb) AS r (ord, position, prev_hash, integrity, existed)
 `
 
-type AdvanceChainHeadParams struct {
+type AppendAuditEventsRow struct {
+	Ord       int64
 	Position  int64
+	PrevHash  []byte
 	Integrity []byte
+	Existed   bool
 }
 
-func (q *Queries) AdvanceChainHead(ctx context.Context, arg AdvanceChainHeadParams) error {
-	_, err := q.db.Exec(ctx, advanceChainHead, arg.Position, arg.Integrity)
-	return err
-}
-
-const lockChainHead = `-- name: LockChainHead :one
-SELECT id, position, integrity FROM audit_chain_head
-WHERE id
-FOR UPDATE
-`
-
-// Serialises appends: the holder owns the next chain position.
-func (q *Queries) LockChainHead(ctx context.Context) (AuditChainHead, error) {
-	row := q.db.QueryRow(ctx, lockChainHead)
-	var i AuditChainHead
-	err := row.Scan(&i.ID, &i.Position, &i.Integrity)
-	return i, err
+// Seals and inserts a batch of events at the head in one call (0021).
+func (q *Queries) AppendAuditEvents(ctx context.Context, events []byte) ([]AppendAuditEventsRow, error) {
+	rows, err := q.db.Query(ctx, appendAuditEvents, events)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AppendAuditEventsRow{}
+	for rows.Next() {
+		var i AppendAuditEventsRow
+		if err := rows.Scan(
+			&i.Ord,
+			&i.Position,
+			&i.PrevHash,
+			&i.Integrity,
+			&i.Existed,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -7,63 +7,7 @@ package dbsqlc
 
 import (
 	"context"
-	"time"
 )
-
-const auditEventsOfIntentBetween = `-- name: AuditEventsOfIntentBetween :many
-SELECT position, receipt_id, intent_id, seq, correlation_id, policy_bundle_version, stage, event_type, outcome, actor_id, actor_type, actor_auth_context, action, targets, ts, context, details, prev_hash, integrity, recorded_at FROM audit_events
-WHERE intent_id = $1 AND seq BETWEEN $2 AND $3
-ORDER BY seq
-`
-
-type AuditEventsOfIntentBetweenParams struct {
-	IntentID string
-	FromSeq  int64
-	ToSeq    int64
-}
-
-// An append's idempotency and causal-order check in one read: the events
-// already recorded at the seqs being appended, and the one before them.
-func (q *Queries) AuditEventsOfIntentBetween(ctx context.Context, arg AuditEventsOfIntentBetweenParams) ([]AuditEvent, error) {
-	rows, err := q.db.Query(ctx, auditEventsOfIntentBetween, arg.IntentID, arg.FromSeq, arg.ToSeq)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []AuditEvent{}
-	for rows.Next() {
-		var i AuditEvent
-		if err := rows.Scan(
-			&i.Position,
-			&i.ReceiptID,
-			&i.IntentID,
-			&i.Seq,
-			&i.CorrelationID,
-			&i.PolicyBundleVersion,
-			&i.Stage,
-			&i.EventType,
-			&i.Outcome,
-			&i.ActorID,
-			&i.ActorType,
-			&i.ActorAuthContext,
-			&i.Action,
-			&i.Targets,
-			&i.Ts,
-			&i.Context,
-			&i.Details,
-			&i.PrevHash,
-			&i.Integrity,
-			&i.RecordedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
 
 const getAuditEventByKey = `-- name: GetAuditEventByKey :one
 SELECT position, receipt_id, intent_id, seq, correlation_id, policy_bundle_version, stage, event_type, outcome, actor_id, actor_type, actor_auth_context, action, targets, ts, context, details, prev_hash, integrity, recorded_at FROM audit_events
@@ -101,65 +45,6 @@ func (q *Queries) GetAuditEventByKey(ctx context.Context, arg GetAuditEventByKey
 		&i.RecordedAt,
 	)
 	return i, err
-}
-
-const insertAuditEvent = `-- name: InsertAuditEvent :exec
-INSERT INTO audit_events (
-    position, receipt_id, intent_id, seq, correlation_id, policy_bundle_version,
-    stage, event_type, outcome, actor_id, actor_type, actor_auth_context, action,
-    targets, ts, context, details, prev_hash, integrity
-) VALUES (
-    $1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10, $11, $12, $13,
-    $14, $15, $16, $17, $18, $19
-)
-`
-
-type InsertAuditEventParams struct {
-	Position            int64
-	ReceiptID           string
-	IntentID            string
-	Seq                 int64
-	CorrelationID       string
-	PolicyBundleVersion string
-	Stage               string
-	EventType           string
-	Outcome             string
-	ActorID             string
-	ActorType           string
-	ActorAuthContext    string
-	Action              string
-	Targets             []string
-	Ts                  time.Time
-	Context             []byte
-	Details             []byte
-	PrevHash            []byte
-	Integrity           []byte
-}
-
-func (q *Queries) InsertAuditEvent(ctx context.Context, arg InsertAuditEventParams) error {
-	_, err := q.db.Exec(ctx, insertAuditEvent,
-		arg.Position,
-		arg.ReceiptID,
-		arg.IntentID,
-		arg.Seq,
-		arg.CorrelationID,
-		arg.PolicyBundleVersion,
-		arg.Stage,
-		arg.EventType,
-		arg.Outcome,
-		arg.ActorID,
-		arg.ActorType,
-		arg.ActorAuthContext,
-		arg.Action,
-		arg.Targets,
-		arg.Ts,
-		arg.Context,
-		arg.Details,
-		arg.PrevHash,
-		arg.Integrity,
-	)
-	return err
 }
 
 const listAuditByCorrelation = `-- name: ListAuditByCorrelation :many

@@ -438,32 +438,6 @@ func TestChainErrorMessage(t *testing.T) {
 	require.True(t, errors.Is(err, audit.ErrIntegrityMismatch))
 }
 
-func BenchmarkSeal(b *testing.B) {
-	e := event("intent-a", 1, audit.EventIntentReceived, "received")
-	prev := audit.GenesisPrevHash()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := audit.Seal(e, 1, prev); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkVerify1000(b *testing.B) {
-	var events []audit.Event
-	for i := range 250 {
-		events = append(events, intentEvents(fmt.Sprintf("intent-%03d", i))...)
-	}
-	chain := sealAll(b, events)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if err := audit.Verify(chain); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // TestVerifyHeadFindsATruncatedTail is finding 8 of issue 10: receipts
 // deleted from the end verify as a chain, not against the head.
 func TestVerifyHeadFindsATruncatedTail(t *testing.T) {

@@ -20,8 +20,12 @@
 // "Implementations SHOULD maintain a merkle tree of receipts for
 // tamper-evident audit trails."
 //
-// Seal turns an Event into a Receipt at a chain position; Verify and
-// CompletePerIntent check an exported chain; WriteJSONL and ReadJSONL are the
-// export format; MerkleRoot and InclusionProof are the SHOULD-001 tree.
-// Design: docs/adr/0032 (chain), 0033 (JSONL), 0034 (Merkle).
+// Seal turns an Event into a Receipt at a chain position, hashing the
+// canonical encoding written by encode.go (SealParts splits it for a store
+// that finishes the seal at the head); Verify and CompletePerIntent check a
+// chain, and a Verifier does it one receipt at a time; WriteJSONL and
+// ReadJSONL (ScanJSONL, VerifyJSONL when streaming) are the export format;
+// MerkleRoot and InclusionProof are the SHOULD-001 tree.
+// Design: docs/adr/0032 (chain), 0033 (JSONL), 0034 (Merkle), 0139
+// (encoder, streaming).
 package audit

@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/contextualflux/cfa/internal/cfs"
 	"github.com/contextualflux/cfa/internal/cfs/cfspb"
 )
 
@@ -42,52 +42,41 @@ func GenesisPrevHash() []byte { return make([]byte, sha256.Size) }
 // Seal turns e into the Receipt at position in the chain, linked to the
 // integrity of the receipt before it (GenesisPrevHash at position 1). It is
 // pure: the same inputs always give the same receipt, byte for byte.
+//
+// It hashes the receipt's canonical encoding written by hand (encode.go),
+// the bytes cfs.Canonical gives for ToProto of the receipt (docs/adr/0139).
 func Seal(e Event, position int64, prevHash []byte) (Receipt, error) {
-	if err := validate(e, position, prevHash); err != nil {
+	f, err := prepareSeal(&e, position, prevHash, true)
+	if err != nil {
 		return Receipt{}, err
 	}
-	details, err := CanonicalDetails(e.Details)
-	if err != nil {
-		return Receipt{}, fmt.Errorf("audit: seal %s/%d: %w: %w", e.IntentID, e.Seq, ErrInvalidEvent, err)
-	}
-	p := &cfspb.Receipt{
-		ReceiptId: receiptID(e.IntentID, e.Seq),
-		Actor: &cfspb.Principal{
-			Id:          e.Actor.ID,
-			Type:        cfspb.PrincipalType(cfspb.PrincipalType_value[string(e.Actor.Type)]),
-			AuthContext: e.Actor.AuthContext,
-		},
-		Action:    cfspb.Action(cfspb.Action_value[string(e.Action)]),
-		Targets:   append([]string(nil), e.Targets...),
-		Timestamp: timestamppb.New(e.Timestamp.UTC()),
-		Context: map[string]string{
-			CtxIntentID:            e.IntentID,
-			CtxSeq:                 strconv.FormatInt(e.Seq, 10),
-			CtxCorrelationID:       e.CorrelationID,
-			CtxPolicyBundleVersion: e.PolicyBundleVersion,
-			CtxStage:               e.Stage,
-			CtxEventType:           e.EventType,
-			CtxOutcome:             e.Outcome,
-			CtxDetails:             details,
-			CtxPosition:            strconv.FormatInt(position, 10),
-		},
-		PrevHash: bytes.Clone(prevHash),
-	}
-	if e.TraceID != "" {
-		p.Context[CtxTraceID] = e.TraceID
-	}
-	if err := cfs.SetIntegrity(p); err != nil {
-		return Receipt{}, fmt.Errorf("audit: seal %s: %w", p.ReceiptId, err)
-	}
-	// Derive the Go value from the proto so ToProto(FromProto(x)) is exact.
-	return FromProto(p)
+	pos := strconv.FormatInt(position, 10)
+	var buf [encodeBuf]byte
+	b := appendSealHead(buf[:0], &e, &f)
+	b = appendPositionEntry(b, pos)
+	b = appendSealTail(b, &e, &f)
+	b = appendPrevHash(b, prevHash)
+	sum := sha256.Sum256(b)
+	// One allocation for both hashes; each slice is capped at its own.
+	hashes := make([]byte, 2*sha256.Size)
+	copy(hashes, prevHash)
+	copy(hashes[sha256.Size:], sum[:])
+	return Receipt{
+		ReceiptID: f.id,
+		Position:  position,
+		Actor:     e.Actor,
+		Action:    e.Action,
+		Targets:   cloneStrings(e.Targets),
+		// As FromProto(timestamppb) gives it: UTC, no monotonic reading.
+		Timestamp: time.Unix(e.Timestamp.Unix(), int64(e.Timestamp.Nanosecond())).UTC(),
+		Context:   sealedContext(&e, &f, pos),
+		PrevHash:  hashes[:sha256.Size:sha256.Size],
+		Integrity: hashes[sha256.Size:],
+	}, nil
 }
 
-func receiptID(intentID string, seq int64) string {
-	return intentID + "/" + strconv.FormatInt(seq, 10)
-}
-
-func validate(e Event, position int64, prevHash []byte) error {
+// validate checks e and, when chained, its position and prevHash.
+func validate(e *Event, position int64, prevHash []byte, chained bool) error {
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	if e.IntentID == "" {
@@ -125,13 +114,14 @@ func validate(e Event, position int64, prevHash []byte) error {
 	if e.Timestamp.IsZero() {
 		add("timestamp is zero: pass workflow time (workflow.Now)")
 	}
-	if position < 1 {
+	if chained && position < 1 {
 		add("position is %d: chain positions start at 1", position)
 	}
 	if e.TraceID != "" && !isTraceID(e.TraceID) {
 		add("trace_id %q is not a W3C trace id (32 lowercase hex digits, not all zero)", e.TraceID)
 	}
 	switch {
+	case !chained:
 	case len(prevHash) != sha256.Size:
 		add("prev_hash is %d bytes: pass the previous receipt's Integrity, or GenesisPrevHash() at position 1", len(prevHash))
 	case position == 1 && !bytes.Equal(prevHash, GenesisPrevHash()):
@@ -162,6 +152,11 @@ func CanonicalDetails(details json.RawMessage) (string, error) {
 	if len(bytes.TrimSpace(details)) == 0 {
 		return "{}", nil
 	}
+	if out, ok := canonicalObject(details); ok {
+		return out, nil
+	}
+	// The fast path declined: decode and re-encode, which also words the
+	// error when details are not one JSON object.
 	dec := json.NewDecoder(bytes.NewReader(details))
 	dec.UseNumber()
 	var v any

@@ -2,13 +2,12 @@ package audit
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/contextualflux/cfa/internal/cfs"
 )
 
 // Reasons a chain does not verify; ChainError unwraps to one of them.
@@ -38,12 +37,17 @@ func VerifyHead(receipts []Receipt, headPosition int64, headIntegrity []byte) er
 	if n := len(receipts); n > 0 {
 		last = receipts[n-1]
 	}
-	if last.Position == headPosition && (headPosition == 0 || bytes.Equal(last.Integrity, headIntegrity)) {
+	return checkHead(len(receipts)-1, last.Position, last.ReceiptID, last.Integrity, headPosition, headIntegrity)
+}
+
+// checkHead is VerifyHead for the receipt at index (-1: none) of a chain.
+func checkHead(index int, position int64, receiptID string, integrity []byte, headPosition int64, headIntegrity []byte) error {
+	if position == headPosition && (headPosition == 0 || bytes.Equal(integrity, headIntegrity)) {
 		return nil
 	}
-	return &ChainError{Index: len(receipts) - 1, Position: last.Position, ReceiptID: last.ReceiptID, Err: ErrTruncated,
+	return &ChainError{Index: index, Position: position, ReceiptID: receiptID, Err: ErrTruncated,
 		Reason: fmt.Sprintf("the chain ends at position %d but its head records position %d (integrity %x): receipts were removed or replaced at the end; restore them from a trusted export",
-			last.Position, headPosition, headIntegrity)}
+			position, headPosition, headIntegrity)}
 }
 
 // ChainError names the first receipt of a chain that does not verify.
@@ -73,66 +77,209 @@ func (e *ChainError) Unwrap() error { return e.Err }
 // Verify cannot see receipts removed from the end of the chain; compare
 // len and MerkleRoot with a published head for that (docs/adr/0034).
 func Verify(receipts []Receipt) error {
-	fromGenesis := len(receipts) > 0 && receipts[0].Position == 1
-	lastSeq := make(map[string]int64)
-	for i, r := range receipts {
-		fail := func(sentinel error, format string, args ...any) error {
-			return &ChainError{Index: i, Position: r.Position, ReceiptID: r.ReceiptID,
-				Reason: fmt.Sprintf(format, args...), Err: sentinel}
+	v := NewVerifier()
+	for i := range receipts {
+		if err := v.add(&receipts[i]); err != nil {
+			return err
 		}
-		p, err := toProtoChecked(r)
-		if err != nil {
-			return fail(ErrMalformedReceipt, "%v; the receipt was edited or not sealed by audit.Seal", err)
-		}
-		sum, err := cfs.Integrity(p)
-		if err != nil {
-			return fail(ErrMalformedReceipt, "%v", err)
-		}
-		if !bytes.Equal(sum, r.Integrity) {
-			return fail(ErrIntegrityMismatch, "stored %x, computed %x: the receipt was edited after sealing; restore it from a trusted copy",
-				r.Integrity, sum)
-		}
-		// The hash covers Context, not the Go fields derived from it.
-		if got := r.Context[CtxPosition]; got != strconv.FormatInt(r.Position, 10) {
-			return fail(ErrMalformedReceipt, "Position field %d disagrees with the sealed context position %q", r.Position, got)
-		}
-		intent := r.Context[CtxIntentID]
-		seq, err := strconv.ParseInt(r.Context[CtxSeq], 10, 64)
-		if err != nil || r.ReceiptID != receiptID(intent, seq) {
-			return fail(ErrMalformedReceipt, "receipt_id %q does not match context intent_id %q and seq %q",
-				r.ReceiptID, intent, r.Context[CtxSeq])
-		}
-
-		if i == 0 {
-			if r.Position < 1 {
-				return fail(ErrPositionGap, "positions start at 1")
-			}
-			if r.Position == 1 && !bytes.Equal(r.PrevHash, GenesisPrevHash()) {
-				return fail(ErrLinkMismatch, "the receipt at position 1 must chain to the genesis hash (32 zero bytes), got %x", r.PrevHash)
-			}
-		} else {
-			prev := receipts[i-1]
-			if r.Position != prev.Position+1 {
-				return fail(ErrPositionGap, "follows position %d, want %d: a receipt was deleted or the chain was reordered",
-					prev.Position, prev.Position+1)
-			}
-			if !bytes.Equal(r.PrevHash, prev.Integrity) {
-				return fail(ErrLinkMismatch, "prev_hash %x is not the integrity %x of receipt %q: the chain was rewritten",
-					r.PrevHash, prev.Integrity, prev.ReceiptID)
-			}
-		}
-
-		last, seen := lastSeq[intent]
-		switch {
-		case seen && seq != last+1:
-			return fail(ErrCausalOrder, "intent %q seq %d follows seq %d, want %d: events were sealed out of causal order or one is missing",
-				intent, seq, last, last+1)
-		case !seen && fromGenesis && seq != 1:
-			return fail(ErrCausalOrder, "first event of intent %q has seq %d, want 1", intent, seq)
-		}
-		lastSeq[intent] = seq
 	}
 	return nil
+}
+
+// Verifier is Verify one receipt at a time, for a chain streamed from a
+// file or a database: it keeps the last receipt's position, id and
+// integrity and, per intent, its last seq and where it started and ended,
+// so its memory grows with the number of intents, not of receipts.
+type Verifier struct {
+	n           int // receipts added
+	err         error
+	fromGenesis bool
+	prevPos     int64
+	prevID      string
+	prevSum     [sha256.Size]byte
+	intents     intentTable
+
+	head      bool // ExpectHead was called
+	headPos   int64
+	headSum   []byte
+	atHead    int // index of the last receipt at or before headPos; -1: none
+	atHeadPos int64
+	atHeadID  string
+	atHeadSum [sha256.Size]byte
+}
+
+// intentState is what a Verifier keeps per intent.
+type intentState struct {
+	lastSeq    int64
+	start, end int // index+1 of the first INTENT_RECEIVED and the last INTENT_COMPLETED; 0: none
+}
+
+// NewVerifier returns a Verifier for a chain read from its first receipt.
+func NewVerifier() *Verifier {
+	return &Verifier{intents: intentTable{index: make(map[string]int)}, atHead: -1}
+}
+
+// ExpectHead makes Finish also check the chain against its recorded head,
+// as VerifyHead does. Read the head before the chain: receipts past it
+// were appended since, are verified, and are not compared with it.
+func (v *Verifier) ExpectHead(position int64, integrity []byte) {
+	v.head, v.headPos, v.headSum = true, position, bytes.Clone(integrity)
+}
+
+// Add checks the next receipt of the chain. It returns a *ChainError for
+// the first receipt that does not verify, with the messages of Verify, and
+// that same error for every receipt added after it. Of r it keeps only
+// the receipt id, until the next receipt.
+func (v *Verifier) Add(r Receipt) error { return v.add(&r) }
+
+// Finish returns the first error of Add or, after ExpectHead, whether the
+// chain ends at its head; nil when the chain verifies.
+func (v *Verifier) Finish() error {
+	if v.err != nil || !v.head {
+		return v.err
+	}
+	var sum []byte
+	if v.atHead >= 0 {
+		sum = v.atHeadSum[:]
+	}
+	return checkHead(v.atHead, v.atHeadPos, v.atHeadID, sum, v.headPos, v.headSum)
+}
+
+func (v *Verifier) add(r *Receipt) error {
+	if v.err != nil {
+		return v.err
+	}
+	var buf [encodeBuf]byte
+	l, enc := receiptLink(r, buf[:0])
+	return v.check(&l, enc)
+}
+
+// link is what the chain checks read of one receipt besides its canonical
+// encoding: the fields they compare and the context values they parse. A
+// Receipt gives one (receiptLink), and so does a line of an export
+// without becoming a Receipt (jsonl_verify.go).
+type link struct {
+	position  int64
+	receiptID string
+	// Context values: "" when absent.
+	ctxPosition, intentID, seq, eventType string
+	prevHash, integrity                   []byte
+	encErr                                error // why the receipt has no canonical encoding
+	notSealed                             bool  // encErr is a value ToProto cannot represent
+}
+
+// receiptLink is r's link and canonical encoding, appended to buf.
+func receiptLink(r *Receipt, buf []byte) (link, []byte) {
+	l := link{position: r.Position, receiptID: r.ReceiptID, ctxPosition: r.Context[CtxPosition],
+		intentID: r.Context[CtxIntentID], seq: r.Context[CtxSeq], eventType: r.Context[CtxEventType],
+		prevHash: r.PrevHash, integrity: r.Integrity}
+	if err := representable(r); err != nil {
+		l.encErr, l.notSealed = err, true
+		return l, buf
+	}
+	enc, err := appendReceipt(buf, r)
+	l.encErr = err
+	return l, enc
+}
+
+// check is Verify's checks of the next receipt of the chain, whose
+// canonical encoding is enc.
+func (v *Verifier) check(l *link, enc []byte) error {
+	if v.err != nil {
+		return v.err
+	}
+	i := v.n
+	v.n++
+	fail := func(sentinel error, format string, args ...any) error {
+		v.err = &ChainError{Index: i, Position: l.position, ReceiptID: l.receiptID,
+			Reason: fmt.Sprintf(format, args...), Err: sentinel}
+		return v.err
+	}
+	switch {
+	case l.notSealed:
+		return fail(ErrMalformedReceipt, "%v; the receipt was edited or not sealed by audit.Seal", l.encErr)
+	case l.encErr != nil:
+		return fail(ErrMalformedReceipt, "%v", l.encErr)
+	}
+	sum := sha256.Sum256(enc)
+	if !bytes.Equal(sum[:], l.integrity) {
+		return fail(ErrIntegrityMismatch, "stored %x, computed %x: the receipt was edited after sealing; restore it from a trusted copy",
+			l.integrity, bytes.Clone(sum[:])) // a copy keeps sum off the heap
+	}
+	// The hash covers Context, not the Go fields derived from it.
+	if !isDecimal(l.ctxPosition, l.position) {
+		return fail(ErrMalformedReceipt, "Position field %d disagrees with the sealed context position %q", l.position, l.ctxPosition)
+	}
+	seq, err := strconv.ParseInt(l.seq, 10, 64)
+	if err != nil || !isReceiptID(l.receiptID, l.intentID, seq) {
+		return fail(ErrMalformedReceipt, "receipt_id %q does not match context intent_id %q and seq %q",
+			l.receiptID, l.intentID, l.seq)
+	}
+
+	if i == 0 {
+		if l.position < 1 {
+			return fail(ErrPositionGap, "positions start at 1")
+		}
+		if l.position == 1 && !bytes.Equal(l.prevHash, genesis[:]) {
+			return fail(ErrLinkMismatch, "the receipt at position 1 must chain to the genesis hash (32 zero bytes), got %x", l.prevHash)
+		}
+		v.fromGenesis = l.position == 1
+	} else {
+		if l.position != v.prevPos+1 {
+			return fail(ErrPositionGap, "follows position %d, want %d: a receipt was deleted or the chain was reordered",
+				v.prevPos, v.prevPos+1)
+		}
+		if !bytes.Equal(l.prevHash, v.prevSum[:]) {
+			return fail(ErrLinkMismatch, "prev_hash %x is not the integrity %x of receipt %q: the chain was rewritten",
+				l.prevHash, v.prevSum[:], v.prevID)
+		}
+	}
+
+	k, seen := v.intents.index[l.intentID]
+	var st intentState
+	if seen {
+		st = v.intents.states[k]
+	}
+	switch {
+	case seen && seq != st.lastSeq+1:
+		return fail(ErrCausalOrder, "intent %q seq %d follows seq %d, want %d: events were sealed out of causal order or one is missing",
+			l.intentID, seq, st.lastSeq, st.lastSeq+1)
+	case !seen && v.fromGenesis && seq != 1:
+		return fail(ErrCausalOrder, "first event of intent %q has seq %d, want 1", l.intentID, seq)
+	}
+	st.lastSeq = seq
+	st.track(l.eventType, i)
+	if seen {
+		v.intents.states[k] = st
+	} else {
+		v.intents.add(strings.Clone(l.intentID), st) // l's strings may share memory with a whole batch
+	}
+
+	v.prevPos, v.prevID, v.prevSum = l.position, l.receiptID, sum
+	if v.head && l.position <= v.headPos {
+		v.atHead, v.atHeadPos, v.atHeadID, v.atHeadSum = i, l.position, l.receiptID, sum
+	}
+	return nil
+}
+
+// CompletePerIntent is CompletePerIntent over the receipts added so far
+// (call it once they all verified): a *IncompleteError or nil.
+func (v *Verifier) CompletePerIntent() error { return incomplete(&v.intents) }
+
+var genesis [sha256.Size]byte
+
+// isDecimal reports whether s is strconv.FormatInt(n, 10), without
+// formatting n.
+func isDecimal(s string, n int64) bool {
+	var buf [20]byte
+	return s == string(strconv.AppendInt(buf[:0], n, 10))
+}
+
+// isReceiptID reports whether id is "<intent>/<seq>", without building
+// it.
+func isReceiptID(id, intent string, seq int64) bool {
+	return len(id) > len(intent) && strings.HasPrefix(id, intent) && id[len(intent)] == '/' &&
+		isDecimal(id[len(intent)+1:], seq)
 }
 
 // IncompleteIntent is an intent whose start or end is not recorded.
@@ -161,25 +308,48 @@ func (e *IncompleteError) Error() string {
 // exports of finished intents; in-flight intents have no end yet. It returns
 // a *IncompleteError or nil.
 func CompletePerIntent(receipts []Receipt) error {
-	type span struct{ start, end int } // index+1 of first start / last end; 0 = none
-	spans := make(map[string]*span)
+	spans := intentTable{index: make(map[string]int)}
 	for i, r := range receipts {
-		s := spans[r.IntentID()]
-		if s == nil {
-			s = &span{}
-			spans[r.IntentID()] = s
+		k, ok := spans.index[r.IntentID()]
+		if !ok {
+			k = spans.add(r.IntentID(), intentState{})
 		}
-		switch r.EventType() {
-		case EventIntentReceived:
-			if s.start == 0 {
-				s.start = i + 1
-			}
-		case EventIntentCompleted:
-			s.end = i + 1
-		}
+		spans.states[k].track(r.EventType(), i)
 	}
+	return incomplete(&spans)
+}
+
+// intentTable holds a state per intent. The map only indexes the states:
+// updating a state never stores its key again, which for a string key
+// would keep the memory of the receipt it came from (a whole batch of a
+// streamed file) alive until the intent's next receipt.
+type intentTable struct {
+	index  map[string]int
+	states []intentState
+}
+
+func (t *intentTable) add(intent string, st intentState) int {
+	t.index[intent] = len(t.states)
+	t.states = append(t.states, st)
+	return len(t.states) - 1
+}
+
+// track records the receipt at index i of the chain, of eventType.
+func (s *intentState) track(eventType string, i int) {
+	switch eventType {
+	case EventIntentReceived:
+		if s.start == 0 {
+			s.start = i + 1
+		}
+	case EventIntentCompleted:
+		s.end = i + 1
+	}
+}
+
+func incomplete(intents *intentTable) error {
 	var bad []IncompleteIntent
-	for id, s := range spans {
+	for id, k := range intents.index {
+		s := intents.states[k]
 		var problem string
 		switch {
 		case s.start == 0 && s.end == 0:
