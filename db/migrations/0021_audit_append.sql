@@ -173,8 +173,9 @@ BEGIN
     SELECT c.pos, x.receipt_id, x.intent_id, x.seq, x.correlation_id, x.policy_bundle_version,
         x.stage, x.event_type, x.outcome, x.actor_id, x.actor_type, x.actor_auth_context, x.action,
         x.targets, x.ts, x.context || jsonb_build_object('position', c.pos::text), x.details, c.prev, c.sum
-    FROM unnest(ords, poss, prevs, sums) AS c(n, pos, prev, sum),
-    LATERAL jsonb_to_record(events -> (c.n - 1)::int) AS x(
+    FROM unnest(ords, poss, prevs, sums) AS c(n, pos, prev, sum)
+    JOIN jsonb_array_elements(events) WITH ORDINALITY AS v(value, ord) ON v.ord = c.n,
+    LATERAL jsonb_to_record(v.value) AS x(
         intent_id text, seq bigint, receipt_id text, correlation_id text,
         policy_bundle_version text, stage text, event_type text, outcome text,
         actor_id text, actor_type text, actor_auth_context text, action text,
