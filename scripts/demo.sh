@@ -7,6 +7,7 @@
 # Usage: scripts/demo.sh [CFA-DEMO COMMAND [FLAGS]]   (default: run)
 #   scripts/demo.sh                  the scenarios (make demo)
 #   scripts/demo.sh bench --n 50     end-to-end latency (make bench-e2e)
+#   scripts/demo.sh throughput       intents/s with 1 and 2 workers (make bench-throughput)
 #
 # The demo never uses DATABASE_URL (an operator's database): it runs on a
 # database of its own, CFA_DEMO_DATABASE_URL (default cfa_demo on the local
@@ -31,7 +32,11 @@ scripts/ensure-postgres.sh
 scripts/ensure-temporal.sh
 CFA_MIGRATE_DATABASE_URL=$admin_url bin/cfa-demo reset-database
 
-scripts/with-worker.sh bin/cfa-demo "$@"
+if [ "$1" = throughput ]; then
+  bin/cfa-demo "$@" # starts and stops its own workers, 1 then 2
+else
+  scripts/with-worker.sh bin/cfa-demo "$@"
+fi
 if [ "$1" = run ]; then
   echo "worker log: .data/worker.log   Temporal UI: http://127.0.0.1:8233   audit export: .data/demo-audit.jsonl"
   echo "demo database: $DATABASE_URL (recreated on every run; read it with DATABASE_URL='$DATABASE_URL' bin/cfa list)"

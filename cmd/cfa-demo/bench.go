@@ -42,6 +42,14 @@ func BenchOneActivityWorkflow(ctx workflow.Context) error {
 
 func benchNoop(context.Context) error { return nil }
 
+// registerBaselines registers the baseline workflows and their activity
+// (bench's in-process worker, throughput's baseline worker processes).
+func registerBaselines(w worker.Worker) {
+	w.RegisterWorkflowWithOptions(BenchEmptyWorkflow, workflow.RegisterOptions{Name: benchEmptyWorkflow})
+	w.RegisterWorkflowWithOptions(BenchOneActivityWorkflow, workflow.RegisterOptions{Name: benchOneActivityWorkflow})
+	w.RegisterActivityWithOptions(benchNoop, activity.RegisterOptions{Name: benchNoopActivity})
+}
+
 // row is one measured series.
 type row struct {
 	Name         string  `json:"name"`
@@ -107,9 +115,7 @@ func (c *cli) bench(ctx context.Context, n int, text string, timeout time.Durati
 	defer tc.Close()
 
 	w := worker.New(tc, benchTaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(BenchEmptyWorkflow, workflow.RegisterOptions{Name: benchEmptyWorkflow})
-	w.RegisterWorkflowWithOptions(BenchOneActivityWorkflow, workflow.RegisterOptions{Name: benchOneActivityWorkflow})
-	w.RegisterActivityWithOptions(benchNoop, activity.RegisterOptions{Name: benchNoopActivity})
+	registerBaselines(w)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start the bench worker on task queue %s: %w; check that Temporal answers at %s", benchTaskQueue, err, c.cfg.TemporalAddress)
 	}

@@ -5,8 +5,9 @@
 //	cfa-demo reset-database   drop and recreate the demo's own database (named *_demo), its roles set up, migrated
 //	cfa-demo run              the governed scenarios end to end (make demo)
 //	cfa-demo bench            end-to-end latency and history size (make bench-e2e)
+//	cfa-demo throughput       intents per second with 1 and 2 workers (make bench-throughput)
 //
-// reset-database and bench take --output json; run prints its narrative as
+// reset-database, bench and throughput take --output json; run prints its narrative as
 // text. Every command exits non-zero on failure.
 package main
 
@@ -60,7 +61,7 @@ func (c *cli) root() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVarP(&c.output, "output", "o", "text", "output format: text or json")
-	root.AddCommand(c.resetDatabaseCmd(), c.seedCmd(), c.runCmd(), c.benchCmd())
+	root.AddCommand(c.resetDatabaseCmd(), c.seedCmd(), c.runCmd(), c.benchCmd(), c.throughputCmd(), c.workerCmd())
 	return root
 }
 

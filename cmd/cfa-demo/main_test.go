@@ -33,7 +33,7 @@ func TestCommands(t *testing.T) {
 	for _, cmd := range (&cli{}).root().Commands() {
 		names = append(names, cmd.Name())
 	}
-	require.Subset(t, names, []string{"run", "reset-database", "seed", "bench"})
+	require.Subset(t, names, []string{"run", "reset-database", "seed", "bench", "throughput", "worker"})
 }
 
 func TestCheckDemoDatabase(t *testing.T) {

@@ -18,8 +18,8 @@
 // against. DBT renders an incremental dbt model with a schema.yml contract.
 // A publish-only plan runs nothing: comments only, or a dbt source. Both check the plan's
 // hash and every identifier and literal against the catalog before writing a
-// byte; identifiers are quoted with pgx.Identifier.Sanitize, dates are
-// emitted as DATE 'YYYY-MM-DD' after validation, and no user text is ever
+// byte; identifiers are quoted as pgx.Identifier.Sanitize quotes them, dates
+// are emitted as DATE 'YYYY-MM-DD' after validation, and no user text is ever
 // concatenated into code. Output is byte-identical for identical inputs (I8).
 // A micro_batch plan renders one script per time_window unit, a
 // cross_dataset_atomic plan one per target (UnitFile, UnitFiles); window
