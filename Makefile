@@ -6,7 +6,7 @@ TEMPORAL_CLI_VERSION := v1.5.1
 export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export TEMPORAL_CLI := $(BIN)/temporal
 
-.PHONY: help demo test test-unit test-crash build dev stop generate verify lint bench bench-e2e histories clean
+.PHONY: help demo test test-unit test-crash build dev stop generate verify lint bench bench-exec bench-audit bench-e2e bench-throughput histories clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9/-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -54,6 +54,13 @@ lint: ## go vet, staticcheck and workflowcheck
 bench: ## domain benchmarks (ns/op, allocs/op)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
+bench-exec: ## governed execution vs the same SQL bare (lock → projection) at 2k, 30k, 300k rows per partition, on a database of its own
+	@scripts/ensure-postgres.sh
+	$(GO) test -count=1 -run '^$$' -bench BenchmarkGovernedExecution -timeout 60m ./tests/bench/
+
+bench-audit: ## audit seal and verify: Seal vs marshal+SHA-256, verify a JSONL file (100k, 1M receipts) and Postgres (100k)
+	$(GO) test -run '^$$' -bench 'Seal|MarshalAndHash|CanonicalDetails|VerifyFile|VerifyPostgres' -benchmem -timeout 30m ./internal/audit/ ./db/
+
 test-crash: $(BIN)/temporal ## the crash harness at full size: 32 kills (30 SIGKILL, SIGTERM, a Temporal restart) at six stage boundaries; prints the table
 	CFA_CRASH_KILLS=32 CFA_CRASH_TABLE=$(CURDIR)/.data/crash-table.txt $(GO) test -count=1 -timeout 60m -v -run TestCrashHarness ./tests/e2e/ | grep -v DEBUG | sed -n '/crash harness:/,/^---/p'
 
@@ -62,6 +69,9 @@ histories: $(BIN)/temporal ## re-record the replay histories (workflows/testdata
 
 bench-e2e: build $(BIN)/temporal ## end-to-end latency and history size (auto intent vs empty and one-activity workflows), on the demo's database
 	@scripts/demo.sh bench --n 50
+
+bench-throughput: build $(BIN)/temporal ## intents/s with 1 and 2 workers from 16 submitters, beside empty and one-activity workflows; workers' CPU profiles in .data/
+	@scripts/demo.sh throughput --cpuprofile .data/throughput-cpu
 
 clean: ## remove binaries and local state
 	rm -rf bin .data

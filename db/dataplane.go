@@ -121,8 +121,9 @@ type UnitRun struct {
 	// Sources are the datasets the plan reads: their rows, as the unit
 	// reads them, are fingerprinted with its output (ADR 0128).
 	Sources []catalog.Dataset
-	// Heartbeat is called every HeartbeatEvery while the script runs, so a
-	// worker that dies is noticed while a long statement is in flight.
+	// Heartbeat is called every HeartbeatEvery while the unit waits for a
+	// connection and runs, so a worker that dies is noticed while a long
+	// statement is in flight.
 	Heartbeat      func()
 	HeartbeatEvery time.Duration
 }
@@ -138,14 +139,37 @@ type UnitRunResult struct {
 // RunUnit runs one attempt of a unit in one transaction on the sandbox
 // login (ADR 0114): it enters the sandbox (the plan's role, the unit's
 // partition, statement timeout), discards what an earlier attempt staged,
-// runs the script and measures what it staged, all as the plan's role. The
+// runs the script, its reads narrowed to the unit's partition (ADR 0140),
+// and measures what it staged, all as the plan's role. The
 // database's error is returned wrapped, so a caller can classify it
 // (permission, storage, connection).
 func (s *Store) RunUnit(ctx context.Context, r UnitRun) (UnitRunResult, error) {
 	var out UnitRunResult
+	script, err := dataplane.NarrowToPartition(r.Script, r.Sources, r.Unit.Partition)
+	if err != nil {
+		return out, fmt.Errorf("run unit %s of intent %s: %w", r.Unit.Key, r.Unit.IntentID, err)
+	}
 	sandbox, err := s.sandboxPool(ctx)
 	if err != nil {
 		return out, fmt.Errorf("run unit %s of intent %s: %w", r.Unit.Key, r.Unit.IntentID, err)
+	}
+	// From before a connection is free: units beyond the sandbox pool's
+	// size wait for one, and must not look dead to Temporal meanwhile.
+	if r.Heartbeat != nil && r.HeartbeatEvery > 0 {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			t := time.NewTicker(r.HeartbeatEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					r.Heartbeat()
+				}
+			}
+		}()
 	}
 	err = pgx.BeginFunc(ctx, sandbox, func(tx pgx.Tx) error {
 		if err := dataplane.BeginUnit(ctx, tx, r.Role, r.Unit); err != nil {
@@ -156,33 +180,11 @@ func (s *Store) RunUnit(ctx context.Context, r UnitRun) (UnitRunResult, error) {
 		if _, err := dataplane.Discard(ctx, tx, r.Target, r.Unit.IntentID, r.Unit.Key); err != nil {
 			return err
 		}
-		if r.Heartbeat != nil && r.HeartbeatEvery > 0 {
-			done := make(chan struct{})
-			defer close(done)
-			go func() {
-				t := time.NewTicker(r.HeartbeatEvery)
-				defer t.Stop()
-				for {
-					select {
-					case <-done:
-						return
-					case <-t.C:
-						r.Heartbeat()
-					}
-				}
-			}()
-		}
-		if _, err := tx.Exec(ctx, r.Script); err != nil {
+		if _, err := tx.Exec(ctx, script); err != nil {
 			return err
 		}
 		var err error
-		if out.Metrics, err = dataplane.MeasureUnit(ctx, tx, r.Target, r.Unit.IntentID, r.Unit.Key); err != nil {
-			return err
-		}
-		if out.StagedBytes, err = dataplane.StagedBytes(ctx, tx, r.Target, r.Unit.IntentID, r.Unit.Key); err != nil {
-			return err
-		}
-		out.Fingerprints, err = dataplane.FingerprintUnit(ctx, tx, r.Target, r.Sources, r.Unit)
+		out.Metrics, out.StagedBytes, out.Fingerprints, err = dataplane.ReportUnit(ctx, tx, r.Target, r.Sources, r.Unit)
 		return err
 	})
 	if err != nil {

@@ -146,6 +146,11 @@ func InputFingerprints(in []dataplane.InputFingerprint) []replay.InputFingerprin
 // nothing is left behind, even if the process dies (ADR 0128). Give it a
 // unit IntentID of its own, so its rows never meet the intent's.
 func (s *Store) RerunUnit(ctx context.Context, r UnitRun) (dataplane.UnitFingerprints, error) {
+	// Narrowed as RunUnit narrows it: the same rows, read the same way.
+	script, err := dataplane.NarrowToPartition(r.Script, r.Sources, r.Unit.Partition)
+	if err != nil {
+		return dataplane.UnitFingerprints{}, fmt.Errorf("rerun unit %s: %w", r.Unit.Key, err)
+	}
 	sandbox, err := s.sandboxPool(ctx)
 	if err != nil {
 		return dataplane.UnitFingerprints{}, fmt.Errorf("rerun unit %s: %w", r.Unit.Key, err)
@@ -158,7 +163,7 @@ func (s *Store) RerunUnit(ctx context.Context, r UnitRun) (dataplane.UnitFingerp
 	if err := dataplane.BeginUnit(ctx, tx, r.Role, r.Unit); err != nil {
 		return dataplane.UnitFingerprints{}, fmt.Errorf("rerun unit %s: %w", r.Unit.Key, err)
 	}
-	if _, err := tx.Exec(ctx, r.Script); err != nil {
+	if _, err := tx.Exec(ctx, script); err != nil {
 		return dataplane.UnitFingerprints{}, fmt.Errorf("rerun unit %s: run its script: %w", r.Unit.Key, err)
 	}
 	f, err := dataplane.FingerprintUnit(ctx, tx, r.Target, r.Sources, r.Unit)

@@ -36,8 +36,10 @@
 //	cfa_sbx_<db>_<target>_<scope>      NOLOGIN role per plan scope (EnsureSandboxRole), made by
 //	                                   cfa_ensure_sandbox_role, become by the sandbox login (ADR 0114)
 //
-// A unit runs the plan's script, redirected by RedirectToStaging, in its own
-// transaction on the sandbox login after BeginUnit; Promote and Quarantine
-// then move its staged rows as the worker, which owns the data plane, and
+// A unit runs the plan's script, redirected by RedirectToStaging and its
+// reads narrowed to its partition by NarrowToPartition (docs/adr/0140), in
+// its own transaction on the sandbox login after BeginUnit; ReportUnit
+// measures and fingerprints what it staged; Promote and Quarantine then
+// move its staged rows as the worker, which owns the data plane, and
 // SetPublication records what readers may see.
 package dataplane

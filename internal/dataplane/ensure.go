@@ -22,7 +22,15 @@ type step struct {
 	policy *policyRef
 }
 
-type policyRef struct{ schema, table, name string }
+// policyRef names a policy. A policy with alter is versioned: one that
+// exists without policyVersion in its comment was made by an earlier
+// Ensure and is altered to the current predicates.
+type policyRef struct{ schema, table, name, alter string }
+
+// comment is the statement that marks the policy current.
+func (p policyRef) comment() string {
+	return "COMMENT ON POLICY " + q(p.name) + " ON " + q(p.schema, p.table) + " IS " + literal(policyVersion)
+}
 
 // Ensure creates what the catalog needs and is missing: the schemas, one
 // table per dataset, the staging and quarantine copies and published view
@@ -44,18 +52,28 @@ func Ensure(ctx context.Context, db Beginner, cat *catalog.Catalog) error {
 		return fmt.Errorf("ensure data plane: lock: %w", err)
 	}
 	for _, s := range steps {
+		sqls := []string{s.sql}
 		if p := s.policy; p != nil {
-			var exists bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_policies WHERE schemaname = $1 AND tablename = $2 AND policyname = $3)`,
-				p.schema, p.table, p.name).Scan(&exists); err != nil {
+			var exists, current bool
+			if err := tx.QueryRow(ctx, `SELECT count(*) > 0, coalesce(bool_or(obj_description(p.oid, 'pg_policy') = $4), false)
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2 AND p.polname = $3`,
+				p.schema, p.table, p.name, policyVersion).Scan(&exists, &current); err != nil {
 				return fmt.Errorf("ensure data plane: look up policy %s on %s.%s: %w", p.name, p.schema, p.table, err)
 			}
-			if exists {
+			switch {
+			case exists && (p.alter == "" || current):
 				continue
+			case exists:
+				sqls = []string{p.alter, p.comment()}
+			case p.alter != "":
+				sqls = append(sqls, p.comment())
 			}
 		}
-		if _, err := tx.Exec(ctx, s.sql); err != nil {
-			return fmt.Errorf("ensure data plane: %s: %w", firstLine(s.sql), err)
+		for _, sql := range sqls {
+			if _, err := tx.Exec(ctx, sql); err != nil {
+				return fmt.Errorf("ensure data plane: %s: %w", firstLine(sql), err)
+			}
 		}
 	}
 	if err := verify(ctx, tx, cat); err != nil {
@@ -121,9 +139,9 @@ func ddl(cat *catalog.Catalog) ([]step, error) {
 		add("ALTER TABLE " + Table(d) + " ENABLE ROW LEVEL SECURITY")
 		out = append(out,
 			step{sql: "CREATE POLICY cfa_read ON " + Table(d) + " AS PERMISSIVE FOR SELECT TO PUBLIC USING (true)",
-				policy: &policyRef{d.Layer, d.Name, "cfa_read"}},
+				policy: &policyRef{schema: d.Layer, table: d.Name, name: "cfa_read"}},
 			step{sql: "CREATE POLICY cfa_unit_partition ON " + Table(d) + " AS RESTRICTIVE FOR SELECT TO PUBLIC USING " + pred,
-				policy: &policyRef{d.Layer, d.Name, "cfa_unit_partition"}})
+				policy: &policyRef{d.Layer, d.Name, "cfa_unit_partition", "ALTER POLICY cfa_unit_partition ON " + Table(d) + " USING " + pred}})
 		if Governed(d) {
 			out = append(out, governed(d, cols)...)
 		}
@@ -160,10 +178,10 @@ func governed(d catalog.Dataset, cols []string) []step {
 		check += " AND " + pred
 	}
 	add("ALTER TABLE " + StagingTable(d) + " ENABLE ROW LEVEL SECURITY")
+	predicates := "USING (" + unitRowPredicate() + ")\n  WITH CHECK (" + check + ")"
 	out = append(out, step{
-		sql: "CREATE POLICY cfa_unit ON " + StagingTable(d) + " AS PERMISSIVE FOR ALL TO PUBLIC\n  USING (" + unitRowPredicate() +
-			")\n  WITH CHECK (" + check + ")",
-		policy: &policyRef{SchemaStaging, d.Name, "cfa_unit"},
+		sql:    "CREATE POLICY cfa_unit ON " + StagingTable(d) + " AS PERMISSIVE FOR ALL TO PUBLIC\n  " + predicates,
+		policy: &policyRef{SchemaStaging, d.Name, "cfa_unit", "ALTER POLICY cfa_unit ON " + StagingTable(d) + "\n  " + predicates},
 	})
 
 	quarantine := append(slices.Clone(cols),

@@ -128,3 +128,27 @@ func TestEnsureDetectsDrift(t *testing.T) {
 	require.ErrorIs(t, err, dataplane.ErrSchemaDrift)
 	require.ErrorContains(t, err, "silver.silver_documentos: unexpected column cpf text")
 }
+
+// TestEnsureUpgradesItsPolicies (docs/adr/0140): a policy an earlier
+// Ensure made, with the predicates of then and no version in its comment,
+// is altered to the current ones; a current one is left alone.
+func TestEnsureUpgradesItsPolicies(t *testing.T) {
+	t.Parallel()
+	d := dbtest.NewEmpty(t, "dataplane")
+	ctx := context.Background()
+	require.NoError(t, dataplane.Ensure(ctx, d.Pool, cat))
+	const policy = `SELECT p.oid::text || ' ' || pg_get_expr(p.polqual, p.polrelid) || ' ' || coalesce(obj_description(p.oid, 'pg_policy'), '')
+FROM pg_policy p WHERE p.polrelid = 'bronze.nfe'::regclass AND p.polname = 'cfa_unit_partition'`
+	var current string
+	require.NoError(t, d.Pool.QueryRow(ctx, policy).Scan(&current))
+	require.Contains(t, current, "SELECT", "the partition is read once per statement")
+
+	_, err := d.Pool.Exec(ctx, `ALTER POLICY cfa_unit_partition ON bronze.nfe USING
+  (nullif(current_setting('cfa.unit_partition', true), '') IS NULL OR processing_date = nullif(current_setting('cfa.unit_partition', true), '')::date);
+COMMENT ON POLICY cfa_unit_partition ON bronze.nfe IS NULL`)
+	require.NoError(t, err)
+	require.NoError(t, dataplane.Ensure(ctx, d.Pool, cat))
+	var upgraded string
+	require.NoError(t, d.Pool.QueryRow(ctx, policy).Scan(&upgraded))
+	require.Equal(t, current, upgraded, "the same policy (oid), with the current predicate and version")
+}

@@ -175,18 +175,26 @@ func partitionText(alias string, d catalog.Dataset) string {
 }
 
 // unitPartitionPredicate is true when the transaction narrows to no
-// partition (cfa.unit_partition unset or empty) or the row is in it.
+// partition (cfa.unit_partition unset or empty) or the row is in it. The
+// settings are read in scalar subqueries, which Postgres evaluates once
+// per statement (an InitPlan) instead of once per row: a stable function
+// in a policy is called for every row it filters (docs/adr/0140).
 func unitPartitionPredicate(d catalog.Dataset) (string, error) {
 	pt, err := codegen.PostgresType(columnType(d, d.PartitionKey))
 	if err != nil {
 		return "", err
 	}
 	setting := "nullif(current_setting(" + literal(SettingUnitPartition) + ", true), '')"
-	return "(" + setting + " IS NULL OR " + q(d.PartitionKey) + " = " + setting + "::" + pt + ")", nil
+	return "(" + q(d.PartitionKey) + " = (SELECT " + setting + "::" + pt + ") OR (SELECT " + setting + " IS NULL))", nil
 }
 
-// unitRowPredicate is true for the rows of the transaction's unit.
+// unitRowPredicate is true for the rows of the transaction's unit; the
+// settings are read once per statement, as in unitPartitionPredicate.
 func unitRowPredicate() string {
-	return q(ColIntentID) + " = current_setting(" + literal(SettingIntentID) + ", true) AND " +
-		q(ColUnitKey) + " = current_setting(" + literal(SettingUnitKey) + ", true)"
+	return q(ColIntentID) + " = (SELECT current_setting(" + literal(SettingIntentID) + ", true)) AND " +
+		q(ColUnitKey) + " = (SELECT current_setting(" + literal(SettingUnitKey) + ", true))"
 }
+
+// policyVersion marks, in each policy's comment, the predicates Ensure
+// writes: a policy made by an earlier version is altered to them.
+const policyVersion = "cfa data plane policy v2 (docs/adr/0140)"

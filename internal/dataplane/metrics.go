@@ -171,7 +171,29 @@ func MeasureUnit(ctx context.Context, db Querier, target catalog.Dataset, intent
 	return m, nil
 }
 
+// MeasureStaged is MeasureUnit and StagedBytes in one read of the unit's
+// staged rows: what RunUnit reports of every attempt.
+func MeasureStaged(ctx context.Context, db Querier, target catalog.Dataset, intentID, unitKey string) (Metrics, int64, error) {
+	if !Governed(target) {
+		return Metrics{}, 0, fmt.Errorf("measure unit %s of %s: %w", unitKey, target.Name, ErrNotGoverned)
+	}
+	var bytes int64
+	where := q(ColIntentID) + " = $1 AND " + q(ColUnitKey) + " = $2"
+	m, err := measureWith(ctx, db, SchemaStaging, target.Name, where, []any{intentID, unitKey}, func(c string) bool { return !strings.HasPrefix(c, "cfa_") },
+		"coalesce(sum(pg_column_size(t.*)), 0)", &bytes)
+	if err != nil {
+		return Metrics{}, 0, fmt.Errorf("measure unit %s of %s for intent %s: %w", unitKey, target.Name, intentID, err)
+	}
+	return m, bytes, nil
+}
+
 func measure(ctx context.Context, db Querier, schema, table, where string, args []any, keep func(string) bool) (Metrics, error) {
+	return measureWith(ctx, db, schema, table, where, args, keep, "")
+}
+
+// measureWith measures, and scans extra (an aggregate over the rows, t)
+// into dest in the same read.
+func measureWith(ctx context.Context, db Querier, schema, table, where string, args []any, keep func(string) bool, extra string, dest ...any) (Metrics, error) {
 	all, err := Schema(ctx, db, schema, table)
 	if err != nil {
 		return Metrics{}, err
@@ -188,16 +210,19 @@ func measure(ctx context.Context, db Querier, schema, table, where string, args 
 		m.Schema = append(m.Schema, c)
 		exprs = append(exprs, "count("+q(c.Name)+")")
 	}
-	sql := "SELECT " + strings.Join(exprs, ", ") + " FROM " + q(schema, table)
+	counts := make([]int64, len(exprs))
+	scan := make([]any, len(exprs))
+	for i := range counts {
+		scan[i] = &counts[i]
+	}
+	if extra != "" {
+		exprs, scan = append(exprs, extra), append(scan, dest...)
+	}
+	sql := "SELECT " + strings.Join(exprs, ", ") + " FROM " + q(schema, table) + " t"
 	if where != "" {
 		sql += " WHERE " + where
 	}
-	counts := make([]int64, len(exprs))
-	dest := make([]any, len(exprs))
-	for i := range counts {
-		dest[i] = &counts[i]
-	}
-	if err := db.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
+	if err := db.QueryRow(ctx, sql, args...).Scan(scan...); err != nil {
 		return Metrics{}, err
 	}
 	m.Rows = counts[0]
@@ -260,14 +285,37 @@ func StagedBytes(ctx context.Context, db Querier, target catalog.Dataset, intent
 // merge key is still unique. For a partitioned dataset only the given
 // partitions are read (what one execution committed); none reads nothing.
 // A dataset without a merge key has none.
+//
+// A table whose key the database keeps unique (a valid unique index on
+// exactly the key's columns, every one NOT NULL: the primary key Ensure
+// gives every governed target) cannot hold a duplicate, and is not read;
+// otherwise the given partitions are read through an index-usable
+// condition on the partition key (docs/adr/0141).
 func DuplicateKeys(ctx context.Context, db Querier, d catalog.Dataset, partitions []string) (int64, error) {
 	key := Key(d)
 	if len(key) == 0 || (d.PartitionKey != "" && len(partitions) == 0) {
 		return 0, nil
 	}
+	var enforced bool
+	if err := db.QueryRow(ctx, `SELECT EXISTS (
+  SELECT 1 FROM pg_index i
+  WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indisvalid AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL
+    AND i.indnkeyatts = cardinality($2::text[])
+    AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a
+         WHERE a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey[0:i.indnkeyatts - 1]) AND a.attnotnull)
+        = (SELECT array_agg(k ORDER BY k) FROM unnest($2::text[]) k))`, Table(d), key).Scan(&enforced); err != nil {
+		return 0, fmt.Errorf("look up the unique indexes of %s: %w", Table(d), err)
+	}
+	if enforced {
+		return 0, nil
+	}
 	where, args := "", []any{}
 	if d.PartitionKey != "" {
-		where, args = " WHERE "+partitionText("t", d)+" = ANY($1::text[])", []any{partitions}
+		pt, err := codegen.PostgresType(columnType(d, d.PartitionKey))
+		if err != nil {
+			return 0, fmt.Errorf("count duplicate keys of %s: %w", Table(d), err)
+		}
+		where, args = " WHERE "+q("t", d.PartitionKey)+" = ANY($1::"+pt+"[])", []any{partitions}
 	}
 	var n int64
 	err := db.QueryRow(ctx, fmt.Sprintf("SELECT count(*) FROM (SELECT 1 FROM %s t%s GROUP BY %s HAVING count(*) > 1) d",

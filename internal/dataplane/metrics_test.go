@@ -96,6 +96,20 @@ func TestDuplicateKeys(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n)
 
+	// A key the database keeps unique is not read: a governed target's
+	// primary key (docs/adr/0141). Keyed otherwise, it is.
+	silver := dataset(t, "silver_documentos")
+	_, err = tx.Exec(ctx, `INSERT INTO silver.silver_documentos (nfe_id, processing_date, uf) VALUES ('a', '2026-01-02', 'SP'), ('b', '2026-01-02', 'SP')`)
+	require.NoError(t, err)
+	n, err = dataplane.DuplicateKeys(ctx, tx, silver, []string{"2026-01-02"})
+	require.NoError(t, err)
+	require.Zero(t, n)
+	byUF := silver
+	byUF.MergeKey = "uf"
+	n, err = dataplane.DuplicateKeys(ctx, tx, byUF, []string{"2026-01-02"})
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n, "(uf, processing_date) is not unique: the partition is read")
+
 	// Partitioned: only the partitions given are read.
 	nfe := dataset(t, "nfe")
 	_, err = tx.Exec(ctx, `INSERT INTO bronze.nfe SELECT * FROM bronze.nfe WHERE processing_date = '2026-01-02' ORDER BY nfe_id LIMIT 3`)

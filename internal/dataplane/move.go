@@ -2,9 +2,13 @@ package dataplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/codegen"
@@ -20,6 +24,12 @@ import (
 // successful unit at once. A second call finds nothing staged and changes
 // nothing, so a retried promotion is safe; a unit that staged no rows
 // leaves its partition as it was. It returns the number of rows promoted.
+//
+// Units of distinct partitions, whose rows the load's key keeps apart,
+// move in the same statements (one MERGE, or the partitions' deletes and
+// one INSERT); others (the time windows of one day, dataset units) move
+// one after another in the order given, as before. One DELETE then
+// empties staging of them all (docs/adr/0141).
 func Promote(ctx context.Context, tx Querier, plan planner.ExecutionPlan, cat *catalog.Catalog, intentID string, units []Unit) (int64, error) {
 	load, ok := plan.LoadStep()
 	if !ok {
@@ -30,21 +40,130 @@ func Promote(ctx context.Context, tx Querier, plan planner.ExecutionPlan, cat *c
 	if !ok || !Governed(target) {
 		return 0, fmt.Errorf("promote plan %s into %s: %w", plan.Hash, l.Target, ErrNotGoverned)
 	}
+	if len(units) == 0 {
+		return 0, nil
+	}
+	keys := make([]string, len(units))
+	for i, u := range units {
+		keys[i] = u.Key
+	}
+	batches := [][]Unit{units}
+	if !disjoint(units, target, load.Params.Key) {
+		batches = batches[:0]
+		for _, u := range units {
+			batches = append(batches, []Unit{u})
+		}
+	}
 	cols := planner.Names(load.Columns)
-	unit := q(ColIntentID) + " = $1 AND " + q(ColUnitKey) + " = $2"
-	staged := "SELECT " + qList(cols) + " FROM " + StagingTable(target) + " WHERE " + unit
+	theUnits := q(ColIntentID) + " = $1 AND " + q(ColUnitKey) + " = ANY($2::text[])"
+	staged := "SELECT " + qList(cols) + " FROM " + StagingTable(target) + " WHERE " + theUnits
+	fail := func(err error) (int64, error) {
+		return 0, fmt.Errorf("promote units %s of intent %s into %s: %w", strings.Join(keys, ", "), intentID, target.Name, err)
+	}
+	if l.Mode == planner.LoadMerge {
+		// The MERGE joins the staged rows with the target: planned from
+		// the statistics of a staging table analyzed while empty, it may
+		// scan the target once per staged row. Sampling staging first
+		// costs a fraction of the move; SKIP_LOCKED never waits on
+		// autovacuum or on another projection sampling it (docs/adr/0141).
+		if _, err := tx.Exec(ctx, "ANALYZE (SKIP_LOCKED) "+StagingTable(target)); err != nil {
+			return fail(err)
+		}
+	}
+	var total int64
+	counted := true // every staged row was counted by the statement that moved it
+	for _, batch := range batches {
+		n, all, err := promoteBatch(ctx, tx, l.Mode, l.Window, load.Params.Key, target, cols, staged, intentID, batch)
+		if err != nil {
+			return fail(err)
+		}
+		total, counted = total+n, counted && all
+	}
+	if counted {
+		truncated, err := truncateAlone(ctx, tx, target, intentID, keys)
+		if err != nil {
+			return fail(err)
+		}
+		if truncated {
+			return total, nil
+		}
+	}
+	// What was staged is what was promoted: the delete counts it.
+	tag, err := tx.Exec(ctx, "DELETE FROM "+StagingTable(target)+" WHERE "+theUnits, intentID, keys)
+	if err != nil {
+		return fail(err)
+	}
+	return tag.RowsAffected(), nil
+}
 
-	// statements returns what moves one unit, with their arguments.
-	var statements func(u Unit) ([]string, [][]any, error)
-	switch l.Mode {
+// truncateAlone empties target's staging table at once, instead of
+// deleting the units' rows one by one, when those rows are all it holds
+// and no other session has it open: it takes the table's lock without
+// waiting (a unit of another intent keeps it: the DELETE then runs), and
+// then looks, by index probes, for a row of any other unit. It reports
+// whether it truncated. Outside a transaction it does nothing.
+func truncateAlone(ctx context.Context, tx Querier, target catalog.Dataset, intentID string, keys []string) (bool, error) {
+	const sp = "cfa_truncate_staging"
+	if _, err := tx.Exec(ctx, "SAVEPOINT "+sp); err != nil {
+		return false, nil // not in a transaction: the DELETE does it
+	}
+	undo := func(err error) (bool, error) { // give the lock back
+		if _, rerr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT "+sp); rerr != nil {
+			return false, errors.Join(err, rerr)
+		}
+		if _, rerr := tx.Exec(ctx, "RELEASE SAVEPOINT "+sp); rerr != nil {
+			return false, errors.Join(err, rerr)
+		}
+		return false, err
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+StagingTable(target)+" IN ACCESS EXCLUSIVE MODE NOWAIT"); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
+			return undo(nil)
+		}
+		return undo(err)
+	}
+	// Walk the (intent, unit) pairs the table holds, in index order, one
+	// probe each: every one must be one of these units.
+	next := "SELECT " + qList([]string{ColIntentID, ColUnitKey}) + " FROM " + StagingTable(target)
+	order := " ORDER BY " + qList([]string{ColIntentID, ColUnitKey}) + " LIMIT 1"
+	var intent, unit string
+	err := tx.QueryRow(ctx, next+order).Scan(&intent, &unit)
+	for err == nil {
+		if intent != intentID || !slices.Contains(keys, unit) {
+			return undo(nil)
+		}
+		err = tx.QueryRow(ctx, next+" WHERE ("+qList([]string{ColIntentID, ColUnitKey})+") > ($1, $2)"+order, intent, unit).Scan(&intent, &unit)
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return undo(err)
+	}
+	if _, err := tx.Exec(ctx, "TRUNCATE "+StagingTable(target)); err != nil {
+		return undo(err)
+	}
+	if _, err := tx.Exec(ctx, "RELEASE SAVEPOINT "+sp); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// promoteBatch moves the staged rows of a batch of units into target. It
+// returns the rows its statements wrote, and whether that counts every
+// staged row (not so for a MERGE that does nothing on a match).
+func promoteBatch(ctx context.Context, tx Querier, mode planner.LoadMode, window *planner.Window, key []string, target catalog.Dataset, cols []string, staged, intentID string, batch []Unit) (int64, bool, error) {
+	keys := make([]string, len(batch))
+	for i, u := range batch {
+		keys[i] = u.Key
+	}
+	switch mode {
 	case planner.LoadMerge:
-		on := make([]string, len(load.Params.Key))
-		for i, k := range load.Params.Key {
+		on := make([]string, len(key))
+		for i, k := range key {
 			on[i] = q("t", k) + " = " + q("s", k)
 		}
 		var set []string
 		for _, c := range cols {
-			if !slices.Contains(load.Params.Key, c) {
+			if !slices.Contains(key, c) {
 				set = append(set, q(c)+" = "+q("s", c))
 			}
 		}
@@ -52,42 +171,64 @@ func Promote(ctx context.Context, tx Querier, plan planner.ExecutionPlan, cat *c
 		if len(set) > 0 {
 			matched = "UPDATE SET " + strings.Join(set, ", ")
 		}
-		merge := "MERGE INTO " + Table(target) + " AS t USING (" + staged + ") AS s ON " + strings.Join(on, " AND ") +
-			" WHEN MATCHED THEN " + matched + " WHEN NOT MATCHED THEN INSERT (" + qList(cols) + ") VALUES (" + prefixed("s", cols) + ")"
-		statements = func(u Unit) ([]string, [][]any, error) {
-			return []string{merge}, [][]any{{intentID, u.Key}}, nil
-		}
-	case planner.LoadPartitionOverwrite:
-		insert := "INSERT INTO " + Table(target) + " (" + qList(cols) + ") " + staged
-		statements = func(u Unit) ([]string, [][]any, error) {
-			del, args, err := overwriteDelete(target, l.Window, u)
-			return []string{del, insert}, [][]any{args, {intentID, u.Key}}, err
-		}
-	default:
-		return 0, fmt.Errorf("promote plan %s: %w: load mode %q", plan.Hash, ErrInvalidOptions, l.Mode)
-	}
-	var total int64
-	for _, u := range units {
-		var n int64
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM "+StagingTable(target)+" WHERE "+unit, intentID, u.Key).Scan(&n); err != nil {
-			return total, fmt.Errorf("promote unit %s of intent %s into %s: %w", u.Key, intentID, target.Name, err)
-		}
-		if n == 0 {
-			continue
-		}
-		sqls, args, err := statements(u)
+		// A unit that staged nothing matches nothing: no need to look first.
+		tag, err := tx.Exec(ctx, "MERGE INTO "+Table(target)+" AS t USING ("+staged+") AS s ON "+strings.Join(on, " AND ")+
+			" WHEN MATCHED THEN "+matched+" WHEN NOT MATCHED THEN INSERT ("+qList(cols)+") VALUES ("+prefixed("s", cols)+")", intentID, keys)
 		if err != nil {
-			return total, fmt.Errorf("promote unit %s of intent %s into %s: %w", u.Key, intentID, target.Name, err)
+			return 0, false, err
 		}
-		sqls, args = append(sqls, "DELETE FROM "+StagingTable(target)+" WHERE "+unit), append(args, []any{intentID, u.Key})
-		for i, s := range sqls {
-			if _, err := tx.Exec(ctx, s, args[i]...); err != nil {
-				return total, fmt.Errorf("promote unit %s of intent %s into %s: %w", u.Key, intentID, target.Name, err)
+		return tag.RowsAffected(), len(set) > 0, nil
+	case planner.LoadPartitionOverwrite:
+		// Only a unit that staged rows replaces its partition: one index
+		// probe per unit, not a count of its rows.
+		rows, err := tx.Query(ctx, "SELECT k FROM unnest($2::text[]) AS k WHERE EXISTS (SELECT 1 FROM "+StagingTable(target)+
+			" s WHERE s."+q(ColIntentID)+" = $1 AND s."+q(ColUnitKey)+" = k)", intentID, keys)
+		if err != nil {
+			return 0, false, err
+		}
+		nonEmpty, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return 0, false, err
+		}
+		for _, u := range batch {
+			if !slices.Contains(nonEmpty, u.Key) {
+				continue
+			}
+			del, args, err := overwriteDelete(target, window, u)
+			if err != nil {
+				return 0, false, err
+			}
+			if _, err := tx.Exec(ctx, del, args...); err != nil {
+				return 0, false, err
 			}
 		}
-		total += n
+		if len(nonEmpty) == 0 {
+			return 0, true, nil
+		}
+		tag, err := tx.Exec(ctx, "INSERT INTO "+Table(target)+" ("+qList(cols)+") "+staged, intentID, nonEmpty)
+		if err != nil {
+			return 0, false, err
+		}
+		return tag.RowsAffected(), true, nil
 	}
-	return total, nil
+	return 0, false, fmt.Errorf("%w: load mode %q", ErrInvalidOptions, mode)
+}
+
+// disjoint: no two units can stage the same key, so they may move in one
+// statement: each has a partition of its own, and the load's key holds
+// the partition key.
+func disjoint(units []Unit, target catalog.Dataset, key []string) bool {
+	if target.PartitionKey == "" || !slices.Contains(key, target.PartitionKey) {
+		return false
+	}
+	seen := make(map[string]bool, len(units))
+	for _, u := range units {
+		if u.Partition == "" || seen[u.Partition] {
+			return false
+		}
+		seen[u.Partition] = true
+	}
+	return true
 }
 
 // overwriteDelete deletes the unit's partition, or the plan's window when
