@@ -76,10 +76,7 @@ func appendGroups(ctx context.Context, q *dbsqlc.Queries, groups [][]audit.Event
 			}
 			break
 		}
-		rows, index, err := appendRows(rest, pending, errs)
-		if err != nil {
-			return out, errs
-		}
+		rows, index := appendRows(rest, pending, errs)
 		if len(rows) == 0 {
 			break
 		}
@@ -130,9 +127,7 @@ func appendGroups(ctx context.Context, q *dbsqlc.Queries, groups [][]audit.Event
 			out[at.group] = append(out[at.group], normalizeReceipt(rc))
 			done[at.group]++
 		}
-		if err := compareExisted(ctx, q, rest, index, existed, out, errs, done); err != nil {
-			return out, errs
-		}
+		compareExisted(ctx, q, rest, index, existed, out, errs, done)
 		for _, i := range pending {
 			if errs[i] != nil {
 				continue
@@ -151,7 +146,7 @@ type rowAt struct{ group, event int }
 
 // appendRows lays out the pending groups' remaining events for one call;
 // a group that cannot be sealed gets its error and is left out.
-func appendRows(rest [][]audit.Event, pending []int, errs []error) ([]appendRow, []rowAt, error) {
+func appendRows(rest [][]audit.Event, pending []int, errs []error) ([]appendRow, []rowAt) {
 	var rows []appendRow
 	var index []rowAt
 	for _, i := range pending {
@@ -180,13 +175,13 @@ func appendRows(rest [][]audit.Event, pending []int, errs []error) ([]appendRow,
 			index = append(index, rowAt{group: i, event: j})
 		}
 	}
-	return rows, index, nil
+	return rows, index
 }
 
 // compareExisted checks the events a retry found recorded against what is
 // stored: the stored receipt is the answer when its content is the same.
 func compareExisted(ctx context.Context, q *dbsqlc.Queries, rest [][]audit.Event, index []rowAt, existed []dbsqlc.AppendAuditEventsRow,
-	out [][]audit.Receipt, errs []error, done map[int]int) error {
+	out [][]audit.Receipt, errs []error, done map[int]int) {
 	for _, r := range existed {
 		at := index[r.Ord-1]
 		if errs[at.group] != nil {
@@ -206,7 +201,6 @@ func compareExisted(ctx context.Context, q *dbsqlc.Queries, rest [][]audit.Event
 		out[at.group] = append(out[at.group], stored)
 		done[at.group]++
 	}
-	return nil
 }
 
 // appendError says what a failed audit_append call means for one group.

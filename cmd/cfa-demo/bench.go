@@ -101,25 +101,35 @@ func (c *cli) benchCmd() *cobra.Command {
 	return cmd
 }
 
-func (c *cli) bench(ctx context.Context, n int, text string, timeout time.Duration, withAPI bool, clients []int, perLevel int) error {
-	// SDK logs go to stderr, warnings and up, so stdout stays clean for -o json.
+// startBaselineWorker dials Temporal and serves the baseline workflows on
+// benchTaskQueue; stop stops the worker and closes the client. SDK logs go
+// to stderr, warnings and up, so stdout stays clean for -o json.
+func (c *cli) startBaselineWorker() (client.Client, func(), error) {
 	logger, err := app.NewLoggerAt(zap.WarnLevel)
 	if err != nil {
-		return fmt.Errorf("build logger: %w", err)
+		return nil, nil, fmt.Errorf("build logger: %w", err)
 	}
-	defer func() { _ = logger.Sync() }()
 	tc, err := app.Dial(c.cfg, logger)
 	if err != nil {
-		return err
+		_ = logger.Sync()
+		return nil, nil, err
 	}
-	defer tc.Close()
-
 	w := worker.New(tc, benchTaskQueue, worker.Options{})
 	registerBaselines(w)
 	if err := w.Start(); err != nil {
-		return fmt.Errorf("start the bench worker on task queue %s: %w; check that Temporal answers at %s", benchTaskQueue, err, c.cfg.TemporalAddress)
+		tc.Close()
+		_ = logger.Sync()
+		return nil, nil, fmt.Errorf("start the baseline worker on task queue %s: %w; check that Temporal answers at %s", benchTaskQueue, err, c.cfg.TemporalAddress)
 	}
-	defer w.Stop()
+	return tc, func() { w.Stop(); tc.Close(); _ = logger.Sync() }, nil
+}
+
+func (c *cli) bench(ctx context.Context, n int, text string, timeout time.Duration, withAPI bool, clients []int, perLevel int) error {
+	tc, stop, err := c.startBaselineWorker()
+	if err != nil {
+		return err
+	}
+	defer stop()
 
 	baseline := func(name string) runFunc {
 		return func(ctx context.Context) (string, string, error) {

@@ -22,7 +22,6 @@ import (
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
-	sdkworker "go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 
 	"github.com/contextualflux/cfa/extension"
@@ -672,22 +671,11 @@ func (c *cli) workerCmd() *cobra.Command {
 
 // runBaselineWorker serves the baseline workflows until ctx is done.
 func (c *cli) runBaselineWorker(ctx context.Context) error {
-	logger, err := app.NewLoggerAt(zap.WarnLevel)
-	if err != nil {
-		return fmt.Errorf("build logger: %w", err)
-	}
-	defer func() { _ = logger.Sync() }()
-	tc, err := app.Dial(c.cfg, logger)
+	_, stop, err := c.startBaselineWorker()
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
-	w := sdkworker.New(tc, benchTaskQueue, sdkworker.Options{})
-	registerBaselines(w)
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("start the baseline worker on task queue %s: %w; check that Temporal answers at %s", benchTaskQueue, err, c.cfg.TemporalAddress)
-	}
-	defer w.Stop()
+	defer stop()
 	<-ctx.Done()
 	return nil
 }
