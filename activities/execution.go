@@ -328,7 +328,10 @@ func (a *Activities) Revalidate(ctx context.Context, st Step, in RevalidateInput
 		return out, invalid(err)
 	}
 	t := newTrail(st)
-	t.add(intent.StageRevalidation, string(rv.Outcome), audit.ActionRead, nil, events.Revalidation{Result: rv})
+	// The registry version it read is a target (MUST-005: a consultation
+	// names what it consulted), besides the intent.
+	t.add(intent.StageRevalidation, string(rv.Outcome), audit.ActionRead,
+		[]string{"intent:" + st.IntentID, "context_registry:" + env.VersionID}, events.Revalidation{Result: rv})
 	if rv.Outcome != revalidation.Replan {
 		out.Summary = "execution_context current"
 		return out, a.finish(ctx, t, &out.Stage)

@@ -238,7 +238,7 @@ func TestAuditEventsAreAppendOnly(t *testing.T) {
 	}{
 		{"update", `UPDATE audit_events SET outcome = 'forged' WHERE intent_id = $1`, "audit_events is append-only: UPDATE is not allowed"},
 		{"delete", `DELETE FROM audit_events WHERE intent_id = $1`, "audit_events is append-only: DELETE is not allowed"},
-		{"truncate", `TRUNCATE audit_events`, "audit_events is append-only: TRUNCATE is not allowed"},
+		{"truncate", `TRUNCATE audit_events CASCADE`, "audit_events is append-only: TRUNCATE is not allowed"},
 		{"insert out of position", `INSERT INTO audit_events (position, receipt_id, intent_id, seq, event_type, actor_id, actor_type, action, ts, context, prev_hash, integrity)
 			SELECT position + 5, $1 || '/99', $1, 99, 'X', 'a', 'SYSTEM', 'READ', now(), '{}', integrity, integrity FROM audit_chain_head`, "must take chain position"},
 		{"insert out of causal order", `INSERT INTO audit_events (position, receipt_id, intent_id, seq, event_type, actor_id, actor_type, action, ts, context, prev_hash, integrity)

@@ -106,8 +106,13 @@ func (s *Store) ResolveProjectionFailure(ctx context.Context, intentID string, o
 			return err
 		}
 		resolved = true
-		return appendOperatorAction(ctx, q, actionID, op, audit.EventProjectionFailureResolved, "resolved", []string{"intent:" + intentID},
-			events.ProjectionFailureResolved{By: op.By, Reason: op.Reason, IntentID: intentID})
+		if err := appendOperatorAction(ctx, q, actionID, op, audit.EventProjectionFailureResolved, "resolved", []string{"intent:" + intentID},
+			events.ProjectionFailureResolved{By: op.By, Reason: op.Reason, IntentID: intentID}); err != nil {
+			return err
+		}
+		// The marker's CFS gate unlocks on the resolution's receipt, the
+		// action's second (docs/adr/0150).
+		return resolveProjectionFailureGate(ctx, q, intentID, audit.ReceiptID(actionID, 2), nowMicro())
 	})
 	if err != nil {
 		return false, fmt.Errorf("resolve the failed projection of intent %s: %w", intentID, err)

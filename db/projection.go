@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/contextualflux/cfa/db/dbsqlc"
 	"github.com/contextualflux/cfa/internal/catalog"
+	"github.com/contextualflux/cfa/internal/contextplane"
 	"github.com/contextualflux/cfa/internal/dataplane"
 	"github.com/contextualflux/cfa/internal/planner"
 	"github.com/contextualflux/cfa/internal/registry"
@@ -169,6 +171,18 @@ func (s *Store) ProjectExecution(ctx context.Context, req ProjectionRequest) (Pr
 		}
 		if out.Environment, err = commitSnapshot(ctx, q, id, parent, pc.Datasets, pc.History, ReasonStateProjection, req.IntentID); err != nil {
 			return err
+		}
+		// The execution's lineage (intent → plan → datasets read and
+		// written) joins the snapshot's commit in the context plane.
+		var at time.Time
+		for _, h := range pc.History {
+			if h.IntentID == req.IntentID {
+				at = h.Timestamp
+			}
+		}
+		lineage := contextplane.LineageMutations(req.IntentID, req.Plan, at, pc.VersionID)
+		if _, _, err := planeWrite(ctx, q, pc.VersionID, ReasonStateProjection, planeActor(req.IntentID), lineage, true); err != nil {
+			return fmt.Errorf("project the lineage of intent %s into the context plane: %w", req.IntentID, err)
 		}
 		out.Wake, err = releaseScopes(ctx, q, req.IntentID, ReleaseProjectionConfirmed)
 		return err

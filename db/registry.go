@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/contextualflux/cfa/db/dbsqlc"
+	"github.com/contextualflux/cfa/internal/contextplane"
 	"github.com/contextualflux/cfa/internal/registry"
 )
 
@@ -224,8 +225,16 @@ func commitSnapshot(ctx context.Context, q *dbsqlc.Queries, id, parent uuid.UUID
 		if err != nil {
 			return fmt.Errorf("mark registry snapshot %s committed: %w", versionID, err)
 		}
-		env, err = loadEnvironment(ctx, q, snap)
-		return err
+		if env, err = loadEnvironment(ctx, q, snap); err != nil {
+			return err
+		}
+		// The context plane mirrors the snapshot in the same transaction:
+		// a version for every dataset, partition and execution that
+		// changed, under the snapshot's version_id (docs/adr/0147).
+		if _, _, err := planeWrite(ctx, q, versionID, reason, planeActor(intentID), contextplane.ProjectionMutations(env, history), true); err != nil {
+			return fmt.Errorf("project registry snapshot %s into the context plane: %w", versionID, err)
+		}
+		return nil
 	}()
 	return env, err
 }

@@ -116,6 +116,8 @@ func SetupRoles(ctx context.Context, databaseURL string, r Roles) error {
 var workerGrants = []struct{ table, privileges string }{
 	{"audit_events", "SELECT, INSERT"},
 	{"audit_chain_head", "SELECT, UPDATE"},
+	// Signed tree heads of the receipts' Merkle tree, append-only (ADR 0145).
+	{"audit_checkpoints", "SELECT, INSERT"},
 	{"registry_snapshots", "SELECT, INSERT, UPDATE, DELETE"}, // an abandoned 'writing' snapshot is deleted
 	{"registry_dataset_states", "SELECT, INSERT, UPDATE"},
 	{"registry_execution_history", "SELECT, INSERT"},
@@ -143,11 +145,34 @@ var workerGrants = []struct{ table, privileges string }{
 	{"schedules", "SELECT, INSERT, UPDATE (skill_id, paused, paused_reason, updated_at, deleted_at)"},
 	// A standing approval is insert-only but for its revocation (ADR 0125).
 	{"standing_approvals", "SELECT, INSERT, UPDATE (revoked_at, revoked_by, revoke_reason)"},
+	// CFS policies, views and gate evidence are append-only; a gate's
+	// state and a proposal's status move (docs/adr/0149, 0150).
+	{"cfs_policies", "SELECT, INSERT"},
+	{"cfs_views", "SELECT, INSERT"},
+	{"cfs_gates", "SELECT, INSERT, UPDATE (status, definition, expires_at, version, updated_at)"},
+	{"cfs_gate_evidence", "SELECT, INSERT"},
+	{"cfs_proposals", "SELECT, INSERT, UPDATE (status, reviewer, review_receipt, apply_receipt, commit_id, updated_at)"},
+	// The context plane (ADR 0147): versions are appended and only their
+	// system interval closes (the owner's trigger says so); commits and
+	// the plane id never change; a sync cursor moves per source plane.
+	{"cfs_plane", "SELECT"},
+	{"cfs_commits", "SELECT, INSERT"},
+	{"cfs_record_versions", "SELECT, INSERT, UPDATE (system)"},
+	{"cfs_link_versions", "SELECT, INSERT, UPDATE (system)"},
+	{"cfs_sync_cursors", "SELECT, INSERT, UPDATE"},
 	{"goose_db_version", "SELECT"}, // the worker checks the schema is current
 }
 
 // workerSequences are the serial columns' sequences the worker draws from.
-var workerSequences = []string{"registry_execution_history_id_seq", "precost_history_id_seq", "scope_locks_id_seq"}
+var workerSequences = []string{"registry_execution_history_id_seq", "precost_history_id_seq", "scope_locks_id_seq", "cfs_plane_seq"}
+
+// workerFunctions are the owner's SECURITY DEFINER functions the worker
+// may call: the sync import, the one way to keep a source's system time
+// (ADR 0148).
+var workerFunctions = []string{
+	"cfs_plane_import_record(text, text, text[], jsonb, timestamptz, bytea, bytea, tstzrange, tstzrange, text, boolean)",
+	"cfs_plane_import_link(text, text, text, text, jsonb, text, bytea, bytea, tstzrange, tstzrange, text)",
+}
 
 // grantWorker gives the worker exactly workerGrants, in one transaction of
 // the owner's: what an earlier version granted and this one does not is
@@ -165,6 +190,12 @@ func grantWorker(ctx context.Context, pool *pgxpool.Pool, worker string) error {
 		}
 		for _, seq := range workerSequences {
 			s := "GRANT USAGE ON SEQUENCE " + pgx.Identifier{"public", seq}.Sanitize() + " TO " + w
+			if _, err := tx.Exec(ctx, s); err != nil {
+				return fmt.Errorf("grant the worker its privileges: %s: %w", s, err)
+			}
+		}
+		for _, fn := range workerFunctions {
+			s := "GRANT EXECUTE ON FUNCTION public." + fn + " TO " + w
 			if _, err := tx.Exec(ctx, s); err != nil {
 				return fmt.Errorf("grant the worker its privileges: %s: %w", s, err)
 			}

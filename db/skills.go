@@ -18,6 +18,7 @@ import (
 	"github.com/contextualflux/cfa/db/dbsqlc"
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/audit/events"
+	"github.com/contextualflux/cfa/internal/contextplane"
 	"github.com/contextualflux/cfa/internal/signature"
 	"github.com/contextualflux/cfa/internal/skill"
 )
@@ -130,7 +131,15 @@ func (s *Store) EnsureSkill(ctx context.Context, sig signature.Signature) (Skill
 	if err != nil {
 		return Skill{}, false, fmt.Errorf("register skill %s: encode its signature: %w", id, err)
 	}
-	n, err := s.q.EnsureSkill(ctx, dbsqlc.EnsureSkillParams{SkillID: id, Domain: sig.Domain, Intent: sig.Intent, Signature: keyed})
+	var n int64
+	err = s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
+		if n, err = q.EnsureSkill(ctx, dbsqlc.EnsureSkillParams{SkillID: id, Domain: sig.Domain, Intent: sig.Intent, Signature: keyed}); err != nil || n == 0 {
+			return err
+		}
+		// A registered skill enters the context plane with it (ADR 0147).
+		return projectSkill(ctx, q, "skill-registered:"+id, "skill registered",
+			contextplane.Skill{Key: id, State: string(skill.Ephemeral), Domain: sig.Domain, Intent: sig.Intent})
+	})
 	if err != nil {
 		return Skill{}, false, fmt.Errorf("register skill %s: %w", id, err)
 	}
@@ -278,7 +287,16 @@ func (s *Store) ApplySkillTransition(ctx context.Context, c SkillChange) (SkillT
 		} else if err := q.MoveSkill(ctx, dbsqlc.MoveSkillParams{SkillID: c.SkillID, State: string(to), LastSeq: seq, UpdatedAt: now}); err != nil {
 			return fmt.Errorf("move skill to %s: %w", to, err)
 		}
-		return auditSkillTransition(ctx, q, out)
+		if err := projectSkill(ctx, q, out.AuditID, "skill transition "+string(c.Trigger),
+			contextplane.Skill{Key: c.SkillID, State: string(to), Domain: row.Domain, Intent: row.Intent, Transitions: seq}); err != nil {
+			return err
+		}
+		if err := auditSkillTransition(ctx, q, out); err != nil {
+			return err
+		}
+		// The promotion gate (CFS Gate, docs/adr/0150) cites the
+		// transition's SKILL_TRANSITION receipt, the trail's second.
+		return recordPromotionGate(ctx, q, out, audit.ReceiptID(out.AuditID, 2))
 	})
 	if err != nil {
 		return SkillTransition{}, fmt.Errorf("skill %s, trigger %s: %w", c.SkillID, c.Trigger, err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/contextualflux/cfa/db/dbsqlc"
 )
 
@@ -23,8 +25,15 @@ func (s *Store) RecordProjectionFailure(ctx context.Context, f ProjectionFailure
 	if scopes == nil {
 		scopes = []string{}
 	}
-	err := s.q.RecordProjectionFailure(ctx, dbsqlc.RecordProjectionFailureParams{
-		IntentID: f.IntentID, Scopes: scopes, ParentVersionID: f.ParentVersionID, Cause: f.Cause, FailedAt: f.FailedAt.UTC(),
+	// The marker and its CFS gate, LOCKED until `cfa registry resolve`
+	// (docs/adr/0150), in one transaction.
+	err := s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
+		if err := q.RecordProjectionFailure(ctx, dbsqlc.RecordProjectionFailureParams{
+			IntentID: f.IntentID, Scopes: scopes, ParentVersionID: f.ParentVersionID, Cause: f.Cause, FailedAt: f.FailedAt.UTC(),
+		}); err != nil {
+			return err
+		}
+		return openProjectionFailureGate(ctx, q, f.IntentID, scopes, f.FailedAt.UTC())
 	})
 	if err != nil {
 		return fmt.Errorf("record the failed projection of intent %s: %w", f.IntentID, err)

@@ -16,7 +16,9 @@
 # which sets up the roles (docs/roles.md) and migrates as cfa_owner; the
 # worker, the demo and the CLI then log in as cfa_worker and the units as
 # cfa_sandbox, on the same server and database (the local server trusts
-# local logins).
+# local logins). `run` also recreates a second database, the replica the
+# context plane is synced into: the same name with _replica before _demo
+# (cfa_replica_demo).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -30,7 +32,11 @@ export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:7233}
 
 scripts/ensure-postgres.sh
 scripts/ensure-temporal.sh
-CFA_MIGRATE_DATABASE_URL=$admin_url bin/cfa-demo reset-database
+# The scenarios end by syncing the context plane into a second database,
+# NAME_replica_demo on the same server: recreated here too.
+replica=()
+[ "$1" != run ] || replica=(--replica)
+CFA_MIGRATE_DATABASE_URL=$admin_url bin/cfa-demo reset-database ${replica[@]+"${replica[@]}"}
 
 if [ "$1" = throughput ]; then
   bin/cfa-demo "$@" # starts and stops its own workers, 1 then 2
@@ -38,6 +44,6 @@ else
   scripts/with-worker.sh bin/cfa-demo "$@"
 fi
 if [ "$1" = run ]; then
-  echo "worker log: .data/worker.log   Temporal UI: http://127.0.0.1:8233   audit export: .data/demo-audit.jsonl"
+  echo "worker log: .data/worker.log   Temporal UI: http://127.0.0.1:8233   audit export: .data/demo-audit.jsonl   checkpoint: .data/demo-checkpoint.txt"
   echo "demo database: $DATABASE_URL (recreated on every run; read it with DATABASE_URL='$DATABASE_URL' bin/cfa list)"
 fi

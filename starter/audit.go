@@ -17,15 +17,17 @@ import (
 
 func (c *cli) auditCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Read, verify and export the audit trail"}
-	cmd.AddCommand(c.auditShowCmd(), c.auditVerifyCmd(), c.auditExportCmd())
+	cmd.AddCommand(c.auditShowCmd(), c.auditVerifyCmd(), c.auditExportCmd(),
+		c.auditKeygenCmd(), c.auditCheckpointCmd(), c.auditProveCmd(), c.auditConsistencyCmd())
 	return cmd
 }
 
 func (c *cli) auditShowCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "show INTENT_ID",
-		Short: "Show an intent's audit events in causal order",
-		Args:  cobra.ExactArgs(1),
+		Use:         "show INTENT_ID",
+		Short:       "Show an intent's audit events in causal order",
+		Args:        cobra.ExactArgs(1),
+		Annotations: receipt(audit.ActionRead, "audit:intent/{0}"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, err := c.openStore(cmd.Context())
 			if err != nil {
@@ -61,9 +63,9 @@ func (c *cli) loadChain(ctx context.Context) ([]audit.Receipt, error) {
 }
 
 func (c *cli) auditVerifyCmd() *cobra.Command {
-	var file string
+	var file, checkpoint, pubkey string
 	cmd := &cobra.Command{
-		Use:   "verify [--file export.jsonl]",
+		Use:   "verify [--file export.jsonl] [--checkpoint FILE --pubkey FILE]",
 		Short: "Verify the hash chain (Postgres, or an exported file offline)",
 		Long: `Verify every link and integrity hash of the audit chain and that every
 intent has a start and an end (complete_per_intent).
@@ -72,17 +74,30 @@ From Postgres it also checks that the chain ends at its recorded head (no
 receipt removed from the end), and asks Temporal about each intent with no
 end yet: one still running is in flight; one that is not is reported
 abandoned, with its id. Exit status 2 when the chain does not verify or an
-intent is abandoned (or Temporal cannot say which).`,
+intent is abandoned (or Temporal cannot say which).
+
+With --checkpoint (a signed note of ` + "`cfa audit checkpoint`" + `) and --pubkey (the
+log's verifier key) it checks the signature, then that the first N
+receipts (N, the checkpoint's size) give the checkpoint's Merkle root: a
+chain cut short, a receipt deleted or a chain rewritten with every hash
+recomputed does not (docs/adr/0145).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var (
 				rep  verifyReport
 				verr error
 			)
-			if file != "" {
+			tree, err := checkpointCheck(checkpoint, pubkey)
+			if err != nil {
+				return err
+			}
+			switch {
+			case file != "" && tree != nil:
+				rep, verr = verifyFileTree(file, tree)
+			case file != "":
 				rep, verr = verifyFile(file)
-			} else {
-				rep, verr = c.verifyStored(cmd.Context())
+			default:
+				rep, verr = c.verifyStored(cmd.Context(), tree)
 			}
 			if rep.Receipts == 0 && rep.Source == "" {
 				return verr // could not read the chain
@@ -100,6 +115,9 @@ intent is abandoned (or Temporal cannot say which).`,
 					return
 				}
 				fmt.Fprintf(w, "audit chain verified: %d receipts from %s, every link and integrity hash checks, every intent has a start and an end", rep.Receipts, rep.Source)
+				if cp := rep.Checkpoint; cp != nil {
+					fmt.Fprintf(w, ", the first %d give the root of the checkpoint signed by %s", cp.TreeSize, cp.KeyName)
+				}
 				if len(rep.InFlight) > 0 {
 					fmt.Fprintf(w, " or is in flight (%d: %s)", len(rep.InFlight), strings.Join(rep.InFlight, ", "))
 				}
@@ -114,6 +132,8 @@ intent is abandoned (or Temporal cannot say which).`,
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "verify an exported JSONL file instead of Postgres")
+	cmd.Flags().StringVar(&checkpoint, "checkpoint", "", "also hold the chain to this signed checkpoint (`cfa audit checkpoint`)")
+	cmd.Flags().StringVar(&pubkey, "pubkey", "", "the log's verifier key, to check the checkpoint's signature; default "+envCheckpointPubkey)
 	return cmd
 }
 
@@ -128,6 +148,8 @@ type verifyReport struct {
 	FirstBadPosition int64    `json:"first_bad_position,omitempty"`
 	FirstBadReceipt  string   `json:"first_bad_receipt,omitempty"`
 	Reason           string   `json:"reason,omitempty"`
+	// Checkpoint is the check of --checkpoint.
+	Checkpoint *verifyCheckpoint `json:"checkpoint,omitempty"`
 }
 
 // verifyFile checks an export offline: the chain, and that every intent in
@@ -155,7 +177,7 @@ func verifyFile(file string) (verifyReport, error) {
 
 // verifyStored checks the chain in Postgres against its head, and tells
 // intents in flight from abandoned ones. It streams the chain.
-func (c *cli) verifyStored(ctx context.Context) (verifyReport, error) {
+func (c *cli) verifyStored(ctx context.Context, tree *treeCheck) (verifyReport, error) {
 	store, err := c.openStore(ctx)
 	if err != nil {
 		return verifyReport{}, err
@@ -168,12 +190,16 @@ func (c *cli) verifyStored(ctx context.Context) (verifyReport, error) {
 	v := audit.NewVerifier()
 	v.ExpectHead(headPos, headHash)
 	n := 0
-	if err := store.StreamAuditChain(ctx, func(r audit.Receipt) error { n++; _ = v.Add(r); return nil }); err != nil {
+	if err := store.StreamAuditChain(ctx, func(r audit.Receipt) error { n++; _ = v.Add(r); tree.add(r.Integrity); return nil }); err != nil {
 		return verifyReport{}, err
 	}
 	rep := verifyReport{Source: "postgres", Receipts: n, HeadPosition: headPos}
-	if err := v.Finish(); err != nil {
+	chainErr := v.Finish()
+	if err := tree.finish(&rep); chainErr == nil && err != nil {
 		return rep, err
+	}
+	if chainErr != nil {
+		return rep, chainErr
 	}
 	var inc *audit.IncompleteError
 	if err := v.CompletePerIntent(); !errors.As(err, &inc) {
@@ -209,9 +235,10 @@ func (c *cli) verifyStored(ctx context.Context) (verifyReport, error) {
 func (c *cli) auditExportCmd() *cobra.Command {
 	var file string
 	cmd := &cobra.Command{
-		Use:   "export [--file export.jsonl]",
-		Short: "Export the whole chain as JSONL (one receipt per line)",
-		Args:  cobra.NoArgs,
+		Use:         "export [--file export.jsonl]",
+		Short:       "Export the whole chain as JSONL (one receipt per line)",
+		Args:        cobra.NoArgs,
+		Annotations: receipt(audit.ActionRead, "audit:chain"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			rs, err := c.loadChain(cmd.Context())
 			if err != nil {

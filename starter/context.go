@@ -13,6 +13,7 @@ import (
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/app"
+	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/registry"
 	"github.com/contextualflux/cfa/internal/render"
 )
@@ -76,15 +77,22 @@ func (c *cli) catalogCmd() *cobra.Command {
 
 func (c *cli) registryCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "registry", Short: "Context Registry commands"}
-	var version string
+	var version, asOfSystem, asOfValid string
 	show := &cobra.Command{
-		Use:   "show [--version VERSION_ID]",
-		Short: "Show environment_state of the latest committed snapshot (or a given one)",
-		Args:  cobra.NoArgs,
+		Use:         "show [--version VERSION_ID | --as-of-system T --as-of-valid T]",
+		Short:       "Show environment_state of the latest committed snapshot (or a given one)",
+		Args:        cobra.NoArgs,
+		Annotations: receipt(audit.ActionRead, "registry:version/{--version}|registry:latest"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			store, err := c.openStore(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if asOfSystem != "" || asOfValid != "" {
+				if version != "" {
+					return invalid(fmt.Errorf("registry show: --version and --as-of-* name different reads: give one"))
+				}
+				return c.showRegistryAsOf(cmd, store, asOfValid, asOfSystem)
 			}
 			var env registry.EnvironmentState
 			if version != "" {
@@ -95,10 +103,13 @@ func (c *cli) registryCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			c.noteReceipt("", "registry:version/"+env.VersionID)
 			return c.emit(env, func(w io.Writer) { printEnvironment(w, env) })
 		},
 	}
 	show.Flags().StringVar(&version, "version", "", "registry version_id to read (default: latest committed)")
+	show.Flags().StringVar(&asOfSystem, "as-of-system", "", "RFC 3339 time: the dataset records of the context plane as known then (CFS Read protocol)")
+	show.Flags().StringVar(&asOfValid, "as-of-valid", "", "RFC 3339 time: the dataset records as valid then (default: now)")
 
 	var (
 		state, lastOK, reason, setBy string
@@ -114,7 +125,8 @@ it against the data. The change and who made it, and why, are recorded in
 the audit trail in the same transaction (an operator action has its own
 trail id, registry-override-<version>). Prefer a governed intent: it
 projects the state it produced.`,
-		Args: cobra.ExactArgs(1),
+		Args:        cobra.ExactArgs(1),
+		Annotations: receipt(audit.ActionWrite, "dataset:{0}", "registry:latest"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(setBy) == "" || strings.TrimSpace(reason) == "" {
 				return usage(fmt.Errorf("registry set %s: --by and --reason are required: the override is recorded in the audit trail", args[0]))
@@ -143,6 +155,7 @@ projects the state it produced.`,
 			if err != nil {
 				return err
 			}
+			c.receiptRecorded() // the snapshot's own trail, actionID
 			return c.emit(env, func(w io.Writer) {
 				fmt.Fprintf(w, "committed registry snapshot %s (audited as %s)\n", env.VersionID, actionID)
 				printEnvironment(w, env)
@@ -165,13 +178,15 @@ projects the state it produced.`,
 blocks every intent on them. Check the registry against the data (the
 intent's outputs are still in staging), then resolve the marker.
 Without an argument, lists the open markers.`,
-		Args: cobra.MaximumNArgs(1),
+		Args:        cobra.MaximumNArgs(1),
+		Annotations: receipt(audit.ActionWrite, "intent:{0}", "registry:projection-failure/{0}|registry:projection-failures"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, err := c.openStore(cmd.Context())
 			if err != nil {
 				return err
 			}
 			if len(args) == 0 {
+				c.noteReceipt(audit.ActionRead) // a list of the open markers
 				open, err := store.OpenProjectionFailures(cmd.Context())
 				if err != nil {
 					return err
@@ -195,6 +210,7 @@ Without an argument, lists the open markers.`,
 			if !ok {
 				return fmt.Errorf("registry resolve: intent %s has no open failed projection (`cfa registry resolve` lists them)", args[0])
 			}
+			c.receiptRecorded() // the resolution's own trail
 			return c.emit(map[string]string{"resolved": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "resolved the failed projection of %s\n", args[0]) })
 		},
 	}

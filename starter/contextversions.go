@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/contextualflux/cfa/internal/audit"
 )
 
 // The recorded policy bundles and catalogs (ADR 0122): every version a
@@ -14,9 +16,10 @@ import (
 
 func (c *cli) policyVersionsCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "versions",
-		Short: "List the policy bundle versions recorded in Postgres (every bundle a worker loaded)",
-		Args:  cobra.NoArgs,
+		Use:         "versions",
+		Short:       "List the policy bundle versions recorded in Postgres (every bundle a worker loaded)",
+		Args:        cobra.NoArgs,
+		Annotations: receipt(audit.ActionRead, "policy_bundle:versions"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			store, err := c.openStore(cmd.Context())
 			if err != nil {
@@ -44,9 +47,10 @@ func (c *cli) policyVersionsCmd() *cobra.Command {
 
 func (c *cli) catalogVersionsCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "versions",
-		Short: "List the catalog snapshot versions recorded in Postgres (every catalog a worker loaded)",
-		Args:  cobra.NoArgs,
+		Use:         "versions",
+		Short:       "List the catalog snapshot versions recorded in Postgres (every catalog a worker loaded)",
+		Args:        cobra.NoArgs,
+		Annotations: receipt(audit.ActionRead, "catalog:versions"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			store, err := c.openStore(cmd.Context())
 			if err != nil {

@@ -15,6 +15,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/bounds"
 	"github.com/contextualflux/cfa/internal/composite"
 	"github.com/contextualflux/cfa/internal/confirmation"
@@ -409,7 +410,8 @@ proposed signature.
 ` + exitCodesHelp(true),
 		Example: `  cfa status intent-0193...
   cfa status intent-0193... --proposed   # the signature a replanned intent proposes, as YAML`,
-		Args: cobra.ExactArgs(1),
+		Args:        cobra.ExactArgs(1),
+		Annotations: receipt(audit.ActionRead, "intent:{0}"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			svc, err := c.service(cmd.Context(), false)
 			if err != nil {
@@ -483,9 +485,10 @@ func (c *cli) listCmd() *cobra.Command {
 	var limit int
 	var pending bool
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List recent intents and their decisions (--pending: open escalations)",
-		Args:  cobra.NoArgs,
+		Use:         "list",
+		Short:       "List recent intents and their decisions (--pending: open escalations)",
+		Args:        cobra.NoArgs,
+		Annotations: receipt(audit.ActionRead, "intents"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := bounds.ListLimit(limit); err != nil {
 				return invalid(fmt.Errorf("list: %w", err))

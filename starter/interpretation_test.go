@@ -104,7 +104,8 @@ func TestApproveWithAnInterpretation(t *testing.T) {
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 	svc := &service.Service{Temporal: c, Store: store}
-	env := map[string]string{"TEMPORAL_ADDRESS": srv.FrontendHostPort()}
+	// status records its receipt (MUST-005): it needs the chain.
+	env := map[string]string{"TEMPORAL_ADDRESS": srv.FrontendHostPort(), "DATABASE_URL": d.WorkerURL}
 
 	const id = "choose-interpretation"
 	_, err = svc.Submit(ctx, service.SubmitRequest{Text: "anonymize master data into silver", IntentID: id, SubmittedBy: "ana", DryRun: true})

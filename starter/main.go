@@ -29,6 +29,9 @@ type cli struct {
 	errOut io.Writer
 	svc    *service.Service
 	store  *db.Store
+	// receipt is what the running command told the receipt hook
+	// (receipts.go).
+	receipt receiptNote
 }
 
 func main() {
@@ -74,8 +77,11 @@ func (c *cli) root() *cobra.Command {
 	root.AddCommand(c.submitCmd(), c.confirmCmd("approve"), c.confirmCmd("reject"), c.statusCmd(), c.listCmd(),
 		c.auditCmd(), c.policyCmd(), c.catalogCmd(), c.registryCmd(), c.migrateCmd(), c.rolesCmd(), c.planCmd(), c.codeCmd(), c.dataplaneCmd(), c.serveCmd(), c.tokenCmd(), c.skillCmd(), c.scheduleCmd())
 	root.AddCommand(c.replayCmd())
+	root.AddCommand(c.planeCmd())
+	root.AddCommand(c.gateCmd(), c.proposeCmd(), c.reviewCmd(), c.applyCmd(), c.cfsPolicyCmd(), c.viewCmd())
 	root.SetFlagErrorFunc(flagError)
 	markUsage(root)
+	c.withReceipts(root)
 	return root
 }
 

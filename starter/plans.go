@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/render"
 	"github.com/contextualflux/cfa/internal/service"
 )
@@ -34,7 +35,8 @@ func (c *cli) planCmd() *cobra.Command {
 the Execution Planner's DAG and the Static Validation report.
 With -o json it prints the execution plan exactly as hashed, the form
 submit --plan accepts.`,
-		Args: cobra.ExactArgs(1),
+		Args:        cobra.ExactArgs(1),
+		Annotations: receipt(audit.ActionRead, "plan:intent/{0}", "intent:{0}"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := c.loadPlan(cmd, args[0])
 			if err != nil {
@@ -114,9 +116,10 @@ func printPlan(w io.Writer, v service.PlanView) {
 func (c *cli) codeCmd() *cobra.Command {
 	var backend string
 	cmd := &cobra.Command{
-		Use:   "code INTENT_ID",
-		Short: "Show the code generated for an intent (Postgres SQL, or the dbt artifact)",
-		Args:  cobra.ExactArgs(1),
+		Use:         "code INTENT_ID",
+		Short:       "Show the code generated for an intent (Postgres SQL, or the dbt artifact)",
+		Args:        cobra.ExactArgs(1),
+		Annotations: receipt(audit.ActionRead, "code:intent/{0}", "intent:{0}"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := c.loadPlan(cmd, args[0])
 			if err != nil {

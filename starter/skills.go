@@ -16,6 +16,7 @@ import (
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/app"
+	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/render"
 	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/internal/skill"
@@ -52,9 +53,10 @@ func (c *cli) skillListCmd() *cobra.Command {
 		limit int
 	)
 	cmd := &cobra.Command{
-		Use:   "list [--state STATE] [--limit N]",
-		Short: "List the skills, most recently changed first",
-		Args:  cobra.NoArgs,
+		Use:         "list [--state STATE] [--limit N]",
+		Short:       "List the skills, most recently changed first",
+		Args:        cobra.NoArgs,
+		Annotations: receipt(audit.ActionRead, "skills"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var st skill.State
 			if state != "" {
@@ -107,9 +109,10 @@ type shownSkill struct {
 
 func (c *cli) skillShowCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "show SKILL_ID",
-		Short: "Show a skill: its state, what it does and the triggers that may move it (an id prefix of 8+ digits will do)",
-		Args:  cobra.ExactArgs(1),
+		Use:         "show SKILL_ID",
+		Short:       "Show a skill: its state, what it does and the triggers that may move it (an id prefix of 8+ digits will do)",
+		Args:        cobra.ExactArgs(1),
+		Annotations: receipt(audit.ActionRead, "skill:{0}"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, id, err := c.skillStore(cmd.Context(), args[0])
 			if err != nil {
@@ -184,9 +187,10 @@ func printSkill(w io.Writer, s shownSkill) {
 
 func (c *cli) skillHistoryCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "history SKILL_ID",
-		Short: "Show every transition of a skill, oldest first (an id prefix of 8+ digits will do)",
-		Args:  cobra.ExactArgs(1),
+		Use:         "history SKILL_ID",
+		Short:       "Show every transition of a skill, oldest first (an id prefix of 8+ digits will do)",
+		Args:        cobra.ExactArgs(1),
+		Annotations: receipt(audit.ActionRead, "skill:{0}"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, id, err := c.skillStore(cmd.Context(), args[0])
 			if err != nil {

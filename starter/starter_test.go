@@ -534,7 +534,8 @@ func TestSubmitWaitExitsWithItsDecision(t *testing.T) {
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 	svc := &service.Service{Temporal: c, Store: store}
-	env := map[string]string{"TEMPORAL_ADDRESS": srv.FrontendHostPort()}
+	// status records its receipt (MUST-005): it needs the chain.
+	env := map[string]string{"TEMPORAL_ADDRESS": srv.FrontendHostPort(), "DATABASE_URL": d.WorkerURL}
 
 	// fresh starts each case over: the demo data (with the broken
 	// partition when asked), no skill history (a third success would be a

@@ -49,9 +49,19 @@ func executable(path string) error {
 // runCFA runs the cfa CLI with args, in the demo's environment, and prints
 // the command line and its output, indented, as an operator would see it.
 func (c *cli) runCFA(ctx context.Context, cfa string, args ...string) error {
+	return c.runCFAShort(ctx, cfa, 0, args...)
+}
+
+// runCFAShort is runCFA printing at most maxLines lines of the output (0:
+// all of them) and how many it left out. A failing command's output is
+// printed whole.
+func (c *cli) runCFAShort(ctx context.Context, cfa string, maxLines int, args ...string) error {
 	fmt.Fprintf(c.out, "  $ cfa %s\n", strings.Join(quoteArgs(args), " "))
 	out, err := exec.CommandContext(ctx, cfa, args...).CombinedOutput()
 	if s := strings.TrimRight(string(out), "\n"); s != "" {
+		if lines := strings.Split(s, "\n"); err == nil && maxLines > 0 && len(lines) > maxLines+1 {
+			s = strings.Join(lines[:maxLines], "\n") + fmt.Sprintf("\n... (%d more lines)", len(lines)-maxLines)
+		}
 		fmt.Fprint(c.out, indentAll(s, "    "))
 	}
 	if err != nil {
@@ -74,7 +84,11 @@ func quoteArgs(args []string) []string {
 func indentAll(s, prefix string) string {
 	var b strings.Builder
 	for _, l := range strings.SplitAfter(s, "\n") {
-		if l != "" {
+		switch l {
+		case "":
+		case "\n": // a blank line stays blank: no trailing spaces
+			b.WriteString(l)
+		default:
 			b.WriteString(prefix + l)
 		}
 	}

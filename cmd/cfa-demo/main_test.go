@@ -142,3 +142,47 @@ func fakeCFA(t *testing.T) string {
 	require.NoError(t, os.WriteFile(p, []byte(script), 0o755))
 	return p
 }
+
+func TestReplicaDatabaseURL(t *testing.T) {
+	t.Parallel()
+	got, err := replicaDatabaseURL("postgres://cfa_worker@127.0.0.1:5432/cfa_demo?sslmode=disable")
+	require.NoError(t, err)
+	require.Equal(t, "postgres://cfa_worker@127.0.0.1:5432/cfa_replica_demo?sslmode=disable", got)
+	require.NoError(t, checkDemoDatabase(got))
+	got, err = replicaDatabaseURL("postgresql://u:p@db:6543/x_test")
+	require.NoError(t, err)
+	require.Equal(t, "postgresql://u:p@db:6543/x_replica_test", got)
+	_, err = replicaDatabaseURL(app.DefaultDatabaseURL)
+	require.ErrorContains(t, err, "runs only on a database of its own")
+	_, err = replicaDatabaseURL("host=127.0.0.1 dbname=cfa_demo")
+	require.ErrorContains(t, err, "postgres:// URL")
+}
+
+func TestRunCFAShortCutsLongOutput(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "cfa")
+	require.NoError(t, os.WriteFile(p, []byte("#!/bin/sh\nprintf 'one\\n\\ntwo\\nthree\\nfour\\n'\n"), 0o755))
+	var out bytes.Buffer
+	c := &cli{out: &out}
+	require.NoError(t, c.runCFAShort(t.Context(), p, 2, "audit", "prove", "r/1"))
+	require.Equal(t, "  $ cfa audit prove r/1\n    one\n\n    ... (3 more lines)\n", out.String())
+
+	out.Reset() // one line more than the limit is printed, not cut
+	require.NoError(t, c.runCFAShort(t.Context(), p, 4, "x"))
+	require.Equal(t, "  $ cfa x\n    one\n\n    two\n    three\n    four\n", out.String())
+}
+
+func TestBothExist(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "k.key"), filepath.Join(dir, "k.pub")
+	have, err := bothExist(a, b)
+	require.NoError(t, err)
+	require.False(t, have)
+	require.NoError(t, os.WriteFile(a, []byte("x"), 0o600))
+	_, err = bothExist(a, b)
+	require.ErrorContains(t, err, "only one of the checkpoint key pair exists")
+	require.NoError(t, os.WriteFile(b, []byte("x"), 0o644))
+	have, err = bothExist(a, b)
+	require.NoError(t, err)
+	require.True(t, have)
+}

@@ -63,7 +63,10 @@ func (c *cli) runCmd() *cobra.Command {
 		Short: "Run the governed scenarios end to end against a running worker, on the demo's own database",
 		Long: `Run the governed scenarios (a–p) end to end against a running cfa-worker,
 then verify the audit chain, export it and show that an edited copy fails
-offline verification. make demo runs it under scripts/with-worker.sh.
+offline verification; last (v), sign a checkpoint of the audit log, prove
+the last decision is in it and sync the context plane into the demo's second
+database (NAME_replica_demo, made by reset-database --replica). make demo
+runs it under scripts/with-worker.sh.
 
 It runs on the demo's own database (DATABASE_URL, a name ending in _demo),
 which must be empty: run cfa-demo reset-database before the worker starts.
@@ -77,7 +80,7 @@ cfa dataplane show) it runs the cfa CLI: $CFA_BIN, else cfa next to cfa-demo.`,
 			return c.runDemo(cmd.Context(), exportPath)
 		},
 	}
-	cmd.Flags().StringVar(&exportPath, "export", filepath.Join(".data", "demo-audit.jsonl"), "where to export the audit chain for the tamper check")
+	cmd.Flags().StringVar(&exportPath, "export", filepath.Join(".data", "demo-audit.jsonl"), "where to export the audit chain for the tamper check; (v) exports it again after signing a checkpoint")
 	return cmd
 }
 
@@ -309,6 +312,11 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 	if err := c.demoVerify(ctx, exportPath); err != nil {
 		return err
 	}
+	planeMsgs, err := c.demoContextPlane(ctx, cfa, exportPath)
+	if err != nil {
+		return fmt.Errorf("scenario (v): %w", err)
+	}
+	failures = append(failures, planeMsgs...)
 	if len(failures) > 0 {
 		return fmt.Errorf("demo outcomes differ from what the scenarios expect: %s", strings.Join(failures, "; "))
 	}

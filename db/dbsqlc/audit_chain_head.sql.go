@@ -49,3 +49,22 @@ func (q *Queries) AppendAuditEvents(ctx context.Context, events []byte) ([]Appen
 	}
 	return items, nil
 }
+
+const getAuditTreeHead = `-- name: GetAuditTreeHead :one
+SELECT position, integrity, merkle_frontier FROM audit_chain_head WHERE id
+`
+
+type GetAuditTreeHeadRow struct {
+	Position       int64
+	Integrity      []byte
+	MerkleFrontier [][]byte
+}
+
+// The head with its Merkle frontier (0022): one row, read at once, so the
+// size, the last integrity and the tree always agree.
+func (q *Queries) GetAuditTreeHead(ctx context.Context) (GetAuditTreeHeadRow, error) {
+	row := q.db.QueryRow(ctx, getAuditTreeHead)
+	var i GetAuditTreeHeadRow
+	err := row.Scan(&i.Position, &i.Integrity, &i.MerkleFrontier)
+	return i, err
+}

@@ -8,3 +8,16 @@ FROM audit_events
 WHERE position > @after_position
 ORDER BY position
 LIMIT @max_rows;
+
+-- name: AuditLeafPage :many
+-- One keyset page of the Merkle leaves (each receipt's integrity) up to a
+-- tree size, for proofs and checkpoint checks (0022).
+SELECT position, integrity
+FROM audit_events
+WHERE position > @after_position AND position <= @up_to_position
+ORDER BY position
+LIMIT @max_rows;
+
+-- name: GetAuditLeaf :one
+-- A receipt's place in the tree: leaf index position - 1.
+SELECT position, integrity FROM audit_events WHERE receipt_id = @receipt_id;

@@ -72,3 +72,61 @@ func (q *Queries) AuditChainPage(ctx context.Context, arg AuditChainPageParams) 
 	}
 	return items, nil
 }
+
+const auditLeafPage = `-- name: AuditLeafPage :many
+SELECT position, integrity
+FROM audit_events
+WHERE position > $1 AND position <= $2
+ORDER BY position
+LIMIT $3
+`
+
+type AuditLeafPageParams struct {
+	AfterPosition int64
+	UpToPosition  int64
+	MaxRows       int32
+}
+
+type AuditLeafPageRow struct {
+	Position  int64
+	Integrity []byte
+}
+
+// One keyset page of the Merkle leaves (each receipt's integrity) up to a
+// tree size, for proofs and checkpoint checks (0022).
+func (q *Queries) AuditLeafPage(ctx context.Context, arg AuditLeafPageParams) ([]AuditLeafPageRow, error) {
+	rows, err := q.db.Query(ctx, auditLeafPage, arg.AfterPosition, arg.UpToPosition, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditLeafPageRow{}
+	for rows.Next() {
+		var i AuditLeafPageRow
+		if err := rows.Scan(&i.Position, &i.Integrity); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const getAuditLeaf = `-- name: GetAuditLeaf :one
+SELECT position, integrity FROM audit_events WHERE receipt_id = $1
+`
+
+type GetAuditLeafRow struct {
+	Position  int64
+	Integrity []byte
+}
+
+// A receipt's place in the tree: leaf index position - 1.
+func (q *Queries) GetAuditLeaf(ctx context.Context, receiptID string) (GetAuditLeafRow, error) {
+	row := q.db.QueryRow(ctx, getAuditLeaf, receiptID)
+	var i GetAuditLeafRow
+	err := row.Scan(&i.Position, &i.Integrity)
+	return i, err
+}

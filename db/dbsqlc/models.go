@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type ApiToken struct {
@@ -24,9 +25,19 @@ type ApiToken struct {
 }
 
 type AuditChainHead struct {
-	ID        bool
-	Position  int64
-	Integrity []byte
+	ID             bool
+	Position       int64
+	Integrity      []byte
+	MerkleFrontier [][]byte
+}
+
+type AuditCheckpoint struct {
+	Origin    string
+	KeyName   string
+	TreeSize  int64
+	RootHash  []byte
+	Note      string
+	CreatedAt time.Time
 }
 
 type AuditEvent struct {
@@ -57,6 +68,116 @@ type CatalogSnapshot struct {
 	Content    []byte
 	RecordedAt time.Time
 	RecordedBy string
+}
+
+type CfsCommit struct {
+	CommitID    string
+	CommitTime  time.Time
+	SourcePlane string
+	Reason      string
+	Actor       string
+}
+
+type CfsGate struct {
+	GateID     string
+	Kind       string
+	Subject    string
+	Status     string
+	Definition []byte
+	ExpiresAt  *time.Time
+	Version    int32
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+type CfsGateEvidence struct {
+	GateID        string
+	RequirementID string
+	ReceiptID     string
+	VerifiedAt    time.Time
+}
+
+type CfsLinkVersion struct {
+	Seq         int64
+	LinkID      string
+	Type        string
+	Source      string
+	Target      string
+	Props       []byte
+	AssertionID string
+	Integrity   []byte
+	Canonical   []byte
+	Valid       pgtype.Range[pgtype.Timestamptz]
+	System      pgtype.Range[pgtype.Timestamptz]
+	CommitID    string
+}
+
+type CfsPlane struct {
+	PlaneID   uuid.UUID
+	Singleton bool
+	CreatedAt time.Time
+}
+
+type CfsPolicy struct {
+	PolicyID   string
+	Version    int32
+	Canonical  []byte
+	Digest     []byte
+	Retired    bool
+	RecordedBy string
+	ReceiptID  string
+	RecordedAt time.Time
+}
+
+type CfsProposal struct {
+	ProposalID     string
+	Request        []byte
+	Diff           []byte
+	Affected       []string
+	Base           []byte
+	Intent         string
+	ProposerID     string
+	ProposerType   string
+	Status         string
+	ProposeReceipt string
+	Reviewer       *string
+	ReviewReceipt  *string
+	ApplyReceipt   *string
+	CommitID       *string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type CfsRecordVersion struct {
+	Seq       int64
+	RecordID  string
+	TenantID  string
+	Labels    []string
+	Props     []byte
+	CreatedAt *time.Time
+	Integrity []byte
+	Canonical []byte
+	Valid     pgtype.Range[pgtype.Timestamptz]
+	System    pgtype.Range[pgtype.Timestamptz]
+	CommitID  string
+	Derived   bool
+}
+
+type CfsSyncCursor struct {
+	SourcePlane string
+	Cursor      string
+	UpdatedAt   time.Time
+}
+
+type CfsView struct {
+	ViewID     string
+	Version    int32
+	Canonical  []byte
+	Digest     []byte
+	Retired    bool
+	RecordedBy string
+	ReceiptID  string
+	RecordedAt time.Time
 }
 
 type ExecutionPlan struct {

@@ -12,6 +12,8 @@ import (
 	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/contextualflux/cfa/internal/cfs/cfspb"
+	"github.com/contextualflux/cfa/internal/cfs/cfspb/cfspbconnect"
 	"github.com/contextualflux/cfa/internal/identity"
 	"github.com/contextualflux/cfa/internal/service"
 	cfav1 "github.com/contextualflux/cfa/proto/cfa/v1"
@@ -31,6 +33,7 @@ func TestEveryProcedureHasAPermission(t *testing.T) {
 	}{
 		{cfav1connect.IntentServiceName, cfav1.File_cfa_v1_intent_service_proto.Services().ByName("IntentService").Methods()},
 		{cfav1connect.ScheduleServiceName, cfav1.File_cfa_v1_schedule_service_proto.Services().ByName("ScheduleService").Methods()},
+		{cfspbconnect.ContextFabricServiceName, cfspb.File_cfs_v0_service_proto.Services().ByName("ContextFabricService").Methods()},
 	} {
 		for i := range svc.methods.Len() {
 			proc := "/" + svc.name + "/" + string(svc.methods.Get(i).Name())

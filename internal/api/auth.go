@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
+	"github.com/contextualflux/cfa/internal/cfs/cfspb/cfspbconnect"
 	"github.com/contextualflux/cfa/internal/identity"
 	"github.com/contextualflux/cfa/proto/cfa/v1/cfav1connect"
 )
@@ -48,6 +49,18 @@ var permissions = map[string]identity.Permission{
 	cfav1connect.ScheduleServiceTriggerScheduleProcedure:  identity.PermSubmit,
 	cfav1connect.ScheduleServiceBackfillScheduleProcedure: identity.PermSubmit,
 	cfav1connect.ScheduleServiceDeleteScheduleProcedure:   identity.PermCancel,
+	// The CFS protocols (ADR 0151): reading the plane is a reader's;
+	// proposing and applying a change a submitter's (apply needs an
+	// approval besides); reviewing an approver's; the whole plane's sync
+	// stream and the transparency log an auditor's.
+	cfspbconnect.ContextFabricServiceQueryProcedure:       identity.PermRead,
+	cfspbconnect.ContextFabricServiceProposeProcedure:     identity.PermSubmit,
+	cfspbconnect.ContextFabricServiceReviewProcedure:      identity.PermApprove,
+	cfspbconnect.ContextFabricServiceApplyProcedure:       identity.PermSubmit,
+	cfspbconnect.ContextFabricServiceSyncProcedure:        identity.PermAudit,
+	cfspbconnect.ContextFabricServiceCheckpointProcedure:  identity.PermAudit,
+	cfspbconnect.ContextFabricServiceInclusionProcedure:   identity.PermAudit,
+	cfspbconnect.ContextFabricServiceConsistencyProcedure: identity.PermAudit,
 }
 
 // Refusal is a call refused before it did anything: unauthenticated, or

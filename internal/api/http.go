@@ -14,9 +14,11 @@ import (
 	"connectrpc.com/grpcreflect"
 	"connectrpc.com/otelconnect"
 	"go.uber.org/zap"
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/contextualflux/cfa/internal/cfs/cfspb/cfspbconnect"
 	"github.com/contextualflux/cfa/internal/identity"
 	cfav1 "github.com/contextualflux/cfa/proto/cfa/v1"
 	"github.com/contextualflux/cfa/proto/cfa/v1/cfav1connect"
@@ -31,10 +33,16 @@ const MaxRequestBytes = 4 << 20
 type Options struct {
 	Auth     identity.Authenticator
 	Refusals RefusalRecorder
+	// Access records a receipt of every admitted call (receipts.go,
+	// docs/adr/0146); nil records none.
+	Access AccessRecorder
 	// Metrics serves /metrics (Prometheus); nil serves none.
 	Metrics http.Handler
 	// Interceptors run first (metrics of every call, refused ones too).
 	Interceptors []connect.Interceptor
+	// Signer signs the audit log's checkpoints (ContextFabricService
+	// Checkpoint); nil signs none.
+	Signer note.Signer
 	// Ready reports whether the server can serve (Temporal and Postgres
 	// reachable): /healthz and the gRPC health service say so.
 	Ready func(ctx context.Context) error
@@ -60,17 +68,23 @@ func NewHandler(s *Server, o Options) (http.Handler, error) {
 	}
 	auth := newAuth(o, logger)
 	interceptors := append(append([]connect.Interceptor{otel}, o.Interceptors...), auth)
+	receipts := newReceipts(o.Access, logger)
+	if receipts != nil { // inside auth: it sees the admitted calls only
+		interceptors = append(interceptors, receipts)
+	}
 	mux := http.NewServeMux()
 	path, h := cfav1connect.NewIntentServiceHandler(s, connect.WithInterceptors(interceptors...), connect.WithReadMaxBytes(MaxRequestBytes))
 	mux.Handle(path, http.MaxBytesHandler(h, MaxRequestBytes))
 	path, h = cfav1connect.NewScheduleServiceHandler(ScheduleServer{s}, connect.WithInterceptors(interceptors...), connect.WithReadMaxBytes(MaxRequestBytes))
 	mux.Handle(path, http.MaxBytesHandler(h, MaxRequestBytes))
+	path, h = cfspbconnect.NewContextFabricServiceHandler(Fabric{Server: s, Signer: o.Signer}, connect.WithInterceptors(interceptors...), connect.WithReadMaxBytes(MaxRequestBytes))
+	mux.Handle(path, http.MaxBytesHandler(h, MaxRequestBytes))
 	checker := &healthChecker{ready: o.Ready}
 	mux.Handle(grpchealth.NewHandler(checker))
-	reflector := grpcreflect.NewStaticReflector(cfav1connect.IntentServiceName, cfav1connect.ScheduleServiceName, grpchealth.HealthV1ServiceName)
+	reflector := grpcreflect.NewStaticReflector(cfav1connect.IntentServiceName, cfav1connect.ScheduleServiceName, cfspbconnect.ContextFabricServiceName, grpchealth.HealthV1ServiceName)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.HandleFunc("GET /v1/intents/{id}/watch", s.watchLines(auth))
+	mux.HandleFunc("GET /v1/intents/{id}/watch", s.watchLines(auth, receipts))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
@@ -138,7 +152,7 @@ func Listen(addr string) (net.Listener, error) {
 // object per line (a WatchIntentResponse), the last one the decided
 // intent; an error is a last line {"error": {"code", "message"}}. Same
 // token, same role as WatchIntent.
-func (s *Server) watchLines(auth *authInterceptor) http.HandlerFunc {
+func (s *Server) watchLines(auth *authInterceptor, receipts *receiptInterceptor) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		ctx, err := auth.admit(r.Context(), cfav1connect.IntentServiceWatchIntentProcedure, r.Header.Get("Authorization"), &cfav1.WatchIntentRequest{IntentId: id})
@@ -163,7 +177,11 @@ func (s *Server) watchLines(auth *authInterceptor) http.HandlerFunc {
 			}
 			return nil
 		}
-		if err := s.watch(ctx, id, send); err != nil {
+		err = s.watch(ctx, id, send)
+		if receipts != nil {
+			_ = receipts.record(ctx, cfav1connect.IntentServiceWatchIntentProcedure, &cfav1.WatchIntentRequest{IntentId: id}, nil, err)
+		}
+		if err != nil {
 			if !started {
 				writeError(w, err)
 				return

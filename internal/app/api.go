@@ -10,6 +10,7 @@ import (
 
 	"connectrpc.com/connect"
 	"go.uber.org/zap"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/api"
@@ -18,6 +19,7 @@ import (
 	"github.com/contextualflux/cfa/internal/redact"
 	"github.com/contextualflux/cfa/internal/service"
 	"github.com/contextualflux/cfa/internal/telemetry"
+	"github.com/contextualflux/cfa/internal/translog"
 )
 
 // DefaultAPIListen is where `cfa serve` listens unless told otherwise.
@@ -89,8 +91,14 @@ func StartAPI(ctx context.Context, cfg Config, addr string, logger *zap.Logger) 
 	if err != nil {
 		return fail(err)
 	}
+	var signer note.Signer
+	if cfg.CheckpointKeyFile != "" {
+		if signer, err = translog.LoadSigner(cfg.CheckpointKeyFile); err != nil {
+			return fail(fmt.Errorf("CFA_CHECKPOINT_KEY: %w", err))
+		}
+	}
 	h, err := api.NewHandler(srv, api.Options{
-		Auth: auth, Refusals: storeRefusals{store}, Metrics: m.Handler(), Interceptors: []connect.Interceptor{calls},
+		Auth: auth, Refusals: storeRefusals{store}, Access: store, Signer: signer, Metrics: m.Handler(), Interceptors: []connect.Interceptor{calls},
 		Ready: func(ctx context.Context) error {
 			if err := store.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

@@ -80,6 +80,10 @@ type Config struct {
 	JWTIssuer        string
 	JWTPublicKeyFile string
 	JWTAudience      string
+	// CheckpointKeyFile (CFA_CHECKPOINT_KEY) is the signer key file of the
+	// audit log's checkpoints (`cfa audit keygen`); empty: the API serves
+	// recorded checkpoints but signs none.
+	CheckpointKeyFile string
 }
 
 // FromEnv reads Config from the environment with local defaults.
@@ -105,9 +109,10 @@ func FromEnv() Config {
 		Promote:        os.Getenv("CFA_WORKER_PROMOTE") == "true",
 		MetricsListen:  envOr("CFA_METRICS_LISTEN", metrics.DefaultListen),
 		// The API's JWT issuer (ADR 0117).
-		JWTIssuer:        os.Getenv("CFA_JWT_ISSUER"),
-		JWTPublicKeyFile: os.Getenv("CFA_JWT_PUBLIC_KEY_FILE"),
-		JWTAudience:      os.Getenv("CFA_JWT_AUDIENCE"),
+		JWTIssuer:         os.Getenv("CFA_JWT_ISSUER"),
+		JWTPublicKeyFile:  os.Getenv("CFA_JWT_PUBLIC_KEY_FILE"),
+		JWTAudience:       os.Getenv("CFA_JWT_AUDIENCE"),
+		CheckpointKeyFile: os.Getenv("CFA_CHECKPOINT_KEY"),
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 )
 
 // The canonical encoding of a receipt, written by hand (docs/adr/0139).
-// It is byte for byte what cfs.Canonical (protobuf-go, deterministic mode)
+// It is byte for byte what cfs.Canonical (the CFS canonical codec, ADR 0144)
 // gives for ToProto(r) with integrity cleared: fields in number order,
 // proto3 implicit presence (a scalar at its default is absent, the actor
 // and timestamp messages are always present), repeated strings all

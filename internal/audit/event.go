@@ -81,6 +81,26 @@ const (
 	// signature and proceeded, or a conflict escalated it to hard_required
 	// (docs/adr/0134).
 	EventSoftConfirmation = "SOFT_CONFIRMATION"
+
+	// EventAccessRecorded: a read or write of the context plane through
+	// the CLI or the API outside any intent (MUST-005, docs/adr/0146): who,
+	// the action, the targets and the outcome, denials too. It is a trail
+	// of its own and its only event: its start and its end.
+	EventAccessRecorded = "ACCESS_RECORDED"
+
+	// The CFS write protocol and governance (docs/adr/0149, 0150), each
+	// step in a trail of its own between INTENT_RECEIVED and
+	// INTENT_COMPLETED. EventCFSProposed: a proposal was stored with its
+	// diff (WRITE); EventCFSReviewed: it was approved or rejected
+	// (APPROVE; outcome approved, rejected or refused); EventCFSApplied:
+	// its mutations were committed to the plane (WRITE);
+	// EventCFSPolicyPut / EventCFSViewPut: a CFS policy or view version was
+	// stored (WRITE).
+	EventCFSProposed  = "CFS_PROPOSED"
+	EventCFSReviewed  = "CFS_PROPOSAL_REVIEWED"
+	EventCFSApplied   = "CFS_PROPOSAL_APPLIED"
+	EventCFSPolicyPut = "CFS_POLICY_PUT"
+	EventCFSViewPut   = "CFS_VIEW_PUT"
 )
 
 // EncodeDetails encodes an event's payload as the JSON object Seal

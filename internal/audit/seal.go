@@ -113,6 +113,9 @@ func validate(e *Event, position int64, prevHash []byte, chained bool) error {
 	}
 	if e.Timestamp.IsZero() {
 		add("timestamp is zero: pass workflow time (workflow.Now)")
+	} else if y := e.Timestamp.UTC().Year(); y < 1 || y > 9999 {
+		// The CFS canonical codec refuses such timestamps (docs/adr/0144).
+		add("timestamp %s is outside years 0001..9999, which a CFS timestamp cannot carry: pass workflow time (workflow.Now)", e.Timestamp.UTC().Format(time.RFC3339Nano))
 	}
 	if chained && position < 1 {
 		add("position is %d: chain positions start at 1", position)

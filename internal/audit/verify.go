@@ -304,7 +304,8 @@ func (e *IncompleteError) Error() string {
 }
 
 // CompletePerIntent checks complete_per_intent: every intent with receipts
-// has an INTENT_RECEIVED and, after it, an INTENT_COMPLETED. Run it on
+// has an INTENT_RECEIVED and, after it, an INTENT_COMPLETED; a trail that
+// begins with ACCESS_RECORDED is complete with it. Run it on
 // exports of finished intents; in-flight intents have no end yet. It returns
 // a *IncompleteError or nil.
 func CompletePerIntent(receipts []Receipt) error {
@@ -343,6 +344,12 @@ func (s *intentState) track(eventType string, i int) {
 		}
 	case EventIntentCompleted:
 		s.end = i + 1
+	case EventAccessRecorded:
+		// A standalone access receipt is a whole trail: it starts and
+		// ends it, when it is the trail's first event (docs/adr/0146).
+		if s.start == 0 && s.end == 0 {
+			s.start, s.end = i+1, i+1
+		}
 	}
 }
 

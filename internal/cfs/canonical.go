@@ -24,25 +24,31 @@ var (
 	ErrIntegrityMismatch = errors.New("integrity mismatch")
 )
 
-// canonicalOptions is deterministic protobuf: fields in number order, map
-// entries sorted by key, repeated fields in insertion order.
-var canonicalOptions = proto.MarshalOptions{Deterministic: true}
-
-// Canonical returns the CFS canonical encoding of m: deterministic protobuf
-// with unknown fields dropped. Scalars at their default value are absent, as
-// proto3 implicit presence requires (see docs/adr/0030).
+// Canonical returns the CFS canonical encoding of m, written by the rules
+// of docs/cfs-canonical-profile.md (docs/adr/0144): fields in number order,
+// scalars at their default absent (ADR 0030), map entries sorted by key
+// bytes with key and value always written, repeated fields in insertion
+// order, unknown fields never written. It refuses invalid UTF-8, NaN and
+// timestamps outside the CFS range, so every encoding it returns is
+// accepted by DecodeCanonical.
 func Canonical(m proto.Message) ([]byte, error) {
 	if m == nil || !m.ProtoReflect().IsValid() {
 		return nil, fmt.Errorf("cfs: canonical encoding of a nil message: pass a non-nil message")
 	}
-	if hasUnknown(m.ProtoReflect()) {
-		m = proto.Clone(m)
-		discardUnknown(m.ProtoReflect())
-	}
-	b, err := canonicalOptions.Marshal(m)
+	return canonicalAppend(make([]byte, 0, 256), m.ProtoReflect(), nil)
+}
+
+// canonicalAppend appends the canonical encoding of m without its field
+// skip (nil: all fields).
+func canonicalAppend(b []byte, m protoreflect.Message, skip protoreflect.FieldDescriptor) ([]byte, error) {
+	b, err := appendFields(b, m, 0, skip)
 	if err != nil {
-		return nil, fmt.Errorf("cfs: canonical encoding of %s: %w (strings must be valid UTF-8)",
-			m.ProtoReflect().Descriptor().FullName(), err)
+		name := m.Descriptor().FullName()
+		if errors.Is(err, ErrInvalidUTF8) {
+			// The wording protobuf-go gave, which audit's encoder repeats.
+			return nil, fmt.Errorf("cfs: canonical encoding of %s: %w (strings must be valid UTF-8)", name, ErrInvalidUTF8)
+		}
+		return nil, fmt.Errorf("cfs: canonical encoding of %s: %w", name, err)
 	}
 	return b, nil
 }
@@ -58,9 +64,8 @@ func Integrity(m proto.Message) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := proto.Clone(m)
-	c.ProtoReflect().Clear(fd)
-	b, err := Canonical(c)
+	var buf [512]byte
+	b, err := canonicalAppend(buf[:0], m.ProtoReflect(), fd)
 	if err != nil {
 		return nil, fmt.Errorf("cfs: integrity: %w", err)
 	}
@@ -107,27 +112,6 @@ func integrityField(md protoreflect.MessageDescriptor) (protoreflect.FieldDescri
 		return nil, fmt.Errorf("cfs: %s: %w; only Record, Link and Receipt carry one", md.FullName(), ErrNoIntegrityField)
 	}
 	return fd, nil
-}
-
-// hasUnknown reports whether m or any message below it holds unknown fields.
-func hasUnknown(m protoreflect.Message) bool {
-	found := false
-	walkMessages(m, func(x protoreflect.Message) bool {
-		if len(x.GetUnknown()) > 0 {
-			found = true
-		}
-		return !found
-	})
-	return found
-}
-
-func discardUnknown(m protoreflect.Message) {
-	walkMessages(m, func(x protoreflect.Message) bool {
-		if len(x.GetUnknown()) > 0 {
-			x.SetUnknown(nil)
-		}
-		return true
-	})
 }
 
 // walkMessages calls f on m and every populated message below it, depth

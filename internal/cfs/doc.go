@@ -13,6 +13,11 @@
 // field." Receipt: "bytes prev_hash = 7; // Chain to previous receipt" and
 // "bytes integrity = 8; // Hash for tamper detection".
 //
+// The canonical encoding is written down in docs/cfs-canonical-profile.md:
+// Canonical writes it, DecodeCanonical accepts nothing else, Validate
+// applies the schema rules (MUST-001), and testdata/cfs/vectors.json holds
+// vectors for other implementations (docs/adr/0144).
+//
 // Deviations from the letter of the spec are recorded in docs/adr/0030
 // (default values are not encoded: proto3 implicit presence) and 0031
 // (enum zero values, CFA-defined placeholder types, "forever" in JSON).

@@ -64,7 +64,7 @@ func startAPI(ctx context.Context, t testing.TB) apiEnv {
 	svc := &service.Service{Temporal: c, Store: store}
 	srv := &api.Server{Svc: svc, Catalog: cat, Bundle: bundle, Logger: zap.NewNop(), Poll: 200 * time.Millisecond}
 	h, err := api.NewHandler(srv, api.Options{
-		Auth: identity.TokenAuthenticator{Tokens: store}, Refusals: app.StoreRefusals(store), Metrics: m.Handler(),
+		Auth: identity.TokenAuthenticator{Tokens: store}, Refusals: app.StoreRefusals(store), Access: store, Metrics: m.Handler(),
 		Interceptors: []connect.Interceptor{calls},
 	})
 	require.NoError(t, err)

@@ -624,6 +624,19 @@ type SkillTransition struct {
 	Cause    string          `json:"cause,omitempty"`
 }
 
+// AccessRecorded is the receipt of one read or write of the context plane
+// through the CLI or the API, outside any intent (ACCESS_RECORDED,
+// MUST-005, docs/adr/0146): the trail's only event.
+type AccessRecorded struct {
+	// Via is how the context plane was reached: cli or api.
+	Via string `json:"via"`
+	// Operation is the CLI command ("registry show") or the API procedure.
+	Operation string `json:"operation"`
+	// Code is why a call failed or was refused (the CLI's error code, the
+	// API's Connect code); empty when it succeeded.
+	Code string `json:"code,omitempty"`
+}
+
 // EventType implementations: the event each payload is recorded as.
 func (IntentReceived) EventType() string            { return audit.EventIntentReceived }
 func (CompositeReceived) EventType() string         { return audit.EventIntentReceived }
@@ -682,3 +695,4 @@ func (StandingApprovalApplied) EventType() string   { return audit.EventHumanApp
 func (StandingApprovalGranted) EventType() string   { return audit.EventStandingApprovalGranted }
 func (ScheduleActionReceived) EventType() string    { return audit.EventIntentReceived }
 func (ScheduleChanged) EventType() string           { return audit.EventScheduleChanged }
+func (AccessRecorded) EventType() string            { return audit.EventAccessRecorded }

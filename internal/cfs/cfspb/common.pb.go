@@ -10,6 +10,7 @@
 package cfspb
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	structpb "google.golang.org/protobuf/types/known/structpb"
@@ -358,13 +359,13 @@ var File_cfs_v0_common_proto protoreflect.FileDescriptor
 
 const file_cfs_v0_common_proto_rawDesc = "" +
 	"\n" +
-	"\x13cfs/v0/common.proto\x12\x06cfs.v0\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"f\n" +
+	"\x13cfs/v0/common.proto\x12\x06cfs.v0\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"f\n" +
 	"\bInterval\x12.\n" +
 	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
-	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"i\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\"s\n" +
 	"\tPrincipal\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
-	"\x04type\x18\x02 \x01(\x0e2\x15.cfs.v0.PrincipalTypeR\x04type\x12!\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x123\n" +
+	"\x04type\x18\x02 \x01(\x0e2\x15.cfs.v0.PrincipalTypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04type\x12!\n" +
 	"\fauth_context\x18\x03 \x01(\tR\vauthContext\"C\n" +
 	"\x05Query\x12\x1a\n" +
 	"\blanguage\x18\x01 \x01(\tR\blanguage\x12\x1e\n" +

@@ -9,6 +9,7 @@
 package cfspb
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -236,7 +237,7 @@ var File_cfs_v0_extension_proto protoreflect.FileDescriptor
 
 const file_cfs_v0_extension_proto_rawDesc = "" +
 	"\n" +
-	"\x16cfs/v0/extension.proto\x12\x06cfs.v0\x1a\x13cfs/v0/common.proto\"\xb6\x01\n" +
+	"\x16cfs/v0/extension.proto\x12\x06cfs.v0\x1a\x1bbuf/validate/validate.proto\x1a\x13cfs/v0/common.proto\"\xb6\x01\n" +
 	"\vSchemaEntry\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -244,13 +245,13 @@ const file_cfs_v0_extension_proto_rawDesc = "" +
 	"\x06schema\x18\x04 \x01(\v2\x0e.cfs.v0.SchemaR\x06schema\x123\n" +
 	"\n" +
 	"supersedes\x18\x05 \x01(\v2\x13.cfs.v0.SchemaEntryR\n" +
-	"supersedes\"\xc3\x01\n" +
+	"supersedes\"\xcd\x01\n" +
 	"\bLinkType\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1c\n" +
 	"\tpredicate\x18\x02 \x01(\tR\tpredicate\x12!\n" +
 	"\fsource_label\x18\x03 \x01(\tR\vsourceLabel\x12!\n" +
-	"\ftarget_label\x18\x04 \x01(\tR\vtargetLabel\x125\n" +
-	"\vcardinality\x18\x05 \x01(\x0e2\x13.cfs.v0.CardinalityR\vcardinality*n\n" +
+	"\ftarget_label\x18\x04 \x01(\tR\vtargetLabel\x12?\n" +
+	"\vcardinality\x18\x05 \x01(\x0e2\x13.cfs.v0.CardinalityB\b\xbaH\x05\x82\x01\x02\x10\x01R\vcardinality*n\n" +
 	"\vCardinality\x12\x1b\n" +
 	"\x17CARDINALITY_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +

@@ -9,6 +9,7 @@
 package cfspb
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -293,12 +294,12 @@ var File_cfs_v0_gate_proto protoreflect.FileDescriptor
 
 const file_cfs_v0_gate_proto_rawDesc = "" +
 	"\n" +
-	"\x11cfs/v0/gate.proto\x12\x06cfs.v0\x1a\x13cfs/v0/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x02\n" +
-	"\x04Gate\x12\x17\n" +
-	"\agate_id\x18\x01 \x01(\tR\x06gateId\x127\n" +
+	"\x11cfs/v0/gate.proto\x12\x06cfs.v0\x1a\x1bbuf/validate/validate.proto\x1a\x13cfs/v0/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x02\n" +
+	"\x04Gate\x12 \n" +
+	"\agate_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06gateId\x127\n" +
 	"\frequirements\x18\x02 \x03(\v2\x13.cfs.v0.RequirementR\frequirements\x12\x18\n" +
-	"\aunlocks\x18\x03 \x03(\tR\aunlocks\x12*\n" +
-	"\x06status\x18\x04 \x01(\x0e2\x12.cfs.v0.GateStatusR\x06status\x12,\n" +
+	"\aunlocks\x18\x03 \x03(\tR\aunlocks\x124\n" +
+	"\x06status\x18\x04 \x01(\x0e2\x12.cfs.v0.GateStatusB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06status\x12,\n" +
 	"\bevidence\x18\x05 \x03(\v2\x10.cfs.v0.EvidenceR\bevidence\x129\n" +
 	"\n" +
 	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\x82\x01\n" +
@@ -306,11 +307,11 @@ const file_cfs_v0_gate_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12#\n" +
 	"\x05check\x18\x03 \x01(\v2\r.cfs.v0.QueryR\x05check\x12\x1c\n" +
-	"\tsatisfied\x18\x04 \x01(\bR\tsatisfied\"\x8d\x01\n" +
-	"\bEvidence\x12%\n" +
-	"\x0erequirement_id\x18\x01 \x01(\tR\rrequirementId\x12\x1d\n" +
+	"\tsatisfied\x18\x04 \x01(\bR\tsatisfied\"\x9f\x01\n" +
+	"\bEvidence\x12.\n" +
+	"\x0erequirement_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\rrequirementId\x12&\n" +
 	"\n" +
-	"receipt_id\x18\x02 \x01(\tR\treceiptId\x12;\n" +
+	"receipt_id\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\treceiptId\x12;\n" +
 	"\vverified_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"verifiedAt*3\n" +
 	"\n" +

@@ -9,6 +9,7 @@
 package cfspb
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	structpb "google.golang.org/protobuf/types/known/structpb"
@@ -338,10 +339,10 @@ var File_cfs_v0_policy_proto protoreflect.FileDescriptor
 
 const file_cfs_v0_policy_proto_rawDesc = "" +
 	"\n" +
-	"\x13cfs/v0/policy.proto\x12\x06cfs.v0\x1a\x13cfs/v0/common.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xb1\x02\n" +
-	"\x06Policy\x12\x1b\n" +
-	"\tpolicy_id\x18\x01 \x01(\tR\bpolicyId\x12&\n" +
-	"\x06effect\x18\x02 \x01(\x0e2\x0e.cfs.v0.EffectR\x06effect\x126\n" +
+	"\x13cfs/v0/policy.proto\x12\x06cfs.v0\x1a\x1bbuf/validate/validate.proto\x1a\x13cfs/v0/common.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xc4\x02\n" +
+	"\x06Policy\x12$\n" +
+	"\tpolicy_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\bpolicyId\x120\n" +
+	"\x06effect\x18\x02 \x01(\x0e2\x0e.cfs.v0.EffectB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06effect\x126\n" +
 	"\tprincipal\x18\x03 \x01(\v2\x18.cfs.v0.PrincipalMatcherR\tprincipal\x123\n" +
 	"\bresource\x18\x04 \x01(\v2\x17.cfs.v0.ResourceMatcherR\bresource\x121\n" +
 	"\n" +
@@ -352,10 +353,11 @@ const file_cfs_v0_policy_proto_rawDesc = "" +
 	"\tCondition\x12\x1c\n" +
 	"\tattribute\x18\x01 \x01(\tR\tattribute\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\x122\n" +
-	"\boperands\x18\x03 \x03(\v2\x16.google.protobuf.ValueR\boperands\"Q\n" +
+	"\boperands\x18\x03 \x03(\v2\x16.google.protobuf.ValueR\boperands\"`\n" +
 	"\x10PrincipalMatcher\x12\x10\n" +
-	"\x03ids\x18\x01 \x03(\tR\x03ids\x12+\n" +
-	"\x05types\x18\x02 \x03(\x0e2\x15.cfs.v0.PrincipalTypeR\x05types\"E\n" +
+	"\x03ids\x18\x01 \x03(\tR\x03ids\x12:\n" +
+	"\x05types\x18\x02 \x03(\x0e2\x15.cfs.v0.PrincipalTypeB\r\xbaH\n" +
+	"\x92\x01\a\"\x05\x82\x01\x02\x10\x01R\x05types\"E\n" +
 	"\x0fResourceMatcher\x12\x1a\n" +
 	"\bpatterns\x18\x01 \x03(\tR\bpatterns\x12\x16\n" +
 	"\x06labels\x18\x02 \x03(\tR\x06labels*\x1d\n" +

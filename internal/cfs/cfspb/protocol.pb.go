@@ -12,6 +12,7 @@
 package cfspb
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -1059,13 +1060,13 @@ var File_cfs_v0_protocol_proto protoreflect.FileDescriptor
 
 const file_cfs_v0_protocol_proto_rawDesc = "" +
 	"\n" +
-	"\x15cfs/v0/protocol.proto\x12\x06cfs.v0\x1a\x13cfs/v0/common.proto\x1a\x14cfs/v0/receipt.proto\x1a\x13cfs/v0/record.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x02\n" +
+	"\x15cfs/v0/protocol.proto\x12\x06cfs.v0\x1a\x1bbuf/validate/validate.proto\x1a\x13cfs/v0/common.proto\x1a\x14cfs/v0/receipt.proto\x1a\x13cfs/v0/record.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x02\n" +
 	"\fQueryRequest\x12#\n" +
 	"\x05query\x18\x01 \x01(\v2\r.cfs.v0.QueryR\x05query\x12:\n" +
 	"\vas_of_valid\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tasOfValid\x12<\n" +
 	"\fas_of_system\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"asOfSystem\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\x05R\x05limit\x12\x16\n" +
+	"asOfSystem\x12\x1d\n" +
+	"\x05limit\x18\x04 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\x05limit\x12\x16\n" +
 	"\x06cursor\x18\x05 \x01(\tR\x06cursor\x122\n" +
 	"\x06fields\x18\x06 \x01(\v2\x1a.google.protobuf.FieldMaskR\x06fields\"\xa9\x01\n" +
 	"\rQueryResponse\x12(\n" +
@@ -1079,13 +1080,15 @@ const file_cfs_v0_protocol_proto_rawDesc = "" +
 	"put_record\x18\x01 \x01(\v2\x0e.cfs.v0.RecordH\x00R\tputRecord\x12)\n" +
 	"\bput_link\x18\x02 \x01(\v2\f.cfs.v0.LinkH\x00R\aputLink\x12(\n" +
 	"\x0fretract_link_id\x18\x03 \x01(\tH\x00R\rretractLinkIdB\b\n" +
-	"\x06change\"\xbf\x01\n" +
+	"\x06change\"\xd7\x01\n" +
 	"\x06Change\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x0e\n" +
-	"\x02op\x18\x03 \x01(\tR\x02op\x12)\n" +
-	"\x10before_integrity\x18\x04 \x01(\fR\x0fbeforeIntegrity\x12'\n" +
-	"\x0fafter_integrity\x18\x05 \x01(\fR\x0eafterIntegrity\x12%\n" +
+	"\x02op\x18\x03 \x01(\tR\x02op\x125\n" +
+	"\x10before_integrity\x18\x04 \x01(\fB\n" +
+	"\xbaH\a\xd8\x01\x01z\x02h R\x0fbeforeIntegrity\x123\n" +
+	"\x0fafter_integrity\x18\x05 \x01(\fB\n" +
+	"\xbaH\a\xd8\x01\x01z\x02h R\x0eafterIntegrity\x12%\n" +
 	"\x0echanged_fields\x18\x06 \x03(\tR\rchangedFields\"0\n" +
 	"\x04Diff\x12(\n" +
 	"\achanges\x18\x01 \x03(\v2\x0e.cfs.v0.ChangeR\achanges\"v\n" +
@@ -1097,9 +1100,9 @@ const file_cfs_v0_protocol_proto_rawDesc = "" +
 	"\vproposal_id\x18\x01 \x01(\tR\n" +
 	"proposalId\x12 \n" +
 	"\x04diff\x18\x02 \x01(\v2\f.cfs.v0.DiffR\x04diff\x12\x1a\n" +
-	"\baffected\x18\x03 \x03(\tR\baffected\"n\n" +
-	"\fApplyRequest\x12\x1f\n" +
-	"\vproposal_id\x18\x01 \x01(\tR\n" +
+	"\baffected\x18\x03 \x03(\tR\baffected\"w\n" +
+	"\fApplyRequest\x12(\n" +
+	"\vproposal_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\n" +
 	"proposalId\x12\x1a\n" +
 	"\bapprover\x18\x02 \x01(\tR\bapprover\x12!\n" +
 	"\fapproval_ref\x18\x03 \x01(\tR\vapprovalRef\"s\n" +
@@ -1113,26 +1116,26 @@ const file_cfs_v0_protocol_proto_rawDesc = "" +
 	"\x06labels\x18\x02 \x03(\tR\x06labels\x12\x1d\n" +
 	"\n" +
 	"link_types\x18\x03 \x03(\tR\tlinkTypes\x12+\n" +
-	"\x11include_artifacts\x18\x04 \x01(\bR\x10includeArtifacts\"\xbc\x02\n" +
+	"\x11include_artifacts\x18\x04 \x01(\bR\x10includeArtifacts\"\xd2\x02\n" +
 	"\bArtifact\x12\x1f\n" +
 	"\vartifact_id\x18\x01 \x01(\tR\n" +
 	"artifactId\x12\x1d\n" +
 	"\n" +
-	"media_type\x18\x02 \x01(\tR\tmediaType\x12\x1c\n" +
-	"\tmultihash\x18\x03 \x01(\fR\tmultihash\x12\x12\n" +
-	"\x04size\x18\x04 \x01(\x03R\x04size\x12C\n" +
+	"media_type\x18\x02 \x01(\tR\tmediaType\x12)\n" +
+	"\tmultihash\x18\x03 \x01(\fB\v\xbaH\bz\x06*\x02\x12 h\"R\tmultihash\x12\x1b\n" +
+	"\x04size\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x04size\x12C\n" +
 	"\vannotations\x18\x05 \x03(\v2!.cfs.v0.Artifact.AnnotationsEntryR\vannotations\x129\n" +
 	"\n" +
 	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x93\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9c\x01\n" +
 	"\vSyncRequest\x12!\n" +
 	"\fsource_plane\x18\x01 \x01(\tR\vsourcePlane\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\tR\x06cursor\x12*\n" +
-	"\x06filter\x18\x03 \x01(\v2\x12.cfs.v0.SyncFilterR\x06filter\x12\x1d\n" +
+	"\x06filter\x18\x03 \x01(\v2\x12.cfs.v0.SyncFilterR\x06filter\x12&\n" +
 	"\n" +
-	"batch_size\x18\x04 \x01(\x05R\tbatchSize\"w\n" +
+	"batch_size\x18\x04 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\tbatchSize\"w\n" +
 	"\fSyncResponse\x12+\n" +
 	"\aentries\x18\x01 \x03(\v2\x11.cfs.v0.SyncEntryR\aentries\x12\x1f\n" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +

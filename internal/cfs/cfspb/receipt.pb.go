@@ -9,6 +9,7 @@
 package cfspb
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -129,17 +130,19 @@ var File_cfs_v0_receipt_proto protoreflect.FileDescriptor
 
 const file_cfs_v0_receipt_proto_rawDesc = "" +
 	"\n" +
-	"\x14cfs/v0/receipt.proto\x12\x06cfs.v0\x1a\x13cfs/v0/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfc\x02\n" +
-	"\aReceipt\x12\x1d\n" +
+	"\x14cfs/v0/receipt.proto\x12\x06cfs.v0\x1a\x1bbuf/validate/validate.proto\x1a\x13cfs/v0/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfe\x03\n" +
+	"\aReceipt\x12&\n" +
 	"\n" +
-	"receipt_id\x18\x01 \x01(\tR\treceiptId\x12'\n" +
-	"\x05actor\x18\x02 \x01(\v2\x11.cfs.v0.PrincipalR\x05actor\x12&\n" +
-	"\x06action\x18\x03 \x01(\x0e2\x0e.cfs.v0.ActionR\x06action\x12\x18\n" +
+	"receipt_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\treceiptId\x12\x80\x01\n" +
+	"\x05actor\x18\x02 \x01(\v2\x11.cfs.v0.PrincipalBW\xbaHT\xba\x01N\n" +
+	"\x10receipt.actor.id\x12+actor.id must name who performed the action\x1a\rthis.id != ''\xc8\x01\x01R\x05actor\x120\n" +
+	"\x06action\x18\x03 \x01(\x0e2\x0e.cfs.v0.ActionB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06action\x12\x18\n" +
 	"\atargets\x18\x04 \x03(\tR\atargets\x128\n" +
 	"\ttimestamp\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp\x126\n" +
-	"\acontext\x18\x06 \x03(\v2\x1c.cfs.v0.Receipt.ContextEntryR\acontext\x12\x1b\n" +
-	"\tprev_hash\x18\a \x01(\fR\bprevHash\x12\x1c\n" +
-	"\tintegrity\x18\b \x01(\fR\tintegrity\x1a:\n" +
+	"\acontext\x18\x06 \x03(\v2\x1c.cfs.v0.Receipt.ContextEntryR\acontext\x12$\n" +
+	"\tprev_hash\x18\a \x01(\fB\a\xbaH\x04z\x02h R\bprevHash\x12(\n" +
+	"\tintegrity\x18\b \x01(\fB\n" +
+	"\xbaH\a\xd8\x01\x01z\x02h R\tintegrity\x1a:\n" +
 	"\fContextEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B2Z0github.com/contextualflux/cfa/internal/cfs/cfspbb\x06proto3"

@@ -9,6 +9,7 @@
 package cfspb
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	structpb "google.golang.org/protobuf/types/known/structpb"
@@ -223,29 +224,31 @@ var File_cfs_v0_record_proto protoreflect.FileDescriptor
 
 const file_cfs_v0_record_proto_rawDesc = "" +
 	"\n" +
-	"\x13cfs/v0/record.proto\x12\x06cfs.v0\x1a\x13cfs/v0/common.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x02\n" +
-	"\x06Record\x12\x1b\n" +
-	"\trecord_id\x18\x01 \x01(\tR\brecordId\x12\x1b\n" +
+	"\x13cfs/v0/record.proto\x12\x06cfs.v0\x1a\x1bbuf/validate/validate.proto\x1a\x13cfs/v0/common.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\x02\n" +
+	"\x06Record\x12$\n" +
+	"\trecord_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\brecordId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x16\n" +
 	"\x06labels\x18\x03 \x03(\tR\x06labels\x12/\n" +
 	"\x05props\x18\x04 \x03(\v2\x19.cfs.v0.Record.PropsEntryR\x05props\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1c\n" +
-	"\tintegrity\x18\x06 \x01(\fR\tintegrity\x1aP\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12(\n" +
+	"\tintegrity\x18\x06 \x01(\fB\n" +
+	"\xbaH\a\xd8\x01\x01z\x02h R\tintegrity\x1aP\n" +
 	"\n" +
 	"PropsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +
-	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value:\x028\x01\"\xf7\x02\n" +
-	"\x04Link\x12\x17\n" +
-	"\alink_id\x18\x01 \x01(\tR\x06linkId\x12\x12\n" +
-	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
-	"\x06source\x18\x03 \x01(\tR\x06source\x12\x16\n" +
-	"\x06target\x18\x04 \x01(\tR\x06target\x12-\n" +
+	"\x05value\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x05value:\x028\x01\"\x9e\x03\n" +
+	"\x04Link\x12 \n" +
+	"\alink_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06linkId\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1f\n" +
+	"\x06source\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06source\x12\x1f\n" +
+	"\x06target\x18\x04 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06target\x12-\n" +
 	"\x05props\x18\x05 \x03(\v2\x17.cfs.v0.Link.PropsEntryR\x05props\x12&\n" +
 	"\x05valid\x18\x06 \x01(\v2\x10.cfs.v0.IntervalR\x05valid\x12(\n" +
 	"\x06system\x18\a \x01(\v2\x10.cfs.v0.IntervalR\x06system\x12!\n" +
-	"\fassertion_id\x18\b \x01(\tR\vassertionId\x12\x1c\n" +
-	"\tintegrity\x18\t \x01(\fR\tintegrity\x1aP\n" +
+	"\fassertion_id\x18\b \x01(\tR\vassertionId\x12(\n" +
+	"\tintegrity\x18\t \x01(\fB\n" +
+	"\xbaH\a\xd8\x01\x01z\x02h R\tintegrity\x1aP\n" +
 	"\n" +
 	"PropsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12,\n" +

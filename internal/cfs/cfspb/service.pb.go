@@ -12,6 +12,7 @@
 package cfspb
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -546,11 +547,11 @@ var File_cfs_v0_service_proto protoreflect.FileDescriptor
 
 const file_cfs_v0_service_proto_rawDesc = "" +
 	"\n" +
-	"\x14cfs/v0/service.proto\x12\x06cfs.v0\x1a\x15cfs/v0/protocol.proto\x1a\x14cfs/v0/receipt.proto\"u\n" +
+	"\x14cfs/v0/service.proto\x12\x06cfs.v0\x1a\x1bbuf/validate/validate.proto\x1a\x15cfs/v0/protocol.proto\x1a\x14cfs/v0/receipt.proto\"\x7f\n" +
 	"\rReviewRequest\x12\x1f\n" +
 	"\vproposal_id\x18\x01 \x01(\tR\n" +
-	"proposalId\x12)\n" +
-	"\averdict\x18\x02 \x01(\x0e2\x0f.cfs.v0.VerdictR\averdict\x12\x18\n" +
+	"proposalId\x123\n" +
+	"\averdict\x18\x02 \x01(\x0e2\x0f.cfs.v0.VerdictB\b\xbaH\x05\x82\x01\x02\x10\x01R\averdict\x12\x18\n" +
 	"\acomment\x18\x03 \x01(\tR\acomment\";\n" +
 	"\x0eReviewResponse\x12)\n" +
 	"\areceipt\x18\x01 \x01(\v2\x0f.cfs.v0.ReceiptR\areceipt\".\n" +

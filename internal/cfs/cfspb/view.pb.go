@@ -9,6 +9,7 @@
 package cfspb
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -368,27 +369,27 @@ var File_cfs_v0_view_proto protoreflect.FileDescriptor
 
 const file_cfs_v0_view_proto_rawDesc = "" +
 	"\n" +
-	"\x11cfs/v0/view.proto\x12\x06cfs.v0\x1a\x13cfs/v0/common.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x02\n" +
-	"\x04View\x12\x17\n" +
-	"\aview_id\x18\x01 \x01(\tR\x06viewId\x12,\n" +
+	"\x11cfs/v0/view.proto\x12\x06cfs.v0\x1a\x1bbuf/validate/validate.proto\x1a\x13cfs/v0/common.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x02\n" +
+	"\x04View\x12 \n" +
+	"\aview_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06viewId\x12,\n" +
 	"\n" +
 	"base_query\x18\x02 \x01(\v2\r.cfs.v0.QueryR\tbaseQuery\x129\n" +
 	"\n" +
 	"field_mask\x18\x03 \x01(\v2\x1a.google.protobuf.FieldMaskR\tfieldMask\x12\x1f\n" +
 	"\vpolicy_refs\x18\x04 \x03(\tR\n" +
-	"policyRefs\x126\n" +
-	"\frefresh_mode\x18\x05 \x01(\x0e2\x13.cfs.v0.RefreshModeR\vrefreshMode\x129\n" +
+	"policyRefs\x12@\n" +
+	"\frefresh_mode\x18\x05 \x01(\x0e2\x13.cfs.v0.RefreshModeB\b\xbaH\x05\x82\x01\x02\x10\x01R\vrefreshMode\x129\n" +
 	"\n" +
-	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xdc\x02\n" +
-	"\x04Tool\x12\x17\n" +
-	"\atool_id\x18\x01 \x01(\tR\x06toolId\x12\x12\n" +
+	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\xef\x02\n" +
+	"\x04Tool\x12 \n" +
+	"\atool_id\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x10\x01R\x06toolId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x121\n" +
 	"\finput_schema\x18\x04 \x01(\v2\x0e.cfs.v0.SchemaR\vinputSchema\x123\n" +
 	"\routput_schema\x18\x05 \x01(\v2\x0e.cfs.v0.SchemaR\foutputSchema\x121\n" +
 	"\x14required_permissions\x18\x06 \x03(\tR\x13requiredPermissions\x125\n" +
-	"\fside_effects\x18\a \x03(\v2\x12.cfs.v0.SideEffectR\vsideEffects\x123\n" +
-	"\vaudit_level\x18\b \x01(\x0e2\x12.cfs.v0.AuditLevelR\n" +
+	"\fside_effects\x18\a \x03(\v2\x12.cfs.v0.SideEffectR\vsideEffects\x12=\n" +
+	"\vaudit_level\x18\b \x01(\x0e2\x12.cfs.v0.AuditLevelB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
 	"auditLevel\"K\n" +
 	"\n" +
 	"SideEffect\x12\x12\n" +
