@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/cfs"
 )
 
@@ -19,9 +20,10 @@ func (c *cli) gateCmd() *cobra.Command {
 	var kind string
 	var limit int
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "List gates, most recently changed first",
-		Args:  cobra.NoArgs,
+		Use:         "list",
+		Annotations: receipt(audit.ActionRead, "gates"),
+		Short:       "List gates, most recently changed first",
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			store, err := c.openStore(cmd.Context())
 			if err != nil {
@@ -61,9 +63,10 @@ func (c *cli) gateCmd() *cobra.Command {
 	list.Flags().StringVar(&kind, "kind", "", "only gates of this kind: "+db.GateKindPromotion+" or "+db.GateKindProjectionFailure)
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many gates")
 	show := &cobra.Command{
-		Use:   "show GATE_ID",
-		Short: "Show a gate: requirements, evidence receipts (`cfa audit show` finds them) and status",
-		Args:  cobra.ExactArgs(1),
+		Use:         "show GATE_ID",
+		Annotations: receipt(audit.ActionRead, "gate:{0}"),
+		Short:       "Show a gate: requirements, evidence receipts (`cfa audit show` finds them) and status",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, err := c.openStore(cmd.Context())
 			if err != nil {

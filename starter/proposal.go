@@ -240,9 +240,10 @@ func (c *cli) definitionPutCmd(kind string) *cobra.Command {
 
 func (c *cli) definitionListCmd(kind string) *cobra.Command {
 	return &cobra.Command{
-		Use:   "list",
-		Short: "List the current CFS " + kind + "s (JSON, one a line)",
-		Args:  cobra.NoArgs,
+		Use:         "list",
+		Annotations: receipt(audit.ActionRead, "cfs:"+kind+"s"),
+		Short:       "List the current CFS " + kind + "s (JSON, one a line)",
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			store, err := c.openStore(cmd.Context())
 			if err != nil {
