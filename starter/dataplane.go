@@ -11,6 +11,7 @@ import (
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/app"
+	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/catalog"
 	"github.com/contextualflux/cfa/internal/dataplane"
 )
@@ -19,9 +20,10 @@ func (c *cli) dataplaneCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "dataplane", Short: "The data plane on Postgres: partitions, quarantine and publication of a governed dataset"}
 	var dataset string
 	show := &cobra.Command{
-		Use:   "show [DATASET]",
-		Short: "Rows per partition in the target, staging and quarantine, and the publication status",
-		Args:  cobra.MaximumNArgs(1),
+		Use:         "show [DATASET]",
+		Annotations: receipt(audit.ActionRead, "dataplane:{0}|dataplane"),
+		Short:       "Rows per partition in the target, staging and quarantine, and the publication status",
+		Args:        cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				dataset = args[0]

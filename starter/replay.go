@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/intent"
 	"github.com/contextualflux/cfa/internal/replay"
 	"github.com/contextualflux/cfa/internal/service"
@@ -28,8 +29,9 @@ const (
 func (c *cli) replayCmd() *cobra.Command {
 	var execute bool
 	cmd := &cobra.Command{
-		Use:   "replay INTENT_ID [--execute]",
-		Short: "Run an intent again from its record and compare it, stage by stage (I8, docs/adr/0127)",
+		Use:         "replay INTENT_ID [--execute]",
+		Annotations: receipt(audit.ActionRead, "intent:{0}", "replay:intent/{0}"),
+		Short:       "Run an intent again from its record and compare it, stage by stage (I8, docs/adr/0127)",
 		Long: `Replay an intent from what was recorded (whitepaper I8: user_intent +
 context_registry.version_id + policy_bundle_version + catalog_snapshot_version):
 the registry snapshot, policy bundle and catalog are loaded by version from

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/render"
 	"github.com/contextualflux/cfa/internal/service"
 )
@@ -133,9 +134,10 @@ func specOf(s db.Schedule) string {
 func (c *cli) scheduleListCmd() *cobra.Command {
 	var limit int
 	cmd := &cobra.Command{
-		Use:   "list [--limit N]",
-		Short: "List the schedules: state, spec, next and last run",
-		Args:  cobra.NoArgs,
+		Use:         "list [--limit N]",
+		Annotations: receipt(audit.ActionRead, "schedules"),
+		Short:       "List the schedules: state, spec, next and last run",
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if limit < 1 || limit > 1000 {
 				return invalid(fmt.Errorf("schedule list: --limit %d: give 1 to 1000", limit))
@@ -177,9 +179,10 @@ func (c *cli) scheduleListCmd() *cobra.Command {
 func (c *cli) scheduleDescribeCmd() *cobra.Command {
 	var runs int
 	cmd := &cobra.Command{
-		Use:   "describe NAME [--runs N]",
-		Short: "Show a schedule: spec, state, next runs, the last runs with their decisions, standing approvals",
-		Args:  cobra.ExactArgs(1),
+		Use:         "describe NAME [--runs N]",
+		Annotations: receipt(audit.ActionRead, "schedule:{0}"),
+		Short:       "Show a schedule: spec, state, next runs, the last runs with their decisions, standing approvals",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runs < 1 || runs > 100 {
 				return invalid(fmt.Errorf("schedule describe: --runs %d: give 1 to 100", runs))

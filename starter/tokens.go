@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/contextualflux/cfa/db"
+	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/identity"
 	"github.com/contextualflux/cfa/internal/render"
 )
@@ -42,8 +43,9 @@ func (c *cli) tokenCreateCmd() *cobra.Command {
 		roleNames[i] = string(r)
 	}
 	cmd := &cobra.Command{
-		Use:   "create --name NAME --role ROLE [--role ROLE...] [--principal ID] [--type HUMAN|AGENT|SERVICE] [--by WHO]",
-		Short: "Create an API token for a principal and print it, once",
+		Use:         "create --name NAME --role ROLE [--role ROLE...] [--principal ID] [--type HUMAN|AGENT|SERVICE] [--by WHO]",
+		Annotations: receipt(audit.ActionWrite, "token:{--name}"),
+		Short:       "Create an API token for a principal and print it, once",
 		Long: `Create a bearer token for the API. The caller it authenticates is the
 principal (--principal, default the token's name) of type --type; the
 receipts of every call it makes name that principal, with the auth context
@@ -121,9 +123,10 @@ is revoked.`,
 
 func (c *cli) tokenListCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "list",
-		Short: "List the API tokens, revoked ones included (never the tokens themselves)",
-		Args:  cobra.NoArgs,
+		Use:         "list",
+		Annotations: receipt(audit.ActionRead, "tokens"),
+		Short:       "List the API tokens, revoked ones included (never the tokens themselves)",
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			store, err := c.openStore(cmd.Context())
 			if err != nil {
@@ -152,9 +155,10 @@ func (c *cli) tokenListCmd() *cobra.Command {
 
 func (c *cli) tokenRevokeCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "revoke NAME",
-		Short: "Revoke an API token: the next call with it is refused",
-		Args:  cobra.ExactArgs(1),
+		Use:         "revoke NAME",
+		Annotations: receipt(audit.ActionWrite, "token:{0}"),
+		Short:       "Revoke an API token: the next call with it is refused",
+		Args:        cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			store, err := c.openStore(cmd.Context())
 			if err != nil {
