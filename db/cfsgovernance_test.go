@@ -18,6 +18,7 @@ import (
 	"github.com/contextualflux/cfa/internal/audit"
 	"github.com/contextualflux/cfa/internal/cfs/access"
 	"github.com/contextualflux/cfa/internal/cfs/cfspb"
+	"github.com/contextualflux/cfa/internal/registry"
 )
 
 var (
@@ -30,7 +31,7 @@ var (
 
 func govRecord(id, state string, labels ...string) *cfspb.Mutation {
 	if len(labels) == 0 {
-		labels = []string{"dataset"}
+		labels = []string{"doc"}
 	}
 	return &cfspb.Mutation{Change: &cfspb.Mutation_PutRecord{PutRecord: &cfspb.Record{
 		RecordId: id, Labels: labels, Props: map[string]*structpb.Value{"state": structpb.NewStringValue(state), "owner": structpb.NewStringValue("ana")},
@@ -64,11 +65,11 @@ func TestCFSProposeReviewApply(t *testing.T) {
 	s := db.New(d.Pool)
 	ctx := context.Background()
 
-	p := propose(t, s, govAna, govRecord("dataset:gov-a", "committed"))
-	require.Equal(t, []string{"dataset:gov-a"}, p.GetAffected())
+	p := propose(t, s, govAna, govRecord("doc:gov-a", "committed"))
+	require.Equal(t, []string{"doc:gov-a"}, p.GetAffected())
 	require.Len(t, p.GetDiff().GetChanges(), 1)
 	require.Equal(t, "create", p.GetDiff().GetChanges()[0].GetOp())
-	_, err := s.GetRecordAsOf(ctx, "dataset:gov-a", time.Time{}, time.Time{})
+	_, err := s.GetRecordAsOf(ctx, "doc:gov-a", time.Time{}, time.Time{})
 	require.ErrorIs(t, err, db.ErrPlaneNotFound, "a proposal writes nothing to the plane")
 
 	_, err = s.Apply(ctx, &cfspb.ApplyRequest{ProposalId: p.GetProposalId(), Approver: "maria", ApprovalRef: "x"}, govMaria)
@@ -95,7 +96,7 @@ func TestCFSProposeReviewApply(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, first.GetSuccess())
 	require.NotEmpty(t, first.GetCommitId())
-	rec, err := s.GetRecordAsOf(ctx, "dataset:gov-a", time.Time{}, time.Time{})
+	rec, err := s.GetRecordAsOf(ctx, "doc:gov-a", time.Time{}, time.Time{})
 	require.NoError(t, err)
 	require.Equal(t, "committed", rec.GetProps()["state"].GetStringValue())
 
@@ -138,14 +139,14 @@ func TestCFSApplyRefusedWhenBaseChanged(t *testing.T) {
 	s := db.New(d.Pool)
 	ctx := context.Background()
 
-	seed := propose(t, s, govAna, govRecord("dataset:gov-b", "committed"))
+	seed := propose(t, s, govAna, govRecord("doc:gov-b", "committed"))
 	ok := approve(t, s, seed.GetProposalId(), govMaria)
 	_, err := s.Apply(ctx, &cfspb.ApplyRequest{ProposalId: seed.GetProposalId(), Approver: "maria", ApprovalRef: ok.GetReceiptId()}, govMaria)
 	require.NoError(t, err)
 
-	stale := propose(t, s, govAna, govRecord("dataset:gov-b", "stale"))
+	stale := propose(t, s, govAna, govRecord("doc:gov-b", "stale"))
 	require.NotEmpty(t, stale.GetDiff().GetChanges()[0].GetBeforeIntegrity())
-	racing := propose(t, s, govBob, govRecord("dataset:gov-b", "quarantined"))
+	racing := propose(t, s, govBob, govRecord("doc:gov-b", "quarantined"))
 	r := approve(t, s, racing.GetProposalId(), govMaria)
 	_, err = s.Apply(ctx, &cfspb.ApplyRequest{ProposalId: racing.GetProposalId(), Approver: "maria", ApprovalRef: r.GetReceiptId()}, govMaria)
 	require.NoError(t, err)
@@ -154,7 +155,7 @@ func TestCFSApplyRefusedWhenBaseChanged(t *testing.T) {
 	_, err = s.Apply(ctx, &cfspb.ApplyRequest{ProposalId: stale.GetProposalId(), Approver: "maria", ApprovalRef: r.GetReceiptId()}, govMaria)
 	require.ErrorIs(t, err, db.ErrBaseChanged)
 	require.ErrorContains(t, err, "propose again")
-	rec, err := s.GetRecordAsOf(ctx, "dataset:gov-b", time.Time{}, time.Time{})
+	rec, err := s.GetRecordAsOf(ctx, "doc:gov-b", time.Time{}, time.Time{})
 	require.NoError(t, err)
 	require.Equal(t, "quarantined", rec.GetProps()["state"].GetStringValue(), "the refused apply wrote nothing")
 	got, err := s.GetProposal(ctx, stale.GetProposalId())
@@ -181,14 +182,14 @@ func TestCFSReviewAllowedByPolicy(t *testing.T) {
 	s := db.New(d.Pool)
 	ctx := context.Background()
 
-	_, _, err := s.PutCFSPolicy(ctx, allowPolicy("bob-approves-datasets", "APPROVE", []string{"bob"}, []string{"dataset:*"}, nil, cfspb.Effect_ALLOW, 1), false, govMaria)
+	_, _, err := s.PutCFSPolicy(ctx, allowPolicy("bob-approves-datasets", "APPROVE", []string{"bob"}, []string{"doc:*"}, nil, cfspb.Effect_ALLOW, 1), false, govMaria)
 	require.NoError(t, err)
 	bad := allowPolicy("bad", "", []string{"*"}, []string{"*"}, nil, cfspb.Effect_ALLOW, 1)
 	bad.Conditions = []*cfspb.Condition{{Attribute: "time.minute", Operator: "eq", Operands: []*structpb.Value{structpb.NewNumberValue(1)}}}
 	_, _, err = s.PutCFSPolicy(ctx, bad, false, govMaria)
 	require.ErrorIs(t, err, access.ErrInvalidPolicy)
 
-	p := propose(t, s, govAna, govRecord("dataset:gov-c", "committed"))
+	p := propose(t, s, govAna, govRecord("doc:gov-c", "committed"))
 	approve(t, s, p.GetProposalId(), govBob)
 
 	q := propose(t, s, govAna, govRecord("partition:gov-c/1", "committed"))
@@ -253,16 +254,16 @@ func TestCFSReadThroughViewDoesNotLeak(t *testing.T) {
 	ctx := context.Background()
 
 	for _, p := range []*cfspb.Policy{
-		allowPolicy("read-datasets", "READ", []string{"*"}, nil, []string{"dataset"}, cfspb.Effect_ALLOW, 1),
+		allowPolicy("read-datasets", "READ", []string{"*"}, nil, []string{"doc"}, cfspb.Effect_ALLOW, 1),
 		allowPolicy("hide-secret", "", []string{"*"}, nil, []string{"secret"}, cfspb.Effect_DENY, 5),
 	} {
 		_, _, err := s.PutCFSPolicy(ctx, p, false, govMaria)
 		require.NoError(t, err)
 	}
-	_, _, err := s.PutCFSView(ctx, &cfspb.View{ViewId: "datasets", BaseQuery: &cfspb.Query{Language: "cfs-labels", Expression: "dataset"},
+	_, _, err := s.PutCFSView(ctx, &cfspb.View{ViewId: "datasets", BaseQuery: &cfspb.Query{Language: "labels", Expression: "doc"},
 		FieldMask: &fieldmaskpb.FieldMask{Paths: []string{"labels", "props.state"}}, PolicyRefs: []string{"read-datasets", "hide-secret"}}, false, govMaria)
 	require.NoError(t, err)
-	p := propose(t, s, govAna, govRecord("dataset:visible", "committed"), govRecord("dataset:hidden", "committed", "dataset", "secret"))
+	p := propose(t, s, govAna, govRecord("doc:visible", "committed"), govRecord("doc:hidden", "committed", "doc", "secret"))
 	r := approve(t, s, p.GetProposalId(), govMaria)
 	_, err = s.Apply(ctx, &cfspb.ApplyRequest{ProposalId: p.GetProposalId(), Approver: "maria", ApprovalRef: r.GetReceiptId()}, govMaria)
 	require.NoError(t, err)
@@ -274,37 +275,37 @@ func TestCFSReadThroughViewDoesNotLeak(t *testing.T) {
 		return s.ReadRecordThroughView(ctx, view, id, reader, time.Time{}, time.Time{})
 	}
 
-	rec, err := read("dataset:visible")
+	rec, err := read("doc:visible")
 	require.NoError(t, err)
-	require.Equal(t, []string{"dataset"}, rec.GetLabels())
+	require.Equal(t, []string{"doc"}, rec.GetLabels())
 	_, has := rec.GetProps()["owner"]
 	require.False(t, has, "a masked property is absent")
 	require.Equal(t, "committed", rec.GetProps()["state"].GetStringValue())
 
 	// The same id asked twice: one hidden, one missing, compared as bytes.
 	// Ids of the same length so the error differs only if it leaks.
-	_, denied := read("dataset:hidden")
-	_, missing := read("dataset:absent")
+	_, denied := read("doc:hidden")
+	_, missing := read("doc:absent")
 	require.Error(t, denied)
 	require.Error(t, missing)
 	require.Equal(t, connect.CodeOf(denied), connect.CodeOf(missing))
 	require.Equal(t, connect.CodeNotFound, connect.CodeOf(denied))
-	require.Equal(t, denied.Error(), replaceID(missing.Error(), "dataset:absent", "dataset:hidden"), "denied and missing errors are byte-identical but for the id asked")
-	_, missingSame := s.ReadRecordThroughView(ctx, view, "dataset:hidden-gone", reader, time.Time{}, time.Time{})
-	_, deniedSame := s.ReadRecordThroughView(ctx, view, "dataset:hidden", reader, time.Time{}, time.Time{})
-	require.Equal(t, replaceID(missingSame.Error(), "dataset:hidden-gone", "X"), replaceID(deniedSame.Error(), "dataset:hidden", "X"))
+	require.Equal(t, denied.Error(), replaceID(missing.Error(), "doc:absent", "doc:hidden"), "denied and missing errors are byte-identical but for the id asked")
+	_, missingSame := s.ReadRecordThroughView(ctx, view, "doc:hidden-gone", reader, time.Time{}, time.Time{})
+	_, deniedSame := s.ReadRecordThroughView(ctx, view, "doc:hidden", reader, time.Time{}, time.Time{})
+	require.Equal(t, replaceID(missingSame.Error(), "doc:hidden-gone", "X"), replaceID(deniedSame.Error(), "doc:hidden", "X"))
 
 	const n = 1000
 	var last string
 	for attempt := 1; attempt <= 3; attempt++ {
 		dd, mm := make([]time.Duration, 0, n), make([]time.Duration, 0, n)
 		for i := 0; i < 50; i++ { // warm up the pool and the plans
-			_, _ = read("dataset:hidden")
-			_, _ = read("dataset:absent")
+			_, _ = read("doc:hidden")
+			_, _ = read("doc:absent")
 		}
 		for i := 0; i < n; i++ {
 			// Interleaved, alternating which goes first.
-			first, second, fd, sd := "dataset:hidden", "dataset:absent", &dd, &mm
+			first, second, fd, sd := "doc:hidden", "doc:absent", &dd, &mm
 			if i%2 == 1 {
 				first, second, fd, sd = second, first, sd, fd
 			}
@@ -350,4 +351,50 @@ func indexOf(s, sub string) int {
 		}
 	}
 	return -1
+}
+
+// TestRegistryOverrideThroughTheWriteProtocol: `cfa registry set` proposes
+// the dataset's record; applying the approved proposal commits the
+// registry snapshot (and so the record), and a proposal whose dataset
+// changed since is refused.
+func TestRegistryOverrideThroughTheWriteProtocol(t *testing.T) {
+	d := dbtest.New(t, "db")
+	s := db.New(d.Pool)
+	ctx := context.Background()
+	at := time.Now().UTC().Truncate(time.Microsecond)
+	stale := registry.DatasetState{Name: "silver_documentos", State: registry.StateStale, UpdatedAt: at}
+	p, _, err := s.ProposeDatasetStates(ctx, []registry.DatasetState{stale}, db.Operator{By: "ana", Reason: "checked the data"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"dataset:silver_documentos"}, p.GetAffected())
+	before, err := s.LatestSnapshot(ctx)
+	require.NoError(t, err)
+	_, found := before.Dataset("silver_documentos")
+	require.False(t, found, "proposing changes nothing")
+
+	r := approve(t, s, p.GetProposalId(), govMaria)
+	_, err = s.Apply(ctx, &cfspb.ApplyRequest{ProposalId: p.GetProposalId(), Approver: "maria", ApprovalRef: r.GetReceiptId()}, govAna)
+	require.NoError(t, err)
+	after, err := s.LatestSnapshot(ctx)
+	require.NoError(t, err)
+	got, found := after.Dataset("silver_documentos")
+	require.True(t, found)
+	require.Equal(t, registry.StateStale, got.State)
+	rec, err := s.GetRecordAsOf(ctx, "dataset:silver_documentos", time.Time{}, time.Time{})
+	require.NoError(t, err)
+	require.Equal(t, "stale", rec.GetProps()["state"].GetStringValue(), "the registry's record is the proposed one")
+
+	// Proposed, then the dataset changes another way: apply is refused.
+	committed := registry.DatasetState{Name: "silver_documentos", State: registry.StateCommitted, PublishAllowed: true, UpdatedAt: at.Add(time.Second)}
+	p2, _, err := s.ProposeDatasetStates(ctx, []registry.DatasetState{committed}, db.Operator{By: "ana", Reason: "repaired"})
+	require.NoError(t, err)
+	_, _, err = s.OverrideDatasetStates(ctx, []registry.DatasetState{{Name: "silver_documentos", State: registry.StateQuarantined, UpdatedAt: at.Add(2 * time.Second)}},
+		db.Operator{By: "maria", Reason: "quarantined meanwhile"})
+	require.NoError(t, err)
+	r2 := approve(t, s, p2.GetProposalId(), govMaria)
+	_, err = s.Apply(ctx, &cfspb.ApplyRequest{ProposalId: p2.GetProposalId(), Approver: "maria", ApprovalRef: r2.GetReceiptId()}, govAna)
+	require.ErrorIs(t, err, db.ErrBaseChanged)
+	latest, err := s.LatestSnapshot(ctx)
+	require.NoError(t, err)
+	got, _ = latest.Dataset("silver_documentos")
+	require.Equal(t, registry.StateQuarantined, got.State, "the refused apply changed nothing")
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -20,6 +21,8 @@ import (
 	"github.com/contextualflux/cfa/internal/cfs/access"
 	"github.com/contextualflux/cfa/internal/cfs/cfspb"
 	"github.com/contextualflux/cfa/internal/confirmation"
+	"github.com/contextualflux/cfa/internal/contextplane"
+	"github.com/contextualflux/cfa/internal/registry"
 )
 
 // The CFS write protocol, Propose -> Review -> Apply (docs/adr/0150).
@@ -95,6 +98,9 @@ func (s *Store) Propose(ctx context.Context, req *cfspb.ProposeRequest, proposer
 		return nil, audit.Receipt{}, fmt.Errorf("propose: %w: give at least one mutation", ErrInvalidProposal)
 	case strings.TrimSpace(req.GetIntent()) == "":
 		return nil, audit.Receipt{}, fmt.Errorf("propose: %w: say why (intent): reviewers read it", ErrInvalidProposal)
+	}
+	if _, err := registryStates(req.GetMutations()); err != nil {
+		return nil, audit.Receipt{}, fmt.Errorf("propose: %w: %w", ErrInvalidProposal, err)
 	}
 	p, err := s.plane()
 	if err != nil {
@@ -308,12 +314,25 @@ func (s *Store) Apply(ctx context.Context, req *cfspb.ApplyRequest, by audit.Pri
 			return fmt.Errorf("decode the stored base: %w", err)
 		}
 		commitID := "proposal-" + pid
+		// Dataset records are the Context Registry's: their new versions
+		// are written here, and the registry snapshot with the same states
+		// is committed in this transaction too, so its projection finds
+		// them unchanged (docs/adr/0152).
+		states, err := registryStates(preq.GetMutations())
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidProposal, err)
+		}
 		diff, err := plane.ApplyMutations(ctx, tx, commitID, "proposal "+pid+": "+row.Intent, by.ID, preq.GetMutations())
 		if err != nil {
 			return fmt.Errorf("apply the mutations: %w", err)
 		}
 		if moved := baseMoved(base, diff); len(moved) > 0 {
 			return fmt.Errorf("%w: %s have a newer version than when proposed: propose again (`cfa propose`) so reviewers see the current diff", ErrBaseChanged, strings.Join(moved, ", "))
+		}
+		if len(states) > 0 {
+			if _, _, err := overrideInTx(ctx, q, states, Operator{By: by.ID, Reason: "proposal " + pid + ": " + row.Intent}); err != nil {
+				return fmt.Errorf("commit the registry snapshot of the proposal's dataset records: %w", err)
+			}
 		}
 		now := nowMicro()
 		r, err := appendCFSStep(ctx, q, cfsStep{trail: proposalTrail(pid, "apply"), correlation: ProposalCorrelation(pid), actor: by,
@@ -462,4 +481,57 @@ func ReviewersFrom(a confirmation.Approvers) Reviewers {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// registryStates are the registry states of the dataset records a
+// proposal puts.
+func registryStates(muts []*cfspb.Mutation) ([]registry.DatasetState, error) {
+	var states []registry.DatasetState
+	for _, m := range muts {
+		r := m.GetPutRecord()
+		if !strings.HasPrefix(r.GetRecordId(), "dataset:") && !strings.HasPrefix(m.GetRetractLinkId(), "lineage:") {
+			continue
+		}
+		if m.GetRetractLinkId() != "" {
+			return nil, fmt.Errorf("link %s is an execution's lineage: it is projected, not retracted by hand", m.GetRetractLinkId())
+		}
+		d, ok, err := contextplane.DatasetStateOf(r)
+		if err == nil && !ok {
+			err = fmt.Errorf("record %s has no %q label", r.GetRecordId(), contextplane.LabelDataset)
+		}
+		if err == nil && !d.UpdatedAt.Equal(d.UpdatedAt.Truncate(time.Microsecond)) {
+			err = fmt.Errorf("record %s: updated_at %s is finer than the registry keeps: give microseconds", r.GetRecordId(), d.UpdatedAt.Format(time.RFC3339Nano))
+		}
+		if err == nil {
+			want := contextplane.DatasetRecord(d)
+			want.CreatedAt, want.Integrity = r.GetCreatedAt(), r.GetIntegrity()
+			if !proto.Equal(want, r) {
+				err = fmt.Errorf("record %s carries more or other than the registry's dataset state", r.GetRecordId())
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: dataset:* records are the Context Registry's; change one with `cfa registry set` (a proposal of exactly its state)", err)
+		}
+		states = append(states, d)
+	}
+	return states, nil
+}
+
+// ProposeDatasetStates is `cfa registry set`: a manual change of datasets'
+// environment_state is a proposal of their registry records (Propose →
+// Review → Apply); applying it commits the registry snapshot, as
+// OverrideDatasetStates does, in the apply's transaction (docs/adr/0152).
+func (s *Store) ProposeDatasetStates(ctx context.Context, changes []registry.DatasetState, op Operator) (*cfspb.ProposeResponse, audit.Receipt, error) {
+	if err := op.check("propose a registry override"); err != nil {
+		return nil, audit.Receipt{}, err
+	}
+	if err := checkDatasets(changes); err != nil {
+		return nil, audit.Receipt{}, err
+	}
+	muts := make([]*cfspb.Mutation, len(changes))
+	for i, d := range changes {
+		d.UpdatedAt = d.UpdatedAt.UTC().Truncate(time.Microsecond) // what the registry keeps
+		muts[i] = &cfspb.Mutation{Change: &cfspb.Mutation_PutRecord{PutRecord: contextplane.DatasetRecord(d)}}
+	}
+	return s.Propose(ctx, &cfspb.ProposeRequest{Mutations: muts, Intent: op.Reason, Citations: []string{"cfa registry set"}}, op.principal())
 }

@@ -61,33 +61,47 @@ func (s *Store) OverrideDatasetStates(ctx context.Context, changes []registry.Da
 	if err := checkDatasets(changes); err != nil {
 		return registry.EnvironmentState{}, "", err
 	}
-	id := uuid.New()
-	actionID := OperatorOverridePrefix + id.String()
-	var env registry.EnvironmentState
+	var (
+		env      registry.EnvironmentState
+		actionID string
+	)
 	err := s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
-		if err := q.LockSnapshotWriters(ctx); err != nil {
-			return fmt.Errorf("lock registry for writing: %w", err)
-		}
-		latest, err := q.LatestCommittedSnapshot(ctx)
-		if err != nil {
-			return fmt.Errorf("read latest registry snapshot: %w", err)
-		}
-		if env, err = commitSnapshot(ctx, q, id, latest.VersionID, changes, nil, "operator override: "+op.Reason, ""); err != nil {
-			return err
-		}
-		names := make([]string, len(changes))
-		targets := make([]string, len(changes))
-		for i, d := range changes {
-			names[i], targets[i] = d.Name, "dataset:"+d.Name
-		}
-		return appendOperatorAction(ctx, q, actionID, op, audit.EventRegistrySnapshot, "committed", targets, events.RegistryOverride{
-			By: op.By, Reason: op.Reason, VersionID: env.VersionID, ParentVersionID: latest.VersionID.String(), Datasets: changes,
-		})
+		var err error
+		env, actionID, err = overrideInTx(ctx, q, changes, op)
+		return err
 	})
 	if err != nil {
 		return registry.EnvironmentState{}, "", fmt.Errorf("override registry datasets: %w", err)
 	}
 	return env, actionID, nil
+}
+
+// overrideInTx commits the override's snapshot and its operator trail in
+// the caller's transaction (OverrideDatasetStates, and Apply of a proposal
+// that changes dataset records).
+func overrideInTx(ctx context.Context, q *dbsqlc.Queries, changes []registry.DatasetState, op Operator) (registry.EnvironmentState, string, error) {
+	id := uuid.New()
+	actionID := OperatorOverridePrefix + id.String()
+	if err := q.LockSnapshotWriters(ctx); err != nil {
+		return registry.EnvironmentState{}, "", fmt.Errorf("lock registry for writing: %w", err)
+	}
+	latest, err := q.LatestCommittedSnapshot(ctx)
+	if err != nil {
+		return registry.EnvironmentState{}, "", fmt.Errorf("read latest registry snapshot: %w", err)
+	}
+	env, err := commitSnapshot(ctx, q, id, latest.VersionID, changes, nil, "operator override: "+op.Reason, "")
+	if err != nil {
+		return registry.EnvironmentState{}, "", err
+	}
+	names := make([]string, len(changes))
+	targets := make([]string, len(changes))
+	for i, d := range changes {
+		names[i], targets[i] = d.Name, "dataset:"+d.Name
+	}
+	err = appendOperatorAction(ctx, q, actionID, op, audit.EventRegistrySnapshot, "committed", targets, events.RegistryOverride{
+		By: op.By, Reason: op.Reason, VersionID: env.VersionID, ParentVersionID: latest.VersionID.String(), Datasets: changes,
+	})
+	return env, actionID, err
 }
 
 // ResolveProjectionFailure records that an operator checked the registry

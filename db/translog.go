@@ -122,4 +122,3 @@ func (s *Store) StreamAuditLeaves(ctx context.Context, size uint64, fn func(posi
 		after = rows[len(rows)-1].Position
 	}
 }
-

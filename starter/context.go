@@ -118,13 +118,16 @@ func (c *cli) registryCmd() *cobra.Command {
 	)
 	set := &cobra.Command{
 		Use:   "set DATASET --state STATE --by NAME --reason TEXT [--publish-allowed=false] [--pending P] [--quarantined P]",
-		Short: "Override one dataset's environment_state by hand (audited with who and why)",
-		Long: `Commits a registry snapshot that sets one dataset's environment_state,
-outside any intent: for an operator repairing the registry after checking
-it against the data. The change and who made it, and why, are recorded in
-the audit trail in the same transaction (an operator action has its own
-trail id, registry-override-<version>). Prefer a governed intent: it
-projects the state it produced.`,
+		Short: "Propose an override of one dataset's environment_state (applied after another approver's review)",
+		Long: `Proposes to set one dataset's environment_state by hand, outside any intent:
+for an operator repairing the registry after checking it against the data.
+A manual change of the context plane goes through the CFS write protocol
+(docs/adr/0152): this proposes the dataset's registry record (the diff is
+printed), an approver other than --by reviews it (` + "`cfa review ID --approve`" + `),
+and ` + "`cfa apply ID --approver NAME --approval-ref RECEIPT`" + ` commits the registry
+snapshot, with who and why in the audit trail (an operator trail,
+registry-override-<version>), refused if the dataset changed since. Prefer
+a governed intent: it projects the state it produced.`,
 		Args:        cobra.ExactArgs(1),
 		Annotations: receipt(audit.ActionWrite, "dataset:{0}", "registry:latest"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -151,15 +154,12 @@ projects the state it produced.`,
 				Name: args[0], State: state, PublishAllowed: publish, LastSuccessfulPartition: lastOK,
 				PendingPartitions: pending, QuarantinedUnits: quarantined, UpdatedAt: time.Now().UTC(),
 			}
-			env, actionID, err := store.OverrideDatasetStates(cmd.Context(), []registry.DatasetState{ds}, db.Operator{By: setBy, Reason: reason})
+			resp, rec, err := store.ProposeDatasetStates(cmd.Context(), []registry.DatasetState{ds}, db.Operator{By: setBy, Reason: reason})
 			if err != nil {
 				return err
 			}
-			c.receiptRecorded() // the snapshot's own trail, actionID
-			return c.emit(env, func(w io.Writer) {
-				fmt.Fprintf(w, "committed registry snapshot %s (audited as %s)\n", env.VersionID, actionID)
-				printEnvironment(w, env)
-			})
+			c.receiptRecorded() // the proposal's own trail
+			return c.emitProposal(resp, rec)
 		},
 	}
 	set.Flags().StringVar(&state, "state", registry.StateCommitted, "dataset state")

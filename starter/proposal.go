@@ -47,17 +47,7 @@ func (c *cli) proposeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := cfs.MarshalJSON(resp)
-			if err != nil {
-				return err
-			}
-			return c.emit(json.RawMessage(b), func(w io.Writer) {
-				fmt.Fprintf(w, "proposal %s (receipt %s) affects %v:\n", resp.GetProposalId(), rec.ReceiptID, resp.GetAffected())
-				for _, ch := range resp.GetDiff().GetChanges() {
-					fmt.Fprintf(w, "  %s %s %s %v\n", ch.GetOp(), ch.GetKind(), ch.GetTarget(), ch.GetChangedFields())
-				}
-				fmt.Fprintf(w, "next: cfa review %s --approve --by APPROVER\n", resp.GetProposalId())
-			})
+			return c.emitProposal(resp, rec)
 		},
 	}
 	cmd.Flags().StringVar(&file, "file", "", "JSON array of CFS Mutations")
@@ -282,4 +272,19 @@ func (c *cli) definitionListCmd(kind string) *cobra.Command {
 			})
 		},
 	}
+}
+
+// emitProposal prints a proposal, its diff and the next step.
+func (c *cli) emitProposal(resp *cfspb.ProposeResponse, rec audit.Receipt) error {
+	b, err := cfs.MarshalJSON(resp)
+	if err != nil {
+		return err
+	}
+	return c.emit(json.RawMessage(b), func(w io.Writer) {
+		fmt.Fprintf(w, "proposal %s (receipt %s) affects %v:\n", resp.GetProposalId(), rec.ReceiptID, resp.GetAffected())
+		for _, ch := range resp.GetDiff().GetChanges() {
+			fmt.Fprintf(w, "  %s %s %s %v\n", ch.GetOp(), ch.GetKind(), ch.GetTarget(), ch.GetChangedFields())
+		}
+		fmt.Fprintf(w, "next: cfa review %s --approve --by APPROVER, then cfa apply %s --approver APPROVER --approval-ref RECEIPT_ID\n", resp.GetProposalId(), resp.GetProposalId())
+	})
 }

@@ -89,16 +89,41 @@ func TestCLIReadsAndWritesRecordReceipts(t *testing.T) {
 
 	t.Run("a write with its own trail records no second receipt", func(t *testing.T) {
 		before := chainLen(t, store)
-		_, err := run(t, env, "registry", "set", "silver_documentos", "--state", "stale", "--by", "maria", "--reason", "checked the data")
+		out, err := run(t, env, "registry", "set", "silver_documentos", "--state", "stale", "--by", "maria", "--reason", "checked the data", "-o", "json")
 		require.NoError(t, err)
 		rs, err := store.AuditChain(ctx, before, 10)
 		require.NoError(t, err)
-		require.Len(t, rs, 3, "INTENT_RECEIVED, REGISTRY_SNAPSHOT_COMMITTED, INTENT_COMPLETED")
-		require.True(t, strings.HasPrefix(rs[1].IntentID(), db.OperatorOverridePrefix))
-		require.Equal(t, audit.EventRegistrySnapshot, rs[1].EventType())
+		require.Len(t, rs, 3, "the proposal's trail: start, CFS_PROPOSED, end")
+		require.Equal(t, audit.EventCFSProposed, rs[1].EventType())
 		require.Equal(t, maria, rs[1].Actor)
 		require.Equal(t, audit.ActionWrite, rs[1].Action)
-		require.Equal(t, []string{"dataset:silver_documentos"}, rs[1].Targets)
+		require.Contains(t, rs[1].Targets, "dataset:silver_documentos")
+
+		// Nothing changes until another approver reviews and it is applied.
+		var prop struct {
+			ProposalID string `json:"proposal_id"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &prop), out)
+		env0, err := store.LatestSnapshot(ctx)
+		require.NoError(t, err)
+		if ds, ok := env0.Dataset("silver_documentos"); ok {
+			require.NotEqual(t, "stale", ds.State)
+		}
+		out, err = run(t, env, "review", prop.ProposalID, "--approve", "--by", "joao", "-o", "json")
+		require.NoError(t, err)
+		var rev struct {
+			Receipt struct {
+				ReceiptID string `json:"receipt_id"`
+			} `json:"receipt"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &rev), out)
+		_, err = run(t, env, "apply", prop.ProposalID, "--approver", "joao", "--approval-ref", rev.Receipt.ReceiptID, "--by", "maria")
+		require.NoError(t, err)
+		env1, err := store.LatestSnapshot(ctx)
+		require.NoError(t, err)
+		ds, ok := env1.Dataset("silver_documentos")
+		require.True(t, ok)
+		require.Equal(t, "stale", ds.State, "applied: the registry snapshot is committed")
 	})
 
 	t.Run("the OS user without CFA_ACTOR", func(t *testing.T) {

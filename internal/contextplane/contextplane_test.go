@@ -197,3 +197,28 @@ func TestChangedFields(t *testing.T) {
 	require.Equal(t, []string{"labels", "props.a", "props.b", "props.c"}, contextplane.ChangedRecordFields(a, b))
 	require.Empty(t, contextplane.ChangedRecordFields(a, a))
 }
+
+// DatasetStateOf inverts DatasetRecord: a registry override proposed as a
+// record is applied as the same state.
+func TestDatasetStateOfInvertsDatasetRecord(t *testing.T) {
+	at := time.Date(2026, 12, 3, 12, 0, 0, 123456000, time.UTC)
+	for _, d := range []registry.DatasetState{
+		{Name: "silver_documentos", State: registry.StateStale, PublishAllowed: false, UpdatedAt: at},
+		{Name: "nfe", State: registry.StatePartiallyCommitted, LastSuccessfulPartition: "2026-01-02",
+			PendingPartitions: []string{"2026-01-03"}, QuarantinedUnits: []string{"2026-01-04"}, UpdatedAt: at},
+	} {
+		got, ok, err := contextplane.DatasetStateOf(contextplane.DatasetRecord(d))
+		require.NoError(t, err)
+		require.True(t, ok)
+		if d.PendingPartitions == nil {
+			d.PendingPartitions, d.QuarantinedUnits = []string{}, []string{}
+		}
+		require.Equal(t, d, got)
+	}
+	_, ok, err := contextplane.DatasetStateOf(&cfspb.Record{RecordId: "doc:1", Labels: []string{"doc"}})
+	require.NoError(t, err)
+	require.False(t, ok, "not a dataset's record")
+	_, _, err = contextplane.DatasetStateOf(&cfspb.Record{RecordId: "dataset:nfe", Labels: []string{"dataset"},
+		Props: map[string]*structpb.Value{"state": structpb.NewBoolValue(true)}})
+	require.ErrorContains(t, err, "prop state must be a string")
+}

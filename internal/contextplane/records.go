@@ -1,6 +1,7 @@
 package contextplane
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -84,6 +85,82 @@ func DatasetRecord(d registry.DatasetState) *cfspb.Record {
 		props["updated_at"] = structpb.NewStringValue(timeString(d.UpdatedAt))
 	}
 	return &cfspb.Record{RecordId: DatasetID(d.Name), Labels: []string{LabelDataset}, Props: props}
+}
+
+// DatasetStateOf is the registry state a dataset record carries: the
+// inverse of DatasetRecord. ok is false for a record that is not a
+// dataset's (another id or label); a dataset record whose props do not
+// have DatasetRecord's shape is an error that names the prop.
+func DatasetStateOf(r *cfspb.Record) (d registry.DatasetState, ok bool, err error) {
+	name, found := strings.CutPrefix(r.GetRecordId(), "dataset:")
+	if !found || !slices.Contains(r.GetLabels(), LabelDataset) {
+		return registry.DatasetState{}, false, nil
+	}
+	props := r.GetProps()
+	str := func(k string) (string, error) {
+		v, has := props[k]
+		if !has {
+			return "", nil
+		}
+		if _, isStr := v.GetKind().(*structpb.Value_StringValue); !isStr {
+			return "", fmt.Errorf("record %s: prop %s must be a string", r.GetRecordId(), k)
+		}
+		return v.GetStringValue(), nil
+	}
+	list := func(k string) ([]string, error) {
+		v, has := props[k]
+		if !has {
+			return nil, nil
+		}
+		l, isList := v.GetKind().(*structpb.Value_ListValue)
+		if !isList {
+			return nil, fmt.Errorf("record %s: prop %s must be a list of strings", r.GetRecordId(), k)
+		}
+		out := make([]string, 0, len(l.ListValue.GetValues()))
+		for _, x := range l.ListValue.GetValues() {
+			sv, isStr := x.GetKind().(*structpb.Value_StringValue)
+			if !isStr {
+				return nil, fmt.Errorf("record %s: prop %s must be a list of strings", r.GetRecordId(), k)
+			}
+			out = append(out, sv.StringValue)
+		}
+		return out, nil
+	}
+	d.Name = name
+	if n, err := str("name"); err != nil {
+		return d, true, err
+	} else if n != "" && n != name {
+		return d, true, fmt.Errorf("record %s: prop name %q differs from the id", r.GetRecordId(), n)
+	}
+	if d.State, err = str("state"); err != nil {
+		return d, true, err
+	}
+	if d.LastSuccessfulPartition, err = str("last_successful_partition"); err != nil {
+		return d, true, err
+	}
+	if v, has := props["publish_allowed"]; has {
+		b, isBool := v.GetKind().(*structpb.Value_BoolValue)
+		if !isBool {
+			return d, true, fmt.Errorf("record %s: prop publish_allowed must be a boolean", r.GetRecordId())
+		}
+		d.PublishAllowed = b.BoolValue
+	}
+	if d.PendingPartitions, err = list("pending_partitions"); err != nil {
+		return d, true, err
+	}
+	if d.QuarantinedUnits, err = list("quarantined_units"); err != nil {
+		return d, true, err
+	}
+	at, err := str("updated_at")
+	if err != nil {
+		return d, true, err
+	}
+	if at != "" {
+		if d.UpdatedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
+			return d, true, fmt.Errorf("record %s: prop updated_at: %w", r.GetRecordId(), err)
+		}
+	}
+	return d, true, nil
 }
 
 // PartitionRecords are the records of the partitions a dataset's state
