@@ -397,4 +397,14 @@ func TestRegistryOverrideThroughTheWriteProtocol(t *testing.T) {
 	require.NoError(t, err)
 	got, _ = latest.Dataset("silver_documentos")
 	require.Equal(t, registry.StateQuarantined, got.State, "the refused apply changed nothing")
+
+	// The registry's records and lineage are projected: a proposal may not
+	// put another shape under a dataset id, nor retract a lineage link.
+	for _, m := range []*cfspb.Mutation{
+		govRecord("dataset:silver_documentos", "committed", "dataset"),
+		{Change: &cfspb.Mutation_RetractLinkId{RetractLinkId: "lineage:intent-1:writes:dataset:silver_documentos"}},
+	} {
+		_, _, err := s.Propose(ctx, &cfspb.ProposeRequest{Mutations: []*cfspb.Mutation{m}, Intent: "by hand"}, govAna)
+		require.ErrorIs(t, err, db.ErrInvalidProposal)
+	}
 }

@@ -484,16 +484,17 @@ func ReviewersFrom(a confirmation.Approvers) Reviewers {
 }
 
 // registryStates are the registry states of the dataset records a
-// proposal puts.
+// proposal puts. A dataset record must be exactly the registry's form of a
+// state, and lineage links are not retracted by hand: both are projected.
 func registryStates(muts []*cfspb.Mutation) ([]registry.DatasetState, error) {
 	var states []registry.DatasetState
 	for _, m := range muts {
-		r := m.GetPutRecord()
-		if !strings.HasPrefix(r.GetRecordId(), "dataset:") && !strings.HasPrefix(m.GetRetractLinkId(), "lineage:") {
-			continue
+		if id := m.GetRetractLinkId(); strings.HasPrefix(id, "lineage:") {
+			return nil, fmt.Errorf("link %s is an execution's lineage: it is projected, not retracted by hand", id)
 		}
-		if m.GetRetractLinkId() != "" {
-			return nil, fmt.Errorf("link %s is an execution's lineage: it is projected, not retracted by hand", m.GetRetractLinkId())
+		r := m.GetPutRecord()
+		if !strings.HasPrefix(r.GetRecordId(), "dataset:") {
+			continue
 		}
 		d, ok, err := contextplane.DatasetStateOf(r)
 		if err == nil && !ok {
