@@ -19,10 +19,10 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"golang.org/x/mod/sumdb/note"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
-	"go.uber.org/zap"
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/db/dbtest"
