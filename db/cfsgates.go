@@ -249,11 +249,7 @@ func (s *Store) Gate(ctx context.Context, gateID string) (GateRecord, error) {
 // Gates lists gates, most recently changed first, of one kind ("" for
 // all), without their evidence.
 func (s *Store) Gates(ctx context.Context, kind string, limit int) ([]GateRecord, error) {
-	var k *string
-	if kind != "" {
-		k = &kind
-	}
-	rows, err := s.q.CFSGates(ctx, dbsqlc.CFSGatesParams{Kind: k, MaxRows: int32(min(max(limit, 1), 10000))})
+	rows, err := s.q.CFSGates(ctx, dbsqlc.CFSGatesParams{Kind: optional(kind), MaxRows: listLimit(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("list gates: %w", err)
 	}

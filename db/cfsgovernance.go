@@ -38,20 +38,6 @@ var (
 	ErrCFSViewNotFound   = errors.New("cfs view not found")
 )
 
-// cfsPlane is what governance needs of the bitemporal plane
-// (db/cfsplane.go).
-type cfsPlane interface {
-	PlanMutations(ctx context.Context, muts []*cfspb.Mutation) (*cfspb.Diff, []string, error)
-	ApplyMutations(ctx context.Context, tx pgx.Tx, commitID, reason, actor string, muts []*cfspb.Mutation) (*cfspb.Diff, error)
-	GetRecordAsOf(ctx context.Context, recordID string, asOfValid, asOfSystem time.Time) (*cfspb.Record, error)
-}
-
-var _ cfsPlane = (*Store)(nil)
-
-func isPlaneNotFound(err error) bool { return errors.Is(err, ErrPlaneNotFound) }
-
-func (s *Store) plane() (cfsPlane, error) { return s, nil }
-
 // cfsStep is one audited governance step.
 type cfsStep struct {
 	trail, correlation string
@@ -294,13 +280,9 @@ func (s *Store) LoadCFSView(ctx context.Context, viewID string) (*access.View, e
 // the answer is chosen only at the end. Any other failure of the plane is
 // returned as it is.
 func (s *Store) ReadRecordThroughView(ctx context.Context, view *access.View, recordID string, principal *cfspb.Principal, asOfValid, asOfSystem time.Time) (*cfspb.Record, error) {
-	p, err := s.plane()
-	if err != nil {
-		return nil, err
-	}
-	rec, err := p.GetRecordAsOf(ctx, recordID, asOfValid, asOfSystem)
-	found := err == nil && rec != nil
-	if err != nil && !isPlaneNotFound(err) {
+	rec, err := s.GetRecordAsOf(ctx, recordID, asOfValid, asOfSystem)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrPlaneNotFound) {
 		return nil, fmt.Errorf("read record %s through view %s: %w", recordID, view.Definition().GetViewId(), err)
 	}
 	subject := rec

@@ -109,7 +109,7 @@ func (s *Store) QueryPlane(ctx context.Context, req *cfspb.QueryRequest) (*cfspb
 						more = true
 						break records
 					}
-					out.Records = append(out.Records, maskRecord(mask, rec))
+					out.Records = append(out.Records, mask.Record(rec))
 					n++
 					last = cur
 					last.Kind, last.After = kindRecord, r.RecordID
@@ -143,7 +143,7 @@ func (s *Store) QueryPlane(ctx context.Context, req *cfspb.QueryRequest) (*cfspb
 						more = true
 						break links
 					}
-					out.Links = append(out.Links, maskLink(mask, l))
+					out.Links = append(out.Links, mask.Link(l))
 					n++
 					last = cur
 					last.Kind, last.After = kindLink, r.LinkID
@@ -162,20 +162,6 @@ func (s *Store) QueryPlane(ctx context.Context, req *cfspb.QueryRequest) (*cfspb
 		return nil, fmt.Errorf("query the context plane: %w", err)
 	}
 	return out, nil
-}
-
-func maskRecord(m *contextplane.Mask, r *cfspb.Record) *cfspb.Record {
-	if m.All() {
-		return r
-	}
-	return m.Record(r) // no integrity: a masked message is not the stored version
-}
-
-func maskLink(m *contextplane.Mask, l *cfspb.Link) *cfspb.Link {
-	if m.All() {
-		return l
-	}
-	return m.Link(l)
 }
 
 // queryDigest names the query and mask a cursor answers.

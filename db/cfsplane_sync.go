@@ -256,10 +256,6 @@ func importRecord(ctx context.Context, q *dbsqlc.Queries, r *cfspb.Record, commi
 	if err != nil {
 		return fmt.Errorf("read the current version: %w", err)
 	}
-	canonical, err := cfs.Canonical(r)
-	if err != nil {
-		return err
-	}
 	if len(rows) > 0 {
 		cur := rows[0]
 		if cur.SystemFrom.Equal(at) && string(cur.Integrity) == string(r.Integrity) {
@@ -287,6 +283,10 @@ func importRecord(ctx context.Context, q *dbsqlc.Queries, r *cfspb.Record, commi
 		}); err != nil {
 			return fmt.Errorf("keep the current version valid until %s: %w", at.Format(time.RFC3339Nano), err)
 		}
+	}
+	canonical, err := cfs.Canonical(r)
+	if err != nil {
+		return err
 	}
 	p, err := recordParams(r, canonical)
 	if err != nil {

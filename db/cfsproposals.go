@@ -102,11 +102,7 @@ func (s *Store) Propose(ctx context.Context, req *cfspb.ProposeRequest, proposer
 	if _, err := registryStates(req.GetMutations()); err != nil {
 		return nil, audit.Receipt{}, fmt.Errorf("propose: %w: %w", ErrInvalidProposal, err)
 	}
-	p, err := s.plane()
-	if err != nil {
-		return nil, audit.Receipt{}, err
-	}
-	diff, affected, err := p.PlanMutations(ctx, req.GetMutations())
+	diff, affected, err := s.PlanMutations(ctx, req.GetMutations())
 	if err != nil {
 		return nil, audit.Receipt{}, fmt.Errorf("propose: plan the mutations: %w", err)
 	}
@@ -127,9 +123,7 @@ func (s *Store) Propose(ctx context.Context, req *cfspb.ProposeRequest, proposer
 		return nil, audit.Receipt{}, err
 	}
 	pid := id.String()
-	if affected == nil {
-		affected = []string{}
-	}
+	affected = nonNil(affected)
 	var rec audit.Receipt
 	err = s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
 		now := nowMicro()
@@ -278,12 +272,8 @@ func (s *Store) Apply(ctx context.Context, req *cfspb.ApplyRequest, by audit.Pri
 		return nil, err
 	}
 	pid := req.GetProposalId()
-	plane, err := s.plane()
-	if err != nil {
-		return nil, err
-	}
 	var resp *cfspb.ApplyResponse
-	err = s.inTxRaw(ctx, func(tx pgx.Tx, q *dbsqlc.Queries) error {
+	err := s.inTx(ctx, pgx.TxOptions{}, func(q *dbsqlc.Queries) error {
 		row, err := q.LockCFSProposal(ctx, pid)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("%w: %s", ErrProposalNotFound, pid)
@@ -322,7 +312,7 @@ func (s *Store) Apply(ctx context.Context, req *cfspb.ApplyRequest, by audit.Pri
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalidProposal, err)
 		}
-		diff, err := plane.ApplyMutations(ctx, tx, commitID, "proposal "+pid+": "+row.Intent, by.ID, preq.GetMutations())
+		diff, _, err := planeWrite(ctx, q, commitID, "proposal "+pid+": "+row.Intent, by.ID, preq.GetMutations(), true)
 		if err != nil {
 			return fmt.Errorf("apply the mutations: %w", err)
 		}
@@ -413,11 +403,7 @@ func (s *Store) GetProposal(ctx context.Context, id string) (Proposal, error) {
 
 // Proposals lists proposals, newest first, of one status ("" for all).
 func (s *Store) Proposals(ctx context.Context, status string, limit int) ([]Proposal, error) {
-	var st *string
-	if status != "" {
-		st = &status
-	}
-	rows, err := s.q.CFSProposals(ctx, dbsqlc.CFSProposalsParams{Status: st, MaxRows: int32(min(max(limit, 1), 10000))})
+	rows, err := s.q.CFSProposals(ctx, dbsqlc.CFSProposalsParams{Status: optional(status), MaxRows: listLimit(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("list proposals: %w", err)
 	}
@@ -447,22 +433,6 @@ func proposalOf(r dbsqlc.CfsProposal) (Proposal, error) {
 		return Proposal{}, fmt.Errorf("decode the base of proposal %s: %w", r.ProposalID, err)
 	}
 	return p, nil
-}
-
-// inTxRaw is inTx for a step that also hands the transaction to the plane.
-func (s *Store) inTxRaw(ctx context.Context, fn func(tx pgx.Tx, q *dbsqlc.Queries) error) error {
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{})
-	if err != nil {
-		return fmt.Errorf("begin transaction on %s: %w: check that Postgres is up", describe(s.pool), err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	if err := fn(tx, s.q.WithTx(tx)); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
-	}
-	return nil
 }
 
 // ReviewersFrom is who the policy bundle declares as approvers, for the

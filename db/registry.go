@@ -321,6 +321,10 @@ func clampLimit(limit int) int32 {
 	return int32(limit)
 }
 
+// listLimit bounds a listing of the context plane's governance (gates,
+// proposals) to 1..10000 rows.
+func listLimit(limit int) int32 { return int32(min(max(limit, 1), 10000)) }
+
 func optional(s string) *string {
 	if s == "" {
 		return nil

@@ -9,6 +9,7 @@ import (
 	"cel.dev/cel-go/cel"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/contextualflux/cfa/internal/cfs"
 	"github.com/contextualflux/cfa/internal/cfs/cfspb"
 )
 
@@ -168,7 +169,7 @@ func RecordValue(r *cfspb.Record) map[string]any {
 // maps with from and to.
 func LinkValue(l *cfspb.Link) map[string]any {
 	iv := func(i *cfspb.Interval) map[string]any {
-		return map[string]any{"from": i.GetFrom().AsTime(), "to_forever": i.GetTo().GetSeconds() == maxSeconds}
+		return map[string]any{"from": i.GetFrom().AsTime(), "to_forever": cfs.IsForever(i.GetTo())}
 	}
 	return map[string]any{
 		"link_id":      l.GetLinkId(),
@@ -181,8 +182,6 @@ func LinkValue(l *cfspb.Link) map[string]any {
 		"system":       iv(l.GetSystem()),
 	}
 }
-
-const maxSeconds = 1<<63 - 1
 
 func propsValue(p map[string]*structpb.Value) map[string]any {
 	out := make(map[string]any, len(p))
