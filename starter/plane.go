@@ -325,7 +325,13 @@ func (c *cli) showRegistryAsOf(cmd *cobra.Command, store *db.Store, asOfValid, a
 			return err
 		}
 		for _, r := range resp.Records {
-			out.Datasets = append(out.Datasets, datasetOfRecord(r))
+			d, ok, err := contextplane.DatasetStateOf(r)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out.Datasets = append(out.Datasets, d)
+			}
 		}
 		if resp.NextCursor == "" {
 			break
@@ -350,28 +356,4 @@ func orNowText(s string) string {
 		return "now"
 	}
 	return s
-}
-
-// datasetOfRecord reads a dataset record (contextplane.DatasetRecord) back.
-func datasetOfRecord(r *cfspb.Record) registry.DatasetState {
-	p := r.GetProps()
-	list := func(k string) []string {
-		var out []string
-		for _, v := range p[k].GetListValue().GetValues() {
-			out = append(out, v.GetStringValue())
-		}
-		return out
-	}
-	d := registry.DatasetState{
-		Name:                    p["name"].GetStringValue(),
-		State:                   p["state"].GetStringValue(),
-		PublishAllowed:          p["publish_allowed"].GetBoolValue(),
-		LastSuccessfulPartition: p["last_successful_partition"].GetStringValue(),
-		PendingPartitions:       list("pending_partitions"),
-		QuarantinedUnits:        list("quarantined_units"),
-	}
-	if t, err := time.Parse(time.RFC3339Nano, p["updated_at"].GetStringValue()); err == nil {
-		d.UpdatedAt = t
-	}
-	return d
 }

@@ -194,7 +194,7 @@ func indexArg(s string) int {
 func cliActor(cmd *cobra.Command) audit.Principal {
 	if f := cmd.Flags().Lookup("by"); f != nil {
 		if by := strings.TrimSpace(f.Value.String()); by != "" {
-			return audit.Principal{ID: by, Type: audit.PrincipalHuman, AuthContext: "cli"}
+			return human(by)
 		}
 	}
 	if a := strings.TrimSpace(os.Getenv(CFAActorEnv)); a != "" {

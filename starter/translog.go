@@ -5,6 +5,7 @@ package main
 // consistency proofs, and the checkpoint check of `cfa audit verify`.
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -483,7 +484,7 @@ func checkConsistency(pr db.Consistency, old, cur *treeSide, rep *consistencyRep
 		side *treeSide
 		got  []byte
 	}{{old, oldRoot}, {cur, newRoot}} {
-		if hex.EncodeToString(s.side.root) != hex.EncodeToString(s.got) {
+		if !bytes.Equal(s.side.root, s.got) {
 			return fmt.Errorf("%w: the first %d receipts give root %x, the checkpoint %x: the chain was rewritten; `cfa audit verify --checkpoint` tells more",
 				translog.ErrRootMismatch, s.side.size, s.got, s.side.root)
 		}

@@ -9,6 +9,7 @@ import (
 
 	"connectrpc.com/connect"
 	"golang.org/x/mod/sumdb/note"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/contextualflux/cfa/db"
 	"github.com/contextualflux/cfa/internal/audit"
@@ -69,15 +70,15 @@ func (f Fabric) Query(ctx context.Context, req *connect.Request[cfspb.QueryReque
 		return nil, err
 	}
 	if rerr != nil {
-		return nil, connect.NewError(connect.CodeUnavailable, errors.New("the receipt of this read could not be recorded, so its result is withheld; retry shortly"))
+		return nil, errReceiptWithheld()
 	}
 	resp.Receipt = audit.ToProto(rc)
 	return connect.NewResponse(resp), nil
 }
 
 func (f Fabric) query(ctx context.Context, p identity.Principal, req *cfspb.QueryRequest) (*cfspb.QueryResponse, error) {
-	if err := cfs.Validate(req); err != nil {
-		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	if err := validate(req); err != nil {
+		return nil, err
 	}
 	if req.GetQuery().GetLanguage() != QueryLanguageView {
 		resp, err := f.store().QueryPlane(ctx, req)
@@ -130,8 +131,8 @@ func asOf(ts interface{ AsTime() time.Time }) time.Time {
 
 // Propose is step 1 of the Write protocol; its own trail is its receipt.
 func (f Fabric) Propose(ctx context.Context, req *connect.Request[cfspb.ProposeRequest]) (*connect.Response[cfspb.ProposeResponse], error) {
-	if err := cfs.Validate(req.Msg); err != nil {
-		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	if err := validate(req.Msg); err != nil {
+		return nil, err
 	}
 	resp, _, err := f.store().Propose(ctx, req.Msg, caller(ctx).Audit())
 	if err != nil {
@@ -144,8 +145,8 @@ func (f Fabric) Propose(ctx context.Context, req *connect.Request[cfspb.ProposeR
 // must be an approver of the policy bundle (or granted APPROVE by a CFS
 // policy) and not the proposer.
 func (f Fabric) Review(ctx context.Context, req *connect.Request[cfspb.ReviewRequest]) (*connect.Response[cfspb.ReviewResponse], error) {
-	if err := cfs.Validate(req.Msg); err != nil {
-		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	if err := validate(req.Msg); err != nil {
+		return nil, err
 	}
 	resp, err := f.store().Review(ctx, req.Msg, caller(ctx).Audit(), db.ReviewersFrom(f.Bundle.Approvers))
 	if err != nil {
@@ -157,8 +158,8 @@ func (f Fabric) Review(ctx context.Context, req *connect.Request[cfspb.ReviewReq
 // Apply is step 3: idempotent, refused without the approval or when the
 // base changed.
 func (f Fabric) Apply(ctx context.Context, req *connect.Request[cfspb.ApplyRequest]) (*connect.Response[cfspb.ApplyResponse], error) {
-	if err := cfs.Validate(req.Msg); err != nil {
-		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	if err := validate(req.Msg); err != nil {
+		return nil, err
 	}
 	resp, err := f.store().Apply(ctx, req.Msg, caller(ctx).Audit())
 	if err != nil {
@@ -169,8 +170,8 @@ func (f Fabric) Apply(ctx context.Context, req *connect.Request[cfspb.ApplyReque
 
 // Sync exports canonical SyncEntry messages from a cursor.
 func (f Fabric) Sync(ctx context.Context, req *connect.Request[cfspb.SyncRequest]) (*connect.Response[cfspb.SyncResponse], error) {
-	if err := cfs.Validate(req.Msg); err != nil {
-		return nil, connect.NewError(connect.CodeInvalidArgument, err)
+	if err := validate(req.Msg); err != nil {
+		return nil, err
 	}
 	resp, err := f.store().ExportPlane(ctx, req.Msg)
 	if err != nil {
@@ -290,6 +291,15 @@ func planeError(err error) error {
 		return connect.NewError(connect.CodeAborted, err)
 	}
 	return toConnect(err)
+}
+
+// validate refuses a message that does not validate against the CFS
+// schemas (MUST-001) as InvalidArgument.
+func validate(m proto.Message) error {
+	if err := cfs.Validate(m); err != nil {
+		return connect.NewError(connect.CodeInvalidArgument, err)
+	}
+	return nil
 }
 
 // principalProto is the caller as a CFS Principal.

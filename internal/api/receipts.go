@@ -21,6 +21,11 @@ type AccessRecorder interface {
 	RecordAccess(ctx context.Context, a db.Access) (audit.Receipt, error)
 }
 
+// errReceiptWithheld answers a read whose receipt could not be recorded.
+func errReceiptWithheld() error {
+	return connect.NewError(connect.CodeUnavailable, errors.New("the receipt of this read could not be recorded, so its result is withheld; retry shortly"))
+}
+
 // receiptTimeout bounds the append of one call's receipt.
 const receiptTimeout = 5 * time.Second
 
@@ -56,7 +61,7 @@ func (r *receiptInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc
 		}
 		proc := req.Spec().Procedure
 		if rerr := r.record(ctx, proc, req.Any(), msg, err); rerr != nil && err == nil && procedureAction(proc) == audit.ActionRead {
-			return nil, connect.NewError(connect.CodeUnavailable, errors.New("the receipt of this read could not be recorded, so its result is withheld; retry shortly"))
+			return nil, errReceiptWithheld()
 		}
 		return res, err
 	}

@@ -62,8 +62,8 @@ func (d *decoder) varint(b []byte, off int) (uint64, int, error) {
 		}
 		return 0, 0, d.fail(off, ErrNonMinimalVarint, "varint longer than 10 bytes or above 2^64")
 	}
-	if n != sizeVarint(v) {
-		return 0, 0, d.fail(off, ErrNonMinimalVarint, "%d written in %d bytes, want %d", v, n, sizeVarint(v))
+	if n != protowire.SizeVarint(v) {
+		return 0, 0, d.fail(off, ErrNonMinimalVarint, "%d written in %d bytes, want %d", v, n, protowire.SizeVarint(v))
 	}
 	return v, n, nil
 }

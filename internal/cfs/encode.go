@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"math"
-	"math/bits"
 	"slices"
 	"strconv"
 	"sync"
@@ -320,6 +319,3 @@ func checkTimestampMessage(m protoreflect.Message) error {
 	fds := m.Descriptor().Fields()
 	return checkTimestamp(m.Get(fds.ByNumber(1)).Int(), int32(m.Get(fds.ByNumber(2)).Int()))
 }
-
-// sizeVarint is the length of v's shortest varint encoding.
-func sizeVarint(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
