@@ -309,10 +309,11 @@ func (c *cli) runDemo(ctx context.Context, exportPath string) error {
 		}
 		fmt.Fprintln(w)
 	}
-	if err := c.demoVerify(ctx, exportPath); err != nil {
+	chain, err := c.demoVerify(ctx, exportPath)
+	if err != nil {
 		return err
 	}
-	planeMsgs, err := c.demoContextPlane(ctx, cfa, exportPath)
+	planeMsgs, err := c.demoContextPlane(ctx, cfa, exportPath, chain)
 	if err != nil {
 		return fmt.Errorf("scenario (v): %w", err)
 	}
@@ -418,51 +419,52 @@ func (c *cli) runScenario(ctx context.Context, svc *service.Service, s scenario)
 }
 
 // demoVerify verifies the chain in Postgres, exports it, tampers with one
-// line of a copy, and shows that offline verification names that event.
-func (c *cli) demoVerify(ctx context.Context, exportPath string) error {
+// line of a copy, and shows that offline verification names that event. It
+// returns the chain it verified.
+func (c *cli) demoVerify(ctx context.Context, exportPath string) ([]audit.Receipt, error) {
 	w := c.out
 	rs, err := c.svc.Store.WholeAuditChain(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := audit.Verify(rs); err != nil {
-		return fmt.Errorf("audit chain in Postgres does not verify: %w", err)
+		return nil, fmt.Errorf("audit chain in Postgres does not verify: %w", err)
 	}
 	if err := audit.CompletePerIntent(rs); err != nil {
-		return fmt.Errorf("audit chain in Postgres is incomplete: %w", err)
+		return nil, fmt.Errorf("audit chain in Postgres is incomplete: %w", err)
 	}
 	fmt.Fprintf(w, "-- audit verify: %d receipts in Postgres, chain intact, every intent has a start and an end\n", len(rs))
 
 	if err := os.MkdirAll(filepath.Dir(exportPath), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Dir(exportPath), err)
+		return nil, fmt.Errorf("create %s: %w", filepath.Dir(exportPath), err)
 	}
 	var buf bytes.Buffer
 	if err := audit.WriteJSONL(&buf, rs); err != nil {
-		return err
+		return nil, err
 	}
 	if err := os.WriteFile(exportPath, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("write export %s: %w", exportPath, err)
+		return nil, fmt.Errorf("write export %s: %w", exportPath, err)
 	}
 	tampered, line, err := tamper(buf.Bytes())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tamperedPath := strings.TrimSuffix(exportPath, ".jsonl") + ".tampered.jsonl"
 	if err := os.WriteFile(tamperedPath, tampered, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", tamperedPath, err)
+		return nil, fmt.Errorf("write %s: %w", tamperedPath, err)
 	}
 	back, err := audit.ReadJSONL(bytes.NewReader(tampered))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	verr := audit.Verify(back)
 	var ce *audit.ChainError
 	if !errors.As(verr, &ce) {
-		return fmt.Errorf("tampered export %s was not detected (err=%v)", tamperedPath, verr)
+		return nil, fmt.Errorf("tampered export %s was not detected (err=%v)", tamperedPath, verr)
 	}
 	fmt.Fprintf(w, "-- exported to %s; edited line %d of a copy (%s)\n", exportPath, line, tamperedPath)
 	fmt.Fprintf(w, "   cfa audit verify --file %s -> first bad event: position %d, receipt %s: %s\n\n", tamperedPath, ce.Position, ce.ReceiptID, ce.Reason)
-	return nil
+	return rs, nil
 }
 
 // tamper flips an outcome in a line near the middle of an export.
